@@ -1,0 +1,171 @@
+// Every setting Debrief reads from the environment, validated once at start-up.
+// Nothing else in the code base touches process.env: the parsed `Settings` object is passed down.
+import { z } from "zod";
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30d", "12h", "90s", "500ms" or a bare number of seconds → milliseconds. */
+export function parseDurationMs(value: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "s"]!);
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** "2mb", "512kb" or a bare number of bytes → bytes. */
+export function parseBytes(value: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(value);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? "b").toLowerCase()]!);
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a duration like 30d, 12h, 90s or 500ms` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const bytes = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const size = parseBytes(value);
+      if (size === undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a size like 2mb or 512kb` });
+        return z.NEVER;
+      }
+      return size;
+    });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default(fallback ? "true" : "false")
+    .transform((value) => ["true", "1", "yes"].includes(value));
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  DEBRIEF_MODEL: z.string().default("gpt-4o-mini"),
+  DEBRIEF_STRUCTURED_OUTPUT: z.enum(["json_schema", "json_object"]).default("json_schema"),
+  /** Prompt budget per LLM call; gpt-4o-mini has a 128k context, and we keep room for the answer. */
+  DEBRIEF_MAX_INPUT_TOKENS: positiveInt(100_000),
+  /** Turns repeated at the start of each chunk, so a value split across the boundary is still seen whole. */
+  DEBRIEF_CHUNK_OVERLAP_TURNS: z.coerce.number().int().min(0).default(4),
+  DEBRIEF_LLM_CONCURRENCY: positiveInt(8),
+  DEBRIEF_LLM_TIMEOUT: duration("60s"),
+  /** Retries of one LLM call after 429, 5xx, connection errors and timeouts. */
+  DEBRIEF_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  /** Repair rounds after an answer that is not valid JSON or breaks the schema. */
+  DEBRIEF_REPAIR_ATTEMPTS: z.coerce.number().int().min(0).max(5).default(1),
+
+  DEBRIEF_MAX_BODY: bytes("2mb"),
+  DEBRIEF_MAX_VARIABLES: positiveInt(200).refine((n) => n >= 100, "must allow at least 100 variables"),
+  DEBRIEF_MAX_DESCRIPTION_CHARS: positiveInt(2_000),
+
+  DEBRIEF_DATA_DIR: z.string().default("./data"),
+  DEBRIEF_CACHE_TTL: duration("30d"),
+  DEBRIEF_CACHE_MEMORY_ENTRIES: positiveInt(1_000),
+  DEBRIEF_CACHE_MEMORY_BYTES: bytes("64mb"),
+  DEBRIEF_CACHE_SQLITE_BYTES: bytes("1gb"),
+  DEBRIEF_REDIS_URL: z.string().url().optional(),
+
+  DEBRIEF_CONFIG: z.string().optional(),
+  DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: flag(false),
+  DEBRIEF_API_KEYS: z.string().optional(),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Settings {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  llm: {
+    /** False when neither a key nor a base URL is set: the service runs, extraction answers 503. */
+    configured: boolean;
+    apiKey: string | undefined;
+    baseURL: string | undefined;
+    model: string;
+    structuredOutput: "json_schema" | "json_object";
+    maxInputTokens: number;
+    chunkOverlapTurns: number;
+    concurrency: number;
+    timeoutMs: number;
+    maxRetries: number;
+    repairAttempts: number;
+  };
+  limits: { maxBodyBytes: number; maxVariables: number; maxDescriptionChars: number };
+  cache: {
+    dataDir: string;
+    ttlMs: number;
+    memoryEntries: number;
+    memoryBytes: number;
+    sqliteBytes: number;
+    redisUrl: string | undefined;
+  };
+  configFile: string | undefined;
+  allowPrivateDestinations: boolean;
+  apiKeys: string[];
+}
+
+export class SettingsError extends Error {}
+
+/** Parses the environment into Settings; an empty value counts as unset. Throws SettingsError naming each bad variable. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new SettingsError(`Invalid settings:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    llm: {
+      configured: Boolean(e.OPENAI_API_KEY || e.OPENAI_BASE_URL),
+      apiKey: e.OPENAI_API_KEY,
+      baseURL: e.OPENAI_BASE_URL,
+      model: e.DEBRIEF_MODEL,
+      structuredOutput: e.DEBRIEF_STRUCTURED_OUTPUT,
+      maxInputTokens: e.DEBRIEF_MAX_INPUT_TOKENS,
+      chunkOverlapTurns: e.DEBRIEF_CHUNK_OVERLAP_TURNS,
+      concurrency: e.DEBRIEF_LLM_CONCURRENCY,
+      timeoutMs: e.DEBRIEF_LLM_TIMEOUT,
+      maxRetries: e.DEBRIEF_LLM_MAX_RETRIES,
+      repairAttempts: e.DEBRIEF_REPAIR_ATTEMPTS,
+    },
+    limits: {
+      maxBodyBytes: e.DEBRIEF_MAX_BODY,
+      maxVariables: e.DEBRIEF_MAX_VARIABLES,
+      maxDescriptionChars: e.DEBRIEF_MAX_DESCRIPTION_CHARS,
+    },
+    cache: {
+      dataDir: e.DEBRIEF_DATA_DIR,
+      ttlMs: e.DEBRIEF_CACHE_TTL,
+      memoryEntries: e.DEBRIEF_CACHE_MEMORY_ENTRIES,
+      memoryBytes: e.DEBRIEF_CACHE_MEMORY_BYTES,
+      sqliteBytes: e.DEBRIEF_CACHE_SQLITE_BYTES,
+      redisUrl: e.DEBRIEF_REDIS_URL,
+    },
+    configFile: e.DEBRIEF_CONFIG,
+    allowPrivateDestinations: e.DEBRIEF_ALLOW_PRIVATE_DESTINATIONS,
+    apiKeys: (e.DEBRIEF_API_KEYS ?? "").split(",").map((key) => key.trim()).filter(Boolean),
+  };
+}

@@ -1,0 +1,76 @@
+// The error hierarchy every layer throws and the HTTP layer maps to `{"error": {code, message, details}}`.
+
+export interface ErrorDetail {
+  /** JSON path of the offending field, e.g. "variables[2].options" or "transcript[4]". */
+  path?: string;
+  message: string;
+  [extra: string]: unknown;
+}
+
+export class DebriefError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: ErrorDetail[];
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    options: { details?: ErrorDetail[]; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = options.details ?? [];
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The client sent something we cannot work with (400 unless stated). */
+export class InvalidRequestError extends DebriefError {
+  constructor(message: string, details: ErrorDetail[] = [], code = "invalid_request", status = 400) {
+    super(code, status, message, { details });
+  }
+}
+
+/** No LLM is configured: the service runs, but cannot extract. */
+export class LlmNotConfiguredError extends DebriefError {
+  constructor() {
+    super(
+      "llm_not_configured",
+      503,
+      "No LLM is configured. Set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (for an OpenAI-compatible server such as vLLM or Ollama), and optionally DEBRIEF_MODEL.",
+    );
+  }
+}
+
+/** The LLM could not be reached or kept failing after retries (429, 5xx, connection errors). */
+export class LlmUnavailableError extends DebriefError {
+  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super("llm_unavailable", 502, message, {
+      cause: options.cause,
+      headers: options.retryAfterMs ? { "Retry-After": String(Math.ceil(options.retryAfterMs / 1000)) } : {},
+    });
+  }
+}
+
+/** The LLM did not answer within the timeout, after retries. */
+export class LlmTimeoutError extends DebriefError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("llm_timeout", 504, message, options);
+  }
+}
+
+/** The LLM answered, but never with a value that passes validation (after repair rounds), or refused. */
+export class ExtractionFailedError extends DebriefError {
+  readonly rawText: string | undefined;
+  constructor(
+    message: string,
+    options: { details?: ErrorDetail[]; rawText?: string; code?: string } = {},
+  ) {
+    super(options.code ?? "extraction_failed", 502, message, { details: options.details });
+    this.rawText = options.rawText;
+  }
+}
