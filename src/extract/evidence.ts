@@ -1,0 +1,46 @@
+// Checks every evidence quote against the transcript: a quote the call never contained is a hallucination signal.
+import type { Turn } from "../transcript/index.js";
+
+export interface Evidence {
+  quote: string;
+  turn: number;
+}
+
+/** Case, whitespace and typographic quotes do not make a quote ungrounded; anything else does. */
+export function normalizeForMatch(text: string): string {
+  return text.toLowerCase().replace(/[\u2018\u2019]/g, "'").replace(/[\u201c\u201d]/g, '"').replace(/\s+/g, " ").trim();
+}
+
+export interface GroundedEvidence {
+  evidence: Record<string, Evidence>;
+  ungrounded: number;
+}
+
+/**
+ * Keeps the evidence of non-null values whose quote is found in the transcript, correcting the turn index when the
+ * quote sits in another turn than the model said; drops (and counts) quotes found nowhere.
+ */
+export function groundEvidence(
+  turns: readonly Turn[],
+  values: Record<string, unknown>,
+  claimed: Record<string, Evidence | null | undefined>,
+): GroundedEvidence {
+  const normalizedTurns = turns.map((turn) => normalizeForMatch(turn.text));
+  const evidence: Record<string, Evidence> = {};
+  let ungrounded = 0;
+  for (const [name, item] of Object.entries(claimed)) {
+    if (!item || values[name] === null || values[name] === undefined) continue;
+    const quote = normalizeForMatch(item.quote);
+    if (quote === "") {
+      ungrounded += 1;
+      continue;
+    }
+    const turn = normalizedTurns[item.turn]?.includes(quote) ? item.turn : normalizedTurns.findIndex((text) => text.includes(quote));
+    if (turn === -1) {
+      ungrounded += 1;
+      continue;
+    }
+    evidence[name] = { quote: item.quote.trim(), turn };
+  }
+  return { evidence, ungrounded };
+}

@@ -1,0 +1,227 @@
+// The extraction pipeline: prompt → LLM → validate (repair) → merge chunks → ground evidence → result.
+import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
+import type { Settings } from "../config.js";
+import type { Llm, Usage } from "../llm/index.js";
+import { outputSchemaFor, type ExtractJob, type ModelAnswer, type VariableSpec } from "../schema/index.js";
+import { chunkTurns, tokenCounter, type Chunk } from "../transcript/index.js";
+import { groundEvidence, type Evidence } from "./evidence.js";
+import { mergeChunkAnswers } from "./merge.js";
+import { buildExtractionMessages, buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
+import { completeStructured } from "./structured.js";
+
+/** What an extraction produced, as cached: everything but the per-request meta. */
+export interface Extraction {
+  extracted_variables: Record<string, unknown>;
+  evidence?: Record<string, Evidence>;
+  model: string;
+  prompt_version: string;
+  attempts: number;
+  chunks: number;
+  llm_calls: number;
+  ungrounded?: number;
+  usage: Usage;
+  extracted_at: string;
+}
+
+export interface ExtractResult {
+  extracted_variables: Record<string, unknown>;
+  evidence?: Record<string, Evidence>;
+  meta: {
+    model: string;
+    prompt_version: string;
+    cached: boolean;
+    attempts: number;
+    chunks: number;
+    llm_calls: number;
+    usage: Usage;
+    /** On a cache hit: what the original extraction cost. */
+    original_usage?: Usage;
+    ungrounded?: number;
+    latency_ms: number;
+    extracted_at: string;
+  };
+}
+
+/** The narrow view of the result cache the pipeline needs; the cache module provides it. */
+export interface ExtractionCache {
+  getOrCompute(
+    keyParts: unknown,
+    compute: () => Promise<Extraction>,
+    options: { read: boolean },
+  ): Promise<{ value: Extraction; cached: boolean }>;
+}
+
+export interface ExtractorObserver {
+  onExtraction?(event: { chunks: number; attempts: number; usage: Usage; cached: boolean }): void;
+}
+
+export interface ExtractorDeps {
+  llm: Llm;
+  settings: Settings["llm"];
+  cache?: ExtractionCache;
+  observer?: ExtractorObserver;
+}
+
+const SCHEMA_NAME = "call_extraction";
+/** Room for the chat framing around the messages, which the token count of their text does not see. */
+const FRAMING_TOKENS = 32;
+const MIN_TRANSCRIPT_BUDGET = 256;
+
+export class Extractor {
+  readonly #deps: ExtractorDeps;
+
+  constructor(deps: ExtractorDeps) {
+    this.#deps = deps;
+  }
+
+  /** The model a job runs on: the request's choice, else the deployment's. */
+  modelFor(job: ExtractJob): string {
+    return job.options.model ?? this.#deps.settings.model;
+  }
+
+  /** Everything that changes the answer, and nothing else: the cache key is a hash of this. */
+  cacheKeyParts(job: ExtractJob): unknown {
+    const settings = this.#deps.settings;
+    return {
+      transcript: job.turns.map((turn) => [turn.speaker, turn.text]),
+      variables: [...job.variables]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((spec) => ({ name: spec.name, type: spec.type, description: spec.description, options: spec.options ?? null })),
+      context: {
+        system_prompt: job.context.systemPrompt ?? null,
+        call_created_at: job.context.callCreatedAt ?? null,
+        timezone: job.context.timezone ?? null,
+        input_variables: job.context.inputVariables ?? null,
+      },
+      model: this.modelFor(job),
+      structured_output: settings.structuredOutput,
+      prompt_version: PROMPT_VERSION,
+      evidence: job.options.evidence,
+      chunking: [settings.maxInputTokens, settings.chunkOverlapTurns],
+    };
+  }
+
+  async extract(job: ExtractJob): Promise<ExtractResult> {
+    if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
+    const started = performance.now();
+    const { cache, observer } = this.#deps;
+    const { value, cached } = cache
+      ? await cache.getOrCompute(this.cacheKeyParts(job), () => this.#run(job), { read: job.options.cache })
+      : { value: await this.#run(job), cached: false };
+    const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
+    observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached });
+    return {
+      extracted_variables: value.extracted_variables,
+      ...(value.evidence ? { evidence: value.evidence } : {}),
+      meta: {
+        model: value.model,
+        prompt_version: value.prompt_version,
+        cached,
+        attempts: cached ? 0 : value.attempts,
+        chunks: value.chunks,
+        llm_calls: cached ? 0 : value.llm_calls,
+        usage,
+        ...(cached ? { original_usage: value.usage } : {}),
+        ...(value.ungrounded !== undefined ? { ungrounded: value.ungrounded } : {}),
+        latency_ms: Math.round(performance.now() - started),
+        extracted_at: value.extracted_at,
+      },
+    };
+  }
+
+  async #run(job: ExtractJob): Promise<Extraction> {
+    const { llm, settings } = this.#deps;
+    const model = this.modelFor(job);
+    const mode = settings.structuredOutput;
+    const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
+    const schemaInPrompt = mode === "json_object" ? schema.jsonSchema : undefined;
+    const count = tokenCounter(model);
+
+    // The fixed part of every prompt (instructions, variables, schema) is measured with an empty transcript.
+    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
+    const overhead =
+      frame.reduce((sum, message) => sum + count(message.content), 0) +
+      (mode === "json_schema" ? count(JSON.stringify(schema.jsonSchema)) : 0) +
+      FRAMING_TOKENS;
+    const budget = settings.maxInputTokens - overhead;
+    if (budget < MIN_TRANSCRIPT_BUDGET) {
+      throw new InvalidRequestError(
+        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
+        [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
+        "prompt_budget_exceeded",
+      );
+    }
+    const chunks = chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count });
+
+    const results = await Promise.all(
+      chunks.map((chunk, chunkIndex) =>
+        completeStructured({
+          llm,
+          model,
+          mode,
+          schema,
+          schemaName: SCHEMA_NAME,
+          repairAttempts: settings.repairAttempts,
+          messages: buildExtractionMessages(job, chunk, { schemaInPrompt, chunkIndex, chunkCount: chunks.length }),
+        }),
+      ),
+    );
+    const usage = sumUsage(results.map((result) => result.usage));
+    let attempts = Math.max(...results.map((result) => result.attempts));
+    let llmCalls = results.reduce((sum, result) => sum + result.requests, 0);
+
+    const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
+    if (chunks.length > 1) {
+      const final = await this.#finalize(model, job.variables, chunks, results.map((result) => result.answer));
+      if (final) {
+        Object.assign(merged.values, final.answer.values);
+        usage.prompt_tokens += final.usage.prompt_tokens;
+        usage.completion_tokens += final.usage.completion_tokens;
+        attempts = Math.max(attempts, final.attempts);
+        llmCalls += final.requests;
+      }
+    }
+
+    const grounded = job.options.evidence ? groundEvidence(job.turns, merged.values, merged.evidence) : undefined;
+    return {
+      extracted_variables: merged.values,
+      ...(grounded ? { evidence: grounded.evidence, ungrounded: grounded.ungrounded } : {}),
+      model,
+      prompt_version: PROMPT_VERSION,
+      attempts,
+      chunks: chunks.length,
+      llm_calls: llmCalls,
+      usage,
+      extracted_at: new Date().toISOString(),
+    };
+  }
+
+  /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
+  async #finalize(model: string, variables: readonly VariableSpec[], chunks: readonly Chunk[], answers: readonly ModelAnswer[]) {
+    const specs = variables.filter((spec) => spec.name === "status" || spec.name === "summary");
+    if (specs.length === 0 || chunks.length < 2) return undefined;
+    const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
+    return completeStructured({
+      llm: this.#deps.llm,
+      model,
+      mode: this.#deps.settings.structuredOutput,
+      schema: outputSchemaFor(specs, { evidence: false }),
+      schemaName: "call_outcome",
+      repairAttempts: this.#deps.settings.repairAttempts,
+      messages: buildFinalizeMessages(
+        answers.map((answer) => ({ summary: answer.values.summary ?? null, status: answer.values.status ?? null })),
+        { status: byName.status, summary: byName.summary },
+      ),
+    });
+  }
+}
+
+function sumUsage(usages: readonly Usage[]): Usage {
+  return usages.reduce(
+    (total, usage) => ({
+      prompt_tokens: total.prompt_tokens + usage.prompt_tokens,
+      completion_tokens: total.completion_tokens + usage.completion_tokens,
+    }),
+    { prompt_tokens: 0, completion_tokens: 0 },
+  );
+}

@@ -1,0 +1,132 @@
+// Renders the versioned prompt templates in prompts/ into chat messages for one chunk of a call.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { ExtractJob } from "../schema/index.js";
+import type { VariableSpec } from "../schema/index.js";
+import { formatForModel, type Chunk } from "../transcript/index.js";
+import type { ChatMessage } from "../llm/index.js";
+
+/** prompts/ sits at the repository root: two levels up from src/extract, three from dist/src/extract. */
+function promptsDir(): string {
+  const candidates = ["../../prompts/", "../../../prompts/"].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
+  const found = candidates.find((candidate) => existsSync(`${candidate}VERSION`));
+  if (!found) throw new Error(`prompts/ not found (looked in ${candidates.join(", ")})`);
+  return found;
+}
+
+const dir = promptsDir();
+const read = (name: string) => readFileSync(`${dir}${name}`, "utf8");
+const templates = {
+  system: read("extract.system.md"),
+  user: read("extract.user.md"),
+  finalize: read("finalize.system.md"),
+};
+
+/** The declared version plus a hash of the templates: editing a prompt without bumping VERSION still changes it. */
+export const PROMPT_VERSION = `${read("VERSION").trim()}+${createHash("sha256")
+  .update(Object.values(templates).join("\u0000"))
+  .digest("hex")
+  .slice(0, 8)}`;
+
+function render(template: string, values: Record<string, string>): string {
+  return template
+    .replace(/\{\{(\w+)\}\}/g, (_, name: string) => values[name] ?? "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}
+
+/** "Friday, 12 June 2026, 10:22 (America/New_York, GMT-04:00)", computed in the call's own time zone. */
+export function describeCallDate(createdAt: string | undefined, timezone: string | undefined): string {
+  if (!createdAt) {
+    return "Call date: unknown. Do not resolve relative dates (\"tomorrow\", \"next Tuesday\"): answer null for them unless the customer states an absolute date.";
+  }
+  const zone = timezone ?? "UTC";
+  const when = new Date(createdAt);
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: zone,
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hour12: false,
+    timeZoneName: "longOffset",
+  }).formatToParts(when);
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "";
+  const isoDate = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(when);
+  const offset = get("timeZoneName").replace("GMT", "") || "+00:00";
+  return [
+    `Call date: ${get("weekday")}, ${get("day")} ${get("month")} ${get("year")}, ${get("hour")}:${get("minute")} local time (${zone}, UTC${offset === "+00:00" ? "" : offset}).`,
+    `Resolve relative dates against ${isoDate} (${get("weekday")}); use the UTC offset ${offset === "" ? "+00:00" : offset} for date-times.${timezone ? "" : " The call's time zone was not given: UTC is assumed."}`,
+  ].join("\n");
+}
+
+function describeVariables(specs: readonly VariableSpec[]): string {
+  const lines = specs.map((spec) => {
+    const type =
+      spec.type === "enum" || (spec.type === "list" && spec.options)
+        ? `${spec.type} of ${JSON.stringify(spec.options)}`
+        : spec.type === "list"
+          ? "list of strings"
+          : spec.type;
+    return `- ${spec.name} (${type}, or null): ${spec.description}`;
+  });
+  return `Variables to extract, under "values":\n${lines.join("\n")}`;
+}
+
+export interface PromptOptions {
+  /** json_object mode: the model gets no schema through the API, so the prompt must carry it. */
+  schemaInPrompt?: Record<string, unknown>;
+  chunkIndex: number;
+  chunkCount: number;
+}
+
+export function buildExtractionMessages(job: ExtractJob, chunk: Chunk, options: PromptOptions): ChatMessage[] {
+  const evidence = job.options.evidence;
+  const system = render(templates.system, {
+    evidence_rule: evidence
+      ? '9. Under "evidence", for each non-null value give the shortest verbatim quote from the transcript that establishes it, copied exactly, and the [number] of its line; null for null values.'
+      : "",
+  });
+  const last = chunk.start + chunk.turns.length - 1;
+  const user = render(templates.user, {
+    agent_instructions: job.context.systemPrompt
+      ? `The agent's instructions (background: what the call was trying to achieve):\n"""\n${job.context.systemPrompt}\n"""`
+      : "The agent's instructions were not given: judge the call's objective from the conversation.",
+    call_date: describeCallDate(job.context.callCreatedAt, job.context.timezone),
+    input_variables: job.context.inputVariables
+      ? `Known before the call (context, not evidence of what was said): ${JSON.stringify(job.context.inputVariables)}`
+      : "",
+    variables: options.schemaInPrompt
+      ? `${describeVariables(job.variables)}\nAnswer with JSON matching this JSON Schema:\n${JSON.stringify(options.schemaInPrompt)}`
+      : describeVariables(job.variables),
+    chunk_note:
+      options.chunkCount > 1
+        ? `This is part ${options.chunkIndex + 1} of ${options.chunkCount} of a long call (lines ${chunk.start}–${last}). Extract what this part establishes; answer null for what it does not mention.`
+        : "",
+    transcript: formatForModel(chunk.turns, { numbered: evidence, offset: chunk.start }),
+  });
+  return [
+    { role: "system", content: system },
+    { role: "user", content: user },
+  ];
+}
+
+export interface PartOutcome {
+  summary: unknown;
+  status: unknown;
+}
+
+export function buildFinalizeMessages(parts: readonly PartOutcome[], specs: { status?: VariableSpec; summary?: VariableSpec }): ChatMessage[] {
+  const lines = parts.map((part, i) => `Part ${i + 1}: summary=${JSON.stringify(part.summary)}; status=${JSON.stringify(part.status)}`);
+  const described = [specs.status, specs.summary]
+    .filter((spec): spec is VariableSpec => Boolean(spec))
+    .map((spec) => `- ${spec.name}: ${spec.description}`)
+    .join("\n");
+  return [
+    { role: "system", content: templates.finalize },
+    { role: "user", content: `What each variable means:\n${described}\n\nThe parts, in order:\n${lines.join("\n")}\n\nAnswer as {"values": {"status": …, "summary": …}}.` },
+  ];
+}

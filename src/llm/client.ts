@@ -1,0 +1,169 @@
+// The one door to the LLM: an OpenAI-compatible chat completion through the `openai` SDK, bounded by p-limit,
+// retried with backoff that honours Retry-After, and failures mapped onto Debrief's error types.
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import pLimit, { type LimitFunction } from "p-limit";
+import { DebriefError, LlmNotConfiguredError, LlmTimeoutError, LlmUnavailableError } from "../errors.js";
+import type { Settings } from "../config.js";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export type ResponseFormat =
+  | { type: "json_schema"; json_schema: { name: string; strict: true; schema: Record<string, unknown> } }
+  | { type: "json_object" };
+
+export interface CompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  responseFormat: ResponseFormat;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface Completion {
+  text: string;
+  refusal: string | null;
+  finishReason: string;
+  usage: Usage;
+  /** HTTP requests this completion took, retries included. */
+  requests: number;
+}
+
+export interface Llm {
+  complete(request: CompletionRequest): Promise<Completion>;
+}
+
+/** What a caller (metrics, logs) may want to hear about each HTTP attempt. */
+export interface LlmObserver {
+  onAttempt?(outcome: "ok" | "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error", latencyMs: number): void;
+}
+
+interface RetryPolicy {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A Retry-After longer than this is not waited out: the caller gets the error (and the hint) at once. */
+  maxRetryAfterMs: number;
+}
+
+const RETRYABLE_STATUS = new Set([408, 409, 425, 429]);
+
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = headers?.get("retry-after-ms");
+  if (ms && !Number.isNaN(Number(ms))) return Number(ms);
+  const value = headers?.get("retry-after");
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function classify(error: unknown): "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error" | "unknown" {
+  if (error instanceof APIConnectionTimeoutError) return "timeout";
+  if (error instanceof APIConnectionError) return "connection_error";
+  if (error instanceof APIError && typeof error.status === "number") {
+    if (error.status === 429) return "rate_limited";
+    if (error.status >= 500 || RETRYABLE_STATUS.has(error.status)) return "server_error";
+    return "client_error";
+  }
+  return "unknown";
+}
+
+function toDebriefError(error: unknown): DebriefError {
+  if (error instanceof DebriefError) return error;
+  const kind = classify(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  if (kind === "timeout") return new LlmTimeoutError(`The LLM did not answer in time: ${detail}`, { cause: error });
+  if (kind === "rate_limited" || kind === "server_error" || kind === "connection_error") {
+    const headers = error instanceof APIError ? (error.headers as Headers | undefined) : undefined;
+    return new LlmUnavailableError(`The LLM is unavailable: ${detail}`, { cause: error, retryAfterMs: retryAfterMs(headers) });
+  }
+  if (error instanceof APIError && (error.status === 401 || error.status === 403)) {
+    return new DebriefError("llm_unauthorized", 502, `The LLM server refused our credentials (HTTP ${error.status}): check OPENAI_API_KEY`, { cause: error });
+  }
+  if (error instanceof APIError && error.status === 404) {
+    return new DebriefError("llm_model_not_found", 502, `The LLM server does not know this model or route: ${detail}`, { cause: error });
+  }
+  return new DebriefError("llm_error", 502, `The LLM server rejected the request: ${detail}`, { cause: error });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class OpenAiLlm implements Llm {
+  readonly #client: OpenAI;
+  readonly #limit: LimitFunction;
+  readonly #retry: RetryPolicy;
+  readonly #observer: LlmObserver;
+
+  constructor(settings: Settings["llm"], options: { observer?: LlmObserver; retry?: Partial<RetryPolicy> } = {}) {
+    // Retries are ours, not the SDK's: the SDK waits out any Retry-After, however long.
+    this.#client = new OpenAI({
+      apiKey: settings.apiKey ?? "not-needed",
+      baseURL: settings.baseURL,
+      timeout: settings.timeoutMs,
+      maxRetries: 0,
+    });
+    this.#limit = pLimit(settings.concurrency);
+    this.#retry = { maxRetries: settings.maxRetries, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 30_000, ...options.retry };
+    this.#observer = options.observer ?? {};
+  }
+
+  /** Requests waiting for a concurrency slot (for metrics). */
+  get pending(): number {
+    return this.#limit.pendingCount;
+  }
+
+  complete(request: CompletionRequest): Promise<Completion> {
+    return this.#limit(() => this.#completeWithRetries(request));
+  }
+
+  async #completeWithRetries(request: CompletionRequest): Promise<Completion> {
+    for (let attempt = 0; ; attempt += 1) {
+      const started = performance.now();
+      try {
+        const response = await this.#client.chat.completions.create({
+          model: request.model,
+          messages: request.messages,
+          response_format: request.responseFormat,
+          // Reasoning models accept only their default temperature; every other model answers deterministically.
+          ...(/^(o\d|gpt-5)/.test(request.model) ? {} : { temperature: 0 }),
+        });
+        this.#observer.onAttempt?.("ok", performance.now() - started);
+        const choice = response.choices[0];
+        return {
+          text: choice?.message?.content ?? "",
+          refusal: choice?.message?.refusal ?? null,
+          finishReason: choice?.finish_reason ?? "unknown",
+          usage: {
+            prompt_tokens: response.usage?.prompt_tokens ?? 0,
+            completion_tokens: response.usage?.completion_tokens ?? 0,
+          },
+          requests: attempt + 1,
+        };
+      } catch (error) {
+        const kind = classify(error);
+        if (kind !== "unknown") this.#observer.onAttempt?.(kind, performance.now() - started);
+        const retryable = kind === "rate_limited" || kind === "server_error" || kind === "timeout" || kind === "connection_error";
+        if (!retryable || attempt >= this.#retry.maxRetries) throw toDebriefError(error);
+        const hinted = error instanceof APIError ? retryAfterMs(error.headers as Headers | undefined) : undefined;
+        if (hinted !== undefined && hinted > this.#retry.maxRetryAfterMs) throw toDebriefError(error);
+        const backoff = Math.min(this.#retry.baseDelayMs * 2 ** attempt, this.#retry.maxDelayMs) * (0.8 + Math.random() * 0.4);
+        await sleep(hinted ?? backoff);
+      }
+    }
+  }
+}
+
+/** The LLM used when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: every call is a 503 that says what to set. */
+export const unconfiguredLlm: Llm = {
+  complete: () => Promise.reject(new LlmNotConfiguredError()),
+};
+
+export function createLlm(settings: Settings["llm"], options: { observer?: LlmObserver } = {}): Llm {
+  return settings.configured ? new OpenAiLlm(settings, options) : unconfiguredLlm;
+}

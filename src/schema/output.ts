@@ -1,0 +1,135 @@
+// Builds, from the variable specs, the zod schema that validates the model's answer and the strict JSON Schema
+// sent as `response_format`. The zod schema is the single source of truth; the JSON Schema is derived from it.
+import { z } from "zod";
+import { zodToJsonSchema } from "zod-to-json-schema";
+import type { VariableSpec } from "./variables.js";
+
+const NUMBER_TEXT = /^[-+]?\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
+const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Only unambiguous re-spellings are coerced ("4,000" → 4000, "Yes" → true, "Repair" → "repair"); anything else fails validation and goes to a repair round. */
+function coerceNumber(value: unknown): unknown {
+  if (typeof value === "string" && NUMBER_TEXT.test(value.trim())) return Number(value.replace(/[$,\s]/g, ""));
+  return value;
+}
+
+function coerceBoolean(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const text = value.trim().toLowerCase();
+  if (text === "true" || text === "yes") return true;
+  if (text === "false" || text === "no") return false;
+  return value;
+}
+
+function matchOption(options: readonly string[]) {
+  return (value: unknown): unknown => {
+    if (typeof value !== "string") return value;
+    const wanted = value.trim().toLowerCase();
+    return options.find((option) => option.toLowerCase() === wanted) ?? value;
+  };
+}
+
+function isRealDate(text: string): boolean {
+  const match = DATE_TEXT.exec(text);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** "2026-06-16T00:00:00Z" → "2026-06-16": the date as written, never shifted by a timezone. */
+function coerceDate(value: unknown): unknown {
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}[T ]/.test(value.trim())) return value.trim().slice(0, 10);
+  return typeof value === "string" ? value.trim() : value;
+}
+
+function coerceDatetime(value: unknown): unknown {
+  return typeof value === "string" ? value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, "$1T$2") : value;
+}
+
+const nullWord = (value: unknown) => (typeof value === "string" && value.trim().toLowerCase() === "null" ? null : value);
+
+function valueSchema(spec: VariableSpec): z.ZodTypeAny {
+  const coerce = (fn: (v: unknown) => unknown, schema: z.ZodTypeAny) => z.preprocess((v) => fn(nullWord(v)), schema);
+  switch (spec.type) {
+    case "string":
+      return z.string().nullable();
+    case "number":
+      return coerce(coerceNumber, z.number().finite().nullable());
+    case "integer":
+      return coerce(coerceNumber, z.number().int().nullable());
+    case "boolean":
+      return coerce(coerceBoolean, z.boolean().nullable());
+    case "enum": {
+      const options = spec.options as [string, ...string[]];
+      return coerce(matchOption(options), z.enum(options).nullable());
+    }
+    case "date":
+      return coerce(coerceDate, z.string().date("must be a calendar date YYYY-MM-DD").refine(isRealDate, "is not a real calendar date").nullable());
+    case "datetime":
+      return coerce(coerceDatetime, z.string().datetime({ offset: true, message: "must be ISO 8601 with an offset, e.g. 2026-06-16T15:00:00-04:00" }).nullable());
+    case "list": {
+      const item = spec.options ? z.preprocess(matchOption(spec.options), z.enum(spec.options as [string, ...string[]])) : z.string();
+      return z.preprocess(
+        (v) => (Array.isArray(v) ? [...new Set(v.map((x) => (typeof x === "string" ? x.trim() : x)))] : nullWord(v)),
+        z.array(item).nullable(),
+      );
+    }
+  }
+}
+
+const EvidenceSchema = z
+  .object({
+    quote: z.string().describe("The shortest verbatim span of the transcript that establishes the value, copied exactly"),
+    turn: z.number().int().describe("The [number] of the transcript line the quote comes from"),
+  })
+  .strict()
+  .nullable();
+
+export interface OutputSchema {
+  /** Validates and normalises the model's parsed JSON. */
+  zod: z.ZodType<ModelAnswer, z.ZodTypeDef, unknown>;
+  /** Strict-mode JSON Schema for `response_format.json_schema.schema`. */
+  jsonSchema: Record<string, unknown>;
+}
+
+export interface ModelAnswer {
+  values: Record<string, unknown>;
+  evidence?: Record<string, { quote: string; turn: number } | null>;
+}
+
+export function buildOutputSchema(specs: readonly VariableSpec[], options: { evidence: boolean }): OutputSchema {
+  const values = z
+    .object(Object.fromEntries(specs.map((spec) => [spec.name, valueSchema(spec).describe(spec.description)])))
+    .strict();
+  const shape: Record<string, z.ZodTypeAny> = { values };
+  if (options.evidence) {
+    shape.evidence = z
+      .object(Object.fromEntries(specs.map((spec) => [spec.name, EvidenceSchema])))
+      .strict()
+      .describe("For each variable with a non-null value, where the transcript says it; null otherwise");
+  }
+  const root = z.object(shape).strict();
+  return { zod: root as unknown as OutputSchema["zod"], jsonSchema: toStrictJsonSchema(root) };
+}
+
+/** The one place that converts zod to JSON Schema (so a move to zod 4's toJSONSchema is a one-file change). */
+export function toStrictJsonSchema(schema: z.ZodTypeAny): Record<string, unknown> {
+  const { $schema: _ignored, ...jsonSchema } = zodToJsonSchema(schema, { target: "openAi", $refStrategy: "none" }) as Record<string, unknown>;
+  return jsonSchema;
+}
+
+const compiled = new Map<string, OutputSchema>();
+const MAX_COMPILED = 512;
+
+/** Compiles a schema once per distinct variable set (the hot path sees the same few schemas again and again). */
+export function outputSchemaFor(specs: readonly VariableSpec[], options: { evidence: boolean }): OutputSchema {
+  const key = JSON.stringify([specs, options.evidence]);
+  let schema = compiled.get(key);
+  if (!schema) {
+    schema = buildOutputSchema(specs, options);
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, schema);
+  }
+  return schema;
+}

@@ -1,0 +1,163 @@
+// Turns any peer platform's transcript (a `Speaker: text` string, or Thoughtly / Autocalls / generic role turns)
+// into one internal list of turns.
+import type { ErrorDetail } from "../errors.js";
+
+export type Speaker = "agent" | "customer";
+
+export interface Turn {
+  speaker: Speaker;
+  text: string;
+  /** ISO 8601 time of the turn when the platform sent one. */
+  time?: string;
+}
+
+export type NormalizeResult = { ok: true; turns: Turn[] } | { ok: false; issues: ErrorDetail[] };
+
+const AGENT_LABELS = new Set(["ai", "agent", "assistant", "bot", "voice agent", "ai agent", "ai assistant", "system agent"]);
+const CUSTOMER_LABELS = new Set(["customer", "user", "human", "caller", "client", "lead", "prospect", "contact"]);
+/** Generic role turns that are not speech (Vapi and others mix them in): skipped, never a 400. */
+const NON_SPEECH_ROLES = new Set(["system", "tool", "tool_calls", "tool_call_result", "function", "developer"]);
+
+function roleToSpeaker(role: string): Speaker | undefined {
+  const label = role.trim().toLowerCase();
+  if (AGENT_LABELS.has(label)) return "agent";
+  if (CUSTOMER_LABELS.has(label)) return "customer";
+  return undefined;
+}
+
+type Reader = (turn: Record<string, unknown>) => Turn | "skip" | undefined;
+
+const isString = (v: unknown): v is string => typeof v === "string";
+
+function isoFromUnknown(value: unknown): string | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    // Autocalls sends unix seconds with a fraction; anything that large is already milliseconds.
+    const ms = value > 1e12 ? value : value * 1000;
+    return new Date(ms).toISOString();
+  }
+  if (isString(value) && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
+  return undefined;
+}
+
+/** Thoughtly: `{transcript, speaker: "ai"|"user", createdAt, step?, node_id?}`. */
+const readThoughtly: Reader = (turn) => {
+  if (!isString(turn.transcript) || !isString(turn.speaker)) return undefined;
+  const speaker = roleToSpeaker(turn.speaker);
+  if (!speaker) return undefined;
+  return withTime({ speaker, text: turn.transcript }, isoFromUnknown(turn.createdAt));
+};
+
+/** Autocalls: `{text, type, sender: "bot"|"human", timestamp}`; entries that are not `type: "transcript"` are tool calls and such. */
+const readAutocalls: Reader = (turn) => {
+  if (!isString(turn.sender) || !("type" in turn)) return undefined;
+  if (turn.type !== "transcript") return "skip";
+  if (!isString(turn.text)) return undefined;
+  const speaker = roleToSpeaker(turn.sender);
+  if (!speaker) return undefined;
+  return withTime({ speaker, text: turn.text }, isoFromUnknown(turn.timestamp));
+};
+
+/** Generic chat-style turns (Vapi, Retell, ElevenLabs…): `{role, content|message|text}`. */
+const readGeneric: Reader = (turn) => {
+  if (!isString(turn.role)) return undefined;
+  if (NON_SPEECH_ROLES.has(turn.role.toLowerCase())) return "skip";
+  const speaker = roleToSpeaker(turn.role);
+  const text = [turn.content, turn.message, turn.text].find(isString);
+  if (!speaker || text === undefined) return undefined;
+  return withTime({ speaker, text }, isoFromUnknown(turn.time ?? turn.timestamp ?? turn.createdAt));
+};
+
+const READERS: Reader[] = [readAutocalls, readThoughtly, readGeneric];
+
+function withTime(turn: Turn, time: string | undefined): Turn {
+  return time ? { ...turn, time } : turn;
+}
+
+function normalizeTurns(input: unknown[]): NormalizeResult {
+  const turns: Turn[] = [];
+  for (const [index, raw] of input.entries()) {
+    const read =
+      raw && typeof raw === "object" && !Array.isArray(raw)
+        ? READERS.reduce<Turn | "skip" | undefined>((found, reader) => found ?? reader(raw as Record<string, unknown>), undefined)
+        : undefined;
+    if (read === undefined) {
+      return {
+        ok: false,
+        issues: [
+          {
+            path: `transcript[${index}]`,
+            message:
+              "turn is in no known shape: expected {transcript, speaker: ai|user} (Thoughtly), {text, type, sender: bot|human} (Autocalls) or {role, content|message|text}",
+          },
+        ],
+      };
+    }
+    if (read !== "skip" && read.text.trim() !== "") turns.push({ ...read, text: read.text.trim() });
+  }
+  return { ok: true, turns };
+}
+
+const SPEAKER_LINE = /^\s*([A-Za-z][A-Za-z0-9 ._'-]{0,39}?)\s*:\s?(.*)$/;
+const NAME_LABEL = /^[A-Z][A-Za-z.'-]*(?: [A-Z][A-Za-z.'-]*){0,2}$/;
+
+/**
+ * `AI: …` / `Customer: …` lines, or any `Speaker: text`; unlabelled lines continue the previous turn.
+ * Named speakers ("Sarah: …") are the customer's side, unless no known agent label appears at all: then the
+ * first name to speak is the agent, since voice agents open their calls.
+ */
+function normalizeText(text: string): NormalizeResult {
+  // Some platforms (Autocalls' formatted_transcript) arrive with literal "\n" sequences instead of newlines.
+  const source = !text.includes("\n") && text.includes("\\n") ? text.replaceAll("\\n", "\n") : text;
+  const lines = source
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const match = SPEAKER_LINE.exec(line);
+      const label = match?.[1]?.trim();
+      const known = label ? roleToSpeaker(label) : undefined;
+      const named = label && !known && NAME_LABEL.test(label) ? label : undefined;
+      return { line: line.trim(), label: known || named ? label : undefined, known, body: match?.[2]?.trim() ?? "" };
+    });
+  const hasAgentLabel = lines.some((l) => l.known === "agent");
+  const firstName = hasAgentLabel ? undefined : lines.find((l) => l.label && !l.known)?.label;
+
+  const turns: Turn[] = [];
+  for (const { line, label, known, body } of lines) {
+    if (label) {
+      turns.push({ speaker: known ?? (label === firstName ? "agent" : "customer"), text: body });
+    } else if (turns.length > 0) {
+      const last = turns[turns.length - 1]!;
+      last.text = `${last.text} ${line}`.trim();
+    } else {
+      turns.push({ speaker: "customer", text: line });
+    }
+  }
+  return { ok: true, turns: turns.filter((turn) => turn.text !== "") };
+}
+
+/** Normalises a transcript; an empty one, or a turn in no known shape, is an issue naming where. */
+export function normalizeTranscript(input: unknown): NormalizeResult {
+  let result: NormalizeResult;
+  if (typeof input === "string") result = normalizeText(input);
+  else if (Array.isArray(input)) result = normalizeTurns(input);
+  else return { ok: false, issues: [{ path: "transcript", message: "must be a string or an array of turns" }] };
+  if (result.ok && result.turns.length === 0) {
+    return { ok: false, issues: [{ path: "transcript", message: "transcript is empty: it has no spoken turns" }] };
+  }
+  return result;
+}
+
+const LINE_LABEL: Record<Speaker, string> = { agent: "Agent", customer: "Customer" };
+
+/** Compact `Agent:` / `Customer:` lines, the form the model reads. With `numbered`, each line starts with `[i]`. */
+export function formatForModel(turns: readonly Turn[], options: { numbered?: boolean; offset?: number } = {}): string {
+  const offset = options.offset ?? 0;
+  return turns
+    .map((turn, i) => `${options.numbered ? `[${i + offset}] ` : ""}${LINE_LABEL[turn.speaker]}: ${turn.text}`)
+    .join("\n");
+}
+
+/** `AI: …\nCustomer: …`, the formatted_transcript Autocalls' receivers already parse. */
+export function formatForHumans(turns: readonly Turn[]): string {
+  return turns.map((turn) => `${turn.speaker === "agent" ? "AI" : "Customer"}: ${turn.text}`).join("\n");
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { formatForHumans, formatForModel, normalizeTranscript } from "../../src/transcript/index.js";
+import { AUTOCALLS_TURNS, GENERIC_TURNS, HVAC_CALL_TEXT, THOUGHTLY_TURNS } from "../fixtures/calls.js";
+
+function turnsOf(input: unknown) {
+  const result = normalizeTranscript(input);
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.turns;
+}
+
+describe("normalizeTranscript", () => {
+  it("reads AI:/Customer: lines into agent and customer turns", () => {
+    const turns = turnsOf(HVAC_CALL_TEXT);
+    expect(turns).toHaveLength(9);
+    expect(turns[0]).toEqual({ speaker: "agent", text: "Hi, this is Sam from CoolAir Services. Am I speaking with Dana?" });
+    expect(turns[1]!.speaker).toBe("customer");
+  });
+
+  it("joins unlabelled lines to the turn before them", () => {
+    const turns = turnsOf("Agent: Hello\nCustomer: I want\nthree units\nAgent: Noted");
+    expect(turns.map((t) => t.text)).toEqual(["Hello", "I want three units", "Noted"]);
+  });
+
+  it("accepts literal \\n separators as Autocalls' formatted_transcript sends them", () => {
+    expect(turnsOf("AI: Hello!\\nCustomer: Hi there.").map((t) => t.speaker)).toEqual(["agent", "customer"]);
+  });
+
+  it("takes the first named speaker as the agent when no agent label appears", () => {
+    const turns = turnsOf("Sarah: Hi, this is Sarah from Acme.\nJohn: Hi Sarah.\nSarah: Is now a good time?");
+    expect(turns.map((t) => t.speaker)).toEqual(["agent", "customer", "agent"]);
+  });
+
+  it("reads Thoughtly turns with their times", () => {
+    const turns = turnsOf(THOUGHTLY_TURNS);
+    expect(turns.map((t) => t.speaker)).toEqual(["agent", "customer", "agent", "customer"]);
+    expect(turns[1]).toEqual({ speaker: "customer", text: "Hi, I'm calling about the home insurance quote I requested.", time: "2026-06-12T14:22:05.330Z" });
+  });
+
+  it("reads Autocalls turns and skips entries that are not speech", () => {
+    const turns = turnsOf(AUTOCALLS_TURNS);
+    expect(turns.map((t) => t.text)).toEqual([
+      "Hello! This is Sarah from Autocalls.",
+      "Hi, I'm doing well, thanks. I'd like a demo of the Pro plan.",
+      "Great, you're booked for a demo.",
+    ]);
+    expect(turns[0]!.time).toBe(new Date(1756812511315.143).toISOString());
+  });
+
+  it("reads generic role turns whatever the text field is called, skipping system messages", () => {
+    const turns = turnsOf(GENERIC_TURNS);
+    expect(turns).toEqual([
+      { speaker: "agent", text: "Hi, calling to confirm your cleaning appointment." },
+      { speaker: "customer", text: "Yes, Thursday at 3pm is fine." },
+      { speaker: "agent", text: "Perfect, see you then." },
+    ]);
+  });
+
+  it.each([
+    ["an empty string", "", "transcript"],
+    ["only blank lines", "\n  \n", "transcript"],
+    ["an empty array", [], "transcript"],
+    ["only tool calls", [{ text: "x()", type: "tool_call", sender: "bot", timestamp: 1 }], "transcript"],
+    ["a number", 42, "transcript"],
+    ["a turn in no known shape", [{ role: "user", content: "hi" }, { speaker: "robot", words: "beep" }], "transcript[1]"],
+    ["a turn that is not an object", [{ role: "user", content: "hi" }, "hello"], "transcript[1]"],
+    ["an unknown role", [{ role: "narrator", content: "Once upon a time" }], "transcript[0]"],
+  ])("rejects %s, naming where", (_name, input, path) => {
+    const result = normalizeTranscript(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues[0]!.path).toBe(path);
+  });
+});
+
+describe("formatting", () => {
+  const turns = turnsOf("AI: Hello\nCustomer: Hi");
+  it("gives the model compact Agent:/Customer: lines, numbered on request", () => {
+    expect(formatForModel(turns)).toBe("Agent: Hello\nCustomer: Hi");
+    expect(formatForModel(turns, { numbered: true, offset: 10 })).toBe("[10] Agent: Hello\n[11] Customer: Hi");
+  });
+  it("gives receivers Autocalls' AI:/Customer: form", () => {
+    expect(formatForHumans(turns)).toBe("AI: Hello\nCustomer: Hi");
+  });
+});
