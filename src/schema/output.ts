@@ -69,11 +69,9 @@ function valueSchema(spec: VariableSpec): z.ZodTypeAny {
     case "datetime":
       return coerce(coerceDatetime, z.string().datetime({ offset: true, message: "must be ISO 8601 with an offset, e.g. 2026-06-16T15:00:00-04:00" }).nullable());
     case "list": {
-      const item = spec.options ? z.preprocess(matchOption(spec.options), z.enum(spec.options as [string, ...string[]])) : z.string();
-      return z.preprocess(
-        (v) => (Array.isArray(v) ? [...new Set(v.map((x) => (typeof x === "string" ? x.trim() : x)))] : nullWord(v)),
-        z.array(item).nullable(),
-      );
+      const canonical = spec.options ? matchOption(spec.options) : (x: unknown) => (typeof x === "string" ? x.trim() : x);
+      const item = spec.options ? z.enum(spec.options as [string, ...string[]]) : z.string();
+      return z.preprocess((v) => (Array.isArray(v) ? [...new Set(v.map(canonical))] : nullWord(v)), z.array(item).nullable());
     }
   }
 }
