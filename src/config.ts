@@ -78,6 +78,7 @@ const EnvSchema = z.object({
   DEBRIEF_MAX_DESCRIPTION_CHARS: positiveInt(2_000),
 
   DEBRIEF_DATA_DIR: z.string().default("./data"),
+  DEBRIEF_CACHE: flag(true),
   DEBRIEF_CACHE_TTL: duration("30d"),
   DEBRIEF_CACHE_MEMORY_ENTRIES: positiveInt(1_000),
   DEBRIEF_CACHE_MEMORY_BYTES: bytes("64mb"),
@@ -111,6 +112,8 @@ export interface Settings {
   };
   limits: { maxBodyBytes: number; maxVariables: number; maxDescriptionChars: number };
   cache: {
+    /** False: every request goes to the LLM and nothing derived from a call is kept. */
+    enabled: boolean;
     dataDir: string;
     ttlMs: number;
     memoryEntries: number;
@@ -157,6 +160,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       maxDescriptionChars: e.DEBRIEF_MAX_DESCRIPTION_CHARS,
     },
     cache: {
+      enabled: e.DEBRIEF_CACHE,
       dataDir: e.DEBRIEF_DATA_DIR,
       ttlMs: e.DEBRIEF_CACHE_TTL,
       memoryEntries: e.DEBRIEF_CACHE_MEMORY_ENTRIES,

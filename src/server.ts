@@ -2,7 +2,8 @@
 import { createServer, type Server } from "node:http";
 import { pathToFileURL } from "node:url";
 import { loadSettings, SettingsError, type Settings } from "./config.js";
-import { Extractor } from "./extract/index.js";
+import { createResultCache } from "./cache/index.js";
+import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
 import { createApp } from "./http/app.js";
 import { createLlm } from "./llm/index.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -18,7 +19,14 @@ export async function startService(settings: Settings, logger: Logger): Promise<
     logger.warn("No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL. Extraction answers 503 llm_not_configured until then.");
   }
   const llm = createLlm(settings.llm);
-  const extractor = new Extractor({ llm, settings: settings.llm });
+  const cache = settings.cache.enabled
+    ? createResultCache<Extraction>(settings.cache, logger, {
+        validate: (value) => ExtractionSchema.safeParse(value).success,
+        // Other instances wait for the one computing a key about as long as its LLM call may take.
+        lockTtlMs: Math.min(settings.llm.timeoutMs * (settings.llm.maxRetries + 1), 300_000),
+      })
+    : undefined;
+  const extractor = new Extractor({ llm, settings: settings.llm, cache });
   const app = createApp({ settings, extractor, logger });
 
   const server = createServer(app);
@@ -37,6 +45,7 @@ export async function startService(settings: Settings, logger: Logger): Promise<
       const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
       await closed;
       clearTimeout(timer);
+      await cache?.close();
     },
   };
 }

@@ -1,4 +1,6 @@
 // The extraction pipeline: prompt → LLM → validate (repair) → merge chunks → ground evidence → result.
+import { z } from "zod";
+import { canonicalHash } from "../cache/index.js";
 import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
 import type { Llm, Usage } from "../llm/index.js";
@@ -9,19 +11,22 @@ import { mergeChunkAnswers } from "./merge.js";
 import { buildExtractionMessages, buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
 import { completeStructured } from "./structured.js";
 
-/** What an extraction produced, as cached: everything but the per-request meta. */
-export interface Extraction {
-  extracted_variables: Record<string, unknown>;
-  evidence?: Record<string, Evidence>;
-  model: string;
-  prompt_version: string;
-  attempts: number;
-  chunks: number;
-  llm_calls: number;
-  ungrounded?: number;
-  usage: Usage;
-  extracted_at: string;
-}
+const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
+
+/** What an extraction produced, as cached: everything but the per-request meta. A cached entry failing this is a miss. */
+export const ExtractionSchema = z.object({
+  extracted_variables: z.record(z.unknown()),
+  evidence: z.record(z.object({ quote: z.string(), turn: z.number().int() })).optional(),
+  model: z.string(),
+  prompt_version: z.string(),
+  attempts: z.number().int(),
+  chunks: z.number().int().positive(),
+  llm_calls: z.number().int(),
+  ungrounded: z.number().int().optional(),
+  usage: UsageSchema,
+  extracted_at: z.string(),
+});
+export type Extraction = z.infer<typeof ExtractionSchema>;
 
 export interface ExtractResult {
   extracted_variables: Record<string, unknown>;
@@ -45,7 +50,7 @@ export interface ExtractResult {
 /** The narrow view of the result cache the pipeline needs; the cache module provides it. */
 export interface ExtractionCache {
   getOrCompute(
-    keyParts: unknown,
+    key: string,
     compute: () => Promise<Extraction>,
     options: { read: boolean },
   ): Promise<{ value: Extraction; cached: boolean }>;
@@ -79,7 +84,11 @@ export class Extractor {
     return job.options.model ?? this.#deps.settings.model;
   }
 
-  /** Everything that changes the answer, and nothing else: the cache key is a hash of this. */
+  /** SHA-256 over a canonical form of everything that changes the answer, and nothing else. */
+  cacheKey(job: ExtractJob): string {
+    return canonicalHash(this.cacheKeyParts(job));
+  }
+
   cacheKeyParts(job: ExtractJob): unknown {
     const settings = this.#deps.settings;
     return {
@@ -106,7 +115,7 @@ export class Extractor {
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKeyParts(job), () => this.#run(job), { read: job.options.cache })
+      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job), { read: job.options.cache })
       : { value: await this.#run(job), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached });

@@ -12,6 +12,7 @@ interface Extraction {
 
 const prefix = uniqueRedisPrefix();
 const settingsFor = (dataDir: string, redisUrl?: string): Settings["cache"] => ({
+  enabled: true,
   dataDir,
   ttlMs: 3_600_000,
   memoryEntries: 100,

@@ -22,7 +22,8 @@ let service: TestService;
 const services: TestService[] = [];
 
 async function serviceWith(env: Record<string, string>): Promise<TestService> {
-  const started = await startTestService({ OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: "test-key", ...env });
+  // These tests count LLM calls per request: the cache (tested on its own) stays out of the way.
+  const started = await startTestService({ OPENAI_BASE_URL: llm.url, OPENAI_API_KEY: "test-key", DEBRIEF_CACHE: "false", ...env });
   services.push(started);
   return started;
 }

@@ -1,5 +1,8 @@
 // Starts the real service on a loopback port for a test, pointed at a fake LLM, and talks to it over HTTP.
+import { mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadSettings, type Settings } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
 import { startService, type Service } from "../../src/server.js";
@@ -13,8 +16,10 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/** Each service gets its own data dir unless the test names one (to restart on the same files). */
 export async function startTestService(env: Record<string, string | undefined>): Promise<TestService> {
-  const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env });
+  const dataDir = env.DEBRIEF_DATA_DIR ?? mkdtempSync(join(tmpdir(), "debrief-test-"));
+  const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env, DEBRIEF_DATA_DIR: dataDir });
   const service = await startService(settings, silentLogger);
   const url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
