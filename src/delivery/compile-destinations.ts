@@ -1,0 +1,165 @@
+// Turns the `destinations` config into ready-to-send destinations: env substituted, URLs checked, JSONata compiled once.
+import jsonata from "jsonata";
+import type { z } from "zod";
+import { DestinationsConfigSchema, type DestinationConfig } from "./config-schema.js";
+import { ConfigError, DeliveryExpressionError, type ConfigIssue } from "./errors.js";
+import { retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
+import { assertUsableSecret } from "./signing.js";
+
+export interface CompiledDestination {
+  name: string;
+  url: string;
+  method: "POST" | "PUT" | "PATCH";
+  headers: Record<string, string>;
+  secrets: string[];
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** True when the destination should receive this enriched payload (`when` yields exactly `true`, or there is no `when`). */
+  matches(payload: unknown): Promise<boolean>;
+  /** The body to send for this enriched payload (`transform`, or the payload itself). */
+  render(payload: unknown): Promise<unknown>;
+}
+
+type Path = readonly (string | number)[];
+
+/** Guards against a runaway expression (`$map` over a huge range, deep recursion) blocking the worker. */
+const JSONATA_LIMITS = { timeout: 1_000, stack: 500 };
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export function formatPath(path: Path): string {
+  return path.reduce<string>((out, part) => (typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${part}` : part), "");
+}
+
+function zodIssues(error: z.ZodError, prefix: Path): ConfigIssue[] {
+  return error.issues.flatMap((issue) => {
+    const at = [...prefix, ...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ path: formatPath([...at, key]), message: "unknown key" }));
+    }
+    return [{ path: formatPath(at), message: issue.message }];
+  });
+}
+
+/** `${NAME}` → env value; an unset or empty variable is reported, never silently sent as "". */
+function substituteEnv(value: string, env: Record<string, string | undefined>, at: Path, issues: ConfigIssue[]): string {
+  return value.replace(ENV_REFERENCE, (_match, name: string) => {
+    const resolved = env[name];
+    if (resolved === undefined || resolved === "") {
+      issues.push({ path: formatPath(at), message: `environment variable ${name} is not set` });
+      return "";
+    }
+    return resolved;
+  });
+}
+
+function compileExpression(source: string | undefined, at: Path, issues: ConfigIssue[]): jsonata.Expression | undefined {
+  if (source === undefined) return undefined;
+  try {
+    return jsonata(source, JSONATA_LIMITS);
+  } catch (error) {
+    const { message, position } = error as { message?: string; position?: number };
+    const where = typeof position === "number" ? ` (at character ${position})` : "";
+    issues.push({ path: formatPath(at), message: `invalid JSONata expression: ${message ?? String(error)}${where}` });
+    return undefined;
+  }
+}
+
+function checkUrl(url: string, at: Path, issues: ConfigIssue[]): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    issues.push({ path: formatPath(at), message: "is not a valid URL" });
+    return;
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    issues.push({ path: formatPath(at), message: "must be an https:// URL" });
+  } else if (parsed.username || parsed.password) {
+    issues.push({ path: formatPath(at), message: "must not contain credentials; send them in `headers` instead" });
+  }
+}
+
+async function evaluate(expression: jsonata.Expression, payload: unknown, path: string): Promise<unknown> {
+  try {
+    return await expression.evaluate(payload);
+  } catch (error) {
+    throw new DeliveryExpressionError(path, `evaluation failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+}
+
+function compileOne(name: string, config: DestinationConfig, env: Record<string, string | undefined>, prefix: Path, issues: ConfigIssue[]): CompiledDestination {
+  const at = [...prefix, name];
+  const issuesBeforeUrl = issues.length;
+  const url = substituteEnv(config.url, env, [...at, "url"], issues);
+  if (issues.length === issuesBeforeUrl) checkUrl(url, [...at, "url"], issues);
+
+  const headers: Record<string, string> = {};
+  for (const [header, raw] of Object.entries(config.headers)) {
+    const value = substituteEnv(raw, env, [...at, "headers", header], issues);
+    if (/[\r\n\0]/.test(value)) issues.push({ path: formatPath([...at, "headers", header]), message: "must not contain line breaks" });
+    headers[header] = value;
+  }
+
+  const rawSecrets = config.secret === undefined ? [] : Array.isArray(config.secret) ? config.secret : [config.secret];
+  const secrets = rawSecrets.map((raw, index) => {
+    const secretPath = Array.isArray(config.secret) ? [...at, "secret", index] : [...at, "secret"];
+    const before = issues.length;
+    const secret = substituteEnv(raw, env, secretPath, issues);
+    if (issues.length === before) {
+      try {
+        assertUsableSecret(secret);
+      } catch (error) {
+        // The message never includes the secret itself: config errors end up in logs.
+        issues.push({ path: formatPath(secretPath), message: (error as Error).message });
+      }
+    }
+    return secret;
+  });
+
+  const whenPath = formatPath([...at, "when"]);
+  const transformPath = formatPath([...at, "transform"]);
+  const when = compileExpression(config.when, [...at, "when"], issues);
+  const transform = compileExpression(config.transform, [...at, "transform"], issues);
+
+  return {
+    name,
+    url,
+    method: config.method,
+    headers,
+    secrets,
+    timeoutMs: config.timeout_ms,
+    retry: retryPolicyFromConfig(config.retry),
+    async matches(payload) {
+      if (!when) return true;
+      // Only a real `true` counts: "yes", 1 or a non-empty array must not send a call by accident.
+      return (await evaluate(when, payload, whenPath)) === true;
+    },
+    async render(payload) {
+      if (!transform) return payload;
+      const body = await evaluate(transform, payload, transformPath);
+      if (body === undefined) throw new DeliveryExpressionError(transformPath, "produced no value for this payload");
+      return body;
+    },
+  };
+}
+
+/**
+ * Validates and compiles the `destinations` object. Throws one ConfigError listing every problem,
+ * each named by its path (`destinations.crm.when: …`), so a bad file fails start-up, not a call.
+ */
+export function compileDestinations(
+  raw: unknown,
+  env: Record<string, string | undefined>,
+  path: (string | number)[] = ["destinations"],
+): Map<string, CompiledDestination> {
+  const parsed = DestinationsConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, path));
+  const issues: ConfigIssue[] = [];
+  const destinations = new Map<string, CompiledDestination>();
+  for (const [name, config] of Object.entries(parsed.data)) {
+    destinations.set(name, compileOne(name, config, env, path, issues));
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return destinations;
+}

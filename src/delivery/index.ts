@@ -1,0 +1,13 @@
+// The delivery layer's public surface: config compiler, outbox, worker, API router.
+export { DestinationsConfigSchema, DestinationConfigSchema, type DestinationConfig, type DestinationsConfig } from "./config-schema.js";
+export { compileDestinations, type CompiledDestination } from "./compile-destinations.js";
+export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
+export { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_SCHEDULE_MS, type RetryPolicy } from "./retry-policy.js";
+export { DeliveryOutbox, type ClaimedDelivery } from "./outbox.js";
+export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
+export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
+export { deliveriesRouter } from "./router.js";
+export { samplePayload } from "./sample-payload.js";
+export { webhookIdFor } from "./signing.js";
+export { forbiddenAddressReason, refusedUrlReason } from "./address-guard.js";
+export type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";

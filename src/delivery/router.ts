@@ -1,0 +1,65 @@
+// HTTP API for deliveries: list, inspect, replay a dead letter, and "Make test request" for a destination.
+import { Router, type Request } from "express";
+import { z } from "zod";
+import { InvalidRequestError } from "../errors.js";
+import { createDeliveryDispatcher } from "./address-guard.js";
+import type { CompiledDestination } from "./compile-destinations.js";
+import { NotFoundError } from "./errors.js";
+import { MAX_LIST_LIMIT, type DeliveryOutbox } from "./outbox.js";
+import { sendTestRequest } from "./test-request.js";
+import { DELIVERY_STATUSES } from "./types.js";
+import type { DeliveryWorker } from "./worker.js";
+
+const ListQuerySchema = z.object({
+  status: z.enum(DELIVERY_STATUSES, { message: `must be one of ${DELIVERY_STATUSES.join(", ")}` }).optional(),
+  destination: z.string().min(1).optional(),
+  call_id: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
+});
+
+function parseQuery<T extends z.ZodTypeAny>(schema: T, req: Request): z.infer<T> {
+  const parsed = schema.safeParse(req.query);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  const names = [...new Set(details.map((detail) => `"${detail.path}"`))].join(", ");
+  throw new InvalidRequestError(`Invalid query parameter ${names}: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}`, details);
+}
+
+/** Mounted by the app under `/v1`. Errors are DebriefErrors for the app's error middleware to render. */
+export function deliveriesRouter(deps: {
+  outbox: DeliveryOutbox;
+  worker: DeliveryWorker;
+  destinations: Map<string, CompiledDestination>;
+  allowPrivate: boolean;
+}): Router {
+  const router = Router();
+  // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
+  const testDispatcher = createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
+
+  router.get("/deliveries", (req, res) => {
+    const query = parseQuery(ListQuerySchema, req);
+    res.json({
+      deliveries: deps.outbox.list({ status: query.status, destination: query.destination, callId: query.call_id, limit: query.limit }),
+    });
+  });
+
+  router.get("/deliveries/:id", (req, res) => {
+    const delivery = deps.outbox.get(req.params.id);
+    if (!delivery) throw new NotFoundError(`No delivery with id "${req.params.id}".`);
+    res.json({ delivery });
+  });
+
+  router.post("/deliveries/:id/retry", (req, res) => {
+    const delivery = deps.outbox.retry(req.params.id);
+    deps.worker.wake();
+    res.json({ delivery });
+  });
+
+  router.post("/destinations/:name/test", async (req, res) => {
+    const destination = deps.destinations.get(req.params.name);
+    if (!destination) throw new NotFoundError(`No destination named "${req.params.name}" is configured.`);
+    res.json(await sendTestRequest(destination, { dispatcher: testDispatcher, allowPrivate: deps.allowPrivate }));
+  });
+
+  return router;
+}

@@ -1,0 +1,42 @@
+// Standard Webhooks signing: a stable webhook-id per (call, destination), fresh timestamp and signatures per attempt.
+import { createHash } from "node:crypto";
+import { Webhook } from "standardwebhooks";
+
+/**
+ * Derived from the call and destination rather than stored randomness, so the id survives a replay,
+ * a restart, or even a re-enqueue after the outbox was lost: receivers can always deduplicate on it.
+ */
+export function webhookIdFor(callId: string, destination: string): string {
+  const digest = createHash("sha256").update(`${callId}\u0000${destination}`).digest("hex");
+  return `msg_${digest.slice(0, 32)}`;
+}
+
+/** Throws when a secret is not `whsec_` + base64 of at least 16 bytes; used at config time. */
+export function assertUsableSecret(secret: string): void {
+  if (!secret.startsWith("whsec_")) throw new Error('must start with "whsec_" followed by a base64 key');
+  const key = secret.slice("whsec_".length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0) throw new Error('the part after "whsec_" is not valid base64');
+  if (Buffer.from(key, "base64").length < 16) throw new Error("the key is shorter than 16 bytes; generate at least 24 random bytes");
+  new Webhook(secret);
+}
+
+/** The three Standard Webhooks headers; without secrets only id and timestamp, so receivers can still deduplicate. */
+export function webhookHeaders(input: {
+  webhookId: string;
+  timestampMs: number;
+  body: string;
+  secrets: readonly string[];
+}): Record<string, string> {
+  const timestamp = new Date(input.timestampMs);
+  const headers: Record<string, string> = {
+    "webhook-id": input.webhookId,
+    "webhook-timestamp": String(Math.floor(input.timestampMs / 1000)),
+  };
+  if (input.secrets.length > 0) {
+    // One signature per secret during a rotation: receivers holding either key accept the message.
+    headers["webhook-signature"] = input.secrets
+      .map((secret) => new Webhook(secret).sign(input.webhookId, timestamp, input.body))
+      .join(" ");
+  }
+  return headers;
+}

@@ -1,0 +1,280 @@
+// The background sender: claims due deliveries from the outbox under leases, sends them with bounded concurrency, records the outcome.
+import pLimit, { type LimitFunction } from "p-limit";
+import type { Dispatcher } from "undici";
+import type { Logger } from "../logger.js";
+import { createDeliveryDispatcher, refusedUrlReason } from "./address-guard.js";
+import type { CompiledDestination } from "./compile-destinations.js";
+import type { ClaimedDelivery, DeliveryOutbox } from "./outbox.js";
+import { decideAfterAttempt, type RetryDecision } from "./retry-policy.js";
+import { sendWebhook, type SendResult } from "./send-webhook.js";
+import type { AttemptOutcome, Delivery } from "./types.js";
+
+/** How long past an attempt's own timeout a lease lasts: room to record the result before anyone may reclaim it. */
+export const LEASE_GRACE_MS = 30_000;
+
+export interface DeliveryMetrics {
+  /** One call per finished attempt; outcome is delivered, retry, failed or interrupted. */
+  attempt(destination: string, outcome: string, latencyMs: number): void;
+}
+
+export interface DeliveryWorkerOptions {
+  outbox: DeliveryOutbox;
+  destinations: Map<string, CompiledDestination>;
+  logger: Logger;
+  allowPrivate: boolean;
+  /** Attempts in flight across all destinations. Default 16. */
+  globalConcurrency?: number;
+  /** Attempts in flight per destination, so one slow receiver cannot take every slot. Default 4. */
+  perDestinationConcurrency?: number;
+  /** How often the outbox is checked for due deliveries. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Scheduling and signing time; defaults to the outbox's clock so both always agree. */
+  clock?: () => number;
+  /** Jitter source in [0, 1); injectable for tests. */
+  random?: () => number;
+  onDelivered?: (delivery: Delivery) => void;
+  metrics?: DeliveryMetrics;
+  /** The HTTP client; default: one guarded by the SSRF rules unless allowPrivate. */
+  dispatcher?: Dispatcher;
+}
+
+function describeFailure(result: SendResult, decision: RetryDecision, attemptsMade: number): string | null {
+  const what = result.error ?? (result.status !== undefined ? `HTTP ${result.status}` : "no response");
+  switch (decision.kind) {
+    case "delivered":
+      return null;
+    case "retry":
+    case "interrupted":
+      return what;
+    case "failed":
+      if (decision.reason === "exhausted") return `gave up after ${attemptsMade} attempts; last: ${what}`;
+      if (decision.reason === "refused") return what;
+      if (result.status !== undefined && result.status >= 300 && result.status < 400) return `HTTP ${result.status}: redirects are not followed`;
+      return `HTTP ${result.status}: not retried`;
+  }
+}
+
+export class DeliveryWorker {
+  private readonly outbox: DeliveryOutbox;
+  private readonly destinations: Map<string, CompiledDestination>;
+  private readonly logger: Logger;
+  private readonly allowPrivate: boolean;
+  private readonly globalConcurrency: number;
+  private readonly perDestinationConcurrency: number;
+  private readonly pollIntervalMs: number;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly onDelivered: ((delivery: Delivery) => void) | undefined;
+  private readonly metrics: DeliveryMetrics | undefined;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+
+  private readonly globalLimit: LimitFunction;
+  private readonly destinationLimits = new Map<string, LimitFunction>();
+  /** Counted synchronously at launch, so a pump never claims more than it can start right away. */
+  private active = 0;
+  private readonly activeByDestination = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.outbox = options.outbox;
+    this.destinations = options.destinations;
+    this.logger = options.logger;
+    this.allowPrivate = options.allowPrivate;
+    this.globalConcurrency = options.globalConcurrency ?? 16;
+    this.perDestinationConcurrency = options.perDestinationConcurrency ?? 4;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.clock = options.clock ?? options.outbox.now;
+    this.random = options.random ?? Math.random;
+    this.onDelivered = options.onDelivered;
+    this.metrics = options.metrics;
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? createDeliveryDispatcher({ allowPrivate: options.allowPrivate });
+    this.globalLimit = pLimit(this.globalConcurrency);
+  }
+
+  start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    for (const destination of this.destinations.values()) {
+      const reason = refusedUrlReason(destination.url, this.allowPrivate);
+      if (reason) this.logger.warn({ destination: destination.name }, `deliveries to this destination will fail: ${reason}`);
+    }
+    this.schedule(0);
+  }
+
+  /** Look for due deliveries now rather than at the next poll (after an enqueue or a replay). */
+  wake(): void {
+    if (this.started && !this.stopping) this.schedule(0);
+  }
+
+  /** Stop accepting new attempts, wait for in-flight ones up to deadlineMs, then abort the rest (they stay in the outbox). */
+  stop(deadlineMs: number): Promise<void> {
+    this.stopping ??= this.drain(deadlineMs);
+    return this.stopping;
+  }
+
+  /** Run every due delivery now, each at most once, and wait for them (tests, and a manual flush). */
+  async tick(): Promise<void> {
+    const seen = new Set<string>();
+    const mine = new Set<Promise<void>>();
+    for (;;) {
+      for (const attempt of this.pump(seen)) {
+        mine.add(attempt);
+        void attempt.then(() => mine.delete(attempt));
+      }
+      if (mine.size === 0) return;
+      await Promise.race(mine);
+    }
+  }
+
+  private async drain(deadlineMs: number): Promise<void> {
+    clearTimeout(this.timer);
+    const settled = Promise.allSettled([...this.inFlight]);
+    let deadline: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      settled.then(() => false),
+      new Promise<boolean>((resolve) => (deadline = setTimeout(resolve, deadlineMs, true))),
+    ]);
+    clearTimeout(deadline);
+    if (timedOut) {
+      this.logger.warn({ in_flight: this.inFlight.size }, "delivery shutdown deadline reached; interrupting attempts still in flight");
+      this.shutdown.abort();
+      await settled;
+    }
+    if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.poll(), delayMs);
+    this.timer.unref();
+  }
+
+  private poll(): void {
+    try {
+      this.pump();
+    } catch (error) {
+      this.logger.error({ err: error }, "could not read due deliveries from the outbox");
+    }
+    if (!this.stopping) this.schedule(this.pollIntervalMs);
+  }
+
+  private limitFor(destination: string): LimitFunction {
+    let limit = this.destinationLimits.get(destination);
+    if (!limit) {
+      limit = pLimit(this.perDestinationConcurrency);
+      this.destinationLimits.set(destination, limit);
+    }
+    return limit;
+  }
+
+  /** Claims as many due deliveries as there are free slots and starts them; returns their promises. */
+  private pump(seen?: Set<string>): Promise<void>[] {
+    const launched: Promise<void>[] = [];
+    while (!this.stopping) {
+      const free = this.globalConcurrency - this.active;
+      if (free <= 0) break;
+      const saturated = [...this.activeByDestination].filter(([, count]) => count >= this.perDestinationConcurrency).map(([name]) => name);
+      const due = this.outbox.findDue({ limit: free, excludeDestinations: saturated, excludeIds: seen ? [...seen] : [] });
+      let claimed = 0;
+      for (const { id, destination } of due) {
+        if (this.active >= this.globalConcurrency) break;
+        if ((this.activeByDestination.get(destination) ?? 0) >= this.perDestinationConcurrency) continue;
+        const target = this.destinations.get(destination);
+        const claim = this.outbox.claim(id, (target?.timeoutMs ?? 0) + LEASE_GRACE_MS);
+        seen?.add(id);
+        if (!claim) continue;
+        claimed++;
+        launched.push(this.launch(claim, target));
+      }
+      if (claimed === 0) break;
+    }
+    return launched;
+  }
+
+  private launch(claim: ClaimedDelivery, target: CompiledDestination | undefined): Promise<void> {
+    this.active++;
+    this.activeByDestination.set(claim.destination, (this.activeByDestination.get(claim.destination) ?? 0) + 1);
+    const run = this.limitFor(claim.destination)(() => this.globalLimit(() => this.attempt(claim, target)));
+    const tracked: Promise<void> = run
+      .catch((error: unknown) => {
+        // The lease makes this safe: the attempt is retried once it expires.
+        this.logger.error({ err: error, delivery_id: claim.id, destination: claim.destination }, "could not record a delivery attempt");
+      })
+      .finally(() => {
+        this.active--;
+        const left = (this.activeByDestination.get(claim.destination) ?? 1) - 1;
+        if (left === 0) this.activeByDestination.delete(claim.destination);
+        else this.activeByDestination.set(claim.destination, left);
+        this.inFlight.delete(tracked);
+        if (this.started && !this.stopping) this.schedule(0);
+      });
+    this.inFlight.add(tracked);
+    return tracked;
+  }
+
+  private async attempt(claim: ClaimedDelivery, target: CompiledDestination | undefined): Promise<void> {
+    const result: SendResult = target
+      ? await sendWebhook({
+          target,
+          body: claim.body,
+          webhookId: claim.webhookId,
+          timestampMs: this.clock(),
+          dispatcher: this.dispatcher,
+          allowPrivate: this.allowPrivate,
+          signal: this.shutdown.signal,
+        })
+      : {
+          kind: "refused",
+          status: undefined,
+          latencyMs: 0,
+          error: `destination "${claim.destination}" is no longer configured`,
+          responseSnippet: undefined,
+          retryAfterMs: undefined,
+        };
+    const decision = target
+      ? decideAfterAttempt(
+          target.retry,
+          claim.runAttempt,
+          { status: result.status, refused: result.kind === "refused", interrupted: result.kind === "aborted", retryAfterMs: result.retryAfterMs },
+          this.random,
+        )
+      : ({ kind: "failed", reason: "refused" } as const);
+    const outcome: AttemptOutcome = decision.kind;
+    const error = describeFailure(result, decision, claim.runAttempt);
+    const delivery = this.outbox.recordAttempt(claim, {
+      outcome,
+      nextAttemptAt: decision.kind === "retry" ? this.clock() + decision.delayMs : undefined,
+      status: result.status ?? null,
+      latencyMs: result.latencyMs,
+      error,
+      responseSnippet: result.responseSnippet ?? null,
+    });
+    this.metrics?.attempt(claim.destination, outcome, result.latencyMs);
+    const fields = {
+      delivery_id: claim.id,
+      call_id: claim.callId,
+      destination: claim.destination,
+      attempt: claim.attempt,
+      status: result.status,
+      latency_ms: result.latencyMs,
+      outcome,
+      next_attempt_at: delivery?.next_attempt_at,
+    };
+    if (!delivery) this.logger.warn(fields, "delivery lease was lost before the attempt was recorded; the newer attempt owns it");
+    else if (outcome === "failed") this.logger.warn({ ...fields, error }, "delivery failed and was dead-lettered");
+    else this.logger.info(outcome === "delivered" ? fields : { ...fields, error }, "delivery attempt");
+    if (delivery && outcome === "delivered") {
+      try {
+        this.onDelivered?.(delivery);
+      } catch (error) {
+        this.logger.error({ err: error, delivery_id: claim.id }, "onDelivered callback failed");
+      }
+    }
+  }
+}
