@@ -74,3 +74,16 @@ export class ExtractionFailedError extends DebriefError {
     this.rawText = options.rawText;
   }
 }
+
+export class NotFoundError extends DebriefError {
+  constructor(message: string) {
+    super("not_found", 404, message);
+  }
+}
+
+/** The resource exists but is not in a state that allows the operation (e.g. replaying a delivered call). */
+export class ConflictError extends DebriefError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super("conflict", 409, message, { details });
+  }
+}

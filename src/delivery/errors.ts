@@ -1,5 +1,4 @@
 // Errors the delivery layer raises: start-up config problems, API errors, and refused destinations.
-import { DebriefError } from "../errors.js";
 
 export interface ConfigIssue {
   /** Dotted path into the config file, e.g. "destinations.crm.headers.X-API-Token". */
@@ -18,17 +17,7 @@ export class ConfigError extends Error {
   }
 }
 
-export class NotFoundError extends DebriefError {
-  constructor(message: string) {
-    super("not_found", 404, message);
-  }
-}
-
-export class ConflictError extends DebriefError {
-  constructor(message: string, details: { path?: string; message: string }[] = []) {
-    super("conflict", 409, message, { details });
-  }
-}
+export { ConflictError, NotFoundError } from "../errors.js";
 
 /**
  * A destination we will not connect to (not https, or a private/loopback/metadata address).

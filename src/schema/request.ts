@@ -4,7 +4,7 @@ import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { normalizeTranscript, type Turn } from "../transcript/index.js";
 import { variablesSchema, withDefaults, type VariableLimits, type VariableSpec } from "./variables.js";
 
-function isTimeZone(zone: string): boolean {
+export function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: zone });
     return true;

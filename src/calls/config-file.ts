@@ -1,0 +1,118 @@
+// The pipeline configuration file (DEBRIEF_CONFIG, JSON or YAML): profiles and destinations, validated at start-up.
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { compileDestinations, ConfigError, retryPolicyFromConfig, type CompiledDestination, type ConfigIssue, type RetryPolicy } from "../delivery/index.js";
+import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
+
+const RetrySchema = z
+  .object({
+    max_attempts: z.number().int().min(1).max(100).optional(),
+    initial_delay_ms: z.number().int().min(10).max(86_400_000).optional(),
+    max_delay_ms: z.number().int().min(10).max(7 * 86_400_000).optional(),
+  })
+  .strict();
+
+function profileSchema(limits: VariableLimits) {
+  return z
+    .object({
+      system_prompt: z.string().max(100_000).optional(),
+      variables: variablesSchema(limits).default([]),
+      /** Calls whose status is not a completed one are stored, not extracted, not delivered. */
+      send_only_on_completed: z.boolean().default(true),
+      include_recording: z.boolean().default(true),
+      destinations: z.array(z.string()).default([]),
+      model: z.string().min(1).optional(),
+      /** IANA zone the profile's calls happen in, for relative dates when the payload gives none. */
+      timezone: z.string().optional(),
+    })
+    .strict();
+}
+
+function fileSchema(limits: VariableLimits) {
+  return z
+    .object({
+      profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "profile names are 1-64 letters, digits, '_', '.' or '-'"), profileSchema(limits)),
+      destinations: z.unknown().optional(),
+      /** How extraction of accepted calls is retried while the LLM is down. */
+      extraction: z.object({ retry: RetrySchema.optional() }).strict().default({}),
+    })
+    .strict();
+}
+
+export interface Profile {
+  name: string;
+  systemPrompt?: string;
+  variables: VariableSpec[];
+  sendOnlyOnCompleted: boolean;
+  includeRecording: boolean;
+  destinations: CompiledDestination[];
+  model?: string;
+  timezone?: string;
+}
+
+export interface PipelineConfig {
+  profiles: Map<string, Profile>;
+  destinations: Map<string, CompiledDestination>;
+  extractionRetry: RetryPolicy;
+}
+
+/** Extraction retries: every 5 s at first, doubling to an hour, for about a day before a call is marked failed. */
+const DEFAULT_EXTRACTION_RETRY = { max_attempts: 30, initial_delay_ms: 5_000, max_delay_ms: 3_600_000 };
+
+function parseText(file: string, text: string): unknown {
+  const yaml = [".yaml", ".yml"].includes(extname(file).toLowerCase());
+  try {
+    return yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([{ path: file, message: `is not valid ${yaml ? "YAML" : "JSON"}: ${(error as Error).message}` }]);
+  }
+}
+
+/** Parses and compiles a configuration object; throws one ConfigError naming the path of every problem. */
+export function compilePipelineConfig(raw: unknown, env: Record<string, string | undefined>, limits: VariableLimits): PipelineConfig {
+  const parsed = fileSchema(limits).safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ path: formatPath(issue.path) || "(root)", message: issue.message })));
+  }
+  const destinations = compileDestinations(parsed.data.destinations, env);
+  const issues: ConfigIssue[] = [];
+  const profiles = new Map<string, Profile>();
+  for (const [name, profile] of Object.entries(parsed.data.profiles)) {
+    profile.destinations.forEach((destination, index) => {
+      if (!destinations.has(destination)) {
+        issues.push({ path: `profiles.${name}.destinations[${index}]`, message: `no destination named "${destination}" is configured` });
+      }
+    });
+    if (profile.timezone && !isTimeZone(profile.timezone)) {
+      issues.push({ path: `profiles.${name}.timezone`, message: "must be an IANA time zone such as America/New_York" });
+    }
+    profiles.set(name, {
+      name,
+      systemPrompt: profile.system_prompt,
+      variables: profile.variables,
+      sendOnlyOnCompleted: profile.send_only_on_completed,
+      includeRecording: profile.include_recording,
+      destinations: profile.destinations.flatMap((destination) => destinations.get(destination) ?? []),
+      model: profile.model,
+      timezone: profile.timezone,
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return {
+    profiles,
+    destinations,
+    extractionRetry: retryPolicyFromConfig({ ...DEFAULT_EXTRACTION_RETRY, ...parsed.data.extraction.retry }),
+  };
+}
+
+export function loadPipelineConfig(file: string, env: Record<string, string | undefined>, limits: VariableLimits): PipelineConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError([{ path: file, message: `cannot be read: ${(error as Error).message}` }]);
+  }
+  return compilePipelineConfig(parseText(file, text), env, limits);
+}
