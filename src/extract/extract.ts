@@ -1,6 +1,7 @@
 // The extraction pipeline: prompt → LLM → validate (repair) → merge chunks → ground evidence → result.
 import { z } from "zod";
-import { canonicalHash } from "../cache/index.js";
+// The hashing module alone: the cache's store adapters (SQLite, Redis) are not the extractor's to load.
+import { canonicalHash } from "../cache/canonical-hash.js";
 import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
 import type { Llm, Usage } from "../llm/index.js";
@@ -225,7 +226,7 @@ export class Extractor {
   }
 }
 
-function sumUsage(usages: readonly Usage[]): Usage {
+export function sumUsage(usages: readonly Usage[]): Usage {
   return usages.reduce(
     (total, usage) => ({
       prompt_tokens: total.prompt_tokens + usage.prompt_tokens,

@@ -1,0 +1,107 @@
+// `npm run eval`: runs labelled calls through the service's extraction pipeline, scores them, writes
+// report.json and report.html, prints the tables, and gates on a baseline. Exit 0 ok, 1 regression, 2 bad input, 3 crash.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadSettings, SettingsError, type Settings } from "../src/config.js";
+import { LlmNotConfiguredError } from "../src/errors.js";
+import { Extractor, PROMPT_VERSION } from "../src/extract/index.js";
+import { createLlm } from "../src/llm/index.js";
+import { tokenCounter } from "../src/transcript/index.js";
+import { buildReport } from "./build-report.js";
+import { parseEvalArgs, USAGE, UsageError, type EvalOptions } from "./cli-options.js";
+import { BaselineError, compareReports, loadBaseline } from "./compare.js";
+import { DatasetError, loadDatasets } from "./dataset.js";
+import { createSummaryJudge } from "./judge.js";
+import { loadPrices, PricesError } from "./prices.js";
+import { createProgress } from "./progress.js";
+import { renderHtml } from "./render-html.js";
+import { renderComparison, renderTerminalReport } from "./render-table.js";
+import { runItems } from "./run-items.js";
+
+/** 3 is a crash of the harness itself, so CI never mistakes one for a regression (1). */
+const EXIT = { ok: 0, regression: 1, usage: 2, crash: 3 } as const;
+
+async function evaluate(options: EvalOptions, settings: Settings): Promise<number> {
+  // Everything that can be wrong with the input is checked before the first LLM call.
+  const prices = loadPrices(options.prices);
+  const baseline = options.compare ? loadBaseline(options.compare) : undefined;
+  const items = loadDatasets(options.datasets, settings.limits);
+  if (!settings.llm.configured) throw new LlmNotConfiguredError();
+
+  const model = options.model ?? settings.llm.model;
+  const judgeModel = options.judgeModel ?? model;
+  const llm = createLlm(settings.llm);
+  // No cache: every call reaches the LLM, so latency and cost are real.
+  const extractor = new Extractor({ llm, settings: settings.llm });
+  const judge = options.judge
+    ? createSummaryJudge({ llm, model: judgeModel, mode: settings.llm.structuredOutput, repairAttempts: settings.llm.repairAttempts })
+    : undefined;
+
+  if (options.concurrency > settings.llm.concurrency) {
+    process.stderr.write(
+      `Note: --concurrency ${options.concurrency} is above DEBRIEF_LLM_CONCURRENCY=${settings.llm.concurrency}: calls will queue for the LLM, and their latency includes the wait.\n`,
+    );
+  }
+  // A running service has its tokenizer loaded; loading it now keeps that one-off second out of the first calls' latency.
+  tokenCounter(model);
+  const startedAt = new Date();
+  const progress = createProgress(items.length);
+  const runs = await runItems(items, { extractor, concurrency: options.concurrency, model, judge, onItemDone: (run) => progress.itemDone(run) });
+  progress.stop();
+
+  const report = buildReport({
+    runs,
+    run: {
+      started_at: startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      model,
+      prompt_version: PROMPT_VERSION,
+      structured_output: settings.llm.structuredOutput,
+      datasets: options.datasets,
+      concurrency: options.concurrency,
+      number_tolerance: options.numberTolerance,
+      string_threshold: options.stringThreshold,
+      judge: options.judge,
+    },
+    score: { numberTolerance: options.numberTolerance, stringThreshold: options.stringThreshold },
+    prices,
+    ...(options.judge ? { judgeModel } : {}),
+  });
+  if (baseline && options.compare) {
+    report.comparison = compareReports(baseline, report, { maxDrop: options.maxDrop, baselinePath: options.compare });
+  }
+
+  const outDir = resolve(options.out ?? join("evals", "out", startedAt.toISOString().replace(/[:.]/g, "-")));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, "report.html"), renderHtml(report));
+
+  process.stdout.write(`\n${renderTerminalReport(report)}\n`);
+  if (report.comparison) process.stdout.write(`\n${renderComparison(report.comparison)}\n`);
+  process.stdout.write(`\nReport: ${join(outDir, "report.json")}\n        ${join(outDir, "report.html")}\n`);
+  return report.comparison?.regressed ? EXIT.regression : EXIT.ok;
+}
+
+/** Errors a user fixes by changing the command, the environment or the dataset: exit 2 with the message alone. */
+const INPUT_ERRORS = [UsageError, SettingsError, DatasetError, PricesError, BaselineError, LlmNotConfiguredError];
+
+async function main(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+  try {
+    const options = parseEvalArgs(argv);
+    if (options === "help") {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    return await evaluate(options, loadSettings(env));
+  } catch (error) {
+    if (!INPUT_ERRORS.some((type) => error instanceof type)) {
+      process.stderr.write(`The eval harness crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      return EXIT.crash;
+    }
+    process.stderr.write(`${(error as Error).message}\n`);
+    if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2), process.env);
