@@ -3,7 +3,7 @@ import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDeliveryDispatcher, createGuardedLookup, findRefusal, forbiddenAddressReason, refusedUrlReason } from "../../src/delivery/address-guard.js";
 import { onCleanup, runCleanups, setupDelivery } from "./fixtures.js";
-import { startReceiver } from "./receiver.js";
+import { startReceiver } from "../support/receiver.js";
 
 afterEach(runCleanups);
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { enqueueCallDeliveries } from "../../src/delivery/index.js";
 import { onCleanup, runCleanups, setupDelivery } from "./fixtures.js";
-import { startReceiver } from "./receiver.js";
+import { startReceiver } from "../support/receiver.js";
 
 afterEach(runCleanups);
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compileDestinations, DeliveryOutbox, DeliveryWorker, LEASE_GRACE_MS, webhookIdFor } from "../../src/delivery/index.js";
 import { silentLogger } from "../../src/logger.js";
 import { fakeClock, onCleanup, runCleanups, setupDelivery, tempDir } from "./fixtures.js";
-import { startReceiver } from "./receiver.js";
+import { startReceiver } from "../support/receiver.js";
 
 afterEach(runCleanups);
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DebriefError } from "../../src/errors.js";
 import { deliveriesRouter } from "../../src/delivery/index.js";
 import { newSecret, onCleanup, runCleanups, setupDelivery } from "./fixtures.js";
-import { startReceiver, type ScriptedResponse } from "./receiver.js";
+import { startReceiver, type ScriptedResponse } from "../support/receiver.js";
 
 afterEach(runCleanups);
 

@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { newSecret, onCleanup, runCleanups, setupDelivery } from "./fixtures.js";
-import { startReceiver } from "./receiver.js";
+import { startReceiver } from "../support/receiver.js";
 
 afterEach(runCleanups);
 
