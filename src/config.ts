@@ -88,6 +88,13 @@ const EnvSchema = z.object({
   DEBRIEF_CONFIG: z.string().optional(),
   DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: flag(false),
   DEBRIEF_API_KEYS: z.string().optional(),
+  /** Requests per API key (or per client IP without auth) per window; 0 turns rate limiting off. */
+  DEBRIEF_RATE_LIMIT: z.coerce.number().int().min(0).default(600),
+  DEBRIEF_RATE_LIMIT_WINDOW: duration("1m").pipe(
+    z.number().min(1_000, "must be at least 1s").max(2 ** 31 - 1, "must be under 24d (the in-memory store's timer limit)"),
+  ),
+  /** How long in-flight requests may take to finish after SIGTERM/SIGINT before their connections are cut. */
+  DEBRIEF_SHUTDOWN_TIMEOUT: duration("10s"),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -124,9 +131,17 @@ export interface Settings {
   configFile: string | undefined;
   allowPrivateDestinations: boolean;
   apiKeys: string[];
+  /** limit 0: off. Counted per API key (by its hash) when auth is on, else per client IP. */
+  rateLimit: { limit: number; windowMs: number };
+  shutdownTimeoutMs: number;
 }
 
 export class SettingsError extends Error {}
+
+/** The raw environment, for the `${NAME}` references a DEBRIEF_CONFIG file may hold (header tokens, secrets). */
+export function environment(): Record<string, string | undefined> {
+  return process.env;
+}
 
 /** Parses the environment into Settings; an empty value counts as unset. Throws SettingsError naming each bad variable. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
@@ -171,5 +186,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     configFile: e.DEBRIEF_CONFIG,
     allowPrivateDestinations: e.DEBRIEF_ALLOW_PRIVATE_DESTINATIONS,
     apiKeys: (e.DEBRIEF_API_KEYS ?? "").split(",").map((key) => key.trim()).filter(Boolean),
+    rateLimit: { limit: e.DEBRIEF_RATE_LIMIT, windowMs: e.DEBRIEF_RATE_LIMIT_WINDOW },
+    shutdownTimeoutMs: e.DEBRIEF_SHUTDOWN_TIMEOUT,
   };
 }

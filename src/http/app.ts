@@ -1,72 +1,87 @@
 // The Express application: middleware order, routes, and error mapping. It knows routers, not their insides.
 import express, { type Router } from "express";
-import { pinoHttp } from "pino-http";
-import { randomUUID } from "node:crypto";
 import type { Settings } from "../config.js";
 import type { Extractor } from "../extract/index.js";
 import type { Logger } from "../logger.js";
+import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
-import { extractRouter } from "./routes/extract.js";
+import { authenticate } from "./middleware/authenticate.js";
+import { httpMetrics } from "./middleware/http-metrics.js";
+import { createRateLimiter } from "./middleware/rate-limit.js";
+import { requestLog } from "./middleware/request-log.js";
+import { noteMount, trackRoute } from "./middleware/route-label.js";
+import type { ApiDocs } from "./openapi.js";
+import { docsApiDocs, docsRouter } from "./routes/docs.js";
+import { extractApiDocs, extractRouter } from "./routes/extract.js";
+import { healthApiDocs, healthRouter } from "./routes/health.js";
+import { metricsApiDocs, metricsRouter } from "./routes/metrics.js";
 
 export interface AppDeps {
   settings: Settings;
   extractor: Extractor;
   logger: Logger;
+  /** This instance's metrics; a fresh registry when not given. */
+  metrics?: Metrics;
   /** Is everything the service needs loaded (configuration, stores)? */
   ready?: () => boolean;
-  /** Further /v1 routers (calls, deliveries) mounted by the server wiring. */
+  /** Is the service draining before shutdown? /readyz then answers 503 "stopping". */
+  stopping?: () => boolean;
+  /** Further /v1 routers (calls, deliveries) mounted by the server wiring, behind auth and rate limiting. */
   v1Routers?: Router[];
+  /** Their paths in the OpenAPI document: each gets the registry (`registry.registerPath({...})`). */
+  apiDocs?: ApiDocs[];
 }
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
+export interface App extends express.Express {
+  /** Stops timers the middleware owns (the rate limiter's store). */
+  closeMiddleware(): void;
+}
 
-export function createApp(deps: AppDeps): express.Express {
-  const app = express();
+export function createApp(deps: AppDeps): App {
+  const { settings, logger } = deps;
+  const metrics = deps.metrics ?? new Metrics({ cacheEnabled: settings.cache.enabled });
+  const auth = settings.apiKeys.length > 0;
+  const rateLimiter = settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger }) : undefined;
+
+  const app = express() as App;
   app.disable("x-powered-by");
   app.set("trust proxy", false);
+  app.closeMiddleware = () => rateLimiter?.close();
 
+  app.use(trackRoute, requestLog(logger), httpMetrics(metrics));
+
+  // Open: load balancers and orchestrators probe these without credentials.
+  app.use(healthRouter({ ready: deps.ready ?? (() => true), stopping: deps.stopping ?? (() => false), llmConfigured: settings.llm.configured }));
+
+  const guarded = ["/v1", "/metrics", "/openapi.json", "/docs"];
+  app.use(guarded, noteMount);
+  if (auth) app.use(guarded, authenticate(settings.apiKeys));
+
+  app.use(metricsRouter(metrics));
   app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const given = req.headers["x-request-id"];
-        const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader("X-Request-Id", id);
-        return id;
-      },
-      // One line per request with ids, sizes and outcomes: never bodies, headers or query strings.
-      serializers: {
-        req: (req) => ({ id: req.id, method: req.method, path: String(req.url).split("?")[0] }),
-        res: (res) => ({ statusCode: res.statusCode }),
-        // The error itself is logged where it is handled; here only its kind.
-        err: (err: Error) => ({ type: err.name, message: err.message }),
-      },
-      customProps: (_req, res) => {
-        const extraction = (res as unknown as { locals?: { extraction?: unknown } }).locals?.extraction;
-        return extraction ? { extraction } : {};
-      },
-      customLogLevel: (_req, res, err) => (res.statusCode >= 500 || err ? "warn" : "info"),
-      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/readyz" },
+    docsRouter({
+      auth,
+      docs: [
+        healthApiDocs,
+        extractApiDocs({ limits: settings.limits, auth, rateLimited: rateLimiter !== undefined }),
+        ...(deps.apiDocs ?? []),
+        metricsApiDocs({ auth }),
+        docsApiDocs({ auth }),
+      ],
     }),
   );
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  app.get("/readyz", (_req, res) => {
-    const ready = deps.ready?.() ?? true;
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "starting", llm_configured: deps.settings.llm.configured });
-  });
-
+  // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse.
+  if (rateLimiter) app.use("/v1", rateLimiter.middleware);
   app.use(requireJson);
-  app.use(express.json({ limit: deps.settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }));
+  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }));
 
   const v1 = express.Router();
-  v1.use(extractRouter({ extractor: deps.extractor, limits: deps.settings.limits }));
+  v1.use(extractRouter({ extractor: deps.extractor, limits: settings.limits }));
   for (const router of deps.v1Routers ?? []) v1.use(router);
   app.use("/v1", v1);
 
   app.use(notFound);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler());
   return app;
 }

@@ -1,7 +1,45 @@
 // Turns anything thrown while serving a request into the `{"error": {code, message, details}}` body.
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import { DebriefError } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { z } from "zod";
+import { DebriefError, type ErrorDetail } from "../errors.js";
+import type { ErrorShape } from "./locals.js";
+
+/** The body of every error response; the OpenAPI document is generated from it. */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string().describe("Stable, machine-readable: branch on this, not on the message"),
+    message: z.string().describe("What went wrong and, where possible, what to change"),
+    details: z
+      .array(
+        z
+          .object({
+            path: z.string().optional().describe('JSON path of the offending field, e.g. "variables[2].options"'),
+            message: z.string(),
+          })
+          .passthrough(),
+      )
+      .describe("One entry per problem, for validation errors; otherwise empty"),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+// The schema and the ErrorDetail every layer throws must stay one shape.
+const detailsMatch: [ErrorDetail[]] extends [ErrorBody["error"]["details"]] ? true : false = true;
+void detailsMatch;
+
+/** Missing or wrong API key. */
+export class UnauthorizedError extends DebriefError {
+  constructor(message: string) {
+    super("unauthorized", 401, message, { headers: { "WWW-Authenticate": "Bearer" } });
+  }
+}
+
+/** Over the rate limit; the limiter has already set Retry-After and the RateLimit headers. */
+export class RateLimitedError extends DebriefError {
+  constructor(message: string) {
+    super("rate_limited", 429, message);
+  }
+}
 
 interface BodyParserError extends Error {
   type?: string;
@@ -29,19 +67,40 @@ function fromBodyParser(error: BodyParserError): DebriefError | undefined {
   }
 }
 
-export function errorBody(error: DebriefError) {
+export function errorBody(error: DebriefError): ErrorBody {
   return { error: { code: error.code, message: error.message, details: error.details } };
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (raw, req, res, _next) => {
-    const error = raw instanceof DebriefError ? raw : (fromBodyParser(raw as BodyParserError) ?? undefined);
+/**
+ * An error by its kind only. Messages are left out on purpose: a JSON parse error quotes the body, an LLM error
+ * may echo a key or the prompt, a validation message may quote an extracted value. The client gets the message.
+ */
+export function describeError(error: unknown, options: { stack?: boolean } = {}, depth = 0): ErrorShape | undefined {
+  if (!(error instanceof Error) || depth > 3) return undefined;
+  // Some libraries (the openai SDK) leave `name` as "Error": the class says more.
+  const shape: ErrorShape = { type: error.name && error.name !== "Error" ? error.name : error.constructor.name };
+  const { status, code } = error as { status?: unknown; code?: unknown };
+  if (typeof status === "number") shape.status = status;
+  if (typeof code === "string" && /^[\w.-]{1,64}$/.test(code)) shape.code = code;
+  // The first stack line repeats the message: only the frames are kept.
+  if (options.stack && error.stack) shape.stack = error.stack.split("\n").filter((line) => /^\s+at /.test(line)).map((line) => line.trim());
+  const cause = describeError(error.cause, options, depth + 1);
+  if (cause) shape.cause = cause;
+  return shape;
+}
+
+/** Renders the error and notes its code (and, for 5xx, the cause's kind) for the one request log line. */
+export function errorHandler(): ErrorRequestHandler {
+  return (raw, _req, res, next) => {
+    // Too late for an error body: Express's own handler cuts the connection.
+    if (res.headersSent) return next(raw);
+    const error = raw instanceof DebriefError ? raw : fromBodyParser(raw as BodyParserError);
     if (error) {
-      if (error.status >= 500) logger.warn({ code: error.code, route: req.route?.path, err: error.cause ?? undefined }, error.message);
+      res.locals.error = { code: error.code, ...(error.status >= 500 && error.cause ? { cause: describeError(error.cause) } : {}) };
       res.status(error.status).set(error.headers).json(errorBody(error));
       return;
     }
-    logger.error({ err: raw, route: req.route?.path }, "unhandled error");
+    res.locals.error = { code: "internal_error", cause: describeError(raw, { stack: true }) };
     res.status(500).json({ error: { code: "internal_error", message: "An unexpected error occurred", details: [] } });
   };
 }

@@ -1,7 +1,38 @@
 // POST /v1/extract: a transcript and a variable schema in, typed values out.
 import { Router } from "express";
-import type { Extractor } from "../../extract/index.js";
-import { parseExtractRequest, type VariableLimits } from "../../schema/index.js";
+import { z } from "zod";
+import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
+import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
+import { errorResponse, guardResponses, type ApiDocs } from "../openapi.js";
+
+const UsageSchema = ExtractionSchema.shape.usage;
+
+/** The 200 body. Built from the cached extraction's schema plus the per-request meta. */
+export const ExtractResponseSchema = z.object({
+  extracted_variables: ExtractionSchema.shape.extracted_variables.describe(
+    "One key per requested variable (and the defaults status and summary); null when the call never said",
+  ),
+  evidence: ExtractionSchema.shape.evidence.describe("With options.evidence: a verbatim quote and its turn for each non-null value found in the transcript"),
+  meta: z.object({
+    model: z.string(),
+    prompt_version: z.string(),
+    cached: z.boolean().describe("Answered from the result cache: no LLM call, no tokens"),
+    attempts: z.number().int().describe("LLM answers needed, repair rounds included (0 when cached)"),
+    chunks: z.number().int().describe("Parts a long call was split into to fit DEBRIEF_MAX_INPUT_TOKENS"),
+    llm_calls: z.number().int(),
+    usage: UsageSchema,
+    original_usage: UsageSchema.optional().describe("On a cache hit: what the original extraction cost"),
+    ungrounded: z.number().int().optional().describe("With evidence: quotes dropped because the transcript does not contain them"),
+    latency_ms: z.number().int(),
+    extracted_at: z.string().describe("ISO 8601 time of the extraction (the original one on a cache hit)"),
+  }),
+});
+
+// The document's response schema and the type the pipeline returns must stay one shape, optional fields included:
+// this fails to compile otherwise (the pipeline's own zod schema for it would make this check unnecessary).
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const responseMatchesResult: Same<z.infer<typeof ExtractResponseSchema>, ExtractResult> = true;
+void responseMatchesResult;
 
 export function extractRouter(deps: { extractor: Extractor; limits: VariableLimits }): Router {
   const router = Router();
@@ -12,4 +43,123 @@ export function extractRouter(deps: { extractor: Extractor; limits: VariableLimi
     res.json(result);
   });
   return router;
+}
+
+const REQUEST_EXAMPLE = {
+  transcript:
+    "Agent: Hi, this is Sam from CoolAir Services. How can I help?\n" +
+    "Customer: Our AC stopped cooling. Definitely a repair.\n" +
+    "Agent: What budget did you have in mind?\n" +
+    "Customer: My boss capped it at four thousand.\n" +
+    "Agent: I can book a technician for Wednesday, June 17.\n" +
+    "Customer: Perfect.",
+  variables: [
+    { name: "budget", type: "number", description: "Budget the customer states, in USD" },
+    { name: "service_type", type: "enum", options: ["cleaning", "repair", "installation"], description: "What the customer needs" },
+    { name: "appointment_date", type: "date", description: "The date the visit is booked for" },
+  ],
+  context: {
+    system_prompt: "Book an HVAC repair visit.",
+    call: { id: "call_8f2c", created_at: "2026-06-12T14:05:00Z", timezone: "America/New_York" },
+  },
+  options: { evidence: true },
+};
+
+const RESPONSE_EXAMPLE: ExtractResult = {
+  extracted_variables: {
+    status: true,
+    summary: "AC repair booked for June 17 within a $4,000 budget.",
+    budget: 4000,
+    service_type: "repair",
+    appointment_date: "2026-06-17",
+  },
+  evidence: {
+    budget: { quote: "My boss capped it at four thousand.", turn: 3 },
+    service_type: { quote: "Definitely a repair.", turn: 1 },
+    appointment_date: { quote: "I can book a technician for Wednesday, June 17.", turn: 4 },
+  },
+  meta: {
+    model: "gpt-4o-mini",
+    prompt_version: "extract-1+1a2b3c4d",
+    cached: false,
+    attempts: 1,
+    chunks: 1,
+    llm_calls: 1,
+    usage: { prompt_tokens: 812, completion_tokens: 96 },
+    ungrounded: 0,
+    latency_ms: 1840,
+    extracted_at: "2026-06-12T14:06:11.204Z",
+  },
+};
+
+export function extractApiDocs(options: { limits: VariableLimits; auth: boolean; rateLimited: boolean }): ApiDocs {
+  return (registry) => {
+    const request = registry.register("ExtractRequest", extractRequestSchema(options.limits));
+    const response = registry.register("ExtractResponse", ExtractResponseSchema);
+    registry.registerPath({
+      method: "post",
+      path: "/v1/extract",
+      operationId: "extract",
+      tags: ["Extraction"],
+      summary: "Extract typed variables from a call transcript",
+      description:
+        "Validates the request, runs the LLM with a strict JSON schema built from `variables` (repairing an invalid answer), " +
+        "and answers with one value per variable, `null` for what the call never said. Identical requests are answered " +
+        "from the result cache unless `options.cache` is false.",
+      request: {
+        headers: z.object({ "x-request-id": z.string().optional().describe("Your id for this request, echoed back and logged") }),
+        body: { required: true, content: { "application/json": { schema: request, example: REQUEST_EXAMPLE } } },
+      },
+      responses: {
+        "200": {
+          description: "The extracted variables",
+          headers: { "X-Request-Id": { schema: { type: "string" } } },
+          content: { "application/json": { schema: response, example: RESPONSE_EXAMPLE } },
+        },
+        "400": errorResponse("The body is not valid JSON, or does not match the schema (each problem in details, by JSON path).", [
+          {
+            code: "invalid_request",
+            message: "The request does not match the extraction schema",
+            details: [
+              { path: "variables[1].options", message: "an enum needs options: a non-empty list of distinct strings" },
+              { path: "transcript", message: "must be a string or an array of turns" },
+            ],
+          },
+          { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" },
+          {
+            code: "prompt_budget_exceeded",
+            message: "The variables and instructions alone take 99870 prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=100000",
+            details: [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
+          },
+        ]),
+        ...guardResponses(options),
+        "413": errorResponse("The body is larger than DEBRIEF_MAX_BODY.", [
+          { code: "payload_too_large", message: "The body is larger than the limit of 2097152 bytes (DEBRIEF_MAX_BODY)" },
+        ]),
+        "415": errorResponse("The body is not JSON.", [
+          { code: "unsupported_media_type", message: "Content-Type must be application/json, not text/plain" },
+        ]),
+        "502": errorResponse("The LLM failed, refused, or never gave an answer that passes validation.", [
+          { code: "llm_unavailable", message: "The LLM is unavailable: 503 Service Unavailable" },
+          {
+            code: "extraction_failed",
+            message: "The model's answer still broke the schema after 1 repair round(s)",
+            details: [{ path: "values.budget", message: "Expected number, received string" }],
+          },
+          { code: "llm_refused", message: "The model refused to answer: I can't help with that.", details: [{ message: "I can't help with that." }] },
+          { code: "llm_unauthorized", message: "The LLM server refused our credentials (HTTP 401): check OPENAI_API_KEY" },
+          { code: "llm_model_not_found", message: "The LLM server does not know this model or route: 404 model not found" },
+        ]),
+        "503": errorResponse("No LLM is configured.", [
+          {
+            code: "llm_not_configured",
+            message: "No LLM is configured. Set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (for an OpenAI-compatible server such as vLLM or Ollama), and optionally DEBRIEF_MODEL.",
+          },
+        ]),
+        "504": errorResponse("The LLM did not answer within DEBRIEF_LLM_TIMEOUT, after retries.", [
+          { code: "llm_timeout", message: "The LLM did not answer in time: Request timed out." },
+        ]),
+      },
+    });
+  };
 }

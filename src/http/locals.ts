@@ -1,0 +1,43 @@
+// What the middleware and routes note about a request in `res.locals`, for the request log line and the metrics.
+import type { Usage } from "../llm/index.js";
+
+/** Set by the extraction route (and any route that extracts): what the log line reports, never the content. */
+export interface ExtractionFacts {
+  model: string;
+  cached: boolean;
+  usage: Usage;
+  chunks: number;
+}
+
+/** Set by authentication: a fingerprint of the API key (never the key) and the rate limiter's bucket. */
+export interface ClientFacts {
+  keyId: string;
+  rateKey: string;
+}
+
+/** Set by the error handler: the error's code and kind, never its message (it may quote the request). */
+export interface ErrorFacts {
+  code: string;
+  cause?: ErrorShape;
+}
+
+/** An error described by its kind alone: type, status, code, and for unexpected errors the stack frames. */
+export interface ErrorShape {
+  type: string;
+  status?: number;
+  code?: string;
+  stack?: string[];
+  cause?: ErrorShape;
+}
+
+declare global {
+  namespace Express {
+    interface Locals {
+      extraction?: ExtractionFacts;
+      client?: ClientFacts;
+      error?: ErrorFacts;
+      /** The mount path a request was answered under when no route matched it (e.g. a 401 under /v1). */
+      mount?: string;
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// The OpenAPI 3.1 document, generated from the zod schemas that validate requests and shape responses:
+// there is no hand-written copy of a shape to drift. Each route module describes its own paths.
+import {
+  OpenAPIRegistry,
+  OpenApiGeneratorV31,
+  extendZodWithOpenApi,
+  type ResponseConfig,
+  type RouteConfig,
+} from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import { ErrorBodySchema, type ErrorBody } from "./errors.js";
+
+// Adds `.openapi()` to zod's prototype (and wraps optional, nullable, default, transform, refine, pick, omit so they
+// keep metadata). Done once, here, when the module loads; route modules import this file before describing paths.
+extendZodWithOpenApi(z);
+
+/** A module's contribution to the document: `registry.registerPath(…)`, `registry.register(name, schema)`. */
+export type ApiDocs = (registry: OpenAPIRegistry) => void;
+export type ApiRoute = RouteConfig;
+export { OpenAPIRegistry };
+
+export const ERROR_SCHEMA_REF = { $ref: "#/components/schemas/Error" } as const;
+
+type ErrorExample = Omit<ErrorBody["error"], "details"> & { details?: ErrorBody["error"]["details"] };
+
+/** A response whose body is the error schema, with one named example per code it may carry. */
+export function errorResponse(description: string, examples: ErrorExample[], headers?: ResponseConfig["headers"]): ResponseConfig {
+  return {
+    description,
+    ...(headers ? { headers } : {}),
+    content: {
+      "application/json": {
+        schema: ERROR_SCHEMA_REF,
+        examples: Object.fromEntries(
+          examples.map((example) => [example.code, { value: { error: { details: [], ...example } } }]),
+        ),
+      },
+    },
+  };
+}
+
+/** The responses every route behind authentication and rate limiting may give. */
+export function guardResponses(options: { auth: boolean; rateLimited: boolean }): Record<string, ResponseConfig> {
+  return {
+    ...(options.auth
+      ? {
+          "401": errorResponse(
+            "No API key, or not a valid one.",
+            [{ code: "unauthorized", message: "An API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`" }],
+            { "WWW-Authenticate": { schema: { type: "string", example: "Bearer" } } },
+          ),
+        }
+      : {}),
+    ...(options.rateLimited
+      ? {
+          "429": errorResponse(
+            "Over the rate limit (DEBRIEF_RATE_LIMIT per DEBRIEF_RATE_LIMIT_WINDOW, per API key).",
+            [{ code: "rate_limited", message: "Too many requests: the limit is 600 per 1m; retry after 42s" }],
+            {
+              "Retry-After": { description: "Seconds until the window resets", schema: { type: "integer", example: 42 } },
+              RateLimit: { description: "IETF draft-8 remaining quota", schema: { type: "string", example: '"600-per-1m"; r=0; t=42' } },
+              "RateLimit-Policy": { description: "IETF draft-8 quota policy", schema: { type: "string", example: '"600-per-1m"; q=600; w=60; pk=:ZjI0…:' } },
+            },
+          ),
+        }
+      : {}),
+  };
+}
+
+export interface DocumentOptions {
+  /** API-key auth is on: every operation but the health checks requires it. */
+  auth: boolean;
+  docs: readonly ApiDocs[];
+}
+
+/** Builds the document; the app builds it once, on the first request for it. */
+export function buildOpenApiDocument(options: DocumentOptions) {
+  const registry = new OpenAPIRegistry();
+  registry.register("Error", ErrorBodySchema.openapi({ example: { error: { code: "invalid_request", message: "The request does not match the extraction schema", details: [{ path: "variables[0].name", message: "must match ^[a-z][a-z0-9_]{1,63}$" }] } } }));
+  if (options.auth) {
+    registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "One of DEBRIEF_API_KEYS" });
+    registry.registerComponent("securitySchemes", "apiKeyHeader", { type: "apiKey", in: "header", name: "X-API-Key", description: "One of DEBRIEF_API_KEYS" });
+  }
+  for (const describe of options.docs) describe(registry);
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "Debrief",
+      version: "1",
+      description:
+        "Turns phone-call transcripts into typed, validated variables. Every error has the body `{\"error\": {code, message, details}}`; " +
+        "branch on `code`. Every response carries `X-Request-Id` (the one you sent, or a new one).",
+    },
+    ...(options.auth ? { security: [{ bearerAuth: [] }, { apiKeyHeader: [] }] } : {}),
+  });
+}

@@ -1,0 +1,2 @@
+// Public surface of the metrics: one Metrics object per service instance.
+export { Metrics, type MetricsOptions } from "./metrics.js";

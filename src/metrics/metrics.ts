@@ -1,0 +1,179 @@
+// Prometheus metrics of one service instance, in a Registry of its own so that several services can share a process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { ExtractorObserver } from "../extract/index.js";
+import type { LlmObserver } from "../llm/index.js";
+
+type LlmOutcome = Parameters<NonNullable<LlmObserver["onAttempt"]>>[0];
+
+/** Extractions take seconds to minutes, health checks microseconds: the buckets span both. */
+const HTTP_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const LLM_SECONDS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
+const DELIVERY_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const CHUNKS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
+
+export interface MetricsOptions {
+  /** With the cache off every extraction would count as a miss: hits and misses are only counted when it is on. */
+  cacheEnabled: boolean;
+  /** Default process metrics (CPU, memory, event loop, GC); off only where a test wants a short exposition. */
+  processMetrics?: boolean;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly #httpRequests: Counter<"method" | "route" | "status">;
+  readonly #httpDuration: Histogram<"method" | "route" | "status">;
+  readonly #llmRequests: Counter<"outcome">;
+  readonly #llmDuration: Histogram<"outcome">;
+  readonly #tokens: Counter<"type">;
+  readonly #cacheLookups: Counter<"result">;
+  readonly #repairRounds: Counter;
+  readonly #chunks: Histogram;
+  readonly #deliveries: Counter<"destination" | "outcome">;
+  readonly #deliveryDuration: Histogram<"destination" | "outcome">;
+  readonly #outboxDepth: Gauge;
+  #readOutboxDepth: (() => number) | undefined;
+  #readLlmQueue: (() => number) | undefined;
+  readonly #cacheEnabled: boolean;
+
+  constructor(options: MetricsOptions) {
+    const registers = [this.registry];
+    this.#cacheEnabled = options.cacheEnabled;
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "debrief_" });
+
+    this.#httpRequests = new Counter({
+      name: "debrief_http_requests_total",
+      help: "HTTP requests answered, by route pattern and status (499: the client went away first).",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.#httpDuration = new Histogram({
+      name: "debrief_http_request_duration_seconds",
+      help: "Time from receiving an HTTP request to finishing its response.",
+      labelNames: ["method", "route", "status"],
+      buckets: HTTP_SECONDS,
+      registers,
+    });
+    this.#llmRequests = new Counter({
+      name: "debrief_llm_requests_total",
+      help: "HTTP requests to the LLM, retries included, by outcome.",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#llmDuration = new Histogram({
+      name: "debrief_llm_request_duration_seconds",
+      help: "Latency of each HTTP request to the LLM, by outcome.",
+      labelNames: ["outcome"],
+      buckets: LLM_SECONDS,
+      registers,
+    });
+    this.#tokens = new Counter({
+      name: "debrief_llm_tokens_total",
+      help: "Tokens the LLM reported, by type (prompt or completion). Cache hits cost none.",
+      labelNames: ["type"],
+      registers,
+    });
+    this.#cacheLookups = new Counter({
+      name: "debrief_cache_lookups_total",
+      help: "Extractions answered from the result cache (hit) or computed (miss, including requests that bypass it).",
+      labelNames: ["result"],
+      registers,
+    });
+    this.#repairRounds = new Counter({
+      name: "debrief_llm_repair_rounds_total",
+      help: "Repair rounds: answers sent back to the model because they were not valid JSON or broke the schema.",
+      registers,
+    });
+    this.#chunks = new Histogram({
+      name: "debrief_extraction_chunks",
+      help: "Chunks per extraction that ran on the LLM (a call longer than the prompt budget is split).",
+      buckets: CHUNKS,
+      registers,
+    });
+    this.#deliveries = new Counter({
+      name: "debrief_deliveries_total",
+      help: "Delivery attempts, by destination and outcome (delivered, retry, failed, interrupted).",
+      labelNames: ["destination", "outcome"],
+      registers,
+    });
+    this.#deliveryDuration = new Histogram({
+      name: "debrief_delivery_attempt_duration_seconds",
+      help: "Latency of each delivery attempt, by destination and outcome.",
+      labelNames: ["destination", "outcome"],
+      buckets: DELIVERY_SECONDS,
+      registers,
+    });
+    const metrics = this;
+    this.#outboxDepth = new Gauge({
+      name: "debrief_outbox_depth",
+      help: "Deliveries waiting in the outbox (pending, in flight included).",
+      registers,
+      collect() {
+        if (metrics.#readOutboxDepth) this.set(metrics.#readOutboxDepth());
+      },
+    });
+    new Gauge({
+      name: "debrief_llm_queued_requests",
+      help: "LLM requests waiting for a free slot (DEBRIEF_LLM_CONCURRENCY).",
+      registers,
+      collect() {
+        this.set(metrics.#readLlmQueue?.() ?? 0);
+      },
+    });
+  }
+
+  /** The Prometheus text exposition and its content type. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** One finished HTTP request; `route` is the route pattern, never the raw URL. */
+  readonly httpRequest = (labels: { method: string; route: string; status: number }, seconds: number): void => {
+    const values = { method: labels.method, route: labels.route, status: String(labels.status) };
+    this.#httpRequests.inc(values);
+    this.#httpDuration.observe(values, seconds);
+  };
+
+  /** Hand to the LLM client. */
+  readonly llmObserver: LlmObserver = {
+    onAttempt: (outcome: LlmOutcome, latencyMs: number) => {
+      this.#llmRequests.inc({ outcome });
+      this.#llmDuration.observe({ outcome }, latencyMs / 1000);
+    },
+  };
+
+  /** Hand to the Extractor. */
+  readonly extractorObserver: ExtractorObserver = {
+    onExtraction: ({ chunks, attempts, usage, cached }) => {
+      if (this.#cacheEnabled) this.#cacheLookups.inc({ result: cached ? "hit" : "miss" });
+      this.#tokens.inc({ type: "prompt" }, usage.prompt_tokens);
+      this.#tokens.inc({ type: "completion" }, usage.completion_tokens);
+      // A hit reports the original extraction's attempts and chunks: that work was not done now.
+      if (cached) return;
+      this.#repairRounds.inc(Math.max(0, attempts - 1));
+      this.#chunks.observe(chunks);
+    },
+  };
+
+  /** One finished delivery attempt. Bound, so it can be passed on as `{ attempt: metrics.deliveryAttempt }`. */
+  readonly deliveryAttempt = (destination: string, outcome: string, latencyMs: number): void => {
+    this.#deliveries.inc({ destination, outcome });
+    this.#deliveryDuration.observe({ destination, outcome }, latencyMs / 1000);
+  };
+
+  /** Sets the outbox depth now; or see `observeOutboxDepth` to read it at scrape time. */
+  readonly setOutboxDepth = (depth: number): void => {
+    this.#readOutboxDepth = undefined;
+    this.#outboxDepth.set(depth);
+  };
+
+  /** Reads the outbox depth at every scrape (e.g. `() => outbox.counts().pending`). */
+  readonly observeOutboxDepth = (read: () => number): void => {
+    this.#readOutboxDepth = read;
+  };
+
+  /** Reads the LLM client's waiting requests at every scrape. */
+  readonly observeLlmQueue = (read: () => number): void => {
+    this.#readLlmQueue = read;
+  };
+}
