@@ -1,24 +1,45 @@
-// Wiring and start-up: the only place that knows every concrete part (settings, LLM, cache, routes).
-import { createServer, type Server } from "node:http";
+// Wiring and start-up: the only place that knows every concrete part (settings, LLM, cache, metrics, routes).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
-import { loadSettings, SettingsError, type Settings } from "./config.js";
+import { environment, loadSettings, SettingsError, type Settings } from "./config.js";
 import { createResultCache } from "./cache/index.js";
+import { startPipeline, type Pipeline } from "./calls/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
-import { createApp } from "./http/app.js";
-import { createLlm } from "./llm/index.js";
+import { createApp } from "./http/index.js";
+import { createLlm, OpenAiLlm } from "./llm/index.js";
 import { createLogger, type Logger } from "./logger.js";
+import { Metrics } from "./metrics/index.js";
+
+/** Shorter keys are guessable by brute force over the network. */
+const MIN_API_KEY_LENGTH = 24;
 
 export interface Service {
   server: Server;
-  /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), close stores. */
+  metrics: Metrics;
+  /** Stop accepting, let in-flight requests finish (up to `deadlineMs`, then cut them), close stores. */
   close(deadlineMs?: number): Promise<void>;
 }
 
-export async function startService(settings: Settings, logger: Logger): Promise<Service> {
+export interface StartOptions {
+  /** Where `${NAME}` references in the DEBRIEF_CONFIG file are looked up. */
+  env?: Record<string, string | undefined>;
+  /** The pipeline workers' poll interval; tests shorten it. */
+  pipelinePollIntervalMs?: number;
+}
+
+export async function startService(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<Service> {
   if (!settings.llm.configured) {
     logger.warn("No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL. Extraction answers 503 llm_not_configured until then.");
   }
-  const llm = createLlm(settings.llm);
+  if (settings.apiKeys.length === 0) {
+    logger.warn("DEBRIEF_API_KEYS is not set: API-key auth is OFF. Anyone who can reach this port can send and read call data.");
+  } else if (settings.apiKeys.some((key) => key.length < MIN_API_KEY_LENGTH)) {
+    logger.warn({ min_length: MIN_API_KEY_LENGTH }, "an API key in DEBRIEF_API_KEYS is short enough to guess; use long random keys");
+  }
+
+  const metrics = new Metrics({ cacheEnabled: settings.cache.enabled });
+  const llm = createLlm(settings.llm, { observer: metrics.llmObserver });
+  if (llm instanceof OpenAiLlm) metrics.observeLlmQueue(() => llm.pending);
   const cache = settings.cache.enabled
     ? createResultCache<Extraction>(settings.cache, logger, {
         validate: (value) => ExtractionSchema.safeParse(value).success,
@@ -26,26 +47,76 @@ export async function startService(settings: Settings, logger: Logger): Promise<
         lockTtlMs: Math.min(settings.llm.timeoutMs * (settings.llm.maxRetries + 1), 300_000),
       })
     : undefined;
-  const extractor = new Extractor({ llm, settings: settings.llm, cache });
-  const app = createApp({ settings, extractor, logger });
+  const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver });
+  // The post-call pipeline (accepted calls, deliveries) runs only with a configuration file.
+  const pipeline: Pipeline | undefined = settings.configFile
+    ? startPipeline({
+        settings,
+        env: options.env ?? {},
+        extractor,
+        logger,
+        deliveryMetrics: { attempt: metrics.deliveryAttempt },
+        pollIntervalMs: options.pipelinePollIntervalMs,
+      })
+    : undefined;
+  if (pipeline) metrics.observeOutboxDepth(() => pipeline.outbox.counts().pending);
 
-  const server = createServer(app);
+  let stopping = false;
+  const app = createApp({ settings, extractor, logger, metrics, stopping: () => stopping, v1Routers: pipeline?.routers });
+
+  // Responses in flight when shutdown starts are sent with `Connection: close`, so their keep-alive sockets end with them.
+  const inFlight = new Set<ServerResponse>();
+  const server = createServer();
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      // A response that had already started keeps its socket open once done: close it now that it is idle.
+      if (stopping) server.closeIdleConnections();
+    });
+  });
+  server.on("request", app);
+
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(settings.port, settings.host, () => resolve());
   });
   const address = server.address();
-  logger.info({ port: typeof address === "object" && address ? address.port : settings.port, model: settings.llm.model }, "debrief listening");
+  logger.info(
+    {
+      port: typeof address === "object" && address ? address.port : settings.port,
+      model: settings.llm.model,
+      auth: settings.apiKeys.length > 0,
+      rate_limit: settings.rateLimit.limit > 0 ? { limit: settings.rateLimit.limit, window_ms: settings.rateLimit.windowMs } : "off",
+    },
+    "debrief listening",
+  );
 
+  let closing: Promise<void> | undefined;
   return {
     server,
-    async close(deadlineMs = 10_000) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), deadlineMs);
-      await closed;
-      clearTimeout(timer);
-      await cache?.close();
+    metrics,
+    close(deadlineMs = settings.shutdownTimeoutMs) {
+      closing ??= (async () => {
+        const started = Date.now();
+        stopping = true;
+        for (const res of inFlight) res.shouldKeepAlive = false;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          if (inFlight.size > 0) logger.warn({ in_flight: inFlight.size, deadline_ms: deadlineMs }, "shutdown deadline reached; cutting requests still in flight");
+          server.closeAllConnections();
+        }, deadlineMs);
+        await closed;
+        clearTimeout(timer);
+        app.closeMiddleware();
+        // After the HTTP requests (which may still write to the pipeline's stores); the workers kept working meanwhile
+        // and get what is left of the deadline to finish their attempts.
+        await pipeline?.close(Math.max(0, deadlineMs - (Date.now() - started)));
+        await cache?.close();
+      })();
+      return closing;
     },
   };
 }
@@ -62,22 +133,27 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(settings.logLevel);
-  const service = await startService(settings, logger);
-  let stopping = false;
+  const service = await startService(settings, logger, { env: environment() });
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    service.close().then(
-      () => process.exit(0),
+    logger.info({ signal, deadline_ms: settings.shutdownTimeoutMs }, "shutting down: finishing requests in flight");
+    // Stores that hang on close must not keep the process alive past the deadline.
+    setTimeout(() => {
+      logger.error("shutdown did not finish in time; exiting");
+      process.exit(1);
+    }, settings.shutdownTimeoutMs + 5_000).unref();
+    service.close(settings.shutdownTimeoutMs).then(
+      () => {
+        logger.info("shut down");
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
         process.exit(1);
       },
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

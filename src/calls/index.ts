@@ -4,3 +4,4 @@ export { CallStore, CALL_STATES, type CallRecord, type CallState } from "./store
 export { CallWorker, type CallWorkerOptions } from "./worker.js";
 export { callsRouter, type CallsRouterDeps } from "./router.js";
 export { CallPayloadSchema, enrichPayload, isCompleted } from "./payload.js";
+export { startPipeline, type Pipeline, type PipelineOptions } from "./pipeline.js";

@@ -20,7 +20,7 @@ export interface TestService {
 export async function startTestService(env: Record<string, string | undefined>): Promise<TestService> {
   const dataDir = env.DEBRIEF_DATA_DIR ?? mkdtempSync(join(tmpdir(), "debrief-test-"));
   const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env, DEBRIEF_DATA_DIR: dataDir });
-  const service = await startService(settings, silentLogger);
+  const service = await startService(settings, silentLogger, { env, pipelinePollIntervalMs: 50 });
   const url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${url}${path}`, {

@@ -1,0 +1,77 @@
+// Assembles the post-call pipeline from its configuration file: call store, extraction worker, outbox, delivery worker, routes.
+import { join } from "node:path";
+import type { Router } from "express";
+import type { Settings } from "../config.js";
+import { DeliveryOutbox, DeliveryWorker, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
+import type { Extractor } from "../extract/index.js";
+import type { Logger } from "../logger.js";
+import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
+import { callsRouter } from "./router.js";
+import { CallStore } from "./store.js";
+import { CallWorker } from "./worker.js";
+
+export interface Pipeline {
+  config: PipelineConfig;
+  routers: Router[];
+  store: CallStore;
+  outbox: DeliveryOutbox;
+  /** Stops both workers (in-flight work may finish until the deadline; the rest stays stored) and closes the stores. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+export interface PipelineOptions {
+  settings: Settings;
+  /** Where `${NAME}` references in the configuration file are looked up. */
+  env: Record<string, string | undefined>;
+  extractor: Extractor;
+  logger: Logger;
+  deliveryMetrics?: DeliveryMetrics;
+  /** Poll intervals; tests shorten them. */
+  pollIntervalMs?: number;
+}
+
+/** Throws ConfigError (naming each bad path) when the file is invalid: a bad file stops start-up, never a call. */
+export function startPipeline(options: PipelineOptions): Pipeline {
+  const { settings, env, extractor, logger } = options;
+  const config = loadPipelineConfig(settings.configFile!, env, settings.limits);
+  const store = CallStore.open(join(settings.cache.dataDir, "calls.sqlite"));
+  const outbox = DeliveryOutbox.open(join(settings.cache.dataDir, "outbox.sqlite"));
+  const deliveryWorker = new DeliveryWorker({
+    outbox,
+    destinations: config.destinations,
+    logger: logger.child({ module: "delivery" }),
+    allowPrivate: settings.allowPrivateDestinations,
+    metrics: options.deliveryMetrics,
+    pollIntervalMs: options.pollIntervalMs,
+  });
+  const callWorker = new CallWorker({
+    store,
+    extractor,
+    config,
+    outbox,
+    limits: settings.limits,
+    logger: logger.child({ module: "calls" }),
+    onEnqueued: () => deliveryWorker.wake(),
+    pollIntervalMs: options.pollIntervalMs,
+    // A claimed call is retried by another worker only once its LLM calls have surely timed out.
+    leaseMs: settings.llm.timeoutMs * (settings.llm.maxRetries + 1) * 4 + 60_000,
+  });
+  deliveryWorker.start();
+  callWorker.start();
+  logger.info({ profiles: [...config.profiles.keys()], destinations: [...config.destinations.keys()] }, "post-call pipeline started");
+
+  return {
+    config,
+    store,
+    outbox,
+    routers: [
+      callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake() }),
+      deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations }),
+    ],
+    async close(deadlineMs) {
+      await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]);
+      store.close();
+      outbox.close();
+    },
+  };
+}
