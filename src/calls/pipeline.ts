@@ -36,6 +36,8 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   const config = loadPipelineConfig(settings.configFile!, env, settings.limits);
   const store = CallStore.open(join(settings.cache.dataDir, "calls.sqlite"));
   const outbox = DeliveryOutbox.open(join(settings.cache.dataDir, "outbox.sqlite"));
+  const interrupted = { calls: store.releaseClaims(), deliveries: outbox.releaseClaims() };
+  if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
   const deliveryWorker = new DeliveryWorker({
     outbox,
     destinations: config.destinations,

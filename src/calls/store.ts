@@ -138,6 +138,14 @@ export class CallStore {
     ).map((row) => row.id);
   }
 
+  /**
+   * Frees every claim. Each data dir belongs to one process, so claims found at start-up were left by a process that
+   * died mid-extraction: its calls are due again at once rather than when the lease would have run out.
+   */
+  releaseClaims(): number {
+    return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL").run().changes;
+  }
+
   /** Takes a due call for `leaseMs`; undefined if another worker has it or it is no longer due. */
   claim(id: string, leaseMs: number): CallRecord | undefined {
     const now = this.#now();

@@ -237,6 +237,15 @@ export class DeliveryOutbox {
   }
 
   /**
+   * Frees the claims of pending deliveries. Each data dir belongs to one process, so a claim found at start-up was left
+   * by a process that died mid-attempt: the delivery is retried at once (the next claim records that attempt as
+   * interrupted) rather than when its lease would have run out.
+   */
+  releaseClaims(): number {
+    return this.sql("UPDATE deliveries SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL").run().changes;
+  }
+
+  /**
    * Takes a lease on a due delivery and records the attempt as started, in one transaction. Returns
    * undefined if it is no longer due or someone else holds it. An earlier attempt that never got
    * recorded (the process died holding the lease) is closed as interrupted here.

@@ -89,7 +89,8 @@ describe("durability", () => {
   });
 
   it("extracts and delivers, after a restart, a call accepted while the LLM was down", async () => {
-    llm.script = () => ({ status: 503 });
+    // The LLM never answers: the process dies holding the call's claim, mid-extraction.
+    llm.script = () => ({ hang: true });
     const receiver = await startReceiver([{ status: 200 }]);
     const env = setup(receiver);
     const first = await start(env);
@@ -132,5 +133,36 @@ describe("durability", () => {
     expect(await service.exited).toBe(1);
     expect(service.output()).toContain("destinations.crm.url");
     expect(service.output()).toContain("MISSING_TOKEN");
+  });
+});
+
+describe("stale claims", () => {
+  it("makes a call claimed by a process that died due again at start-up", async () => {
+    const { CallStore } = await import("../../src/calls/index.js");
+    const file = join(mkdtempSync(join(tmpdir(), "debrief-claims-")), "calls.sqlite");
+    const store = CallStore.open(file);
+    const { call } = store.accept({ profile: "booking", externalId: "1", payload: { transcript: "AI: hi" }, state: "accepted" });
+    expect(store.claim(call.id, 600_000)).toBeDefined();
+    expect(store.findDue(10)).toEqual([]);
+    store.close();
+    const reopened = CallStore.open(file);
+    expect(reopened.releaseClaims()).toBe(1);
+    expect(reopened.findDue(10)).toEqual([call.id]);
+    reopened.close();
+  });
+
+  it("makes a delivery claimed by a process that died due again at start-up, recording that attempt as interrupted", async () => {
+    const { DeliveryOutbox } = await import("../../src/delivery/index.js");
+    const file = join(mkdtempSync(join(tmpdir(), "debrief-claims-")), "outbox.sqlite");
+    const outbox = DeliveryOutbox.open(file);
+    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: { a: 1 } });
+    expect(outbox.claim(delivery.id, 600_000)).toBeDefined();
+    outbox.close();
+    const reopened = DeliveryOutbox.open(file);
+    expect(reopened.releaseClaims()).toBe(1);
+    const again = reopened.claim(delivery.id, 1_000);
+    expect(again?.attempt).toBe(2);
+    expect(reopened.get(delivery.id)!.attempt_history[0]).toMatchObject({ outcome: "interrupted" });
+    reopened.close();
   });
 });
