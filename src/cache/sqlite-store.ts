@@ -1,7 +1,7 @@
 // The local durable tier: one SQLite file in the data dir, bounded in bytes, evicting the least recently used rows.
-import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openDatabase } from "../sqlite.js";
 import type { Clock, Store } from "./store.js";
 
 export interface SqliteStoreOptions {
@@ -58,13 +58,8 @@ export class SqliteStore implements Store {
   #purgedAt: number;
 
   constructor({ dataDir, maxBytes, clock = Date.now }: SqliteStoreOptions) {
-    fs.mkdirSync(dataDir, { recursive: true });
-    this.#db = new Database(path.join(dataDir, SQLITE_CACHE_FILE));
-    this.#db.pragma("journal_mode = WAL");
     // A cache can lose its last writes on power loss; it cannot afford an fsync per write.
-    this.#db.pragma("synchronous = NORMAL");
-    this.#db.pragma("busy_timeout = 1000");
-    this.#db.exec(SCHEMA);
+    this.#db = openDatabase(path.join(dataDir, SQLITE_CACHE_FILE), { synchronous: "NORMAL", busyTimeoutMs: 1_000, migrations: [SCHEMA] });
     this.#maxBytes = maxBytes;
     this.#clock = clock;
 

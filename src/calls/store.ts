@@ -1,8 +1,7 @@
 // The durable record of every accepted call (SQLite): idempotent on (profile, call id), with the extraction state machine.
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { openDatabase } from "../sqlite.js";
 
 /**
  * accepted → (extraction fails, retries left) extracting → … → extracted
@@ -44,7 +43,9 @@ interface Row {
   updated_at: number;
 }
 
-const SCHEMA = `
+/** Append-only: each entry runs once (see openDatabase). */
+const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS calls (
   id TEXT PRIMARY KEY,
   profile TEXT NOT NULL,
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS calls (
   UNIQUE (profile, external_id)
 );
 CREATE INDEX IF NOT EXISTS calls_due ON calls (next_attempt_at) WHERE state IN ('accepted', 'extracting');
-`;
+`,
+];
 
 function toRecord(row: Row): CallRecord {
   return {
@@ -95,12 +97,7 @@ export class CallStore {
 
   /** `synchronous=FULL`: a call answered 202 survives a power cut, not only a crash. */
   static open(file: string, now: () => number = Date.now): CallStore {
-    mkdirSync(dirname(file), { recursive: true });
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.pragma("busy_timeout = 5000");
-    db.exec(SCHEMA);
+    const db = openDatabase(file, { synchronous: "FULL", migrations: MIGRATIONS });
     return new CallStore(db, now);
   }
 

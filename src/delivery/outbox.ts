@@ -1,9 +1,8 @@
 // The durable outbox: every delivery and its next attempt time live in SQLite, so a crash loses nothing.
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ConflictError, NotFoundError } from "./errors.js";
+import { openDatabase } from "../sqlite.js";
 import { OUTBOX_MIGRATIONS } from "./outbox-schema.js";
 import { webhookIdFor } from "./signing.js";
 import type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
@@ -125,21 +124,7 @@ export class DeliveryOutbox {
    * which is noise next to the HTTP round trip each change stands for.
    */
   static open(file: string, clock: () => number = Date.now): DeliveryOutbox {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.pragma("busy_timeout = 5000");
-    db.pragma("foreign_keys = ON");
-    const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > OUTBOX_MIGRATIONS.length) {
-      db.close();
-      throw new Error(`${file} was written by a newer Debrief (outbox schema ${version}); refusing to open it`);
-    }
-    db.transaction(() => {
-      for (let index = version; index < OUTBOX_MIGRATIONS.length; index++) db.exec(OUTBOX_MIGRATIONS[index]!);
-      db.pragma(`user_version = ${OUTBOX_MIGRATIONS.length}`);
-    })();
+    const db = openDatabase(file, { synchronous: "FULL", migrations: OUTBOX_MIGRATIONS });
     return new DeliveryOutbox(db, clock);
   }
 
