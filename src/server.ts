@@ -37,7 +37,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     logger.warn({ min_length: MIN_API_KEY_LENGTH }, "an API key in DEBRIEF_API_KEYS is short enough to guess; use long random keys");
   }
 
-  const metrics = new Metrics({ cacheEnabled: settings.cache.enabled });
+  const metrics = new Metrics();
   const llm = createLlm(settings.llm, { observer: metrics.llmObserver });
   if (llm instanceof OpenAiLlm) metrics.observeLlmQueue(() => llm.pending);
   const cache = settings.cache.enabled

@@ -58,7 +58,8 @@ export interface ExtractionCache {
 }
 
 export interface ExtractorObserver {
-  onExtraction?(event: { chunks: number; attempts: number; usage: Usage; cached: boolean }): void;
+  /** `cache`: "bypass" when the request asked not to read the cache (options.cache false), or there is none. */
+  onExtraction?(event: { chunks: number; attempts: number; usage: Usage; cached: boolean; cache: "hit" | "miss" | "bypass" }): void;
 }
 
 export interface ExtractorDeps {
@@ -119,7 +120,8 @@ export class Extractor {
       ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job), { read: job.options.cache })
       : { value: await this.#run(job), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
-    observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached });
+    const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
+    observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
     return {
       extracted_variables: value.extracted_variables,
       ...(value.evidence ? { evidence: value.evidence } : {}),

@@ -39,7 +39,7 @@ export interface App extends express.Express {
 
 export function createApp(deps: AppDeps): App {
   const { settings, logger } = deps;
-  const metrics = deps.metrics ?? new Metrics({ cacheEnabled: settings.cache.enabled });
+  const metrics = deps.metrics ?? new Metrics();
   const auth = settings.apiKeys.length > 0;
   const rateLimiter = settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger }) : undefined;
 

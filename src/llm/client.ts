@@ -40,7 +40,7 @@ export interface Llm {
 
 /** What a caller (metrics, logs) may want to hear about each HTTP attempt. */
 export interface LlmObserver {
-  onAttempt?(outcome: "ok" | "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error", latencyMs: number): void;
+  onAttempt?(outcome: "ok" | "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error" | "error", latencyMs: number): void;
 }
 
 interface RetryPolicy {
@@ -147,7 +147,7 @@ export class OpenAiLlm implements Llm {
         };
       } catch (error) {
         const kind = classify(error);
-        if (kind !== "unknown") this.#observer.onAttempt?.(kind, performance.now() - started);
+        this.#observer.onAttempt?.(kind === "unknown" ? "error" : kind, performance.now() - started);
         const retryable = kind === "rate_limited" || kind === "server_error" || kind === "timeout" || kind === "connection_error";
         if (!retryable || attempt >= this.#retry.maxRetries) throw toDebriefError(error);
         const hinted = error instanceof APIError ? retryAfterMs(error.headers as Headers | undefined) : undefined;

@@ -12,8 +12,6 @@ const DELIVERY_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const CHUNKS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
 
 export interface MetricsOptions {
-  /** With the cache off every extraction would count as a miss: hits and misses are only counted when it is on. */
-  cacheEnabled: boolean;
   /** Default process metrics (CPU, memory, event loop, GC); off only where a test wants a short exposition. */
   processMetrics?: boolean;
 }
@@ -34,11 +32,9 @@ export class Metrics {
   readonly #outboxDepth: Gauge;
   #readOutboxDepth: (() => number) | undefined;
   #readLlmQueue: (() => number) | undefined;
-  readonly #cacheEnabled: boolean;
 
-  constructor(options: MetricsOptions) {
+  constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
-    this.#cacheEnabled = options.cacheEnabled;
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "debrief_" });
 
     this.#httpRequests = new Counter({
@@ -144,8 +140,8 @@ export class Metrics {
 
   /** Hand to the Extractor. */
   readonly extractorObserver: ExtractorObserver = {
-    onExtraction: ({ chunks, attempts, usage, cached }) => {
-      if (this.#cacheEnabled) this.#cacheLookups.inc({ result: cached ? "hit" : "miss" });
+    onExtraction: ({ chunks, attempts, usage, cached, cache }) => {
+      if (cache !== "bypass") this.#cacheLookups.inc({ result: cache });
       this.#tokens.inc({ type: "prompt" }, usage.prompt_tokens);
       this.#tokens.inc({ type: "completion" }, usage.completion_tokens);
       // A hit reports the original extraction's attempts and chunks: that work was not done now.

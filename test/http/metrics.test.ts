@@ -62,21 +62,24 @@ describe("GET /metrics", () => {
     expect((await service.post("/v1/extract", body)).status).toBe(200);
     // 2: the same call again, from the cache.
     expect((await service.post("/v1/extract", body)).body.meta.cached).toBe(true);
+    // 3: a request that skips the cache read is neither a hit nor a miss.
+    llm.script = (request) => ({ json: answer(request, { budget: 4000 }), usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    expect((await service.post("/v1/extract", { ...body, options: { cache: false } })).body.meta.cached).toBe(false);
 
     const { series } = await scrape(service);
-    expect(series.get('debrief_http_requests_total{method="POST",route="/v1/extract",status="200"}')).toBe(2);
-    expect(series.get('debrief_http_request_duration_seconds_count{method="POST",route="/v1/extract",status="200"}')).toBe(2);
+    expect(series.get('debrief_http_requests_total{method="POST",route="/v1/extract",status="200"}')).toBe(3);
+    expect(series.get('debrief_http_request_duration_seconds_count{method="POST",route="/v1/extract",status="200"}')).toBe(3);
     expect(series.get('debrief_llm_requests_total{outcome="rate_limited"}')).toBe(1);
-    expect(series.get('debrief_llm_requests_total{outcome="ok"}')).toBe(2);
-    expect(series.get('debrief_llm_request_duration_seconds_count{outcome="ok"}')).toBe(2);
+    expect(series.get('debrief_llm_requests_total{outcome="ok"}')).toBe(3);
+    expect(series.get('debrief_llm_request_duration_seconds_count{outcome="ok"}')).toBe(3);
     expect(series.get('debrief_llm_tokens_total{type="prompt"}')).toBe(250);
     expect(series.get('debrief_llm_tokens_total{type="completion"}')).toBe(50);
     expect(series.get('debrief_cache_lookups_total{result="miss"}')).toBe(1);
     expect(series.get('debrief_cache_lookups_total{result="hit"}')).toBe(1);
     expect(series.get("debrief_llm_repair_rounds_total")).toBe(1);
-    expect(series.get("debrief_extraction_chunks_count")).toBe(1);
-    expect(series.get("debrief_extraction_chunks_sum")).toBe(1);
-    expect(series.get('debrief_extraction_chunks_bucket{le="1"}')).toBe(1);
+    expect(series.get("debrief_extraction_chunks_count")).toBe(2);
+    expect(series.get("debrief_extraction_chunks_sum")).toBe(2);
+    expect(series.get('debrief_extraction_chunks_bucket{le="1"}')).toBe(2);
   });
 
   it("labels requests by route pattern, never by the raw URL, failures included", async () => {
