@@ -62,7 +62,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
   if (pipeline) metrics.observeOutboxDepth(() => pipeline.outbox.counts().pending);
 
   let stopping = false;
-  const app = createApp({ settings, extractor, logger, metrics, stopping: () => stopping, v1Routers: pipeline?.routers });
+  const app = createApp({ settings, extractor, logger, metrics, stopping: () => stopping, v1Routers: pipeline?.routers, apiDocs: pipeline?.apiDocs });
 
   // Responses in flight when shutdown starts are sent with `Connection: close`, so their keep-alive sockets end with them.
   const inFlight = new Set<ServerResponse>();

@@ -5,3 +5,4 @@ export { CallWorker, type CallWorkerOptions } from "./worker.js";
 export { callsRouter, type CallsRouterDeps } from "./router.js";
 export { CallPayloadSchema, enrichPayload, isCompleted } from "./payload.js";
 export { startPipeline, type Pipeline, type PipelineOptions } from "./pipeline.js";
+export { callsApiDocs, CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema } from "./api-docs.js";

@@ -2,9 +2,11 @@
 import { join } from "node:path";
 import type { Router } from "express";
 import type { Settings } from "../config.js";
-import { DeliveryOutbox, DeliveryWorker, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
+import { DeliveryOutbox, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
+import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
+import { callsApiDocs } from "./api-docs.js";
 import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
 import { callsRouter } from "./router.js";
 import { CallStore } from "./store.js";
@@ -13,6 +15,8 @@ import { CallWorker } from "./worker.js";
 export interface Pipeline {
   config: PipelineConfig;
   routers: Router[];
+  /** The routers' paths in the OpenAPI document. */
+  apiDocs: ApiDocs[];
   store: CallStore;
   outbox: DeliveryOutbox;
   /** Stops both workers (in-flight work may finish until the deadline; the rest stays stored) and closes the stores. */
@@ -61,6 +65,8 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   deliveryWorker.start();
   callWorker.start();
   logger.info({ profiles: [...config.profiles.keys()], destinations: [...config.destinations.keys()] }, "post-call pipeline started");
+  // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
+  const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
 
   return {
     config,
@@ -70,6 +76,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
       callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake() }),
       deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations }),
     ],
+    apiDocs: [callsApiDocs(guards), deliveriesApiDocs(guards)],
     async close(deadlineMs) {
       await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]);
       store.close();

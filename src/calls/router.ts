@@ -24,7 +24,8 @@ function publicState(call: CallRecord, deliveries: readonly DeliveryWithAttempts
   return "delivered";
 }
 
-function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
+/** The `GET /v1/calls/{id}` body; exported so the OpenAPI document's schema is checked against it. */
+export function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
   const deliveries = outbox.listForCall(call.id);
   return {
     call_id: call.id,

@@ -10,4 +10,15 @@ export { deliveriesRouter } from "./router.js";
 export { samplePayload } from "./sample-payload.js";
 export { webhookIdFor } from "./signing.js";
 export { forbiddenAddressReason, refusedUrlReason } from "./address-guard.js";
+export { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema } from "./types.js";
 export type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
+export {
+  bodyParserResponses,
+  deliveriesApiDocs,
+  DeliveryComponent,
+  DeliveryWithAttemptsComponent,
+  DELIVERY_EXAMPLES,
+  INVALID_JSON_EXAMPLE,
+  TestRequestResultSchema,
+  unusedBodyResponses,
+} from "./api-docs.js";

@@ -10,7 +10,8 @@ import { sendTestRequest } from "./test-request.js";
 import { DELIVERY_STATUSES } from "./types.js";
 import type { DeliveryWorker } from "./worker.js";
 
-const ListQuerySchema = z.object({
+/** `GET /v1/deliveries` query parameters; the OpenAPI document describes them from this schema. */
+export const ListQuerySchema = z.object({
   status: z.enum(DELIVERY_STATUSES, { message: `must be one of ${DELIVERY_STATUSES.join(", ")}` }).optional(),
   destination: z.string().min(1).optional(),
   call_id: z.string().min(1).optional(),

@@ -1,44 +1,47 @@
-// The delivery records the API shows: snake_case and ISO times, exactly as serialised.
+// The delivery records the API shows: snake_case and ISO times, exactly as serialised. The zod schemas are the
+// shapes (the OpenAPI document is generated from them); the types come from them, so the two cannot drift.
+import { z } from "zod";
 
 export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export interface Delivery {
-  id: string;
-  call_id: string;
-  destination: string;
-  /** pending: waiting or in flight; delivered: a 2xx arrived; failed: dead-lettered (final status, refused, or out of attempts). */
-  status: DeliveryStatus;
-  /** Attempts in the current run; a replay starts again at 0. */
-  attempts: number;
-  last_status: number | null;
-  next_attempt_at: string | null;
-  created_at: string;
-  delivered_at: string | null;
-  last_error: string | null;
-  /** The first 20 KB of the last response body. */
-  last_response: string | null;
-  webhook_id: string;
-}
+export const DeliverySchema = z.object({
+  id: z.string(),
+  call_id: z.string(),
+  destination: z.string().describe("The destination's name in the configuration file"),
+  status: z
+    .enum(DELIVERY_STATUSES)
+    .describe("pending: waiting or in flight; delivered: a 2xx arrived; failed: dead-lettered (final status, refused, or out of attempts)"),
+  attempts: z.number().int().describe("Attempts in the current run; a replay starts again at 0"),
+  last_status: z.number().int().nullable().describe("HTTP status of the last response; null before any, or when none arrived"),
+  next_attempt_at: z.string().nullable().describe("ISO 8601 time of the next attempt; null once delivered or failed"),
+  created_at: z.string(),
+  delivered_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+  last_response: z.string().nullable().describe("The first 20 KB of the last response body"),
+  webhook_id: z.string().describe("The `webhook-id` header of every attempt, replays included: the receiver's idempotency key"),
+});
+export type Delivery = z.infer<typeof DeliverySchema>;
 
 /** delivered/retry/failed as decided after the attempt; interrupted: shutdown or a crash cut it short. */
-export type AttemptOutcome = "delivered" | "retry" | "failed" | "interrupted";
+export const AttemptOutcomeSchema = z.enum(["delivered", "retry", "failed", "interrupted"]);
+export type AttemptOutcome = z.infer<typeof AttemptOutcomeSchema>;
 
-export interface AttemptRecord {
-  /** 1, 2, 3… over the delivery's whole life, replays included. */
-  attempt: number;
-  started_at: string;
-  finished_at: string | null;
-  status: number | null;
-  latency_ms: number | null;
-  /** Null while the attempt is in flight. */
-  outcome: AttemptOutcome | null;
-  error: string | null;
-}
+export const AttemptRecordSchema = z.object({
+  attempt: z.number().int().describe("1, 2, 3… over the delivery's whole life, replays included"),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  status: z.number().int().nullable(),
+  latency_ms: z.number().int().nullable(),
+  outcome: AttemptOutcomeSchema.nullable().describe(
+    "delivered/retry/failed as decided after the attempt; interrupted: shutdown or a crash cut it short; null while in flight",
+  ),
+  error: z.string().nullable(),
+});
+export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
 
-export interface DeliveryWithAttempts extends Delivery {
-  attempt_history: AttemptRecord[];
-}
+export const DeliveryWithAttemptsSchema = DeliverySchema.extend({ attempt_history: z.array(AttemptRecordSchema) });
+export type DeliveryWithAttempts = z.infer<typeof DeliveryWithAttemptsSchema>;
 
 export interface DeliveryFilter {
   status?: DeliveryStatus | undefined;

@@ -1,0 +1,250 @@
+// The deliveries API in the OpenAPI document: list, inspect, replay a dead letter, test a destination.
+import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import { errorResponse, guardResponses, type ApiDocs } from "../http/openapi.js";
+import { MAX_LIST_LIMIT } from "./outbox.js";
+import { ListQuerySchema } from "./router.js";
+import { webhookIdFor } from "./signing.js";
+import type { TestRequestResult } from "./test-request.js";
+import { DeliverySchema, DeliveryWithAttemptsSchema, type Delivery, type DeliveryWithAttempts } from "./types.js";
+
+// Named components: every schema that embeds one (a call's deliveries) refers to it instead of repeating it.
+export const DeliveryComponent = DeliverySchema.openapi("Delivery");
+export const DeliveryWithAttemptsComponent = DeliveryWithAttemptsSchema.openapi("DeliveryWithAttempts");
+
+/** The 200 body of "Make test request". */
+export const TestRequestResultSchema = z
+  .object({
+    ok: z.boolean().describe("The destination answered 2xx"),
+    status: z.number().int().nullable().describe("Its HTTP status; null when no response arrived"),
+    latency_ms: z.number().int(),
+    body_snippet: z.string().nullable().describe("The start of the response body (2 KB)"),
+    error: z.string().nullable().describe("Why no response arrived, or why the sample could not be rendered"),
+    webhook_id: z.string().describe("The `webhook-id` the receiver saw, to find the request in its logs"),
+  })
+  .openapi("TestRequestResult");
+
+// The document's schema and the type the route returns must stay one shape: this fails to compile otherwise.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const testResultMatches: Same<z.infer<typeof TestRequestResultSchema>, TestRequestResult> = true;
+void testResultMatches;
+
+export const INVALID_JSON_EXAMPLE = { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" };
+
+/** What the JSON body parser in front of every /v1 POST answers before the route runs. */
+export function bodyParserResponses(): Record<"413" | "415", ResponseConfig> {
+  return {
+    "413": errorResponse("The body is larger than DEBRIEF_MAX_BODY.", [
+      { code: "payload_too_large", message: "The body is larger than the limit of 2097152 bytes (DEBRIEF_MAX_BODY)" },
+    ]),
+    "415": errorResponse("A body was sent that is not JSON.", [
+      { code: "unsupported_media_type", message: "Content-Type must be application/json, not text/plain" },
+    ]),
+  };
+}
+
+/** A POST that needs no body still has one parsed if it is sent. */
+export function unusedBodyResponses(): Record<"400" | "413" | "415", ResponseConfig> {
+  return { "400": errorResponse("A body was sent (none is needed) and it is not valid JSON.", [INVALID_JSON_EXAMPLE]), ...bodyParserResponses() };
+}
+
+const CALL_ID = "call_5b0e1c9a7d2f4e8b9a6c3d1e0f7b2a4c";
+
+const DELIVERED: DeliveryWithAttempts = {
+  id: "dlv_4f1a9c2e7b3d8a6e5c0b1d2f",
+  call_id: CALL_ID,
+  destination: "crm",
+  status: "delivered",
+  attempts: 1,
+  last_status: 200,
+  next_attempt_at: null,
+  created_at: "2025-01-15T10:32:09.412Z",
+  delivered_at: "2025-01-15T10:32:09.731Z",
+  last_error: null,
+  last_response: '{"ok":true,"contact_id":"c_88412"}',
+  webhook_id: webhookIdFor(CALL_ID, "crm"),
+  attempt_history: [
+    { attempt: 1, started_at: "2025-01-15T10:32:09.418Z", finished_at: "2025-01-15T10:32:09.731Z", status: 200, latency_ms: 313, outcome: "delivered", error: null },
+  ],
+};
+
+/** Out of attempts: the receiver kept answering 503, then stopped answering. */
+const DEAD_LETTERED: DeliveryWithAttempts = {
+  id: "dlv_a83e2b7c0d9f4e1a6b5c2d8e",
+  call_id: "call_0c7d2e9f1a4b4c6d8e3f5a7b9c1d2e4f",
+  destination: "slack_qualified",
+  status: "failed",
+  attempts: 3,
+  last_status: null,
+  next_attempt_at: null,
+  created_at: "2025-01-15T11:04:40.102Z",
+  delivered_at: null,
+  last_error: "gave up after 3 attempts; last: no response within 15000 ms",
+  last_response: null,
+  webhook_id: webhookIdFor("call_0c7d2e9f1a4b4c6d8e3f5a7b9c1d2e4f", "slack_qualified"),
+  attempt_history: [
+    { attempt: 1, started_at: "2025-01-15T11:04:40.110Z", finished_at: "2025-01-15T11:04:40.388Z", status: 503, latency_ms: 278, outcome: "retry", error: "HTTP 503" },
+    { attempt: 2, started_at: "2025-01-15T11:04:45.402Z", finished_at: "2025-01-15T11:04:45.655Z", status: 503, latency_ms: 253, outcome: "retry", error: "HTTP 503" },
+    {
+      attempt: 3,
+      started_at: "2025-01-15T11:05:15.671Z",
+      finished_at: "2025-01-15T11:05:30.673Z",
+      status: null,
+      latency_ms: 15002,
+      outcome: "failed",
+      error: "gave up after 3 attempts; last: no response within 15000 ms",
+    },
+  ],
+};
+
+function withoutHistory({ attempt_history: _history, ...delivery }: DeliveryWithAttempts): Delivery {
+  return delivery;
+}
+
+/** What `POST /v1/deliveries/{id}/retry` answers: due again now, with a fresh attempt budget. */
+const REPLAYED: Delivery = { ...withoutHistory(DEAD_LETTERED), status: "pending", attempts: 0, next_attempt_at: "2025-01-15T12:10:03.250Z" };
+
+/** The delivered call and the dead letter of the examples above, for the calls API's documentation. */
+export const DELIVERY_EXAMPLES = { delivered: DELIVERED, deadLettered: DEAD_LETTERED } as const;
+
+const DeliveryIdParams = z.object({ id: z.string().describe("The delivery's id (`dlv_…`)").openapi({ example: DEAD_LETTERED.id }) });
+
+const deliveryNotFound = (id: string) =>
+  errorResponse("No delivery has this id.", [{ code: "not_found", message: `No delivery with id "${id}".` }]);
+
+export function deliveriesApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {
+  return (registry) => {
+    const guards = guardResponses(options);
+
+    registry.registerPath({
+      method: "get",
+      path: "/v1/deliveries",
+      operationId: "listDeliveries",
+      tags: ["Deliveries"],
+      summary: "List deliveries, newest first",
+      description: "Each call is sent to every destination of its profile whose `when` holds; each of those is one delivery. Filter to find dead letters: `?status=failed`.",
+      request: {
+        query: ListQuerySchema.extend({
+          status: ListQuerySchema.shape.status.describe("Only deliveries in this status: `failed` lists the dead letters"),
+          destination: ListQuerySchema.shape.destination.describe("A destination's name in the configuration file"),
+          call_id: ListQuerySchema.shape.call_id.describe("Only this call's deliveries"),
+          limit: ListQuerySchema.shape.limit.describe(`At most this many (default 50, at most ${MAX_LIST_LIMIT})`),
+        }),
+      },
+      responses: {
+        "200": {
+          description: "The deliveries (without their attempt history)",
+          content: {
+            "application/json": {
+              schema: z.object({ deliveries: z.array(DeliveryComponent) }),
+              example: { deliveries: [withoutHistory(DEAD_LETTERED), withoutHistory(DELIVERED)] },
+            },
+          },
+        },
+        "400": errorResponse("A query parameter is not valid (each one in details).", [
+          {
+            code: "invalid_request",
+            message: 'Invalid query parameter "status": status must be one of pending, delivered, failed',
+            details: [{ path: "status", message: "must be one of pending, delivered, failed" }],
+          },
+        ]),
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "get",
+      path: "/v1/deliveries/{id}",
+      operationId: "getDelivery",
+      tags: ["Deliveries"],
+      summary: "A delivery and every attempt made at it",
+      request: { params: DeliveryIdParams },
+      responses: {
+        "200": {
+          description: "The delivery, with its attempt history (replays included)",
+          content: {
+            "application/json": {
+              schema: z.object({ delivery: DeliveryWithAttemptsComponent }),
+              examples: {
+                dead_lettered: { summary: "Dead-lettered: out of attempts", value: { delivery: DEAD_LETTERED } },
+                delivered: { summary: "Delivered at the first attempt", value: { delivery: DELIVERED } },
+              },
+            },
+          },
+        },
+        "404": deliveryNotFound("dlv_missing"),
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "post",
+      path: "/v1/deliveries/{id}/retry",
+      operationId: "retryDelivery",
+      tags: ["Deliveries"],
+      summary: "Replay a dead-lettered delivery now",
+      description:
+        "Only a `failed` delivery can be replayed. It gets a fresh attempt budget and sends the exact bytes and `webhook-id` it was " +
+        "enqueued with, so a receiver that did get an earlier attempt can drop the duplicate.",
+      request: { params: DeliveryIdParams },
+      responses: {
+        "200": {
+          description: "Pending again, due now",
+          content: { "application/json": { schema: z.object({ delivery: DeliveryComponent }), example: { delivery: REPLAYED } } },
+        },
+        "404": deliveryNotFound("dlv_missing"),
+        "409": errorResponse("The delivery is pending or delivered: only failed ones can be replayed.", [
+          {
+            code: "conflict",
+            message: `Delivery "${DELIVERED.id}" is delivered; only failed deliveries can be retried.`,
+            details: [{ path: "status", message: "is delivered" }],
+          },
+        ]),
+        ...unusedBodyResponses(),
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "post",
+      path: "/v1/destinations/{name}/test",
+      operationId: "testDestination",
+      tags: ["Deliveries"],
+      summary: "Make test request: send a signed sample payload to a destination",
+      description:
+        "Renders a realistic sample call through the destination's `transform` and sends it with the destination's headers and signature, " +
+        "bypassing the outbox: nothing is stored or retried. The answer is 200 whatever the destination did; `ok` says whether it took it.",
+      request: { params: z.object({ name: z.string().openapi({ example: "crm" }).describe("The destination's name in the configuration file") }) },
+      responses: {
+        "200": {
+          description: "What the destination answered, or why it did not",
+          content: {
+            "application/json": {
+              schema: TestRequestResultSchema,
+              examples: {
+                accepted: {
+                  summary: "The destination took it",
+                  value: { ok: true, status: 200, latency_ms: 142, body_snippet: '{"received":true}', error: null, webhook_id: "msg_test_5e0c2a9b7d1f3e8a4c6b2d0f" },
+                },
+                unreachable: {
+                  summary: "Nothing answered",
+                  value: {
+                    ok: false,
+                    status: null,
+                    latency_ms: 3,
+                    body_snippet: null,
+                    error: "ENOTFOUND: getaddrinfo ENOTFOUND hooks.crm.example.com",
+                    webhook_id: "msg_test_0a7f3c1e9b2d4a6c8e5f1b3d",
+                  },
+                },
+              },
+            },
+          },
+        },
+        "404": errorResponse("No destination has this name.", [{ code: "not_found", message: 'No destination named "nope" is configured.' }]),
+        ...unusedBodyResponses(),
+        ...guards,
+      },
+    });
+  };
+}

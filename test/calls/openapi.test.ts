@@ -1,0 +1,276 @@
+// The post-call pipeline's routes in /openapi.json: present only with a pipeline, every error documented, and the
+// documented schemas and examples agreeing with what the routes accept and answer.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema } from "../../src/calls/index.js";
+import { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema, TestRequestResultSchema } from "../../src/delivery/index.js";
+import { ErrorBodySchema } from "../../src/http/errors.js";
+import { AUTOCALLS_TURNS } from "../fixtures/calls.js";
+import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { startReceiver, type Receiver } from "../support/receiver.js";
+import { startTestService, type TestService } from "../support/service.js";
+
+const KEY = "dbr_live_pipeline_docs_8e2b4d6f0a1c3e5a";
+const auth = { authorization: `Bearer ${KEY}` };
+
+/** Every pipeline operation, with every status its route (and the auth, rate-limit and body-parsing layers in front) can answer. */
+const OPERATIONS: Record<string, string[]> = {
+  "post /v1/calls": ["200", "202", "400", "401", "413", "415", "429"],
+  "get /v1/calls/{id}": ["200", "401", "404", "429"],
+  "post /v1/calls/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
+  "get /v1/deliveries": ["200", "400", "401", "429"],
+  "get /v1/deliveries/{id}": ["200", "401", "404", "429"],
+  "post /v1/deliveries/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
+  "post /v1/destinations/{name}/test": ["200", "400", "401", "404", "413", "415", "429"],
+};
+
+function autocallsPayload(overrides: Record<string, unknown> = {}) {
+  return {
+    id: 12345,
+    customer_phone: "+15551234567",
+    duration: 125,
+    status: "completed",
+    input_variables: { customer_name: "John Doe" },
+    transcript: AUTOCALLS_TURNS,
+    recording_url: "https://app.autocalls.ai/storage/recordings/call-12345.mp4",
+    created_at: "2025-01-15T10:30:00.000000Z",
+    ...overrides,
+  };
+}
+
+// Deep-strict copies of the documented schemas: a field the service sends that the document does not name fails.
+const StrictDelivery = DeliverySchema.strict();
+const StrictDeliveryWithAttempts = DeliveryWithAttemptsSchema.strict().extend({ attempt_history: z.array(AttemptRecordSchema.strict()) });
+const StrictCall = CallSchema.strict().extend({ deliveries: z.array(StrictDeliveryWithAttempts) });
+
+let llm: FakeLlm;
+let crm: Receiver;
+let rejecting: Receiver;
+let service: TestService;
+let doc: any;
+
+function resolve(document: any, ref: string): any {
+  return ref
+    .slice(2)
+    .split("/")
+    .reduce((node, key) => (node === undefined ? undefined : node[key.replace(/~1/g, "/").replace(/~0/g, "~")]), document);
+}
+function refsIn(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(refsIn);
+  if (node && typeof node === "object") {
+    return Object.entries(node).flatMap(([key, value]) => (key === "$ref" && typeof value === "string" ? [value] : refsIn(value)));
+  }
+  return [];
+}
+
+/** The JSON Schema keywords the generator emits for these schemas, checked the way a client's validator would. */
+function conforms(schema: any, value: unknown): boolean {
+  if (schema.$ref) return conforms(resolve(doc, schema.$ref), value);
+  if (schema.anyOf) return schema.anyOf.some((option: any) => conforms(option, value));
+  if (schema.enum && !schema.enum.includes(value) && !(value === null && [schema.type].flat().includes("null"))) return false;
+  if (schema.type) {
+    const kind = value === null ? "null" : Array.isArray(value) ? "array" : Number.isInteger(value) ? "integer" : typeof value;
+    const allowed = [schema.type].flat();
+    if (!allowed.includes(kind) && !(kind === "integer" && allowed.includes("number"))) return false;
+  }
+  if (typeof value === "string" && (value.length < (schema.minLength ?? 0) || value.length > (schema.maxLength ?? Infinity))) return false;
+  if (Array.isArray(value) && schema.items) return value.every((item) => conforms(schema.items, item));
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    if ((schema.required ?? []).some((key: string) => record[key] === undefined)) return false;
+    return Object.entries(record).every(([key, field]) =>
+      schema.properties?.[key] ? conforms(schema.properties[key], field) : schema.additionalProperties !== false,
+    );
+  }
+  return true;
+}
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((wake) => setTimeout(wake, 25));
+  }
+}
+
+function operation(key: string) {
+  const [method, path] = key.split(" ") as [string, string];
+  return doc.paths[path][method];
+}
+
+beforeAll(async () => {
+  llm = await startFakeLlm((request) => ({
+    json: { values: { ...Object.fromEntries(requestedVariables(request).map((name) => [name, null])), status: true, summary: "Demo booked", plan: "pro" } },
+  }));
+  crm = await startReceiver([{ status: 200, body: '{"ok":true}' }]);
+  rejecting = await startReceiver([{ status: 400, body: "phone must be E.164" }]);
+  const dir = mkdtempSync(join(tmpdir(), "debrief-openapi-"));
+  const config = join(dir, "debrief.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      profiles: {
+        booking: {
+          system_prompt: "Book product demos.",
+          variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" }],
+          destinations: ["crm", "rejecting"],
+        },
+      },
+      destinations: { crm: { url: crm.url }, rejecting: { url: rejecting.url } },
+    }),
+  );
+  service = await startTestService({
+    OPENAI_BASE_URL: llm.url,
+    DEBRIEF_CACHE: "false",
+    DEBRIEF_API_KEYS: KEY,
+    DEBRIEF_CONFIG: config,
+    DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true",
+  });
+  const res = await service.get("/openapi.json", auth);
+  expect(res.status).toBe(200);
+  doc = res.body;
+});
+afterAll(async () => {
+  await service.close();
+  await Promise.all([llm.close(), crm.close(), rejecting.close()]);
+});
+
+describe("GET /openapi.json with the post-call pipeline configured", () => {
+  it("lists all seven pipeline operations, each with every error response its route can give", () => {
+    const listed = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
+    expect(listed.filter((key) => !key.endsWith("/v1/extract") && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
+    for (const [key, statuses] of Object.entries(OPERATIONS)) {
+      const documented = operation(key);
+      expect(Object.keys(documented.responses).sort(), key).toEqual(statuses);
+      expect(documented.operationId, key).toEqual(expect.any(String));
+      for (const [status, response] of Object.entries<any>(documented.responses)) {
+        if (Number(status) < 400) continue;
+        const content = response.content["application/json"];
+        expect(content.schema, `${key} ${status}`).toEqual({ $ref: "#/components/schemas/Error" });
+        const bodies = Object.values<any>(content.examples).map((example) => example.value);
+        expect(bodies.length, `${key} ${status}`).toBeGreaterThan(0);
+        for (const body of bodies) expect(ErrorBodySchema.safeParse(body).success, `${key} ${status}`).toBe(true);
+      }
+    }
+  });
+
+  it("has no dangling references, and a call's deliveries refer to the Delivery schema", () => {
+    for (const ref of refsIn(doc)) expect(resolve(doc, ref), ref).toBeDefined();
+    expect(doc.components.schemas.Call.properties.deliveries.items).toEqual({ $ref: "#/components/schemas/DeliveryWithAttempts" });
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["CallPayload", "Call", "Delivery", "DeliveryWithAttempts", "TestRequestResult"]));
+  });
+
+  it("documents the profile and the delivery filters as the parameters the routes read", () => {
+    expect(operation("post /v1/calls").parameters).toEqual([expect.objectContaining({ name: "profile", in: "query", required: true })]);
+    const filters = operation("get /v1/deliveries").parameters;
+    expect(filters.map((parameter: any) => parameter.name)).toEqual(["status", "destination", "call_id", "limit"]);
+    expect(filters[0].schema.enum).toEqual(["pending", "delivered", "failed"]);
+    expect(filters[3].schema).toMatchObject({ type: "integer", minimum: 1, maximum: 200 });
+  });
+
+  it.each([
+    ["no transcript", { ...autocallsPayload(), transcript: undefined }, "transcript"],
+    ["a transcript that is a number", autocallsPayload({ transcript: 42 }), "transcript"],
+    ["an id that is an object", autocallsPayload({ id: { x: 1 } }), "id"],
+    ["an empty id", autocallsPayload({ id: "" }), "id"],
+    ["a status that is not a string", autocallsPayload({ status: 3 }), "status"],
+  ])("documents a request schema that rejects a call with %s, as the route does", async (_name, body, field) => {
+    const schema = operation("post /v1/calls").requestBody.content["application/json"].schema;
+    expect(conforms(schema, body)).toBe(false);
+    const res = await service.post("/v1/calls?profile=booking", body, auth);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(field);
+  });
+
+  it("documents a request schema that requires the transcript and keeps every other field", () => {
+    const payload = doc.components.schemas.CallPayload;
+    expect(payload.required).toEqual(["transcript"]);
+    expect(payload.additionalProperties).not.toBe(false);
+    expect(conforms(payload, autocallsPayload({ id: "call-9", campaign: { id: 7 }, anything: [1, 2] }))).toBe(true);
+  });
+
+  it("gives a request example the route accepts, and response examples in the documented shapes", async () => {
+    const accept = operation("post /v1/calls");
+    const example = accept.requestBody.content["application/json"].example;
+    expect(conforms(accept.requestBody.content["application/json"].schema, example)).toBe(true);
+    const res = await service.post("/v1/calls?profile=booking", example, auth);
+    expect(res.status).toBe(202);
+
+    const json = (key: string, status: string) => operation(key).responses[status].content["application/json"];
+    for (const { value } of Object.values<any>(json("post /v1/calls", "202").examples)) CallAcceptedSchema.strict().parse(value);
+    CallDuplicateSchema.strict().parse(json("post /v1/calls", "200").example);
+    for (const { value } of Object.values<any>(json("get /v1/calls/{id}", "200").examples)) StrictCall.parse(value);
+    CallReplayedSchema.strict().parse(json("post /v1/calls/{id}/retry", "200").example);
+    z.object({ deliveries: z.array(StrictDelivery) }).strict().parse(json("get /v1/deliveries", "200").example);
+    const shown = Object.values<any>(json("get /v1/deliveries/{id}", "200").examples).map(({ value }) => StrictDeliveryWithAttempts.parse(value.delivery));
+    expect(shown.map((delivery) => delivery.status).sort()).toEqual(["delivered", "failed"]);
+    z.object({ delivery: StrictDelivery }).strict().parse(json("post /v1/deliveries/{id}/retry", "200").example);
+    for (const { value } of Object.values<any>(json("post /v1/destinations/{name}/test", "200").examples)) TestRequestResultSchema.strict().parse(value);
+  });
+
+  it("matches what the routes answer, field for field and status for status", async () => {
+    const accepted = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "docs-1" }), auth);
+    expect(accepted.status).toBe(202);
+    CallAcceptedSchema.strict().parse(accepted.body);
+    const duplicate = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "docs-1" }), auth);
+    expect(duplicate.status).toBe(200);
+    CallDuplicateSchema.strict().parse(duplicate.body);
+
+    const callId = accepted.body.call_id;
+    const call = await until(() => service.get(`/v1/calls/${callId}`, auth), (res) => res.body.state === "delivery_failed");
+    expect(StrictCall.safeParse(call.body).error?.issues).toBeUndefined();
+    expect(call.body.deliveries.map((delivery: { status: string }) => delivery.status).sort()).toEqual(["delivered", "failed"]);
+    const failed = call.body.deliveries.find((delivery: { status: string }) => delivery.status === "failed");
+    const delivered = call.body.deliveries.find((delivery: { status: string }) => delivery.status === "delivered");
+
+    const listed = await service.get(`/v1/deliveries?call_id=${callId}`, auth);
+    expect(z.object({ deliveries: z.array(StrictDelivery) }).strict().safeParse(listed.body).error?.issues).toBeUndefined();
+    const one = await service.get(`/v1/deliveries/${failed.id}`, auth);
+    expect(z.object({ delivery: StrictDeliveryWithAttempts }).strict().safeParse(one.body).error?.issues).toBeUndefined();
+    const replayed = await service.post(`/v1/deliveries/${failed.id}/retry`, undefined, auth);
+    expect(replayed.status).toBe(200);
+    expect(z.object({ delivery: StrictDelivery }).strict().safeParse(replayed.body).error?.issues).toBeUndefined();
+    const tested = await service.post("/v1/destinations/crm/test", undefined, auth);
+    expect(TestRequestResultSchema.strict().safeParse(tested.body).error?.issues).toBeUndefined();
+
+    // Each error the routes give is one the document lists for that operation, with that code.
+    const errors: [string, Promise<{ status: number; body: any }>][] = [
+      ["post /v1/calls", service.post("/v1/calls", autocallsPayload(), auth)],
+      ["post /v1/calls", service.post("/v1/calls?profile=booking", "{", auth)],
+      ["post /v1/calls", service.post("/v1/calls?profile=booking", autocallsPayload(), { ...auth, "content-type": "text/plain" })],
+      ["get /v1/calls/{id}", service.get("/v1/calls/call_nope", auth)],
+      ["get /v1/calls/{id}", service.get(`/v1/calls/${callId}`)],
+      ["post /v1/calls/{id}/retry", service.post("/v1/calls/call_nope/retry", undefined, auth)],
+      ["post /v1/calls/{id}/retry", service.post(`/v1/calls/${callId}/retry`, undefined, auth)],
+      ["get /v1/deliveries", service.get("/v1/deliveries?status=lost", auth)],
+      ["get /v1/deliveries/{id}", service.get("/v1/deliveries/dlv_missing", auth)],
+      ["post /v1/deliveries/{id}/retry", service.post("/v1/deliveries/dlv_missing/retry", undefined, auth)],
+      ["post /v1/deliveries/{id}/retry", service.post(`/v1/deliveries/${delivered.id}/retry`, undefined, auth)],
+      ["post /v1/deliveries/{id}/retry", service.post(`/v1/deliveries/${delivered.id}/retry`, "{", auth)],
+      ["post /v1/destinations/{name}/test", service.post("/v1/destinations/nope/test", undefined, auth)],
+    ];
+    for (const [key, pending] of errors) {
+      const res = await pending;
+      const documented = operation(key).responses[String(res.status)];
+      expect(documented, `${key} answered ${res.status}`).toBeDefined();
+      expect(Object.keys(documented.content["application/json"].examples), `${key} ${res.status}`).toContain(res.body.error.code);
+    }
+  });
+});
+
+describe("GET /openapi.json without a pipeline", () => {
+  it("does not list the pipeline's routes", async () => {
+    const bare = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_CACHE: "false" });
+    try {
+      const res = await bare.get("/openapi.json");
+      expect(Object.keys(res.body.paths).filter((path) => /^\/v1\/(calls|deliveries|destinations)/.test(path))).toEqual([]);
+      expect(res.body.components.schemas.CallPayload).toBeUndefined();
+    } finally {
+      await bare.close();
+    }
+  });
+});
