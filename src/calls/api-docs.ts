@@ -1,7 +1,7 @@
 // The calls API in the OpenAPI document: accept a post-call payload, look a call up, replay a failed extraction.
 import { z } from "zod";
-import { bodyParserResponses, DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent, INVALID_JSON_EXAMPLE, unusedBodyResponses } from "../delivery/index.js";
-import { errorResponse, guardResponses, type ApiDocs } from "../http/openapi.js";
+import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
+import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs } from "../http/openapi.js";
 import { CallPayloadSchema, type CallPayload } from "./payload.js";
 import type { describeCall } from "./router.js";
 import { CALL_STATES } from "./store.js";

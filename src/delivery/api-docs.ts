@@ -1,7 +1,6 @@
 // The deliveries API in the OpenAPI document: list, inspect, replay a dead letter, test a destination.
-import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
-import { errorResponse, guardResponses, type ApiDocs } from "../http/openapi.js";
+import { errorResponse, guardResponses, unusedBodyResponses, type ApiDocs } from "../http/openapi.js";
 import { MAX_LIST_LIMIT } from "./outbox.js";
 import { ListQuerySchema } from "./router.js";
 import { webhookIdFor } from "./signing.js";
@@ -29,24 +28,6 @@ type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 
 const testResultMatches: Same<z.infer<typeof TestRequestResultSchema>, TestRequestResult> = true;
 void testResultMatches;
 
-export const INVALID_JSON_EXAMPLE = { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" };
-
-/** What the JSON body parser in front of every /v1 POST answers before the route runs. */
-export function bodyParserResponses(): Record<"413" | "415", ResponseConfig> {
-  return {
-    "413": errorResponse("The body is larger than DEBRIEF_MAX_BODY.", [
-      { code: "payload_too_large", message: "The body is larger than the limit of 2097152 bytes (DEBRIEF_MAX_BODY)" },
-    ]),
-    "415": errorResponse("A body was sent that is not JSON.", [
-      { code: "unsupported_media_type", message: "Content-Type must be application/json, not text/plain" },
-    ]),
-  };
-}
-
-/** A POST that needs no body still has one parsed if it is sent. */
-export function unusedBodyResponses(): Record<"400" | "413" | "415", ResponseConfig> {
-  return { "400": errorResponse("A body was sent (none is needed) and it is not valid JSON.", [INVALID_JSON_EXAMPLE]), ...bodyParserResponses() };
-}
 
 const CALL_ID = "call_5b0e1c9a7d2f4e8b9a6c3d1e0f7b2a4c";
 

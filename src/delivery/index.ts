@@ -13,12 +13,9 @@ export { forbiddenAddressReason, refusedUrlReason } from "./address-guard.js";
 export { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema } from "./types.js";
 export type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
 export {
-  bodyParserResponses,
   deliveriesApiDocs,
   DeliveryComponent,
   DeliveryWithAttemptsComponent,
   DELIVERY_EXAMPLES,
-  INVALID_JSON_EXAMPLE,
   TestRequestResultSchema,
-  unusedBodyResponses,
 } from "./api-docs.js";

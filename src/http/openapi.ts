@@ -39,7 +39,26 @@ export function errorResponse(description: string, examples: ErrorExample[], hea
   };
 }
 
-/** The responses every route behind authentication and rate limiting may give. */
+export const INVALID_JSON_EXAMPLE = { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" };
+
+/** What the JSON body parser in front of every /v1 POST answers before the route runs. */
+export function bodyParserResponses(): Record<"413" | "415", ResponseConfig> {
+  return {
+    "413": errorResponse("The body is larger than DEBRIEF_MAX_BODY.", [
+      { code: "payload_too_large", message: "The body is larger than the limit of 2097152 bytes (DEBRIEF_MAX_BODY)" },
+    ]),
+    "415": errorResponse("A body was sent that is not JSON.", [
+      { code: "unsupported_media_type", message: "Content-Type must be application/json, not text/plain" },
+    ]),
+  };
+}
+
+/** A POST that needs no body still has one parsed if it is sent. */
+export function unusedBodyResponses(): Record<"400" | "413" | "415", ResponseConfig> {
+  return { "400": errorResponse("A body was sent (none is needed) and it is not valid JSON.", [INVALID_JSON_EXAMPLE]), ...bodyParserResponses() };
+}
+/** The responses every route behind authentication
+ and rate limiting may give. */
 export function guardResponses(options: { auth: boolean; rateLimited: boolean }): Record<string, ResponseConfig> {
   return {
     ...(options.auth

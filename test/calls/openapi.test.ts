@@ -8,7 +8,7 @@ import { z } from "zod";
 import { CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema } from "../../src/calls/index.js";
 import { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema, TestRequestResultSchema } from "../../src/delivery/index.js";
 import { ErrorBodySchema } from "../../src/http/errors.js";
-import { AUTOCALLS_TURNS } from "../fixtures/calls.js";
+import { autocallsPayload } from "../fixtures/calls.js";
 import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { startTestService, type TestService } from "../support/service.js";
@@ -27,19 +27,6 @@ const OPERATIONS: Record<string, string[]> = {
   "post /v1/destinations/{name}/test": ["200", "400", "401", "404", "413", "415", "429"],
 };
 
-function autocallsPayload(overrides: Record<string, unknown> = {}) {
-  return {
-    id: 12345,
-    customer_phone: "+15551234567",
-    duration: 125,
-    status: "completed",
-    input_variables: { customer_name: "John Doe" },
-    transcript: AUTOCALLS_TURNS,
-    recording_url: "https://app.autocalls.ai/storage/recordings/call-12345.mp4",
-    created_at: "2025-01-15T10:30:00.000000Z",
-    ...overrides,
-  };
-}
 
 // Deep-strict copies of the documented schemas: a field the service sends that the document does not name fails.
 const StrictDelivery = DeliverySchema.strict();

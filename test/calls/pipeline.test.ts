@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { requestedVariables, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { startTestService, type TestService } from "../support/service.js";
-import { AUTOCALLS_TURNS, THOUGHTLY_TURNS } from "../fixtures/calls.js";
+import { AUTOCALLS_TURNS, autocallsPayload, THOUGHTLY_TURNS } from "../fixtures/calls.js";
 
 const SECRET = `whsec_${Buffer.from("debrief-test-secret-0123456789").toString("base64")}`;
 
@@ -17,22 +17,6 @@ function answer(request: RecordedRequest, values: Record<string, unknown> = {}) 
   return { values: { ...all, status: true, summary: "Demo booked", plan: "pro", ...values } };
 }
 
-export function autocallsPayload(overrides: Record<string, unknown> = {}) {
-  return {
-    id: 12345,
-    customer_phone: "+15551234567",
-    assistant_phone: "+15557654321",
-    duration: 125,
-    status: "completed",
-    input_variables: { customer_name: "John Doe" },
-    transcript: AUTOCALLS_TURNS,
-    recording_url: "https://app.autocalls.ai/storage/recordings/call-12345.mp4",
-    created_at: "2025-01-15T10:30:00.000000Z",
-    finished_at: "2025-01-15T10:32:05.000000Z",
-    campaign: { id: 7, name: "Spring" },
-    ...overrides,
-  };
-}
 
 async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

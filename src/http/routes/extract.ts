@@ -3,7 +3,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
-import { errorResponse, guardResponses, type ApiDocs } from "../openapi.js";
+import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs } from "../openapi.js";
 
 const UsageSchema = ExtractionSchema.shape.usage;
 
@@ -125,7 +125,7 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
               { path: "transcript", message: "must be a string or an array of turns" },
             ],
           },
-          { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" },
+          INVALID_JSON_EXAMPLE,
           {
             code: "prompt_budget_exceeded",
             message: "The variables and instructions alone take 99870 prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=100000",
@@ -133,12 +133,7 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
           },
         ]),
         ...guardResponses(options),
-        "413": errorResponse("The body is larger than DEBRIEF_MAX_BODY.", [
-          { code: "payload_too_large", message: "The body is larger than the limit of 2097152 bytes (DEBRIEF_MAX_BODY)" },
-        ]),
-        "415": errorResponse("The body is not JSON.", [
-          { code: "unsupported_media_type", message: "Content-Type must be application/json, not text/plain" },
-        ]),
+        ...bodyParserResponses(),
         "502": errorResponse("The LLM failed, refused, or never gave an answer that passes validation.", [
           { code: "llm_unavailable", message: "The LLM is unavailable: 503 Service Unavailable" },
           {
