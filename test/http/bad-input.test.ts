@@ -1,0 +1,100 @@
+// Whatever a client sends, the answer is a clear 4xx naming the problem: never a 500, never a crash.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { startTestService, type TestService } from "../support/service.js";
+import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
+
+let llm: FakeLlm;
+let service: TestService;
+
+const variable = (overrides: Record<string, unknown> = {}) => ({ name: "budget", type: "number", description: "Budget in USD", ...overrides });
+const many = (n: number) => Array.from({ length: n }, (_, i) => variable({ name: `v_${i}` }));
+
+beforeAll(async () => {
+  llm = await startFakeLlm();
+  service = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_MAX_BODY: "64kb", DEBRIEF_MAX_VARIABLES: "100", DEBRIEF_MAX_DESCRIPTION_CHARS: "200" });
+});
+afterAll(async () => {
+  await service.close();
+  await llm.close();
+});
+
+describe("bad input", () => {
+  it.each([
+    ["a variable name with capitals", { variables: [variable({ name: "Budget" })] }, "variables[0].name"],
+    ["a one-letter name", { variables: [variable({ name: "b" })] }, "variables[0].name"],
+    ["a JavaScript prototype name", { variables: [variable({ name: "constructor" })] }, "variables[0].name"],
+    ["a duplicate name", { variables: [variable(), variable()] }, "variables[1].name"],
+    ["an unknown type", { variables: [variable({ type: "money" })] }, "variables[0].type"],
+    ["an enum without options", { variables: [variable({ type: "enum" })] }, "variables[0].options"],
+    ["an enum with repeated options", { variables: [variable({ type: "enum", options: ["a", "a"] })] }, "variables[0].options"],
+    ["options on a number", { variables: [variable({ options: ["1"] })] }, "variables[0].options"],
+    ["a missing description", { variables: [variable({ description: undefined })] }, "variables[0].description"],
+    ["a blank description", { variables: [variable({ description: "   " })] }, "variables[0].description"],
+    ["a description over the limit", { variables: [variable({ description: "x".repeat(201) })] }, "variables[0].description"],
+    ["more variables than the limit", { variables: many(101) }, "variables"],
+    ["variables that are not a list", { variables: { budget: "number" } }, "variables"],
+    ["no transcript", { transcript: undefined }, "transcript"],
+    ["an empty transcript", { transcript: "" }, "transcript"],
+    ["a turn in no known shape", { transcript: [{ role: "user", content: "hi" }, { who: "me" }] }, "transcript[1]"],
+    ["an unknown option", { options: { evidance: true } }, "options"],
+    ["a non-boolean evidence option", { options: { evidence: "yes" } }, "options.evidence"],
+    ["an unknown time zone", { context: { call: { timezone: "Mars/Olympus" } } }, "context.call.timezone"],
+    ["a call date that is not a date", { context: { call: { created_at: "last Friday" } } }, "context.call.created_at"],
+  ])("answers 400 invalid_request for %s, naming %s", async (_name, change, path) => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: [variable()], ...change });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
+    expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(path);
+    expect(llm.requests).toHaveLength(0);
+  });
+
+  it("accepts 100 variables and the peers' type labels", async () => {
+    llm.script = (request) => ({ json: { values: Object.fromEntries(requestedVariables(request).map((name) => [name, null])) } });
+    const res = await service.post("/v1/extract", {
+      transcript: HVAC_CALL_TEXT,
+      variables: [...many(97), variable({ name: "qualified", type: "True/False" }), variable({ name: "notes", type: "text" }), variable({ name: "vip", type: "bool" })],
+    });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.extracted_variables)).toHaveLength(102);
+    const values = (llm.requests[0]!.body.response_format!.json_schema!.schema as any).properties.values.properties;
+    expect(values.qualified.anyOf[0].type).toBe("boolean");
+    expect(values.notes.type).toEqual(["string", "null"]);
+    llm.requests.length = 0;
+  });
+
+  it.each([
+    ["malformed JSON", "{\"transcript\": ", 400, "invalid_json"],
+    ["a JSON string", "\"hello\"", 400, "invalid_json"],
+    ["a JSON array", "[1, 2]", 400, "invalid_request"],
+    ["null", "null", 400, "invalid_json"],
+  ])("answers %s with %i %s", async (_name, body, status, code) => {
+    const res = await service.post("/v1/extract", body);
+    expect(res.status).toBe(status);
+    expect(res.body.error.code).toBe(code);
+  });
+
+  it("answers 413 payload_too_large for a body over DEBRIEF_MAX_BODY", async () => {
+    const res = await service.post("/v1/extract", { transcript: `AI: ${"word ".repeat(20_000)}`, variables: [] });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe("payload_too_large");
+  });
+
+  it("answers 415 for a body that is not JSON", async () => {
+    const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "text/plain" }, body: HVAC_CALL_TEXT });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
+  });
+
+  it("answers 404 JSON for an unknown route, and for a known path with the wrong method", async () => {
+    for (const [method, path] of [["GET", "/v1/nothing"], ["GET", "/v1/extract"], ["DELETE", "/healthz"]] as const) {
+      const res = await fetch(`${service.url}${path}`, { method });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    }
+  });
+
+  it("stays up after all of it", async () => {
+    expect((await service.get("/healthz")).status).toBe(200);
+  });
+});
