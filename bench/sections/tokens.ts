@@ -1,0 +1,91 @@
+// Section 6: prompt tokens Debrief spends beyond the transcript itself, for 5 and 20 variables, and its whole prompt
+// against a naive one (the transcript turns as a JSON array, the JSON Schema and descriptions in the user message).
+import { expectOk, lastLlmRequest, type BenchContext, type Figure, type SectionResult } from "../lib/context.js";
+import { countChatPrompt, countTokensByLine, type PromptMessage } from "../lib/tokens.js";
+import { extractBody, generateTranscript, UNIQUE_MARKER, VARIABLE_POOL, type Transcript, type VariableSpecInput } from "../lib/transcripts.js";
+
+interface CapturedChat {
+  messages: PromptMessage[];
+  response_format?: { json_schema?: { schema?: unknown } };
+}
+
+const DEFAULT_DESCRIPTIONS: VariableSpecInput[] = [
+  { name: "status", type: "boolean", description: "Whether the call's objective was achieved: true, false, or null if the transcript gives no way to tell." },
+  { name: "summary", type: "string", description: "The call in one short sentence, as a neutral note for a CRM." },
+];
+
+/** What a first attempt usually looks like: everything in one user message, transcript as JSON, schema as JSON. */
+export function naivePrompt(transcript: Transcript, variables: readonly VariableSpecInput[], jsonSchema: unknown): PromptMessage[] {
+  const described = variables
+    .map((spec) => `- ${spec.name} (${spec.type}${spec.options ? `: one of ${spec.options.join(", ")}` : ""}): ${spec.description}`)
+    .join("\n");
+  return [
+    { role: "system", content: "You extract structured data from phone call transcripts. Answer with JSON only." },
+    {
+      role: "user",
+      content: [
+        "Extract these variables from the call transcript below. Use null for anything the call does not establish.",
+        described,
+        `Answer with JSON matching this JSON Schema:\n${JSON.stringify(jsonSchema)}`,
+        `Transcript (JSON):\n${JSON.stringify(transcript.turns)}`,
+      ].join("\n\n"),
+    },
+  ];
+}
+
+export async function promptTokens(context: BenchContext): Promise<SectionResult> {
+  const transcript = generateTranscript({ seed: 600, tokens: 2_000 });
+  const debrief = await context.zeroLatencyDebrief();
+  const figures: Figure[] = [];
+  const details: Record<string, unknown> = {};
+  const extras: Record<number, number> = {};
+  for (const count of [5, 20]) {
+    const body = { ...extractBody(transcript, count), options: { cache: false } };
+    const response = await expectOk(debrief, JSON.stringify(body).replaceAll(UNIQUE_MARKER, `tokens-${count}`));
+    const chat = JSON.parse(await lastLlmRequest(context)) as CapturedChat;
+    const user = chat.messages.filter((message) => message.role === "user").at(-1)?.content ?? "";
+    const at = user.lastIndexOf("Transcript:\n");
+    if (at < 0) throw new Error("the captured prompt has no 'Transcript:' section");
+    const transcriptTokens = countTokensByLine(user.slice(at + "Transcript:\n".length));
+    const total = response.body.meta!.usage.prompt_tokens;
+    const extra = total - transcriptTokens;
+    extras[count] = extra;
+    const naive = countChatPrompt(naivePrompt(transcript, [...DEFAULT_DESCRIPTIONS, ...VARIABLE_POOL.slice(0, count)], chat.response_format?.json_schema?.schema));
+    details[`${count}_variables`] = { total, transcriptTokens, extra, naive };
+    figures.push(
+      {
+        id: `tokens.extra_${count}_variables`,
+        label: `${count} variables (+status, summary): prompt tokens beyond the transcript`,
+        value: extra,
+        unit: "tokens/call",
+        baseline: { label: "the transcript itself", value: transcriptTokens, unit: "tokens" },
+        ratio: Math.round((1000 * extra) / transcriptTokens) / 1000,
+        note: "instructions, call date, variable list, response_format schema, chat framing",
+      },
+      {
+        id: `tokens.total_${count}_variables`,
+        label: `${count} variables: Debrief's whole prompt`,
+        value: total,
+        unit: "tokens/call",
+        baseline: { label: "naive prompt (JSON turns + schema in the message)", value: naive, unit: "tokens" },
+        ratio: Math.round((1000 * total) / naive) / 1000,
+      },
+    );
+  }
+  figures.push({
+    id: "tokens.per_variable",
+    label: "marginal prompt tokens per variable (5 → 20)",
+    value: Math.round(((extras[20]! - extras[5]!) / 15) * 10) / 10,
+    unit: "tokens/variable",
+  });
+  return {
+    id: "tokens",
+    title: `6. Tokens (a ~${transcript.tokens}-token call, counted with tiktoken o200k_base)`,
+    figures,
+    notes: [
+      "Debrief's figures are meta.usage.prompt_tokens as the fake LLM counted them (messages + response_format schema + chat framing); the transcript part is cut from the captured prompt.",
+      "The naive prompt (bench/sections/tokens.ts) is counted with the same function, its schema in the message instead of response_format.",
+    ],
+    details,
+  };
+}
