@@ -95,7 +95,8 @@ describe.concurrent("graceful shutdown", () => {
 
     const signalled = Date.now();
     server.child.kill("SIGTERM");
-    expect(await refusedWithinASecond(server.port)).toBe("ECONNREFUSED");
+    // Refused, or (when the connection raced the close into the kernel backlog) reset: never served.
+    expect(["ECONNREFUSED", "ECONNRESET"]).toContain(await refusedWithinASecond(server.port));
 
     const res = await inFlight;
     expect(res.status).toBe(200);
