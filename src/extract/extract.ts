@@ -1,11 +1,12 @@
 // The extraction pipeline: prompt → LLM → validate (repair) → merge chunks → ground evidence → result.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 // The hashing module alone: the cache's store adapters (SQLite, Redis) are not the extractor's to load.
 import { canonicalHash } from "../cache/canonical-hash.js";
 import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
 import type { Llm, Usage } from "../llm/index.js";
-import { outputSchemaFor, type ExtractJob, type ModelAnswer, type VariableSpec } from "../schema/index.js";
+import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
 import { chunkTurns, tokenCounter, type Chunk } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
 import { mergeChunkAnswers } from "./merge.js";
@@ -73,6 +74,9 @@ const SCHEMA_NAME = "call_extraction";
 /** Room for the chat framing around the messages, which the token count of their text does not see. */
 const FRAMING_TOKENS = 32;
 const MIN_TRANSCRIPT_BUDGET = 256;
+/** "[123] Customer: " and the newline, per transcript line: in tokens, and (at most) in bytes. */
+const LINE_OVERHEAD_TOKENS = 6;
+const LINE_PREFIX_BYTES = 24;
 
 export class Extractor {
   readonly #deps: ExtractorDeps;
@@ -94,7 +98,8 @@ export class Extractor {
   cacheKeyParts(job: ExtractJob): unknown {
     const settings = this.#deps.settings;
     return {
-      transcript: job.turns.map((turn) => [turn.speaker, turn.text]),
+      // Turns are strings in a fixed order, already canonical as plain JSON: hashed natively, not walked value by value.
+      transcript: createHash("sha256").update(JSON.stringify(job.turns.map((turn) => [turn.speaker, turn.text]))).digest("hex"),
       variables: [...job.variables]
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((spec) => ({ name: spec.name, type: spec.type, description: spec.description, options: spec.options ?? null })),
@@ -147,23 +152,7 @@ export class Extractor {
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
     const schemaInPrompt = mode === "json_object" ? schema.jsonSchema : undefined;
-    const count = tokenCounter(model);
-
-    // The fixed part of every prompt (instructions, variables, schema) is measured with an empty transcript.
-    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
-    const overhead =
-      frame.reduce((sum, message) => sum + count(message.content), 0) +
-      (mode === "json_schema" ? count(JSON.stringify(schema.jsonSchema)) : 0) +
-      FRAMING_TOKENS;
-    const budget = settings.maxInputTokens - overhead;
-    if (budget < MIN_TRANSCRIPT_BUDGET) {
-      throw new InvalidRequestError(
-        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
-        [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
-        "prompt_budget_exceeded",
-      );
-    }
-    const chunks = chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count });
+    const chunks = this.#chunk(job, model, schema, schemaInPrompt);
 
     const results = await Promise.all(
       chunks.map((chunk, chunkIndex) =>
@@ -206,6 +195,35 @@ export class Extractor {
       usage,
       extracted_at: new Date().toISOString(),
     };
+  }
+
+  /**
+   * Splits the call when its prompt would not fit the budget. A token is at least one UTF-8 byte, so a prompt whose
+   * bytes fit needs no counting at all: the common case never runs the tokenizer.
+   */
+  #chunk(job: ExtractJob, model: string, schema: OutputSchema, schemaInPrompt: Record<string, unknown> | undefined): Chunk[] {
+    const { settings } = this.#deps;
+    // The fixed part of every prompt (instructions, variables, schema) is measured with an empty transcript.
+    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
+    const frameTexts = [...frame.map((message) => message.content), schemaInPrompt ? "" : JSON.stringify(schema.jsonSchema)];
+    const bytes = (text: string) => Buffer.byteLength(text, "utf8");
+    const upperBound =
+      frameTexts.reduce((sum, text) => sum + bytes(text), 0) +
+      job.turns.reduce((sum, turn) => sum + bytes(turn.text) + LINE_PREFIX_BYTES, 0) +
+      FRAMING_TOKENS;
+    if (upperBound <= settings.maxInputTokens) return [{ start: 0, turns: job.turns }];
+
+    const count = tokenCounter(model);
+    const overhead = frameTexts.reduce((sum, text) => sum + count(text), 0) + FRAMING_TOKENS;
+    const budget = settings.maxInputTokens - overhead;
+    if (budget < MIN_TRANSCRIPT_BUDGET) {
+      throw new InvalidRequestError(
+        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
+        [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
+        "prompt_budget_exceeded",
+      );
+    }
+    return chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count, lineOverhead: LINE_OVERHEAD_TOKENS });
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */

@@ -36,6 +36,33 @@ function render(template: string, values: Record<string, string>): string {
     .trim();
 }
 
+const formatters = new Map<string, { long: Intl.DateTimeFormat; isoDay: Intl.DateTimeFormat }>();
+
+/** Building an Intl.DateTimeFormat costs more than the rest of the prompt: one pair per time zone, kept. */
+function formattersFor(zone: string) {
+  let pair = formatters.get(zone);
+  if (!pair) {
+    pair = {
+      long: new Intl.DateTimeFormat("en-GB", {
+        timeZone: zone,
+        weekday: "long",
+        day: "numeric",
+        month: "long",
+        year: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+        hour12: false,
+        timeZoneName: "longOffset",
+      }),
+      isoDay: new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }),
+    };
+    // Zones are a closed set (~600 names); the bound only guards against an unexpected flood.
+    if (formatters.size >= 1_000) formatters.clear();
+    formatters.set(zone, pair);
+  }
+  return pair;
+}
+
 /** "Friday, 12 June 2026, 10:22 (America/New_York, GMT-04:00)", computed in the call's own time zone. */
 export function describeCallDate(createdAt: string | undefined, timezone: string | undefined): string {
   if (!createdAt) {
@@ -43,19 +70,10 @@ export function describeCallDate(createdAt: string | undefined, timezone: string
   }
   const zone = timezone ?? "UTC";
   const when = new Date(createdAt);
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: zone,
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    year: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    hour12: false,
-    timeZoneName: "longOffset",
-  }).formatToParts(when);
+  const { long, isoDay } = formattersFor(zone);
+  const parts = long.formatToParts(when);
   const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "";
-  const isoDate = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(when);
+  const isoDate = isoDay.format(when);
   const offset = get("timeZoneName").replace("GMT", "") || "+00:00";
   return [
     `Call date: ${get("weekday")}, ${get("day")} ${get("month")} ${get("year")}, ${get("hour")}:${get("minute")} local time (${zone}, UTC${offset === "+00:00" ? "" : offset}).`,

@@ -4,13 +4,18 @@ import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { normalizeTranscript, type Turn } from "../transcript/index.js";
 import { variablesSchema, withDefaults, type VariableLimits, type VariableSpec } from "./variables.js";
 
+const knownZones = new Set<string>();
+
+/** Asked on every request with a call time zone: a zone once found valid is remembered (the set of zones is small). */
 export function isTimeZone(zone: string): boolean {
+  if (knownZones.has(zone)) return true;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
   } catch {
     return false;
   }
+  if (knownZones.size < 1_000) knownZones.add(zone);
+  return true;
 }
 
 export const CallContextSchema = z
