@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { environment, loadSettings, SettingsError, type Settings } from "./config.js";
 import { createResultCache } from "./cache/index.js";
 import { startPipeline, type Pipeline } from "./calls/index.js";
+import { ConfigError } from "./delivery/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
 import { createApp } from "./http/index.js";
 import { createLlm, OpenAiLlm } from "./llm/index.js";
@@ -123,17 +124,20 @@ export async function startService(settings: Settings, logger: Logger, options: 
 
 async function main(): Promise<void> {
   let settings: Settings;
+  let service: Service;
+  let logger: Logger;
   try {
     settings = loadSettings();
+    logger = createLogger(settings.logLevel);
+    service = await startService(settings, logger, { env: environment() });
   } catch (error) {
-    if (error instanceof SettingsError) {
+    // A bad setting or configuration file: say what is wrong, without a stack trace, and stop.
+    if (error instanceof SettingsError || error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
     throw error;
   }
-  const logger = createLogger(settings.logLevel);
-  const service = await startService(settings, logger, { env: environment() });
   const stop = (signal: string) => {
     logger.info({ signal, deadline_ms: settings.shutdownTimeoutMs }, "shutting down: finishing requests in flight");
     // Stores that hang on close must not keep the process alive past the deadline.

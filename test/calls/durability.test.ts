@@ -133,6 +133,7 @@ describe("durability", () => {
     expect(await service.exited).toBe(1);
     expect(service.output()).toContain("destinations.crm.url");
     expect(service.output()).toContain("MISSING_TOKEN");
+    expect(service.output()).not.toContain("    at "); // a message, not a stack trace
   });
 });
 
