@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
 import { authenticate } from "./middleware/authenticate.js";
+import { rejectDeepJson } from "./middleware/json-depth.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
 import { createRateLimiter } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
@@ -74,7 +75,7 @@ export function createApp(deps: AppDeps): App {
   // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse.
   if (rateLimiter) app.use("/v1", rateLimiter.middleware);
   app.use(requireJson);
-  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }));
+  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }), rejectDeepJson);
 
   const v1 = express.Router();
   v1.use(extractRouter({ extractor: deps.extractor, limits: settings.limits }));

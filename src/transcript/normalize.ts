@@ -29,14 +29,16 @@ type Reader = (turn: Record<string, unknown>) => Turn | "skip" | undefined;
 
 const isString = (v: unknown): v is string => typeof v === "string";
 
+/** A turn's time as ISO 8601, or undefined when it is not one we can place (a time is optional, never a 400). */
 function isoFromUnknown(value: unknown): string | undefined {
+  let date: Date | undefined;
   if (typeof value === "number" && Number.isFinite(value)) {
     // Autocalls sends unix seconds with a fraction; anything that large is already milliseconds.
-    const ms = value > 1e12 ? value : value * 1000;
-    return new Date(ms).toISOString();
+    date = new Date(value > 1e12 ? value : value * 1000);
+  } else if (isString(value)) {
+    date = new Date(value);
   }
-  if (isString(value) && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
-  return undefined;
+  return date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
 }
 
 /** Thoughtly: `{transcript, speaker: "ai"|"user", createdAt, step?, node_id?}`. */
@@ -92,7 +94,9 @@ function normalizeTurns(input: unknown[]): NormalizeResult {
         ],
       };
     }
-    if (read !== "skip" && read.text.trim() !== "") turns.push({ ...read, text: read.text.trim() });
+    // One turn is one line for the model: a newline inside it could pass for another speaker's line ("\nAgent: …").
+    const text = read === "skip" ? "" : read.text.replace(/\s+/g, " ").trim();
+    if (read !== "skip" && text !== "") turns.push({ ...read, text });
   }
   return { ok: true, turns };
 }

@@ -74,6 +74,20 @@ describe("bad input", () => {
     expect(res.body.error.code).toBe(code);
   });
 
+  it("answers 400 for a body nested too deeply to walk, instead of overflowing the stack", async () => {
+    const deep = `{"transcript": "AI: hi", "variables": [], "context": {"input_variables": {"a": ${"[".repeat(5_000)}${"]".repeat(5_000)}}}}`;
+    const res = await service.post("/v1/extract", deep);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
+  });
+
+  it("answers a turn time out of any calendar's range as if it had none", async () => {
+    llm.script = (request) => ({ json: { values: Object.fromEntries(requestedVariables(request).map((name) => [name, null])) } });
+    const res = await service.post("/v1/extract", { transcript: [{ text: "hi", type: "transcript", sender: "human", timestamp: 1e16 }], variables: [] });
+    expect(res.status).toBe(200);
+    llm.requests.length = 0;
+  });
+
   it("answers 413 payload_too_large for a body over DEBRIEF_MAX_BODY", async () => {
     const res = await service.post("/v1/extract", { transcript: `AI: ${"word ".repeat(20_000)}`, variables: [] });
     expect(res.status).toBe(413);
