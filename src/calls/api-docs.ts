@@ -47,8 +47,10 @@ export const CallSchema = z
       .describe("Once extracted: one key per profile variable (and the defaults status and summary), null for what the call never said"),
     meta: z.record(z.unknown()).nullable().describe("Once extracted: the extraction's `meta`, as in the POST /v1/extract response"),
     delivery_errors: z
-      .array(z.object({ destination: z.string(), message: z.string() }))
-      .describe("Destinations whose `when` or `transform` failed on this call: nothing was enqueued for them"),
+      .array(z.object({ destination: z.string(), path: z.string(), message: z.string() }))
+      .describe(
+        "Destinations whose `when` or `transform` failed on this call: nothing was enqueued for them, and the call is delivery_failed. Fix the expression, restart, and replay the call with POST /v1/calls/{id}/retry",
+      ),
     deliveries: z.array(DeliveryWithAttemptsComponent).describe("One per destination whose `when` held, each with its attempt history"),
   })
   .openapi("Call");

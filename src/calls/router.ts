@@ -18,7 +18,9 @@ export interface CallsRouterDeps {
 
 /** After extraction, a call's state is its deliveries' state: derived on read, never stored twice. */
 function publicState(call: CallRecord, deliveries: readonly DeliveryWithAttempts[]): string {
-  if (call.state !== "extracted" || deliveries.length === 0) return call.state;
+  if (call.state !== "extracted") return call.state;
+  if (call.delivery_errors.length > 0) return "delivery_failed";
+  if (deliveries.length === 0) return call.state;
   if (deliveries.some((delivery) => delivery.status === "failed")) return "delivery_failed";
   if (deliveries.some((delivery) => delivery.status === "pending")) return "delivering";
   return "delivered";
@@ -90,7 +92,9 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     const call = deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
     if (!deps.store.replay(call.id)) {
-      throw new ConflictError(`Only a call in extraction_failed can be replayed; this one is ${call.state}`);
+      throw new ConflictError(
+        `Only a call in extraction_failed, or one whose deliveries could not be enqueued, can be replayed; this one is ${call.state}`,
+      );
     }
     deps.onAccepted();
     res.json({ call_id: call.id, state: "accepted" });

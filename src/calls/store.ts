@@ -22,7 +22,7 @@ export interface CallRecord {
   next_attempt_at: number | null;
   last_error: string | null;
   extraction: { extracted_variables: Record<string, unknown>; meta: Record<string, unknown> } | null;
-  delivery_errors: { destination: string; message: string }[];
+  delivery_errors: { destination: string; path: string; message: string }[];
   created_at: number;
   updated_at: number;
 }
@@ -168,13 +168,16 @@ export class CallStore {
     ).run(nextAttemptAt === undefined ? "extraction_failed" : "extracting", error.code, error.message, nextAttemptAt ?? null, this.#now(), id);
   }
 
-  /** Replays a failed extraction now; attempts start again. False if the call is not in extraction_failed. */
+  /**
+   * Runs a call again now, attempts starting over: after extraction_failed, or after a destination's expression failed
+   * on it (its other deliveries are not sent twice: enqueueing is idempotent per destination). False otherwise.
+   */
   replay(id: string): boolean {
     const now = this.#now();
     return (
       this.#sql(
         `UPDATE calls SET state = 'accepted', attempts = 0, next_attempt_at = ?, claimed_until = NULL, updated_at = ?
-         WHERE id = ? AND state = 'extraction_failed'`,
+         WHERE id = ? AND (state = 'extraction_failed' OR (state = 'extracted' AND delivery_errors NOT IN ('[]', '')))`,
       ).run(now, now, id).changes === 1
     );
   }

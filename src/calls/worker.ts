@@ -116,7 +116,8 @@ export class CallWorker {
         meta: result.meta,
       });
       const report = await enqueueCallDeliveries({ outbox, destinations: profile.destinations, callId: call.id, payload: enriched });
-      for (const failure of report.errors) log.error({ destination: failure.destination }, `delivery not enqueued: ${failure.message}`);
+      // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
+      for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
       store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);
       log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: result.meta.cached }, "call extracted");
       if (report.enqueued.length > 0) this.#options.onEnqueued?.();

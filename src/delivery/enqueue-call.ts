@@ -1,5 +1,6 @@
 // Routes one enriched payload to the destinations it matches: `when` decides, `transform` renders, the outbox stores.
 import type { CompiledDestination } from "./compile-destinations.js";
+import { DeliveryExpressionError } from "./errors.js";
 import type { DeliveryOutbox } from "./outbox.js";
 import type { Delivery } from "./types.js";
 
@@ -8,7 +9,7 @@ export interface EnqueueReport {
   /** Destinations whose `when` was not true for this call. */
   skipped: string[];
   /** Destinations whose `when` or `transform` failed on this payload; nothing was enqueued for them. */
-  errors: { destination: string; message: string }[];
+  errors: { destination: string; path: string; message: string }[];
 }
 
 /**
@@ -31,7 +32,10 @@ export async function enqueueCallDeliveries(input: {
       const body = await destination.render(input.payload);
       report.enqueued.push(input.outbox.enqueue({ callId: input.callId, destination: destination.name, payload: body }));
     } catch (error) {
-      report.errors.push({ destination: destination.name, message: (error as Error).message });
+      // An expression that fails on this payload is this destination's problem, reported on the call. Anything else
+      // (the outbox could not write) propagates: the caller must not record the call as handed over.
+      if (!(error instanceof DeliveryExpressionError)) throw error;
+      report.errors.push({ destination: destination.name, path: error.path, message: error.message });
     }
   }
   return report;

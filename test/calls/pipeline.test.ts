@@ -214,6 +214,25 @@ describe("POST /v1/calls", () => {
     expect(new Set(crm.requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
   });
 
+  it("reports a destination whose expression fails on a call as delivery_failed, and lets the call be replayed", async () => {
+    // $number() of a sentence fails at run time, after the expression compiled at start-up.
+    const service = await pipelineService(writeConfig({ crm: { transform: "{ 'n': $number(extracted_variables.summary) }" } }));
+    llm.script = (request) => ({ json: answer(request, { plan: "basic" }) });
+    const res = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 782 }));
+    await slack.waitForRequests(1);
+    const call = await until(() => service.get(`/v1/calls/${res.body.call_id}`), (r) => r.body.state === "delivery_failed");
+    expect(call.body.state).toBe("delivery_failed");
+    expect(call.body.delivery_errors).toEqual([expect.objectContaining({ destination: "crm", path: "destinations.crm.transform" })]);
+    expect(call.body.deliveries.map((d: { destination: string }) => d.destination)).toEqual(["slack_qualified"]);
+
+    expect((await service.post(`/v1/calls/${res.body.call_id}/retry`, {})).status).toBe(200);
+    const replayed = await until(() => service.get(`/v1/calls/${res.body.call_id}`), (r) => r.body.state === "delivery_failed" && r.body.updated_at !== call.body.updated_at);
+    expect(replayed.body.updated_at).not.toBe(call.body.updated_at);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(slack.requests).toHaveLength(1); // the destination that worked is not sent the call twice
+    expect(crm.requests).toHaveLength(0);
+  });
+
   it.each([
     ["no profile", "/v1/calls", autocallsPayload(), "profile"],
     ["an unknown profile", "/v1/calls?profile=nope", autocallsPayload(), "profile"],
