@@ -1,19 +1,22 @@
-// Token counting with tiktoken: one encoder per encoding, loaded on first use and kept for the process.
-import { encoding_for_model, get_encoding, type Tiktoken, type TiktokenModel } from "tiktoken";
+// Token counting with tiktoken: one encoder per encoding (a handful), loaded on first use and kept for the process.
+import { get_encoding, get_encoding_name_for_model, type Tiktoken, type TiktokenEncoding, type TiktokenModel } from "tiktoken";
 
-const encoders = new Map<string, Tiktoken>();
+/** Keyed by encoding, never by model: the model name comes from requests, and each encoder holds megabytes. */
+const encoders = new Map<TiktokenEncoding, Tiktoken>();
 
 /** OpenAI models map to their own encoding; anything else (llama, mistral on vLLM/Ollama) is estimated with o200k_base. */
-function encoderFor(model: string): Tiktoken {
-  let encoder = encoders.get(model);
-  if (encoder) return encoder;
+function encodingFor(model: string): TiktokenEncoding {
   try {
-    encoder = encoding_for_model(model as TiktokenModel);
+    return get_encoding_name_for_model(model as TiktokenModel);
   } catch {
-    encoder = encoders.get("o200k_base") ?? get_encoding("o200k_base");
-    encoders.set("o200k_base", encoder);
+    return "o200k_base";
   }
-  encoders.set(model, encoder);
+}
+
+function encoderFor(model: string): Tiktoken {
+  const name = encodingFor(model);
+  let encoder = encoders.get(name);
+  if (!encoder) encoders.set(name, (encoder = get_encoding(name)));
   return encoder;
 }
 

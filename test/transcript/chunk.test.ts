@@ -47,3 +47,13 @@ describe("tokenCounter", () => {
     expect(tokenCounter("llama3.1:8b")("Hello there, how are you?")).toBe(tokenCounter("gpt-4o")("Hello there, how are you?"));
   });
 });
+
+describe("tokenCounter's encoders", () => {
+  it("shares one encoder among every model of an encoding, so request-chosen model names cannot pile up encoders", async () => {
+    const { tokenCounter: counter } = await import("../../src/transcript/tokens.js");
+    const before = process.memoryUsage().rss;
+    for (const model of ["gpt-4o", "gpt-4o-mini", "gpt-4o-2024-08-06", "o1", "o3-mini", "gpt-4.1", "my-llama", "other-model"]) counter(model)("hello");
+    // Eight distinct encoders would take over 100 MB; one (o200k_base, already loaded above) takes none.
+    expect(process.memoryUsage().rss - before).toBeLessThan(40 * 1024 * 1024);
+  });
+});
