@@ -21,12 +21,18 @@ function coerceBoolean(value: unknown): unknown {
   return value;
 }
 
+/** An exact option first; otherwise the option that differs only in case or surrounding spaces. */
 function matchOption(options: readonly string[]) {
   return (value: unknown): unknown => {
-    if (typeof value !== "string") return value;
+    if (typeof value !== "string" || options.includes(value)) return value;
     const wanted = value.trim().toLowerCase();
-    return options.find((option) => option.toLowerCase() === wanted) ?? value;
+    return options.find((option) => option === value.trim()) ?? options.find((option) => option.toLowerCase() === wanted) ?? value;
   };
+}
+
+/** A blank string is never an answer the call gave: it is how models write "not mentioned". */
+function blankToNull(value: unknown): unknown {
+  return typeof value === "string" && value.trim() === "" ? null : value;
 }
 
 function isRealDate(text: string): boolean {
@@ -47,13 +53,13 @@ function coerceDatetime(value: unknown): unknown {
   return typeof value === "string" ? value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, "$1T$2") : value;
 }
 
-const nullWord = (value: unknown) => (typeof value === "string" && value.trim().toLowerCase() === "null" ? null : value);
+const nullWord = (value: unknown) => (typeof value === "string" && value.trim().toLowerCase() === "null" ? null : blankToNull(value));
 
 function valueSchema(spec: VariableSpec): z.ZodTypeAny {
   const coerce = (fn: (v: unknown) => unknown, schema: z.ZodTypeAny) => z.preprocess((v) => fn(nullWord(v)), schema);
   switch (spec.type) {
     case "string":
-      return z.string().nullable();
+      return z.preprocess(blankToNull, z.string().nullable());
     case "number":
       return coerce(coerceNumber, z.number().finite().nullable());
     case "integer":
@@ -71,7 +77,10 @@ function valueSchema(spec: VariableSpec): z.ZodTypeAny {
     case "list": {
       const canonical = spec.options ? matchOption(spec.options) : (x: unknown) => (typeof x === "string" ? x.trim() : x);
       const item = spec.options ? z.enum(spec.options as [string, ...string[]]) : z.string();
-      return z.preprocess((v) => (Array.isArray(v) ? [...new Set(v.map(canonical))] : nullWord(v)), z.array(item).nullable());
+      return z.preprocess(
+        (v) => (Array.isArray(v) ? [...new Set(v.map(canonical).filter((x) => blankToNull(x) !== null))] : nullWord(v)),
+        z.array(item).nullable(),
+      );
     }
   }
 }

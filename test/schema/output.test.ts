@@ -62,7 +62,10 @@ describe("buildOutputSchema", () => {
     ["a datetime written with a space", { callback_at: "2026-06-17 15:00:00-04:00" }, { callback_at: "2026-06-17T15:00:00-04:00" }],
     ["list options in another case, repeated", { products: ["Solar", "solar", "battery"] }, { products: ["solar", "battery"] }],
     ["the word null", { budget: "null" }, { budget: null }],
-    ["real zero, false and empty answers", { budget: 0, decision_maker: false, summary: "" }, { budget: 0, decision_maker: false, summary: "" }],
+    ["real zero and false answers", { budget: 0, decision_maker: false }, { budget: 0, decision_maker: false }],
+    ["a blank string, which is never what a call said", { summary: "  ", appointment_date: "" }, { summary: null, appointment_date: null }],
+    ["blank list items", { notes: ["call back", " ", ""] }, { notes: ["call back"] }],
+    ["an empty list, which says the call named none", { products: [] }, { products: [] }],
   ])("normalises %s", (_name, given, expected) => {
     const parsed = zod.safeParse(all(given));
     expect(parsed.success).toBe(true);
@@ -88,6 +91,15 @@ describe("buildOutputSchema", () => {
     const { values } = all({});
     const { budget: _dropped, ...rest } = values;
     expect(zod.safeParse({ values: rest }).success).toBe(false);
+  });
+});
+
+describe("options that differ only in case", () => {
+  it("keeps an exact answer as it is", () => {
+    const { zod } = buildOutputSchema([{ name: "kind", type: "enum", options: ["Repair", "repair"], description: "k" }], { evidence: false });
+    expect(zod.parse({ values: { kind: "repair" } }).values.kind).toBe("repair");
+    expect(zod.parse({ values: { kind: "Repair" } }).values.kind).toBe("Repair");
+    expect(zod.parse({ values: { kind: " REPAIR " } }).values.kind).toBe("Repair");
   });
 });
 
