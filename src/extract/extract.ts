@@ -175,7 +175,8 @@ export class Extractor {
     if (chunks.length > 1) {
       const final = await this.#finalize(model, job.variables, chunks, results.map((result) => result.answer));
       if (final) {
-        Object.assign(merged.values, final.answer.values);
+        // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
+        for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
         usage.prompt_tokens += final.usage.prompt_tokens;
         usage.completion_tokens += final.usage.completion_tokens;
         attempts = Math.max(attempts, final.attempts);

@@ -19,7 +19,9 @@ export function mergeChunkAnswers(specs: readonly VariableSpec[], answers: reado
       const previous = values[spec.name];
       values[spec.name] =
         spec.type === "list" && Array.isArray(previous) && Array.isArray(value) ? [...new Set([...previous, ...value])] : value;
-      evidence[spec.name] = answer.evidence?.[spec.name] ?? evidence[spec.name] ?? null;
+      // The quote goes with the value it supports: a replaced value takes its own chunk's quote, or none.
+      const quote = answer.evidence?.[spec.name] ?? null;
+      evidence[spec.name] = spec.type === "list" && quote === null ? evidence[spec.name]! : quote;
     }
   }
   return { values, evidence };

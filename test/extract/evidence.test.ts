@@ -48,4 +48,13 @@ describe("mergeChunkAnswers", () => {
     ]);
     expect(merged.values).toEqual({ appointment_date: "2026-06-17", budget: 4000, products: ["solar", "battery"] });
   });
+
+  it("never pairs a replaced value with the quote of the value it replaced", () => {
+    const merged = mergeChunkAnswers(specs, [
+      { values: { appointment_date: "2026-06-16", budget: null, products: null }, evidence: { appointment_date: { quote: "Tuesday the 16th", turn: 3 } } },
+      { values: { appointment_date: "2026-06-17", budget: null, products: null }, evidence: { appointment_date: null } },
+    ]);
+    expect(merged.values.appointment_date).toBe("2026-06-17");
+    expect(merged.evidence.appointment_date).toBeNull();
+  });
 });

@@ -322,4 +322,16 @@ describe("POST /v1/extract: long calls", () => {
     expect(llm.requests.filter((r) => r.body.response_format?.json_schema?.name === "call_outcome")).toHaveLength(1);
     expect(res.body.meta.llm_calls).toBe(res.body.meta.chunks + 1);
   });
+
+  it("keeps what the chunks concluded when the final pass cannot tell", async () => {
+    const chunked = await serviceWith({ DEBRIEF_MAX_INPUT_TOKENS: "1500", DEBRIEF_CHUNK_OVERLAP_TURNS: "0" });
+    const transcript = Array.from({ length: 80 }, (_, i) => `${i % 2 ? "Customer" : "AI"}: line ${i} of a long and uneventful call about nothing much.`).join("\n");
+    llm.script = (request) =>
+      request.body.response_format?.json_schema?.name === "call_outcome"
+        ? { json: { values: { status: null, summary: "A long call" } } }
+        : { json: answer(request, { status: true, summary: "part" }) };
+    const res = await chunked.post("/v1/extract", { transcript, variables: [] });
+    expect(res.body.meta.chunks).toBeGreaterThan(1);
+    expect(res.body.extracted_variables).toEqual({ status: true, summary: "A long call" });
+  });
 });
