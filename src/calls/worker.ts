@@ -74,27 +74,42 @@ export class CallWorker {
     clearTimeout(timer);
   }
 
-  /** Processes every call due now and waits for them (tests, and the poll loop). */
+  /** Processes every call due now and waits for them (tests, and a manual flush). */
   async tick(): Promise<void> {
+    this.#pump();
+    await Promise.allSettled([...this.#inFlight.values()]);
+  }
+
+  /**
+   * Claims due calls and starts them, without waiting for them: a slow extraction (an LLM timing out) must not hold
+   * back the next poll, or calls whose retry time has come would sit idle. At most twice the concurrency is claimed,
+   * so a backlog stays in the store, not in memory.
+   */
+  #pump(): void {
     const { store, concurrency, leaseMs } = this.#options;
-    for (const id of store.findDue(concurrency * 4)) {
-      if (this.#inFlight.has(id)) continue;
+    const room = concurrency * 2 - this.#inFlight.size;
+    if (room <= 0) return;
+    for (const id of store.findDue(room + this.#inFlight.size)) {
+      if (this.#inFlight.has(id) || this.#inFlight.size >= concurrency * 2) continue;
       const call = store.claim(id, leaseMs);
       if (!call) continue;
-      const work = this.#limit(() => this.#process(call)).finally(() => this.#inFlight.delete(id));
+      const work = this.#limit(() => this.#process(call))
+        // #process records its own failures; this is for the store itself failing (a closed or full database).
+        .catch((error: unknown) => this.#options.logger.error({ err: error, call_id: id }, "could not record the outcome of a call"))
+        .finally(() => this.#inFlight.delete(id));
       this.#inFlight.set(id, work);
     }
-    await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      void this.tick()
-        .catch((error: unknown) => this.#options.logger.error({ err: error }, "call worker tick failed"))
-        .finally(() => {
-          if (this.#running) this.#schedule(this.#options.pollIntervalMs);
-        });
+      try {
+        this.#pump();
+      } catch (error) {
+        this.#options.logger.error({ err: error }, "call worker poll failed");
+      }
+      if (this.#running) this.#schedule(this.#options.pollIntervalMs);
     }, delayMs);
     this.#timer.unref();
   }

@@ -185,6 +185,25 @@ describe("POST /v1/calls", () => {
     expect(done.body.state).toBe("delivered");
   });
 
+  it("retries a due call even while another call's extraction hangs", async () => {
+    let failedOnce = false;
+    llm.script = (request) => {
+      const prompt = request.body.messages.map((m) => m.content).join("\n");
+      if (prompt.includes("the call that hangs")) return { hang: true };
+      if (!failedOnce) {
+        failedOnce = true;
+        return { status: 503 };
+      }
+      return { json: answer(request) };
+    };
+    const service = await pipelineService();
+    await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 790, transcript: "AI: Hello.\nCustomer: This is the call that hangs." }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const due = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 791 }));
+    await crm.waitForRequests(1);
+    expect(JSON.parse(crm.requests[0]!.body).debrief.call_id).toBe(due.body.call_id);
+  });
+
   it("marks a call extraction_failed after its attempts, and a replay delivers it", async () => {
     llm.script = () => ({ status: 500 });
     const service = await pipelineService();
