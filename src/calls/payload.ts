@@ -1,6 +1,6 @@
 // A voice platform's post-call payload: what we accept, the extraction job it becomes, and the enriched payload we send on.
 import { z } from "zod";
-import { parseExtractRequest, type ExtractJob, type VariableLimits } from "../schema/index.js";
+import { isInstant, parseExtractRequest, type ExtractJob, type VariableLimits } from "../schema/index.js";
 import { formatForHumans, type Turn } from "../transcript/index.js";
 import type { Profile } from "./config-file.js";
 
@@ -42,7 +42,8 @@ export function callExtractJob(payload: CallPayload, profile: Profile, limits: V
       variables: profile.variables,
       context: {
         system_prompt: profile.systemPrompt,
-        call: { created_at: payload.created_at, timezone: payload.timezone ?? profile.timezone },
+        // A platform's timestamp without an offset names no instant: the call date is then unknown rather than guessed.
+        call: { created_at: payload.created_at && isInstant(payload.created_at) ? payload.created_at : undefined, timezone: payload.timezone ?? profile.timezone },
         input_variables: inputVariables,
       },
       options: { model: profile.model },

@@ -77,7 +77,7 @@ export function describeCallDate(createdAt: string | undefined, timezone: string
   const offset = get("timeZoneName").replace("GMT", "") || "+00:00";
   return [
     `Call date: ${get("weekday")}, ${get("day")} ${get("month")} ${get("year")}, ${get("hour")}:${get("minute")} local time (${zone}, UTC${offset === "+00:00" ? "" : offset}).`,
-    `Resolve relative dates against ${isoDate} (${get("weekday")}); use the UTC offset ${offset === "" ? "+00:00" : offset} for date-times.${timezone ? "" : " The call's time zone was not given: UTC is assumed."}`,
+    `Resolve relative dates against ${isoDate} (${get("weekday")}); give date-times the UTC offset in force in ${zone} on their own date (${offset === "" ? "+00:00" : offset} on the call date; mind daylight-saving changes).${timezone ? "" : " The call's time zone was not given: UTC is assumed."}`,
   ].join("\n");
 }
 

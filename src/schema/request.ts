@@ -18,6 +18,14 @@ export function isTimeZone(zone: string): boolean {
   return true;
 }
 
+/**
+ * A date-time that names one instant. Without an offset, "2026-06-12T01:30:00" would be read in the server's zone
+ * and could land on another calendar day in the call's zone: "tomorrow" would then resolve wrong.
+ */
+export function isInstant(value: string): boolean {
+  return /(?:Z|[+-]\d{2}:?\d{2})$/i.test(value.trim()) && /^\d{4}-\d{2}-\d{2}T/.test(value.trim()) && !Number.isNaN(Date.parse(value));
+}
+
 export const CallContextSchema = z
   .object({
     system_prompt: z.string().max(100_000).optional().describe("The voice agent's own prompt: what the call was trying to achieve"),
@@ -26,9 +34,9 @@ export const CallContextSchema = z
         id: z.union([z.string(), z.number()]).optional(),
         created_at: z
           .string()
-          .refine((value) => !Number.isNaN(Date.parse(value)), "must be an ISO 8601 date-time")
+          .refine(isInstant, "must be an ISO 8601 date-time with a UTC offset or Z, e.g. 2026-06-12T14:22:05Z")
           .optional()
-          .describe("When the call took place; relative dates are resolved against it"),
+          .describe("When the call took place, with its UTC offset; relative dates are resolved against it"),
         timezone: z.string().refine(isTimeZone, "must be an IANA time zone such as America/New_York").optional(),
       })
       .passthrough()

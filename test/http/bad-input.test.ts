@@ -41,6 +41,8 @@ describe("bad input", () => {
     ["a non-boolean evidence option", { options: { evidence: "yes" } }, "options.evidence"],
     ["an unknown time zone", { context: { call: { timezone: "Mars/Olympus" } } }, "context.call.timezone"],
     ["a call date that is not a date", { context: { call: { created_at: "last Friday" } } }, "context.call.created_at"],
+    ["a call date without a UTC offset", { context: { call: { created_at: "2026-06-12T01:30:00" } } }, "context.call.created_at"],
+    ["a call date without a time", { context: { call: { created_at: "2026-06-12" } } }, "context.call.created_at"],
   ])("answers 400 invalid_request for %s, naming %s", async (_name, change, path) => {
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: [variable()], ...change });
     expect(res.status).toBe(400);
