@@ -95,6 +95,8 @@ const EnvSchema = z.object({
   ),
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT before their connections are cut. */
   DEBRIEF_SHUTDOWN_TIMEOUT: duration("10s"),
+  /** How long finished calls and delivered deliveries (which hold transcripts and phone numbers) are kept. */
+  DEBRIEF_RETENTION: duration("30d"),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -134,6 +136,7 @@ export interface Settings {
   /** limit 0: off. Counted per API key (by its hash) when auth is on, else per client IP. */
   rateLimit: { limit: number; windowMs: number };
   shutdownTimeoutMs: number;
+  retentionMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -188,5 +191,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     apiKeys: (e.DEBRIEF_API_KEYS ?? "").split(",").map((key) => key.trim()).filter(Boolean),
     rateLimit: { limit: e.DEBRIEF_RATE_LIMIT, windowMs: e.DEBRIEF_RATE_LIMIT_WINDOW },
     shutdownTimeoutMs: e.DEBRIEF_SHUTDOWN_TIMEOUT,
+    retentionMs: e.DEBRIEF_RETENTION,
   };
 }

@@ -9,8 +9,11 @@ import type { Logger } from "../logger.js";
 import { callsApiDocs } from "./api-docs.js";
 import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
 import { callsRouter } from "./router.js";
+import { pruneFinished } from "./retention.js";
 import { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
+
+const PRUNE_INTERVAL_MS = 60 * 60_000;
 
 export interface Pipeline {
   config: PipelineConfig;
@@ -64,6 +67,16 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   });
   deliveryWorker.start();
   callWorker.start();
+  const prune = () => {
+    try {
+      const pruned = pruneFinished(store, outbox, Date.now() - settings.retentionMs);
+      if (pruned.calls + pruned.deliveries > 0) logger.info(pruned, "pruned finished calls and delivered deliveries past retention");
+    } catch (error) {
+      logger.error({ err: error }, "pruning failed");
+    }
+  };
+  prune();
+  const pruning = setInterval(prune, PRUNE_INTERVAL_MS).unref();
   logger.info({ profiles: [...config.profiles.keys()], destinations: [...config.destinations.keys()] }, "post-call pipeline started");
   // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
   const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
@@ -78,6 +91,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     ],
     apiDocs: [callsApiDocs(guards), deliveriesApiDocs(guards)],
     async close(deadlineMs) {
+      clearInterval(pruning);
       await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]);
       store.close();
       outbox.close();

@@ -182,6 +182,21 @@ export class CallStore {
     );
   }
 
+  /** Finished calls (extracted with every delivery enqueued, or skipped) last changed before `before`. */
+  findFinished(before: number, limit: number): string[] {
+    return (
+      this.#sql(
+        `SELECT id FROM calls WHERE updated_at < ? AND (state = 'skipped' OR (state = 'extracted' AND delivery_errors IN ('[]', '')))
+         ORDER BY updated_at LIMIT ?`,
+      ).all(before, limit) as { id: string }[]
+    ).map((row) => row.id);
+  }
+
+  delete(ids: readonly string[]): number {
+    const remove = this.#sql("DELETE FROM calls WHERE id = ?");
+    return this.#db.transaction(() => ids.reduce((n, id) => n + remove.run(id).changes, 0))();
+  }
+
   counts(): Record<CallState, number> {
     const counts = Object.fromEntries(CALL_STATES.map((state) => [state, 0])) as Record<CallState, number>;
     for (const row of this.#sql("SELECT state, COUNT(*) AS n FROM calls GROUP BY state").all() as { state: CallState; n: number }[]) {

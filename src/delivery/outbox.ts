@@ -322,6 +322,11 @@ export class DeliveryOutbox {
     return counts;
   }
 
+  /** Does any delivery of this call remain (pending, failed, or delivered but not yet pruned)? */
+  hasDeliveries(callId: string): boolean {
+    return this.sql("SELECT 1 FROM deliveries WHERE call_id = ? LIMIT 1").get(callId) !== undefined;
+  }
+
   /** Deletes delivered rows (bodies hold call data) delivered before `before`; failed ones stay for replay. */
   pruneDelivered(before: number): number {
     return this.sql("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
