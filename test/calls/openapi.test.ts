@@ -12,6 +12,7 @@ import { autocallsPayload } from "../fixtures/calls.js";
 import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { startTestService, type TestService } from "../support/service.js";
+import { refsIn, resolve } from "../support/openapi.js";
 
 const KEY = "dbr_live_pipeline_docs_8e2b4d6f0a1c3e5a";
 const auth = { authorization: `Bearer ${KEY}` };
@@ -39,19 +40,6 @@ let rejecting: Receiver;
 let service: TestService;
 let doc: any;
 
-function resolve(document: any, ref: string): any {
-  return ref
-    .slice(2)
-    .split("/")
-    .reduce((node, key) => (node === undefined ? undefined : node[key.replace(/~1/g, "/").replace(/~0/g, "~")]), document);
-}
-function refsIn(node: unknown): string[] {
-  if (Array.isArray(node)) return node.flatMap(refsIn);
-  if (node && typeof node === "object") {
-    return Object.entries(node).flatMap(([key, value]) => (key === "$ref" && typeof value === "string" ? [value] : refsIn(value)));
-  }
-  return [];
-}
 
 /** The JSON Schema keywords the generator emits for these schemas, checked the way a client's validator would. */
 function conforms(schema: any, value: unknown): boolean {

@@ -14,6 +14,7 @@ import { parseExtractRequest } from "../../src/schema/index.js";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
 import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
+import { refsIn, resolve } from "../support/openapi.js";
 
 const KEY = "dbr_live_openapi_3c5e7a9b1d2f4a6c";
 const auth = { authorization: `Bearer ${KEY}` };
@@ -22,20 +23,6 @@ let llm: FakeLlm;
 let service: TestService;
 let doc: any;
 
-/** Follows a local `#/…` reference. */
-function resolve(document: any, ref: string): unknown {
-  return ref
-    .slice(2)
-    .split("/")
-    .reduce((node, key) => (node === undefined ? undefined : node[key.replace(/~1/g, "/").replace(/~0/g, "~")]), document);
-}
-function refsIn(node: unknown): string[] {
-  if (Array.isArray(node)) return node.flatMap(refsIn);
-  if (node && typeof node === "object") {
-    return Object.entries(node).flatMap(([key, value]) => (key === "$ref" && typeof value === "string" ? [value] : refsIn(value)));
-  }
-  return [];
-}
 
 beforeAll(async () => {
   llm = await startFakeLlm((request) => ({
