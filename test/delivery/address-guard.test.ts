@@ -37,6 +37,8 @@ describe("forbiddenAddressReason", () => {
     ["::ffff:10.0.0.1", "IPv4-mapped"],
     ["64:ff9b::a00:1", "special-purpose"],
     ["2002:a00:1::", "special-purpose"],
+    ["::7f00:1", "IPv4-compatible"],
+    ["::a00:1", "IPv4-compatible"],
   ])("refuses %s (%s)", (address, kind) => {
     expect(forbiddenAddressReason(address)).toContain(kind);
   });
