@@ -35,13 +35,13 @@ function forbiddenKind(address: string): { address: string; kind: string } | und
   if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
     return { address: bare, kind: `an IPv4-mapped IPv6 address (${(parsed as ipaddr.IPv6).toIPv4Address().toString()})` };
   }
-  // The deprecated IPv4-compatible form (::a.b.c.d, ::/96) embeds an IPv4 address too; ipaddr.js files it as unicast.
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) {
-    return { address: normalized, kind: "an IPv4-compatible IPv6 address" };
-  }
   // Allow-list rather than block-list: any range ipaddr.js knows as special (6to4, NAT64, teredo…) is refused.
   const range = parsed.range();
-  if (range === "unicast") return undefined;
+  if (range === "unicast") {
+    // The deprecated IPv4-compatible form (::a.b.c.d, ::/96) embeds an IPv4 address too; ipaddr.js files it as unicast.
+    const compatible = parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0);
+    return compatible ? { address: normalized, kind: "an IPv4-compatible IPv6 address" } : undefined;
+  }
   return { address: normalized, kind: RANGE_NAMES[range] ?? `a special-purpose address (${range})` };
 }
 
