@@ -93,6 +93,15 @@ const EnvSchema = z.object({
   DEBRIEF_RATE_LIMIT_WINDOW: duration("1m").pipe(
     z.number().min(1_000, "must be at least 1s").max(2 ** 31 - 1, "must be under 24d (the in-memory store's timer limit)"),
   ),
+  /**
+   * Which proxies' X-Forwarded-For to believe, for the client IP that rate limiting keys on without auth: "false"
+   * (none: the socket's address), a number of hops, or addresses/subnets ("10.0.0.0/8,loopback"). Never "true" on a
+   * public port: any client could then claim any address.
+   */
+  DEBRIEF_TRUST_PROXY: z
+    .string()
+    .default("false")
+    .transform((value): boolean | number | string => (value === "false" ? false : value === "true" ? true : /^\d+$/.test(value) ? Number(value) : value)),
   /** How long in-flight requests may take to finish after SIGTERM/SIGINT before their connections are cut. */
   DEBRIEF_SHUTDOWN_TIMEOUT: duration("10s"),
   /** How long finished calls and delivered deliveries (which hold transcripts and phone numbers) are kept. */
@@ -135,6 +144,8 @@ export interface Settings {
   apiKeys: string[];
   /** limit 0: off. Counted per API key (by its hash) when auth is on, else per client IP. */
   rateLimit: { limit: number; windowMs: number };
+  /** Express's `trust proxy` setting (see DEBRIEF_TRUST_PROXY). */
+  trustProxy: boolean | number | string;
   shutdownTimeoutMs: number;
   retentionMs: number;
 }
@@ -190,6 +201,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     allowPrivateDestinations: e.DEBRIEF_ALLOW_PRIVATE_DESTINATIONS,
     apiKeys: (e.DEBRIEF_API_KEYS ?? "").split(",").map((key) => key.trim()).filter(Boolean),
     rateLimit: { limit: e.DEBRIEF_RATE_LIMIT, windowMs: e.DEBRIEF_RATE_LIMIT_WINDOW },
+    trustProxy: e.DEBRIEF_TRUST_PROXY,
     shutdownTimeoutMs: e.DEBRIEF_SHUTDOWN_TIMEOUT,
     retentionMs: e.DEBRIEF_RETENTION,
   };

@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps): App {
 
   const app = express() as App;
   app.disable("x-powered-by");
-  app.set("trust proxy", false);
+  app.set("trust proxy", settings.trustProxy);
   app.closeMiddleware = () => rateLimiter?.close();
 
   app.use(trackRoute, requestLog(logger), httpMetrics(metrics));

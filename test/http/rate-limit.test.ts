@@ -63,6 +63,17 @@ describe("rate limiting", () => {
     expect((await service.post("/v1/extract", CHEAP)).status).toBe(429);
   });
 
+  it("tells clients apart by X-Forwarded-For only behind a trusted proxy", async () => {
+    const from = (ip: string) => ({ "x-forwarded-for": ip });
+    const direct = await serviceWith({ DEBRIEF_RATE_LIMIT: "1" });
+    expect((await direct.post("/v1/extract", CHEAP, from("203.0.113.1"))).status).toBe(400);
+    expect((await direct.post("/v1/extract", CHEAP, from("203.0.113.2"))).status).toBe(429); // a header anyone can send
+    const proxied = await serviceWith({ DEBRIEF_RATE_LIMIT: "1", DEBRIEF_TRUST_PROXY: "1" });
+    expect((await proxied.post("/v1/extract", CHEAP, from("203.0.113.1"))).status).toBe(400);
+    expect((await proxied.post("/v1/extract", CHEAP, from("203.0.113.2"))).status).toBe(400);
+    expect((await proxied.post("/v1/extract", CHEAP, from("203.0.113.1"))).status).toBe(429);
+  });
+
   it("lets a client in again once the window has passed", async () => {
     const service = await serviceWith({ DEBRIEF_RATE_LIMIT: "1", DEBRIEF_RATE_LIMIT_WINDOW: "1s" });
     expect((await service.post("/v1/extract", CHEAP)).status).toBe(400);
