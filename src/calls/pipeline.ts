@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { Router } from "express";
 import type { Settings } from "../config.js";
-import { DeliveryOutbox, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
+import { createDeliveryDispatcher, DeliveryOutbox, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
@@ -65,6 +65,8 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     // A claimed call is retried by another worker only once its LLM calls have surely timed out.
     leaseMs: settings.llm.timeoutMs * (settings.llm.maxRetries + 1) * 4 + 60_000,
   });
+  // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
+  const testDispatcher = createDeliveryDispatcher({ allowPrivate: settings.allowPrivateDestinations });
   deliveryWorker.start();
   callWorker.start();
   const prune = () => {
@@ -87,7 +89,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     outbox,
     routers: [
       callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake() }),
-      deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations }),
+      deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations, testDispatcher }),
     ],
     apiDocs: [callsApiDocs(guards), deliveriesApiDocs(guards)],
     async close(deadlineMs) {
@@ -95,6 +97,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
       await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]);
       store.close();
       outbox.close();
+      await testDispatcher.close();
     },
   };
 }

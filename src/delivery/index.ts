@@ -9,7 +9,7 @@ export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
 export { deliveriesRouter } from "./router.js";
 export { samplePayload } from "./sample-payload.js";
 export { webhookIdFor } from "./signing.js";
-export { forbiddenAddressReason, refusedUrlReason } from "./address-guard.js";
+export { createDeliveryDispatcher, forbiddenAddressReason, refusedUrlReason } from "./address-guard.js";
 export { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema } from "./types.js";
 export type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
 export {

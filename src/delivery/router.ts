@@ -1,5 +1,6 @@
 // HTTP API for deliveries: list, inspect, replay a dead letter, and "Make test request" for a destination.
 import { Router, type Request } from "express";
+import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { InvalidRequestError } from "../errors.js";
 import { createDeliveryDispatcher } from "./address-guard.js";
@@ -32,10 +33,12 @@ export function deliveriesRouter(deps: {
   worker: DeliveryWorker;
   destinations: Map<string, CompiledDestination>;
   allowPrivate: boolean;
+  /** The client for "Make test request"; the owner closes it at shutdown. Default: a new guarded one. */
+  testDispatcher?: Dispatcher;
 }): Router {
   const router = Router();
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
-  const testDispatcher = createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
+  const testDispatcher = deps.testDispatcher ?? createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
 
   router.get("/deliveries", (req, res) => {
     const query = parseQuery(ListQuerySchema, req);
