@@ -101,7 +101,8 @@ export class Extractor {
       // Turns are strings in a fixed order, already canonical as plain JSON: hashed natively, not walked value by value.
       transcript: createHash("sha256").update(JSON.stringify(job.turns.map((turn) => [turn.speaker, turn.text]))).digest("hex"),
       variables: [...job.variables]
-        .sort((a, b) => a.name.localeCompare(b.name))
+        // Code-unit order, not localeCompare: instances sharing Redis must agree whatever their locale.
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((spec) => ({ name: spec.name, type: spec.type, description: spec.description, options: spec.options ?? null })),
       context: {
         system_prompt: job.context.systemPrompt ?? null,
