@@ -5,6 +5,7 @@ import { DestinationsConfigSchema, type DestinationConfig } from "./config-schem
 import { ConfigError, DeliveryExpressionError, type ConfigIssue } from "./errors.js";
 import { retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 import { assertUsableSecret } from "./signing.js";
+import { formatPath } from "../schema/index.js";
 
 export interface CompiledDestination {
   name: string;
@@ -26,10 +27,6 @@ type Path = readonly (string | number)[];
 const JSONATA_LIMITS = { timeout: 1_000, stack: 500 };
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-export function formatPath(path: Path): string {
-  return path.reduce<string>((out, part) => (typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${part}` : part), "");
-}
 
 function zodIssues(error: z.ZodError, prefix: Path): ConfigIssue[] {
   return error.issues.flatMap((issue) => {
