@@ -1,6 +1,6 @@
 // The deliveries API in the OpenAPI document: list, inspect, replay a dead letter, test a destination.
 import { z } from "zod";
-import { errorResponse, guardResponses, unusedBodyResponses, type ApiDocs } from "../http/openapi.js";
+import { errorResponse, guardResponses, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { MAX_LIST_LIMIT } from "./outbox.js";
 import { ListQuerySchema } from "./router.js";
 import { webhookIdFor } from "./signing.js";
@@ -24,8 +24,7 @@ export const TestRequestResultSchema = z
   .openapi("TestRequestResult");
 
 // The document's schema and the type the route returns must stay one shape: this fails to compile otherwise.
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-const testResultMatches: Same<z.infer<typeof TestRequestResultSchema>, TestRequestResult> = true;
+const testResultMatches: SameShape<z.infer<typeof TestRequestResultSchema>, TestRequestResult> = true;
 void testResultMatches;
 
 

@@ -19,6 +19,9 @@ export type ApiDocs = (registry: OpenAPIRegistry) => void;
 export type ApiRoute = RouteConfig;
 export { OpenAPIRegistry };
 
+/** True when A and B are the same type: a documented schema and the type a route returns must not drift apart. */
+export type SameShape<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
 export const ERROR_SCHEMA_REF = { $ref: "#/components/schemas/Error" } as const;
 
 type ErrorExample = Omit<ErrorBody["error"], "details"> & { details?: ErrorBody["error"]["details"] };

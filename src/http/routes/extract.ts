@@ -3,7 +3,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
-import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs } from "../openapi.js";
+import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
 
 const UsageSchema = ExtractionSchema.shape.usage;
 
@@ -30,8 +30,7 @@ export const ExtractResponseSchema = z.object({
 
 // The document's response schema and the type the pipeline returns must stay one shape, optional fields included:
 // this fails to compile otherwise (the pipeline's own zod schema for it would make this check unnecessary).
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-const responseMatchesResult: Same<z.infer<typeof ExtractResponseSchema>, ExtractResult> = true;
+const responseMatchesResult: SameShape<z.infer<typeof ExtractResponseSchema>, ExtractResult> = true;
 void responseMatchesResult;
 
 export function extractRouter(deps: { extractor: Extractor; limits: VariableLimits }): Router {
