@@ -87,16 +87,6 @@ export function classifyStatus(status: number): StatusClass {
   return "final";
 }
 
-/** Retry-After as seconds or an HTTP date → milliseconds from `now`; undefined when absent or unreadable. */
-export function parseRetryAfterMs(value: string | undefined, now: number): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * SECOND;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
-}
-
 /** What one attempt produced, as far as the retry decision cares. */
 export interface AttemptOutcomeInput {
   /** HTTP status, or undefined when no response arrived (network error, timeout, refused, aborted). */

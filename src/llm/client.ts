@@ -4,6 +4,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError, LlmNotConfiguredError, LlmTimeoutError, LlmUnavailableError } from "../errors.js";
 import type { Settings } from "../config.js";
+import { parseRetryAfterMs } from "../retry-after.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -53,14 +54,11 @@ interface RetryPolicy {
 
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429]);
 
+/** OpenAI's own `retry-after-ms` first, then the standard header. */
 function retryAfterMs(headers: Headers | undefined): number | undefined {
   const ms = headers?.get("retry-after-ms");
   if (ms && !Number.isNaN(Number(ms))) return Number(ms);
-  const value = headers?.get("retry-after");
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return parseRetryAfterMs(headers?.get("retry-after"), Date.now());
 }
 
 function classify(error: unknown): "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error" | "unknown" {

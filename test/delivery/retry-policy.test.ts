@@ -4,7 +4,6 @@ import {
   classifyStatus,
   decideAfterAttempt,
   DEFAULT_RETRY_POLICY,
-  parseRetryAfterMs,
   retryPolicyFromConfig,
 } from "../../src/delivery/retry-policy.js";
 
@@ -62,13 +61,5 @@ describe("retry policy", () => {
     expect(decideAfterAttempt(policy, 1, { status: 503, retryAfterMs: 86_400_000 })).toEqual({ kind: "retry", delayMs: 60_000 });
     expect(decideAfterAttempt(policy, 1, { status: 429, retryAfterMs: 0 })).toEqual({ kind: "retry", delayMs: 1_000 });
     expect(decideAfterAttempt(policy, 1, { status: 500, retryAfterMs: 30_000 }, noJitter)).toEqual({ kind: "retry", delayMs: 1_000 });
-  });
-
-  it("reads Retry-After as seconds or as an HTTP date", () => {
-    const now = Date.parse("2025-01-15T10:30:00Z");
-    expect(parseRetryAfterMs("120", now)).toBe(120_000);
-    expect(parseRetryAfterMs("Wed, 15 Jan 2025 10:31:00 GMT", now)).toBe(60_000);
-    expect(parseRetryAfterMs("soon", now)).toBeUndefined();
-    expect(parseRetryAfterMs(undefined, now)).toBeUndefined();
   });
 });
