@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { spawnService, type SpawnedService } from "../support/spawn-service.js";
 import { AUTOCALLS_TURNS } from "../fixtures/calls.js";
@@ -60,7 +60,7 @@ async function callState(service: SpawnedService, callId: string) {
 }
 
 const okAnswer = () => (request: Parameters<FakeLlm["script"]>[0]) => ({
-  json: { values: { ...Object.fromEntries(requestedVariables(request).map((n) => [n, null])), status: true, summary: "ok" } },
+  json: answerFor(request, { status: true, summary: "ok" }),
 });
 
 describe("durability", () => {

@@ -9,10 +9,11 @@ import { CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema
 import { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema, TestRequestResultSchema } from "../../src/delivery/index.js";
 import { ErrorBodySchema } from "../../src/http/errors.js";
 import { autocallsPayload } from "../fixtures/calls.js";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { refsIn, resolve } from "../support/openapi.js";
+import { until } from "../support/poll.js";
 
 const KEY = "dbr_live_pipeline_docs_8e2b4d6f0a1c3e5a";
 const auth = { authorization: `Bearer ${KEY}` };
@@ -63,14 +64,6 @@ function conforms(schema: any, value: unknown): boolean {
   return true;
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((wake) => setTimeout(wake, 25));
-  }
-}
 
 function operation(key: string) {
   const [method, path] = key.split(" ") as [string, string];
@@ -79,7 +72,7 @@ function operation(key: string) {
 
 beforeAll(async () => {
   llm = await startFakeLlm((request) => ({
-    json: { values: { ...Object.fromEntries(requestedVariables(request).map((name) => [name, null])), status: true, summary: "Demo booked", plan: "pro" } },
+    json: answerFor(request, { status: true, summary: "Demo booked", plan: "pro" }),
   }));
   crm = await startReceiver([{ status: 200, body: '{"ok":true}' }]);
   rejecting = await startReceiver([{ status: 400, body: "phone must be E.164" }]);

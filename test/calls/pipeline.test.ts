@@ -5,27 +5,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { requestedVariables, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { AUTOCALLS_TURNS, autocallsPayload, THOUGHTLY_TURNS } from "../fixtures/calls.js";
+import { until } from "../support/poll.js";
 
 const SECRET = `whsec_${Buffer.from("debrief-test-secret-0123456789").toString("base64")}`;
 
-function answer(request: RecordedRequest, values: Record<string, unknown> = {}) {
-  const all = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
-  return { values: { ...all, status: true, summary: "Demo booked", plan: "pro", ...values } };
-}
+const answer = (request: RecordedRequest, values: Record<string, unknown> = {}) =>
+  answerFor(request, { status: true, summary: "Demo booked", plan: "pro", ...values });
 
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 let llm: FakeLlm;
 let crm: Receiver;

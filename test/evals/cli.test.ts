@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../evals/index.js";
-import { requestedVariables, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest, type Reply } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest, type Reply } from "../support/fake-llm.js";
 
 const DATASET = "test/fixtures/evals/calls";
 
@@ -41,8 +41,7 @@ function callFor(request: RecordedRequest): Labelled {
 }
 
 function answer(request: RecordedRequest, values: Record<string, unknown>): Reply {
-  const nulls = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
-  return { json: { values: { ...nulls, ...values } } };
+  return { json: answerFor(request, values) };
 }
 
 const answerTheLabels = (request: RecordedRequest): Reply => answer(request, { ...callFor(request).expected, summary: "A short note." });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/config.js";
 import { startService } from "../../src/server.js";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { captureLogs } from "../support/log-capture.js";
 import { startTestService, type TestService } from "../support/service.js";
 
@@ -21,7 +21,7 @@ const services: TestService[] = [];
 
 beforeAll(async () => {
   llm = await startFakeLlm((request) => ({
-    json: { values: Object.fromEntries(requestedVariables(request).map((name) => [name, null])) },
+    json: answerFor(request),
   }));
   service = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_CACHE: "false", DEBRIEF_API_KEYS: `${KEY_ONE}, ${KEY_TWO}` });
   services.push(service);

@@ -1,6 +1,6 @@
 // Whatever a client sends, the answer is a clear 4xx naming the problem: never a 500, never a crash.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
 
@@ -52,7 +52,7 @@ describe("bad input", () => {
   });
 
   it("accepts 100 variables and the peers' type labels", async () => {
-    llm.script = (request) => ({ json: { values: Object.fromEntries(requestedVariables(request).map((name) => [name, null])) } });
+    llm.script = (request) => ({ json: answerFor(request) });
     const res = await service.post("/v1/extract", {
       transcript: HVAC_CALL_TEXT,
       variables: [...many(97), variable({ name: "qualified", type: "True/False" }), variable({ name: "notes", type: "text" }), variable({ name: "vip", type: "bool" })],
@@ -84,7 +84,7 @@ describe("bad input", () => {
   });
 
   it("answers a turn time out of any calendar's range as if it had none", async () => {
-    llm.script = (request) => ({ json: { values: Object.fromEntries(requestedVariables(request).map((name) => [name, null])) } });
+    llm.script = (request) => ({ json: answerFor(request) });
     const res = await service.post("/v1/extract", { transcript: [{ text: "hi", type: "transcript", sender: "human", timestamp: 1e16 }], variables: [] });
     expect(res.status).toBe(200);
     llm.requests.length = 0;

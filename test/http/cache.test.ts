@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { requestedVariables, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
@@ -14,10 +14,7 @@ const RUN = randomUUID();
 let n = 0;
 const uniqueCall = () => `AI: Hello, call ${RUN}-${(n += 1)}.\nCustomer: Our budget is four thousand a month.`;
 
-function answer(request: RecordedRequest) {
-  const all = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
-  return { values: { ...all, status: true, summary: "Budget given", budget: 4000 }, };
-}
+const answer = (request: RecordedRequest) => answerFor(request, { status: true, summary: "Budget given", budget: 4000 });
 
 let llm: FakeLlm;
 const services: TestService[] = [];

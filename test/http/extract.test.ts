@@ -1,6 +1,6 @@
 // POST /v1/extract end to end: real HTTP into the service, the real openai SDK out to a scripted loopback LLM.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { requestedVariables, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { answerFor, requestedVariables, startFakeLlm, userMessage, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { AUTOCALLS_TURNS, GENERIC_TURNS, HVAC_CALL_TEXT, THOUGHTLY_TURNS } from "../fixtures/calls.js";
 
@@ -11,11 +11,6 @@ const VARIABLES = [
   { name: "decision_maker", type: "boolean", description: "Whether the caller makes the final decision" },
 ];
 
-/** A complete answer: every requested variable null unless given. */
-function answer(request: RecordedRequest, values: Record<string, unknown>, evidence?: Record<string, unknown>) {
-  const all = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
-  return { values: { ...all, ...values }, ...(evidence ? { evidence } : {}) };
-}
 
 let llm: FakeLlm;
 let service: TestService;
@@ -43,7 +38,7 @@ afterAll(async () => {
 describe("POST /v1/extract: answers", () => {
   it("returns typed values, nulls for what the call never said, and the defaults", async () => {
     llm.script = (request) => ({
-      json: answer(request, { status: true, summary: "AC repair booked", budget: 4000, service_type: "repair", decision_maker: false }),
+      json: answerFor(request, { status: true, summary: "AC repair booked", budget: 4000, service_type: "repair", decision_maker: false }),
     });
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(200);
@@ -61,7 +56,7 @@ describe("POST /v1/extract: answers", () => {
   });
 
   it("sends the strict JSON schema and the transcript as compact Agent:/Customer: lines", async () => {
-    llm.script = (request) => ({ json: answer(request, {}) });
+    llm.script = (request) => ({ json: answerFor(request, {}) });
     await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES, options: { model: "gpt-4o" } });
     const [request] = llm.requests;
     expect(request!.body.model).toBe("gpt-4o");
@@ -77,7 +72,7 @@ describe("POST /v1/extract: answers", () => {
     ["Autocalls", AUTOCALLS_TURNS, "Agent: Great, you're booked for a demo."],
     ["generic role", GENERIC_TURNS, "Customer: Yes, Thursday at 3pm is fine."],
   ])("accepts %s turns", async (_shape, transcript, line) => {
-    llm.script = (request) => ({ json: answer(request, { status: true, summary: "ok" }) });
+    llm.script = (request) => ({ json: answerFor(request, { status: true, summary: "ok" }) });
     const res = await service.post("/v1/extract", { transcript, variables: [] });
     expect(res.status).toBe(200);
     expect(userMessage(llm.requests[0]!)).toContain(line);
@@ -85,7 +80,7 @@ describe("POST /v1/extract: answers", () => {
   });
 
   it("lets a request define its own summary instead of the default", async () => {
-    llm.script = (request) => ({ json: answer(request, { summary: "Two sentences. Exactly." }) });
+    llm.script = (request) => ({ json: answerFor(request, { summary: "Two sentences. Exactly." }) });
     const res = await service.post("/v1/extract", {
       transcript: HVAC_CALL_TEXT,
       variables: [{ name: "summary", type: "string", description: "Two sentences for the sales team" }],
@@ -96,7 +91,7 @@ describe("POST /v1/extract: answers", () => {
   });
 
   it("gives the agent's objective and the call's local date so relative dates can be resolved", async () => {
-    llm.script = (request) => ({ json: answer(request, { appointment_date: "2026-06-17" }) });
+    llm.script = (request) => ({ json: answerFor(request, { appointment_date: "2026-06-17" }) });
     const res = await service.post("/v1/extract", {
       transcript: HVAC_CALL_TEXT,
       variables: VARIABLES,
@@ -116,7 +111,7 @@ describe("POST /v1/extract: answers", () => {
   });
 
   it("tells the model to prefer null when the call date is unknown", async () => {
-    llm.script = (request) => ({ json: answer(request, {}) });
+    llm.script = (request) => ({ json: answerFor(request, {}) });
     await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(userMessage(llm.requests[0]!)).toContain("Call date: unknown");
   });
@@ -124,8 +119,8 @@ describe("POST /v1/extract: answers", () => {
   it("repairs a wrong answer in one round that names the bad fields", async () => {
     llm.script = (request, index) =>
       index === 0
-        ? { json: answer(request, { budget: "four grand", service_type: "installation", appointment_date: "June 17" }) }
-        : { json: answer(request, { budget: 4000, service_type: "repair", appointment_date: "2026-06-17" }) };
+        ? { json: answerFor(request, { budget: "four grand", service_type: "installation", appointment_date: "June 17" }) }
+        : { json: answerFor(request, { budget: 4000, service_type: "repair", appointment_date: "2026-06-17" }) };
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(200);
     expect(res.body.extracted_variables).toMatchObject({ budget: 4000, service_type: "repair", appointment_date: "2026-06-17" });
@@ -138,14 +133,14 @@ describe("POST /v1/extract: answers", () => {
   });
 
   it("repairs an answer that is not JSON", async () => {
-    llm.script = (request, index) => (index === 0 ? { content: "Sure! Here is the data: {budget: 4000" } : { json: answer(request, { budget: 4000 }) });
+    llm.script = (request, index) => (index === 0 ? { content: "Sure! Here is the data: {budget: 4000" } : { json: answerFor(request, { budget: 4000 }) });
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.body.extracted_variables.budget).toBe(4000);
     expect(llm.requests[1]!.body.messages.at(-1)!.content).toContain("not valid JSON");
   });
 
   it("answers 502 extraction_failed with the validation issues when the repair fails too", async () => {
-    llm.script = (request) => ({ json: answer(request, { budget: "lots" }) });
+    llm.script = (request) => ({ json: answerFor(request, { budget: "lots" }) });
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe("extraction_failed");
@@ -165,7 +160,7 @@ describe("POST /v1/extract: answers", () => {
 describe("POST /v1/extract: evidence", () => {
   it("keeps grounded quotes with their turn, and removes and counts invented ones", async () => {
     llm.script = (request) => ({
-      json: answer(
+      json: answerFor(
         request,
         { budget: 4000, service_type: "repair", decision_maker: false },
         {
@@ -192,7 +187,7 @@ describe("POST /v1/extract: evidence", () => {
 describe("POST /v1/extract: LLM failures", () => {
   it("waits out a 429's Retry-After, then succeeds", async () => {
     llm.script = (request, index) =>
-      index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { json: answer(request, { budget: 4000 }) };
+      index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { json: answerFor(request, { budget: 4000 }) };
     const started = Date.now();
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(200);
@@ -210,7 +205,7 @@ describe("POST /v1/extract: LLM failures", () => {
   });
 
   it("retries a 5xx and succeeds", async () => {
-    llm.script = (request, index) => (index < 2 ? { status: 503 } : { json: answer(request, { budget: 1 }) });
+    llm.script = (request, index) => (index < 2 ? { status: 503 } : { json: answerFor(request, { budget: 1 }) });
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(200);
     expect(llm.requests).toHaveLength(3);
@@ -263,7 +258,7 @@ describe("POST /v1/extract: concurrency and modes", () => {
       peak = Math.max(peak, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 100));
       inFlight -= 1;
-      return { json: answer(request, {}) };
+      return { json: answerFor(request, {}) };
     };
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => bounded.post("/v1/extract", { transcript: `AI: call ${i}\nCustomer: hi`, variables: [] })),
@@ -304,7 +299,7 @@ describe("POST /v1/extract: long calls", () => {
       }
       const text = userMessage(request);
       return {
-        json: answer(request, {
+        json: answerFor(request, {
           status: false,
           summary: "part of the call",
           appointment_date: text.includes("June 17") ? "2026-06-17" : text.includes("June 16") ? "2026-06-16" : null,
@@ -329,7 +324,7 @@ describe("POST /v1/extract: long calls", () => {
     llm.script = (request) =>
       request.body.response_format?.json_schema?.name === "call_outcome"
         ? { json: { values: { status: null, summary: "A long call" } } }
-        : { json: answer(request, { status: true, summary: "part" }) };
+        : { json: answerFor(request, { status: true, summary: "part" }) };
     const res = await chunked.post("/v1/extract", { transcript, variables: [] });
     expect(res.body.meta.chunks).toBeGreaterThan(1);
     expect(res.body.extracted_variables).toEqual({ status: true, summary: "A long call" });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/config.js";
 import { startService, type Service } from "../../src/server.js";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { captureLogs, type LogCapture } from "../support/log-capture.js";
 
 // Distinctive strings: any of them in the output is a leak.
@@ -60,7 +60,7 @@ beforeAll(async () => {
   const body = JSON.stringify({ transcript: TRANSCRIPT, variables: VARIABLES, context: { input_variables: { customer_phone: PHONE } } });
   // A successful extraction whose values are the personal data, then the same from the cache.
   llm.script = (request) => ({
-    json: { values: { ...Object.fromEntries(requestedVariables(request).map((name) => [name, null])), phone: PHONE, email: EMAIL, project: TRANSCRIPT_WORDS, summary: VALUE } },
+    json: answerFor(request, { phone: PHONE, email: EMAIL, project: TRANSCRIPT_WORDS, summary: VALUE }),
     usage: { prompt_tokens: 321, completion_tokens: 45 },
   });
   const ok = await post("/v1/extract", body, { "x-request-id": "req-logging-1", "x-canary": HEADER_SECRET });

@@ -1,15 +1,11 @@
 // GET /metrics: what an operator's Prometheus sees after real traffic through the service.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
-import { requestedVariables, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 
 const VARIABLES = [{ name: "budget", type: "number", description: "Monthly budget in USD" }];
 
-function answer(request: RecordedRequest, values: Record<string, unknown> = {}) {
-  const all = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
-  return { values: { ...all, ...values } };
-}
 
 /** `name{label="value",…} 12` lines → a map from the series (as written) to its value. */
 function parseExposition(text: string): Map<string, number> {
@@ -37,11 +33,11 @@ async function scrape(service: TestService) {
 }
 
 beforeAll(async () => {
-  llm = await startFakeLlm((request) => ({ json: answer(request, { budget: 4000 }), usage: { prompt_tokens: 100, completion_tokens: 20 } }));
+  llm = await startFakeLlm((request) => ({ json: answerFor(request, { budget: 4000 }), usage: { prompt_tokens: 100, completion_tokens: 20 } }));
 });
 afterEach(() => {
   llm.requests.length = 0;
-  llm.script = (request) => ({ json: answer(request, { budget: 4000 }), usage: { prompt_tokens: 100, completion_tokens: 20 } });
+  llm.script = (request) => ({ json: answerFor(request, { budget: 4000 }), usage: { prompt_tokens: 100, completion_tokens: 20 } });
 });
 afterAll(async () => {
   await Promise.all(services.map((s) => s.close()));
@@ -57,13 +53,13 @@ describe("GET /metrics", () => {
       index === 0
         ? { status: 429, headers: { "retry-after": "0" } }
         : index === 1
-          ? { json: answer(request, { budget: "four grand" }), usage: { prompt_tokens: 100, completion_tokens: 20 } }
-          : { json: answer(request, { budget: 4000 }), usage: { prompt_tokens: 150, completion_tokens: 30 } };
+          ? { json: answerFor(request, { budget: "four grand" }), usage: { prompt_tokens: 100, completion_tokens: 20 } }
+          : { json: answerFor(request, { budget: 4000 }), usage: { prompt_tokens: 150, completion_tokens: 30 } };
     expect((await service.post("/v1/extract", body)).status).toBe(200);
     // 2: the same call again, from the cache.
     expect((await service.post("/v1/extract", body)).body.meta.cached).toBe(true);
     // 3: a request that skips the cache read is neither a hit nor a miss.
-    llm.script = (request) => ({ json: answer(request, { budget: 4000 }), usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    llm.script = (request) => ({ json: answerFor(request, { budget: 4000 }), usage: { prompt_tokens: 0, completion_tokens: 0 } });
     expect((await service.post("/v1/extract", { ...body, options: { cache: false } })).body.meta.cached).toBe(false);
 
     const { series } = await scrape(service);
@@ -97,7 +93,7 @@ describe("GET /metrics", () => {
 
   it("reports 499 when the client leaves before the answer", async () => {
     const service = await serviceWith({ DEBRIEF_CACHE: "false" });
-    llm.script = (request) => ({ json: answer(request), delayMs: 400 });
+    llm.script = (request) => ({ json: answerFor(request), delayMs: 400 });
     const leaving = new AbortController();
     const request = fetch(`${service.url}/v1/extract`, {
       method: "POST",

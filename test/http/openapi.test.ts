@@ -12,7 +12,7 @@ import { unconfiguredLlm } from "../../src/llm/index.js";
 import { silentLogger } from "../../src/logger.js";
 import { parseExtractRequest } from "../../src/schema/index.js";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { refsIn, resolve } from "../support/openapi.js";
 
@@ -26,7 +26,7 @@ let doc: any;
 
 beforeAll(async () => {
   llm = await startFakeLlm((request) => ({
-    json: { values: { ...Object.fromEntries(requestedVariables(request).map((name) => [name, null])), budget: 4000 } },
+    json: answerFor(request, { budget: 4000 }),
   }));
   service = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_CACHE: "false", DEBRIEF_API_KEYS: KEY, DEBRIEF_MAX_VARIABLES: "150" });
   const res = await service.get("/openapi.json", auth);

@@ -12,7 +12,7 @@ import { createApp } from "../../src/http/app.js";
 import { unconfiguredLlm } from "../../src/llm/index.js";
 import { silentLogger } from "../../src/logger.js";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
-import { requestedVariables, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { spawnService, type SpawnedService } from "../support/spawn-service.js";
 
 const children: SpawnedService[] = [];
@@ -86,7 +86,7 @@ afterAll(async () => {
 describe.concurrent("graceful shutdown", () => {
   it("on SIGTERM finishes the request in flight, refuses new connections, and exits 0 within the deadline", async ({ expect }) => {
     const llm = await fakeLlm((request) => ({
-      json: { values: Object.fromEntries(requestedVariables(request).map((name) => [name, null])) },
+      json: answerFor(request),
       delayMs: 1_000,
     }));
     const server = await spawnServer(llm, { DEBRIEF_SHUTDOWN_TIMEOUT: "5s" });

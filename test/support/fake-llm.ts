@@ -46,6 +46,12 @@ export function requestedVariables(request: RecordedRequest): string[] {
   return Object.keys(schema?.properties?.values?.properties ?? {});
 }
 
+/** A complete model answer to what the request asks: every requested variable null unless given. */
+export function answerFor(request: RecordedRequest, values: Record<string, unknown> = {}, evidence?: Record<string, unknown>) {
+  const all = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
+  return { values: { ...all, ...values }, ...(evidence ? { evidence } : {}) };
+}
+
 export async function startFakeLlm(script: Script = () => ({ json: { values: {} } })): Promise<FakeLlm> {
   const requests: RecordedRequest[] = [];
   const hanging = new Set<import("node:http").ServerResponse>();
