@@ -1,8 +1,8 @@
 // The delivery layer's public surface: config compiler, outbox, worker, API router.
-export { DestinationsConfigSchema, DestinationConfigSchema, type DestinationConfig, type DestinationsConfig } from "./config-schema.js";
+export { DestinationsConfigSchema, type DestinationConfig, type DestinationsConfig } from "./config-schema.js";
 export { compileDestinations, type CompiledDestination } from "./compile-destinations.js";
 export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
-export { DEFAULT_RETRY_POLICY, DEFAULT_RETRY_SCHEDULE_MS, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
+export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 export { DeliveryOutbox, type ClaimedDelivery } from "./outbox.js";
 export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
 export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
