@@ -5,9 +5,9 @@ import { z } from "zod";
 import { canonicalHash } from "../cache/canonical-hash.js";
 import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
-import type { Llm, Usage } from "../llm/index.js";
+import type { ChatMessage, Llm, Usage } from "../llm/index.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
-import { chunkTurns, tokenCounter, type Chunk } from "../transcript/index.js";
+import { chunkTurns, tokenCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
 import { mergeChunkAnswers } from "./merge.js";
 import { buildExtractionMessages, buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
@@ -74,9 +74,14 @@ const SCHEMA_NAME = "call_extraction";
 /** Room for the chat framing around the messages, which the token count of their text does not see. */
 const FRAMING_TOKENS = 32;
 const MIN_TRANSCRIPT_BUDGET = 256;
-/** "[123] Customer: " and the newline, per transcript line: in tokens, and (at most) in bytes. */
-const LINE_OVERHEAD_TOKENS = 6;
-const LINE_PREFIX_BYTES = 24;
+
+/** The response_format schema's text, serialised once per compiled schema rather than on every request. */
+const schemaTexts = new WeakMap<OutputSchema, string>();
+function schemaTextOf(schema: OutputSchema): string {
+  let text = schemaTexts.get(schema);
+  if (text === undefined) schemaTexts.set(schema, (text = JSON.stringify(schema.jsonSchema)));
+  return text;
+}
 
 export class Extractor {
   readonly #deps: ExtractorDeps;
@@ -153,19 +158,11 @@ export class Extractor {
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
     const schemaInPrompt = mode === "json_object" ? schema.jsonSchema : undefined;
-    const chunks = this.#chunk(job, model, schema, schemaInPrompt);
+    const calls = this.#plan(job, model, schema, schemaInPrompt);
 
     const results = await Promise.all(
-      chunks.map((chunk, chunkIndex) =>
-        completeStructured({
-          llm,
-          model,
-          mode,
-          schema,
-          schemaName: SCHEMA_NAME,
-          repairAttempts: settings.repairAttempts,
-          messages: buildExtractionMessages(job, chunk, { schemaInPrompt, chunkIndex, chunkCount: chunks.length }),
-        }),
+      calls.map((messages) =>
+        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages }),
       ),
     );
     const usage = sumUsage(results.map((result) => result.usage));
@@ -173,8 +170,8 @@ export class Extractor {
     let llmCalls = results.reduce((sum, result) => sum + result.requests, 0);
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
-    if (chunks.length > 1) {
-      const final = await this.#finalize(model, job.variables, chunks, results.map((result) => result.answer));
+    if (calls.length > 1) {
+      const final = await this.#finalize(model, job.variables, results.map((result) => result.answer));
       if (final) {
         // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
         for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
@@ -192,7 +189,7 @@ export class Extractor {
       model,
       prompt_version: PROMPT_VERSION,
       attempts,
-      chunks: chunks.length,
+      chunks: calls.length,
       llm_calls: llmCalls,
       usage,
       extracted_at: new Date().toISOString(),
@@ -200,23 +197,20 @@ export class Extractor {
   }
 
   /**
-   * Splits the call when its prompt would not fit the budget. A token is at least one UTF-8 byte, so a prompt whose
-   * bytes fit needs no counting at all: the common case never runs the tokenizer.
+   * The messages of each LLM call. A token is at least one UTF-8 byte, so a call whose whole prompt fits the budget
+   * in bytes goes out as it is, without running the tokenizer; only a longer one is measured and split into chunks.
    */
-  #chunk(job: ExtractJob, model: string, schema: OutputSchema, schemaInPrompt: Record<string, unknown> | undefined): Chunk[] {
+  #plan(job: ExtractJob, model: string, schema: OutputSchema, schemaInPrompt: Record<string, unknown> | undefined): ChatMessage[][] {
     const { settings } = this.#deps;
-    // The fixed part of every prompt (instructions, variables, schema) is measured with an empty transcript.
-    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
-    const frameTexts = [...frame.map((message) => message.content), schemaInPrompt ? "" : JSON.stringify(schema.jsonSchema)];
-    const bytes = (text: string) => Buffer.byteLength(text, "utf8");
-    const upperBound =
-      frameTexts.reduce((sum, text) => sum + bytes(text), 0) +
-      job.turns.reduce((sum, turn) => sum + bytes(turn.text) + LINE_PREFIX_BYTES, 0) +
-      FRAMING_TOKENS;
-    if (upperBound <= settings.maxInputTokens) return [{ start: 0, turns: job.turns }];
+    const schemaText = schemaInPrompt ? "" : schemaTextOf(schema);
+    const whole = buildExtractionMessages(job, { start: 0, turns: job.turns }, { schemaInPrompt, chunkIndex: 0, chunkCount: 1 });
+    const bytes = whole.reduce((sum, message) => sum + Buffer.byteLength(message.content, "utf8"), Buffer.byteLength(schemaText, "utf8"));
+    if (bytes + FRAMING_TOKENS <= settings.maxInputTokens) return [whole];
 
+    // The fixed part of every chunk's prompt (instructions, variables, schema) is measured with an empty transcript.
     const count = tokenCounter(model);
-    const overhead = frameTexts.reduce((sum, text) => sum + count(text), 0) + FRAMING_TOKENS;
+    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
+    const overhead = frame.reduce((sum, message) => sum + count(message.content), count(schemaText)) + FRAMING_TOKENS;
     const budget = settings.maxInputTokens - overhead;
     if (budget < MIN_TRANSCRIPT_BUDGET) {
       throw new InvalidRequestError(
@@ -225,13 +219,14 @@ export class Extractor {
         "prompt_budget_exceeded",
       );
     }
-    return chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count, lineOverhead: LINE_OVERHEAD_TOKENS });
+    const chunks = chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count });
+    return chunks.map((chunk, chunkIndex) => buildExtractionMessages(job, chunk, { schemaInPrompt, chunkIndex, chunkCount: chunks.length }));
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
-  async #finalize(model: string, variables: readonly VariableSpec[], chunks: readonly Chunk[], answers: readonly ModelAnswer[]) {
+  async #finalize(model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
     const specs = variables.filter((spec) => spec.name === "status" || spec.name === "summary");
-    if (specs.length === 0 || chunks.length < 2) return undefined;
+    if (specs.length === 0 || answers.length < 2) return undefined;
     const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
     return completeStructured({
       llm: this.#deps.llm,
