@@ -106,6 +106,16 @@ const EnvSchema = z.object({
   DEBRIEF_SHUTDOWN_TIMEOUT: duration("10s"),
   /** How long finished calls and delivered deliveries (which hold transcripts and phone numbers) are kept. */
   DEBRIEF_RETENTION: duration("30d"),
+  /** PostgreSQL for the call store and the outbox, shared by every instance; unset: SQLite files in DEBRIEF_DATA_DIR. */
+  DEBRIEF_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  DEBRIEF_DATABASE_POOL_SIZE: positiveInt(10),
+  /** all: accept and work; api: accept and answer only; worker: extract and deliver only. */
+  DEBRIEF_ROLE: z.enum(["all", "api", "worker"]).default("all"),
+  /** How long past a destination's timeout an attempt stays claimed: after a crash, another instance retries it then. */
+  DEBRIEF_DELIVERY_LEASE_GRACE: duration("30s").pipe(z.number().min(1_000, "must be at least 1s")),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -148,6 +158,11 @@ export interface Settings {
   trustProxy: boolean | number | string;
   shutdownTimeoutMs: number;
   retentionMs: number;
+  /** Where the call store and outbox live. */
+  database: { url: string | undefined; poolSize: number };
+  /** all: API and workers; api: accepts and answers, runs no workers; worker: extracts and delivers, serves only probes and /metrics. */
+  role: "all" | "api" | "worker";
+  deliveryLeaseGraceMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -166,6 +181,16 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new SettingsError(`Invalid settings:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  // The two halves of the pipeline only meet through a shared database: alone, either would wait forever for the other.
+  if (e.DEBRIEF_ROLE !== "all" && !e.DEBRIEF_DATABASE_URL) {
+    throw new SettingsError(
+      `Invalid settings:\n  DEBRIEF_ROLE: "${e.DEBRIEF_ROLE}" needs DEBRIEF_DATABASE_URL (a PostgreSQL database the api and worker instances share); ` +
+        "without one, run DEBRIEF_ROLE=all",
+    );
+  }
+  if (e.DEBRIEF_ROLE === "worker" && !e.DEBRIEF_CONFIG) {
+    throw new SettingsError(`Invalid settings:\n  DEBRIEF_ROLE: "worker" runs the post-call pipeline, which needs DEBRIEF_CONFIG (its configuration file)`);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -204,5 +229,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     trustProxy: e.DEBRIEF_TRUST_PROXY,
     shutdownTimeoutMs: e.DEBRIEF_SHUTDOWN_TIMEOUT,
     retentionMs: e.DEBRIEF_RETENTION,
+    database: { url: e.DEBRIEF_DATABASE_URL, poolSize: e.DEBRIEF_DATABASE_POOL_SIZE },
+    role: e.DEBRIEF_ROLE,
+    deliveryLeaseGraceMs: e.DEBRIEF_DELIVERY_LEASE_GRACE,
   };
 }

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { environment, loadSettings, SettingsError, type Settings } from "./config.js";
 import { createResultCache } from "./cache/index.js";
 import { startPipeline, type Pipeline } from "./calls/index.js";
+import { DatabaseSetupError } from "./db/index.js";
 import { ConfigError } from "./delivery/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
 import { createApp } from "./http/index.js";
@@ -51,7 +52,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
   const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver });
   // The post-call pipeline (accepted calls, deliveries) runs only with a configuration file.
   const pipeline: Pipeline | undefined = settings.configFile
-    ? startPipeline({
+    ? await startPipeline({
         settings,
         env: options.env ?? {},
         extractor,
@@ -60,10 +61,20 @@ export async function startService(settings: Settings, logger: Logger, options: 
         pollIntervalMs: options.pipelinePollIntervalMs,
       })
     : undefined;
-  if (pipeline) metrics.observeOutboxDepth(() => pipeline.outbox.counts().pending);
+  if (pipeline) metrics.observeOutboxDepth(async () => (await pipeline.outbox.counts()).pending);
 
   let stopping = false;
-  const app = createApp({ settings, extractor, logger, metrics, stopping: () => stopping, v1Routers: pipeline?.routers, apiDocs: pipeline?.apiDocs });
+  const app = createApp({
+    settings,
+    extractor,
+    logger,
+    metrics,
+    stopping: () => stopping,
+    v1Routers: pipeline?.routers,
+    apiDocs: pipeline?.apiDocs,
+    // A worker instance is probed and scraped, never sent API traffic.
+    api: settings.role !== "worker",
+  });
 
   // Responses in flight when shutdown starts are sent with `Connection: close`, so their keep-alive sockets end with them.
   const inFlight = new Set<ServerResponse>();
@@ -88,6 +99,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     {
       port: typeof address === "object" && address ? address.port : settings.port,
       model: settings.llm.model,
+      role: settings.role,
       auth: settings.apiKeys.length > 0,
       rate_limit: settings.rateLimit.limit > 0 ? { limit: settings.rateLimit.limit, window_ms: settings.rateLimit.windowMs } : "off",
     },
@@ -131,8 +143,8 @@ async function main(): Promise<void> {
     logger = createLogger(settings.logLevel);
     service = await startService(settings, logger, { env: environment() });
   } catch (error) {
-    // A bad setting or configuration file: say what is wrong, without a stack trace, and stop.
-    if (error instanceof SettingsError || error instanceof ConfigError) {
+    // A bad setting, configuration file or database: say what is wrong, without a stack trace, and stop.
+    if (error instanceof SettingsError || error instanceof ConfigError || error instanceof DatabaseSetupError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }

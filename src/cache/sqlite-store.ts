@@ -1,7 +1,7 @@
 // The local durable tier: one SQLite file in the data dir, bounded in bytes, evicting the least recently used rows.
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { openDatabase } from "../sqlite.js";
+import { openDatabase } from "../db/sqlite.js";
 import type { Clock, Store } from "./store.js";
 
 export interface SqliteStoreOptions {

@@ -1,22 +1,24 @@
 // Assembles the post-call pipeline from its configuration file: call store, extraction worker, outbox, delivery worker, routes.
-import { join } from "node:path";
+// The role decides which halves run here: `api` accepts and answers, `worker` extracts and delivers, `all` does both.
 import type { Router } from "express";
 import type { Settings } from "../config.js";
-import { createDeliveryDispatcher, DeliveryOutbox, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
+import { createDeliveryDispatcher, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics, type DeliveryOutbox } from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
 import { callsApiDocs } from "./api-docs.js";
 import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
+import { openPipelineStores } from "./open-stores.js";
 import { callsRouter } from "./router.js";
 import { pruneFinished } from "./retention.js";
-import { CallStore } from "./store.js";
+import type { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 
 export interface Pipeline {
   config: PipelineConfig;
+  /** Empty on a worker instance. */
   routers: Router[];
   /** The routers' paths in the OpenAPI document. */
   apiDocs: ApiDocs[];
@@ -37,49 +39,73 @@ export interface PipelineOptions {
   pollIntervalMs?: number;
 }
 
-/** Throws ConfigError (naming each bad path) when the file is invalid: a bad file stops start-up, never a call. */
-export function startPipeline(options: PipelineOptions): Pipeline {
+/**
+ * How long a claimed call is a worker's before another may take it: long enough that its LLM calls have surely
+ * timed out (every retry of a chunk round and of the final pass, with a repair round each), plus a margin.
+ */
+export function extractionLeaseMs(llm: Settings["llm"]): number {
+  return llm.timeoutMs * (llm.maxRetries + 1) * 4 + Math.min(60_000, llm.timeoutMs);
+}
+
+/**
+ * Throws ConfigError (naming each bad path) when the file is invalid, DatabaseSetupError when the store cannot be
+ * used: a bad file or database stops start-up, never a call.
+ */
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { settings, env, extractor, logger } = options;
   const config = loadPipelineConfig(settings.configFile!, env, settings.limits);
-  const store = CallStore.open(join(settings.cache.dataDir, "calls.sqlite"));
-  const outbox = DeliveryOutbox.open(join(settings.cache.dataDir, "outbox.sqlite"));
-  const interrupted = { calls: store.releaseClaims(), deliveries: outbox.releaseClaims() };
-  if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
-  const deliveryWorker = new DeliveryWorker({
-    outbox,
-    destinations: config.destinations,
-    logger: logger.child({ module: "delivery" }),
-    allowPrivate: settings.allowPrivateDestinations,
-    metrics: options.deliveryMetrics,
-    pollIntervalMs: options.pollIntervalMs,
-  });
-  const callWorker = new CallWorker({
-    store,
-    extractor,
-    config,
-    outbox,
-    limits: settings.limits,
-    logger: logger.child({ module: "calls" }),
-    onEnqueued: () => deliveryWorker.wake(),
-    pollIntervalMs: options.pollIntervalMs,
-    // A claimed call is retried by another worker only once its LLM calls have surely timed out.
-    leaseMs: settings.llm.timeoutMs * (settings.llm.maxRetries + 1) * 4 + 60_000,
-  });
+  const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger);
+  const serves = settings.role !== "worker";
+  const works = settings.role !== "api";
+
+  let stopWorkers = async (_deadlineMs: number) => {};
+  let pruning: NodeJS.Timeout | undefined;
+  if (works) {
+    const interrupted = { calls: await store.releaseAbandonedClaims(), deliveries: await outbox.releaseAbandonedClaims() };
+    if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
+    const deliveryWorker = new DeliveryWorker({
+      outbox,
+      destinations: config.destinations,
+      logger: logger.child({ module: "delivery" }),
+      allowPrivate: settings.allowPrivateDestinations,
+      metrics: options.deliveryMetrics,
+      pollIntervalMs: options.pollIntervalMs,
+      leaseGraceMs: settings.deliveryLeaseGraceMs,
+    });
+    const callWorker = new CallWorker({
+      store,
+      extractor,
+      config,
+      outbox,
+      limits: settings.limits,
+      logger: logger.child({ module: "calls" }),
+      onEnqueued: () => signals.notify("deliveries"),
+      pollIntervalMs: options.pollIntervalMs,
+      leaseMs: extractionLeaseMs(settings.llm),
+    });
+    signals.subscribe("calls", () => callWorker.wake());
+    signals.subscribe("deliveries", () => deliveryWorker.wake());
+    deliveryWorker.start();
+    callWorker.start();
+    // Every worker instance prunes; on a shared database they may overlap, which is safe (see pruneFinished).
+    const prune = async () => {
+      try {
+        const pruned = await pruneFinished(store, outbox, Date.now() - settings.retentionMs);
+        if (pruned.calls + pruned.deliveries > 0) logger.info(pruned, "pruned finished calls and delivered deliveries past retention");
+      } catch (error) {
+        logger.error({ err: error }, "pruning failed");
+      }
+    };
+    void prune();
+    pruning = setInterval(() => void prune(), PRUNE_INTERVAL_MS).unref();
+    stopWorkers = async (deadlineMs) => void (await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]));
+  }
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
-  const testDispatcher = createDeliveryDispatcher({ allowPrivate: settings.allowPrivateDestinations });
-  deliveryWorker.start();
-  callWorker.start();
-  const prune = () => {
-    try {
-      const pruned = pruneFinished(store, outbox, Date.now() - settings.retentionMs);
-      if (pruned.calls + pruned.deliveries > 0) logger.info(pruned, "pruned finished calls and delivered deliveries past retention");
-    } catch (error) {
-      logger.error({ err: error }, "pruning failed");
-    }
-  };
-  prune();
-  const pruning = setInterval(prune, PRUNE_INTERVAL_MS).unref();
-  logger.info({ profiles: [...config.profiles.keys()], destinations: [...config.destinations.keys()] }, "post-call pipeline started");
+  const testDispatcher = serves ? createDeliveryDispatcher({ allowPrivate: settings.allowPrivateDestinations }) : undefined;
+  logger.info(
+    { role: settings.role, store: store.engine, profiles: [...config.profiles.keys()], destinations: [...config.destinations.keys()] },
+    "post-call pipeline started",
+  );
   // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
   const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
 
@@ -87,17 +113,24 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     config,
     store,
     outbox,
-    routers: [
-      callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake() }),
-      deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations, testDispatcher }),
-    ],
-    apiDocs: [callsApiDocs(guards), deliveriesApiDocs(guards)],
+    routers: serves
+      ? [
+          callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => signals.notify("calls") }),
+          deliveriesRouter({
+            outbox,
+            worker: { wake: () => signals.notify("deliveries") },
+            destinations: config.destinations,
+            allowPrivate: settings.allowPrivateDestinations,
+            testDispatcher,
+          }),
+        ]
+      : [],
+    apiDocs: serves ? [callsApiDocs(guards), deliveriesApiDocs(guards)] : [],
     async close(deadlineMs) {
       clearInterval(pruning);
-      await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]);
-      store.close();
-      outbox.close();
-      await testDispatcher.close();
+      await stopWorkers(deadlineMs);
+      await closeStores();
+      await testDispatcher?.close();
     },
   };
 }

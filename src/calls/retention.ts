@@ -6,16 +6,20 @@ import type { CallStore } from "./store.js";
 const BATCH = 500;
 
 /**
+ * Safe with several instances pruning the same database at once: a finished call never becomes unfinished (a replay
+ * needs a failure), so whichever instance deletes a row first wins and the others delete nothing.
+ *
  * Deletes deliveries delivered before `before`, then calls finished before it that no longer have a delivery left.
  * Failed deliveries, calls awaiting extraction or replay, and calls with a failed delivery are kept.
  */
-export function pruneFinished(store: CallStore, outbox: DeliveryOutbox, before: number): { calls: number; deliveries: number } {
-  const deliveries = outbox.pruneDelivered(before);
+export async function pruneFinished(store: CallStore, outbox: DeliveryOutbox, before: number): Promise<{ calls: number; deliveries: number }> {
+  const deliveries = await outbox.pruneDelivered(before);
   let calls = 0;
   for (;;) {
-    const finished = store.findFinished(before, BATCH);
-    const unreferenced = finished.filter((id) => !outbox.hasDeliveries(id));
-    calls += store.delete(unreferenced);
+    const finished = await store.findFinished(before, BATCH);
+    const referenced = await Promise.all(finished.map((id) => outbox.hasDeliveries(id)));
+    const unreferenced = finished.filter((_id, index) => !referenced[index]);
+    calls += await store.delete(unreferenced);
     // A batch whose calls all still have deliveries would come back forever: stop when a batch frees nothing.
     if (finished.length < BATCH || unreferenced.length === 0) break;
   }

@@ -27,8 +27,8 @@ function publicState(call: CallRecord, deliveries: readonly DeliveryWithAttempts
 }
 
 /** The `GET /v1/calls/{id}` body; exported so the OpenAPI document's schema is checked against it. */
-export function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
-  const deliveries = outbox.listForCall(call.id);
+export async function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
+  const deliveries = await outbox.listForCall(call.id);
   return {
     call_id: call.id,
     profile: call.profile,
@@ -50,7 +50,7 @@ export function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
 export function callsRouter(deps: CallsRouterDeps): Router {
   const router = Router();
 
-  router.post("/calls", (req, res) => {
+  router.post("/calls", async (req, res) => {
     const profileName = typeof req.query.profile === "string" ? req.query.profile : undefined;
     const profile = profileName ? deps.config.profiles.get(profileName) : undefined;
     if (!profile) {
@@ -70,7 +70,7 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     // A call we will extract is checked now, as `POST /v1/extract` would check it: a bad one is a 400, never a stored failure.
     if (extract) callExtractJob(payload, profile, deps.limits);
 
-    const { call, created } = deps.store.accept({
+    const { call, created } = await deps.store.accept({
       profile: profile.name,
       externalId: payload.id === undefined ? undefined : String(payload.id),
       payload,
@@ -78,20 +78,20 @@ export function callsRouter(deps: CallsRouterDeps): Router {
       reason: extract ? undefined : `not_completed: call status is "${payload.status}"`,
     });
     if (created && extract) deps.onAccepted();
-    const body = created ? { call_id: call.id, state: call.state } : { call_id: call.id, state: describeCall(call, deps.outbox).state, duplicate: true };
+    const body = created ? { call_id: call.id, state: call.state } : { call_id: call.id, state: (await describeCall(call, deps.outbox)).state, duplicate: true };
     res.status(created ? 202 : 200).json(body);
   });
 
-  router.get("/calls/:id", (req, res) => {
-    const call = deps.store.get(req.params.id);
+  router.get("/calls/:id", async (req, res) => {
+    const call = await deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
-    res.json(describeCall(call, deps.outbox));
+    res.json(await describeCall(call, deps.outbox));
   });
 
-  router.post("/calls/:id/retry", (req, res) => {
-    const call = deps.store.get(req.params.id);
+  router.post("/calls/:id/retry", async (req, res) => {
+    const call = await deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
-    if (!deps.store.replay(call.id)) {
+    if (!(await deps.store.replay(call.id))) {
       throw new ConflictError(
         `Only a call in extraction_failed, or one whose deliveries could not be enqueued, can be replayed; this one is ${call.state}`,
       );

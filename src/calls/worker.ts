@@ -1,5 +1,5 @@
 // Extracts accepted calls in the background and hands the enriched payload to the delivery outbox.
-// Failures are retried with backoff; the call stays in SQLite throughout, so a restart loses nothing.
+// Failures are retried with backoff; the call stays in the store throughout, so a restart loses nothing.
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
@@ -39,6 +39,8 @@ export class CallWorker {
   readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  #pumping: Promise<void> | undefined;
+  #pumpAgain = false;
 
   constructor(options: CallWorkerOptions) {
     this.#options = {
@@ -76,40 +78,56 @@ export class CallWorker {
 
   /** Processes every call due now and waits for them (tests, and a manual flush). */
   async tick(): Promise<void> {
-    this.#pump();
+    await this.#pump();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   /**
    * Claims due calls and starts them, without waiting for them: a slow extraction (an LLM timing out) must not hold
    * back the next poll, or calls whose retry time has come would sit idle. At most twice the concurrency is claimed,
-   * so a backlog stays in the store, not in memory.
+   * so a backlog stays in the store, not in memory. One pump at a time: a wake-up during a pump runs another after it.
    */
-  #pump(): void {
+  #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return this.#pumping;
+    }
+    this.#pumping = (async () => {
+      try {
+        do {
+          this.#pumpAgain = false;
+          await this.#claimAndStart();
+        } while (this.#pumpAgain && this.#running);
+      } finally {
+        this.#pumping = undefined;
+      }
+    })();
+    return this.#pumping;
+  }
+
+  async #claimAndStart(): Promise<void> {
     const { store, concurrency, leaseMs } = this.#options;
     const room = concurrency * 2 - this.#inFlight.size;
     if (room <= 0) return;
-    for (const id of store.findDue(room + this.#inFlight.size)) {
-      if (this.#inFlight.has(id) || this.#inFlight.size >= concurrency * 2) continue;
-      const call = store.claim(id, leaseMs);
-      if (!call) continue;
+    for (const call of await store.claimDue(room, leaseMs)) {
+      // Ours already: its lease ran out while it was still extracting here (claimDue renewed it).
+      if (this.#inFlight.has(call.id)) continue;
       const work = this.#limit(() => this.#process(call))
-        // #process records its own failures; this is for the store itself failing (a closed or full database).
-        .catch((error: unknown) => this.#options.logger.error({ err: error, call_id: id }, "could not record the outcome of a call"))
-        .finally(() => this.#inFlight.delete(id));
-      this.#inFlight.set(id, work);
+        // #process records its own failures; this is for the store itself failing (a closed or unreachable database).
+        .catch((error: unknown) => this.#options.logger.error({ err: error, call_id: call.id }, "could not record the outcome of a call"))
+        .finally(() => this.#inFlight.delete(call.id));
+      this.#inFlight.set(call.id, work);
     }
   }
 
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      try {
-        this.#pump();
-      } catch (error) {
-        this.#options.logger.error({ err: error }, "call worker poll failed");
-      }
-      if (this.#running) this.#schedule(this.#options.pollIntervalMs);
+      this.#pump()
+        .catch((error: unknown) => this.#options.logger.error({ err: error }, "call worker poll failed"))
+        .finally(() => {
+          if (this.#running) this.#schedule(this.#options.pollIntervalMs);
+        });
     }, delayMs);
     this.#timer.unref();
   }
@@ -133,7 +151,7 @@ export class CallWorker {
       const report = await enqueueCallDeliveries({ outbox, destinations: profile.destinations, callId: call.id, payload: enriched });
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
-      store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);
+      await store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);
       log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: result.meta.cached }, "call extracted");
       if (report.enqueued.length > 0) this.#options.onEnqueued?.();
     } catch (error) {
@@ -143,7 +161,7 @@ export class CallWorker {
       const policy = config.extractionRetry;
       const retry = !isPermanent(error) && attempts < policy.maxAttempts;
       const nextAttemptAt = retry ? clock() + backoffDelayMs(policy, attempts, random) : undefined;
-      store.markAttemptFailed(call.id, { code, message }, nextAttemptAt);
+      await store.markAttemptFailed(call.id, { code, message }, nextAttemptAt);
       log.warn({ code, attempts, next_attempt_at: nextAttemptAt }, retry ? "extraction failed; will retry" : "extraction failed for good");
     }
   }

@@ -30,7 +30,7 @@ export async function enqueueCallDeliveries(input: {
         continue;
       }
       const body = await destination.render(input.payload);
-      report.enqueued.push(input.outbox.enqueue({ callId: input.callId, destination: destination.name, payload: body }));
+      report.enqueued.push(await input.outbox.enqueue({ callId: input.callId, destination: destination.name, payload: body }));
     } catch (error) {
       // An expression that fails on this payload is this destination's problem, reported on the call. Anything else
       // (the outbox could not write) propagates: the caller must not record the call as handed over.

@@ -3,7 +3,9 @@ export { DestinationsConfigSchema, type DestinationConfig, type DestinationsConf
 export { compileDestinations, type CompiledDestination } from "./compile-destinations.js";
 export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
-export { DeliveryOutbox, type ClaimedDelivery } from "./outbox.js";
+export type { ClaimedDelivery, ClaimRequest, DeliveryOutbox } from "./outbox.js";
+export { SqliteOutbox } from "./sqlite-outbox.js";
+export { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox } from "./postgres-outbox.js";
 export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
 export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
 export { deliveriesRouter } from "./router.js";

@@ -1,4 +1,4 @@
-// The outbox's SQLite schema; `user_version` records which migrations have run.
+// The outbox's SQLite schema; `user_version` records which migrations have run. Version 1 is the first release's.
 
 /**
  * deliveries: one row per (call, destination), holding the exact body bytes to send.

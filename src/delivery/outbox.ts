@@ -1,10 +1,7 @@
-// The durable outbox: every delivery and its next attempt time live in SQLite, so a crash loses nothing.
+// The outbox port: every delivery, its attempts and its next attempt time, durable, so a crash loses nothing.
+// Adapters: SQLite (sqlite-outbox.ts, one process) and PostgreSQL (postgres-outbox.ts, shared by instances).
 import { randomBytes } from "node:crypto";
-import Database from "better-sqlite3";
 import { ConflictError, NotFoundError } from "./errors.js";
-import { openDatabase } from "../sqlite.js";
-import { OUTBOX_MIGRATIONS } from "./outbox-schema.js";
-import { webhookIdFor } from "./signing.js";
 import type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
 
 export const DEFAULT_LIST_LIMIT = 50;
@@ -35,7 +32,95 @@ export interface AttemptResultInput {
   responseSnippet: string | null;
 }
 
-interface DeliveryRow {
+/** What a worker can start right now, so that it never claims a delivery it would leave waiting under its lease. */
+export interface ClaimRequest {
+  /** At most this many in all. */
+  limit: number;
+  /** Per destination: how many more it may start now (0: none), and how long each claim lasts. */
+  destinations: ReadonlyMap<string, { room: number; leaseMs: number }>;
+  /** The same for destinations not listed (no longer configured: the worker fails them). */
+  other: { room: number; leaseMs: number };
+  /** Never these ids (a flush runs each delivery at most once). */
+  excludeIds?: readonly string[];
+}
+
+/**
+ * Every method is asynchronous (PostgreSQL is a network away). Adding a query means adding a method here and to each
+ * adapter; the contract suite (test/delivery/outbox.contract.test.ts) runs every adapter through the same behaviour.
+ */
+export interface DeliveryOutbox {
+  readonly engine: "sqlite" | "postgres";
+  /** The clock the outbox schedules with; the worker signs and schedules with the same one. */
+  readonly now: () => number;
+  /**
+   * Stores `payload` (the body to send, already rendered by the destination's transform) as exact JSON bytes.
+   * Idempotent on (callId, destination): a second call returns the existing delivery unchanged.
+   */
+  enqueue(input: { callId: string; destination: string; payload: unknown }): Promise<Delivery>;
+  get(id: string): Promise<DeliveryWithAttempts | undefined>;
+  /** Newest first. */
+  list(filter?: DeliveryFilter): Promise<Delivery[]>;
+  /** Every delivery of one call with its attempt history: for `GET /v1/calls/:id`. */
+  listForCall(callId: string): Promise<DeliveryWithAttempts[]>;
+  /** Replays a dead-lettered delivery now with a fresh attempt budget. Throws NotFoundError / ConflictError. */
+  retry(id: string): Promise<Delivery>;
+  /**
+   * Takes due deliveries (oldest due first) within the request's room, each under a lease, and records each attempt as
+   * started. An earlier attempt that never got recorded (its worker died holding the lease) is closed as interrupted.
+   * A delivery waiting for its next attempt holds no lease: whoever asks once it is due gets it.
+   */
+  claimDue(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /**
+   * Records how a claimed attempt ended and moves the delivery on. Returns undefined (changing nothing) when the lease
+   * was lost and the delivery claimed again meanwhile: the newer attempt owns it.
+   */
+  recordAttempt(claim: ClaimedDelivery, result: AttemptResultInput): Promise<Delivery | undefined>;
+  counts(): Promise<Record<DeliveryStatus, number>>;
+  /** Does any delivery of this call remain (pending, failed, or delivered but not yet pruned)? */
+  hasDeliveries(callId: string): Promise<boolean>;
+  /** Deletes delivered rows (bodies hold call data) delivered before `before`; failed ones stay for replay. */
+  pruneDelivered(before: number): Promise<number>;
+  /** At start-up: frees claims only a dead process can have left (SQLite: all of them; PostgreSQL: none). See CallStore. */
+  releaseAbandonedClaims(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const newDeliveryId = (): string => `dlv_${randomBytes(12).toString("hex")}`;
+
+export const INTERRUPTED_BY_CRASH =
+  "the process stopped before this attempt was recorded; the delivery was claimed again after its lease expired";
+
+/**
+ * How many due rows to look at (and, on PostgreSQL, lock for the moment of the claim) for one claim: no more than could
+ * be taken, so that other instances claiming at the same moment find the rest free. Saturated destinations are left out
+ * of the read; a destination with some room left that fills up is left out of the next read (the worker claims again).
+ */
+export const claimWindow = (request: ClaimRequest): number => request.limit;
+
+/** The destinations with no room left: never worth reading their rows. */
+export const saturatedDestinations = (request: ClaimRequest): string[] =>
+  [...request.destinations].filter(([, { room }]) => room <= 0).map(([name]) => name);
+
+/** Picks, in order, the candidates the request has room for, each with its lease. */
+export function pickClaims<T extends { destination: string }>(candidates: readonly T[], request: ClaimRequest): (T & { leaseMs: number })[] {
+  const taken = new Map<string, number>();
+  const picked: (T & { leaseMs: number })[] = [];
+  for (const candidate of candidates) {
+    if (picked.length >= request.limit) break;
+    const rule = request.destinations.get(candidate.destination) ?? request.other;
+    const count = taken.get(candidate.destination) ?? 0;
+    if (count >= rule.room) continue;
+    taken.set(candidate.destination, count + 1);
+    picked.push({ ...candidate, leaseMs: rule.leaseMs });
+  }
+  return picked;
+}
+
+export const DELIVERY_COLUMNS =
+  "id, call_id, destination, webhook_id, status, attempts, last_status, last_error, last_response, next_attempt_at, created_at, delivered_at";
+
+/** A `deliveries` row as both engines return it (times in ms since the epoch). */
+export interface DeliveryRow {
   id: string;
   call_id: string;
   destination: string;
@@ -50,7 +135,7 @@ interface DeliveryRow {
   delivered_at: number | null;
 }
 
-interface ClaimRow {
+export interface ClaimRow {
   id: string;
   call_id: string;
   destination: string;
@@ -61,7 +146,7 @@ interface ClaimRow {
   claimed_until: number;
 }
 
-interface AttemptRow {
+export interface AttemptRow {
   delivery_id: string;
   attempt: number;
   started_at: number;
@@ -72,12 +157,9 @@ interface AttemptRow {
   error: string | null;
 }
 
-const DELIVERY_COLUMNS =
-  "id, call_id, destination, webhook_id, status, attempts, last_status, last_error, last_response, next_attempt_at, created_at, delivered_at";
-
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-function toDelivery(row: DeliveryRow): Delivery {
+export function toDelivery(row: DeliveryRow): Delivery {
   return {
     id: row.id,
     call_id: row.call_id,
@@ -94,7 +176,7 @@ function toDelivery(row: DeliveryRow): Delivery {
   };
 }
 
-function toAttempt(row: AttemptRow): AttemptRecord {
+export function toAttempt(row: AttemptRow): AttemptRecord {
   return {
     attempt: row.attempt,
     started_at: iso(row.started_at)!,
@@ -106,243 +188,46 @@ function toAttempt(row: AttemptRow): AttemptRecord {
   };
 }
 
-const INTERRUPTED_BY_CRASH = "the process stopped before this attempt was recorded; the delivery was claimed again after its lease expired";
+export function toClaimed(row: ClaimRow): ClaimedDelivery {
+  return {
+    id: row.id,
+    callId: row.call_id,
+    destination: row.destination,
+    webhookId: row.webhook_id,
+    body: row.body,
+    attempt: row.total_attempts,
+    runAttempt: row.attempts,
+    claimedUntil: row.claimed_until,
+  };
+}
 
-export class DeliveryOutbox {
-  readonly now: () => number;
-  private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+/** Each delivery of a call with its own attempts, from the two result sets. */
+export function withAttempts(rows: readonly DeliveryRow[], attempts: readonly AttemptRow[]): DeliveryWithAttempts[] {
+  return rows.map((row) => ({
+    ...toDelivery(row),
+    attempt_history: attempts.filter((attempt) => attempt.delivery_id === row.id).map(toAttempt),
+  }));
+}
 
-  private constructor(db: Database.Database, clock: () => number) {
-    this.db = db;
-    this.now = clock;
+/** The body as stored: exact JSON bytes. */
+export function serializeBody(payload: unknown): string {
+  const body = JSON.stringify(payload);
+  if (body === undefined) throw new TypeError("a delivery payload must be JSON-serialisable");
+  return body;
+}
+
+export function emptyDeliveryCounts(): Record<DeliveryStatus, number> {
+  return { pending: 0, delivered: 0, failed: 0 };
+}
+
+/** What `retry` answers once its update ran: the delivery, or why it could not be replayed. */
+export function retried(id: string, changed: boolean, delivery: DeliveryWithAttempts | undefined): Delivery {
+  if (!delivery) throw new NotFoundError(`No delivery with id "${id}".`);
+  if (!changed) {
+    throw new ConflictError(`Delivery "${id}" is ${delivery.status}; only failed deliveries can be retried.`, [
+      { path: "status", message: `is ${delivery.status}` },
+    ]);
   }
-
-  /**
-   * Opens (creating if needed) the outbox file. WAL with synchronous=FULL: each commit is fsynced, so an
-   * accepted delivery survives power loss as well as SIGKILL; it costs about one fsync per state change,
-   * which is noise next to the HTTP round trip each change stands for.
-   */
-  static open(file: string, clock: () => number = Date.now): DeliveryOutbox {
-    const db = openDatabase(file, { synchronous: "FULL", migrations: OUTBOX_MIGRATIONS });
-    return new DeliveryOutbox(db, clock);
-  }
-
-  /**
-   * Stores `payload` (the body to send, already rendered by the destination's transform) as exact
-   * JSON bytes. Idempotent on (callId, destination): a second call returns the existing row unchanged.
-   */
-  enqueue(input: { callId: string; destination: string; payload: unknown }): Delivery {
-    const body = JSON.stringify(input.payload);
-    if (body === undefined) throw new TypeError("a delivery payload must be JSON-serialisable");
-    const now = this.now();
-    this.sql(
-      `INSERT INTO deliveries (id, call_id, destination, webhook_id, body, status, next_attempt_at, created_at, updated_at)
-       VALUES (@id, @callId, @destination, @webhookId, @body, 'pending', @now, @now, @now)
-       ON CONFLICT (call_id, destination) DO NOTHING`,
-    ).run({
-      id: `dlv_${randomBytes(12).toString("hex")}`,
-      callId: input.callId,
-      destination: input.destination,
-      webhookId: webhookIdFor(input.callId, input.destination),
-      body,
-      now,
-    });
-    const row = this.sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? AND destination = ?`).get(input.callId, input.destination);
-    return toDelivery(row as DeliveryRow);
-  }
-
-  get(id: string): DeliveryWithAttempts | undefined {
-    const row = this.sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(id) as DeliveryRow | undefined;
-    if (!row) return undefined;
-    const attempts = this.sql("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt").all(id) as AttemptRow[];
-    return { ...toDelivery(row), attempt_history: attempts.map(toAttempt) };
-  }
-
-  /** Newest first. */
-  list(filter: DeliveryFilter = {}): Delivery[] {
-    const limit = Math.min(Math.max(1, filter.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
-    const rows = this.sql(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries
-       WHERE (@status IS NULL OR status = @status)
-         AND (@destination IS NULL OR destination = @destination)
-         AND (@callId IS NULL OR call_id = @callId)
-       ORDER BY seq DESC LIMIT @limit`,
-    ).all({ status: filter.status ?? null, destination: filter.destination ?? null, callId: filter.callId ?? null, limit });
-    return (rows as DeliveryRow[]).map(toDelivery);
-  }
-
-  /** Every delivery of one call with its attempt history: for `GET /v1/calls/:id`. */
-  listForCall(callId: string): DeliveryWithAttempts[] {
-    const rows = this.sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? ORDER BY seq`).all(callId) as DeliveryRow[];
-    const attempts = this.sql(
-      `SELECT attempts.* FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
-       WHERE deliveries.call_id = ? ORDER BY attempts.delivery_id, attempts.attempt`,
-    ).all(callId) as AttemptRow[];
-    return rows.map((row) => ({
-      ...toDelivery(row),
-      attempt_history: attempts.filter((attempt) => attempt.delivery_id === row.id).map(toAttempt),
-    }));
-  }
-
-  /** Replays a dead-lettered delivery now with a fresh attempt budget. Throws NotFoundError / ConflictError. */
-  retry(id: string): Delivery {
-    const now = this.now();
-    const changed = this.sql(
-      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, claimed_until = NULL, updated_at = @now
-       WHERE id = @id AND status = 'failed'`,
-    ).run({ id, now }).changes;
-    const delivery = this.get(id);
-    if (!delivery) throw new NotFoundError(`No delivery with id "${id}".`);
-    if (changed === 0) {
-      throw new ConflictError(`Delivery "${id}" is ${delivery.status}; only failed deliveries can be retried.`, [
-        { path: "status", message: `is ${delivery.status}` },
-      ]);
-    }
-    const { attempt_history: _history, ...plain } = delivery;
-    return plain;
-  }
-
-  /** Deliveries due now whose lease (if any) has expired, oldest due first. */
-  findDue(options: { limit: number; excludeDestinations?: readonly string[]; excludeIds?: readonly string[] }): { id: string; destination: string }[] {
-    const rows = this.sql(
-      `SELECT id, destination FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= @now
-         AND (claimed_until IS NULL OR claimed_until <= @now)
-         AND destination NOT IN (SELECT value FROM json_each(@excludeDestinations))
-         AND id NOT IN (SELECT value FROM json_each(@excludeIds))
-       ORDER BY next_attempt_at, seq LIMIT @limit`,
-    ).all({
-      now: this.now(),
-      limit: options.limit,
-      excludeDestinations: JSON.stringify(options.excludeDestinations ?? []),
-      excludeIds: JSON.stringify(options.excludeIds ?? []),
-    });
-    return rows as { id: string; destination: string }[];
-  }
-
-  /**
-   * Frees the claims of pending deliveries. Each data dir belongs to one process, so a claim found at start-up was left
-   * by a process that died mid-attempt: the delivery is retried at once (the next claim records that attempt as
-   * interrupted) rather than when its lease would have run out.
-   */
-  releaseClaims(): number {
-    return this.sql("UPDATE deliveries SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL").run().changes;
-  }
-
-  /**
-   * Takes a lease on a due delivery and records the attempt as started, in one transaction. Returns
-   * undefined if it is no longer due or someone else holds it. An earlier attempt that never got
-   * recorded (the process died holding the lease) is closed as interrupted here.
-   */
-  claim(id: string, leaseMs: number): ClaimedDelivery | undefined {
-    const now = this.now();
-    return this.db.transaction((): ClaimedDelivery | undefined => {
-      const row = this.sql(
-        `UPDATE deliveries SET claimed_until = @until, attempts = attempts + 1, total_attempts = total_attempts + 1, updated_at = @now
-         WHERE id = @id AND status = 'pending' AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now)
-         RETURNING id, call_id, destination, webhook_id, body, attempts, total_attempts, claimed_until`,
-      ).get({ id, now, until: now + leaseMs }) as ClaimRow | undefined;
-      if (!row) return undefined;
-      this.sql(
-        "UPDATE attempts SET finished_at = @now, outcome = 'interrupted', error = @error WHERE delivery_id = @id AND finished_at IS NULL",
-      ).run({ id, now, error: INTERRUPTED_BY_CRASH });
-      this.sql("INSERT INTO attempts (delivery_id, attempt, started_at) VALUES (?, ?, ?)").run(id, row.total_attempts, now);
-      return {
-        id: row.id,
-        callId: row.call_id,
-        destination: row.destination,
-        webhookId: row.webhook_id,
-        body: row.body,
-        attempt: row.total_attempts,
-        runAttempt: row.attempts,
-        claimedUntil: row.claimed_until,
-      };
-    })();
-  }
-
-  /**
-   * Records how a claimed attempt ended and moves the delivery on. Returns undefined (changing nothing)
-   * when the lease was lost and the delivery claimed again meanwhile: the newer attempt owns it.
-   */
-  recordAttempt(claim: ClaimedDelivery, result: AttemptResultInput): Delivery | undefined {
-    const now = this.now();
-    return this.db.transaction((): Delivery | undefined => {
-      const closed = this.sql(
-        `UPDATE attempts SET finished_at = @now, status = @status, latency_ms = @latencyMs, outcome = @outcome, error = @error, response_snippet = @snippet
-         WHERE delivery_id = @id AND attempt = @attempt AND finished_at IS NULL`,
-      ).run({
-        now,
-        id: claim.id,
-        attempt: claim.attempt,
-        status: result.status,
-        latencyMs: Math.round(result.latencyMs),
-        outcome: result.outcome,
-        error: result.error,
-        snippet: result.responseSnippet,
-      }).changes;
-      if (closed === 0) return undefined;
-      const params = { id: claim.id, attempt: claim.attempt, now, status: result.status, error: result.error, snippet: result.responseSnippet };
-      const where = "WHERE id = @id AND total_attempts = @attempt AND status = 'pending'";
-      switch (result.outcome) {
-        case "delivered":
-          this.sql(
-            `UPDATE deliveries SET status = 'delivered', delivered_at = @now, next_attempt_at = NULL, claimed_until = NULL,
-             last_status = @status, last_error = NULL, last_response = @snippet, updated_at = @now ${where}`,
-          ).run(params);
-          break;
-        case "retry":
-          if (result.nextAttemptAt === undefined) throw new Error("a retry needs nextAttemptAt");
-          this.sql(
-            `UPDATE deliveries SET next_attempt_at = @next, claimed_until = NULL,
-             last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
-          ).run({ ...params, next: result.nextAttemptAt });
-          break;
-        case "failed":
-          this.sql(
-            `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_until = NULL,
-             last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
-          ).run(params);
-          break;
-        case "interrupted":
-          // Shutdown cut the attempt short: due again at once, and it does not use up the retry budget.
-          this.sql(
-            `UPDATE deliveries SET next_attempt_at = @now, claimed_until = NULL, attempts = MAX(attempts - 1, 0), updated_at = @now ${where}`,
-          ).run({ id: claim.id, attempt: claim.attempt, now });
-          break;
-      }
-      return toDelivery(this.sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(claim.id) as DeliveryRow);
-    })();
-  }
-
-  counts(): Record<DeliveryStatus, number> {
-    const counts: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
-    const rows = this.sql("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all() as { status: DeliveryStatus; n: number }[];
-    for (const row of rows) counts[row.status] = row.n;
-    return counts;
-  }
-
-  /** Does any delivery of this call remain (pending, failed, or delivered but not yet pruned)? */
-  hasDeliveries(callId: string): boolean {
-    return this.sql("SELECT 1 FROM deliveries WHERE call_id = ? LIMIT 1").get(callId) !== undefined;
-  }
-
-  /** Deletes delivered rows (bodies hold call data) delivered before `before`; failed ones stay for replay. */
-  pruneDelivered(before: number): number {
-    return this.sql("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
-  }
-
-  /** Prepared once per distinct SQL text: claim and record run on every attempt. */
-  private sql(source: string): Database.Statement {
-    let statement = this.statements.get(source);
-    if (!statement) {
-      statement = this.db.prepare(source);
-      this.statements.set(source, statement);
-    }
-    return statement;
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+  const { attempt_history: _history, ...plain } = delivery;
+  return plain;
 }

@@ -9,7 +9,6 @@ import { NotFoundError } from "./errors.js";
 import { MAX_LIST_LIMIT, type DeliveryOutbox } from "./outbox.js";
 import { sendTestRequest } from "./test-request.js";
 import { DELIVERY_STATUSES } from "./types.js";
-import type { DeliveryWorker } from "./worker.js";
 
 /** `GET /v1/deliveries` query parameters; the OpenAPI document describes them from this schema. */
 export const ListQuerySchema = z.object({
@@ -30,7 +29,8 @@ function parseQuery<T extends z.ZodTypeAny>(schema: T, req: Request): z.infer<T>
 /** Mounted by the app under `/v1`. Errors are DebriefErrors for the app's error middleware to render. */
 export function deliveriesRouter(deps: {
   outbox: DeliveryOutbox;
-  worker: DeliveryWorker;
+  /** Told when a delivery is queued again, so the workers (of any instance) send it now. */
+  worker: { wake(): void };
   destinations: Map<string, CompiledDestination>;
   allowPrivate: boolean;
   /** The client for "Make test request"; the owner closes it at shutdown. Default: a new guarded one. */
@@ -40,21 +40,21 @@ export function deliveriesRouter(deps: {
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
   const testDispatcher = deps.testDispatcher ?? createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
 
-  router.get("/deliveries", (req, res) => {
+  router.get("/deliveries", async (req, res) => {
     const query = parseQuery(ListQuerySchema, req);
     res.json({
-      deliveries: deps.outbox.list({ status: query.status, destination: query.destination, callId: query.call_id, limit: query.limit }),
+      deliveries: await deps.outbox.list({ status: query.status, destination: query.destination, callId: query.call_id, limit: query.limit }),
     });
   });
 
-  router.get("/deliveries/:id", (req, res) => {
-    const delivery = deps.outbox.get(req.params.id);
+  router.get("/deliveries/:id", async (req, res) => {
+    const delivery = await deps.outbox.get(req.params.id);
     if (!delivery) throw new NotFoundError(`No delivery with id "${req.params.id}".`);
     res.json({ delivery });
   });
 
-  router.post("/deliveries/:id/retry", (req, res) => {
-    const delivery = deps.outbox.retry(req.params.id);
+  router.post("/deliveries/:id/retry", async (req, res) => {
+    const delivery = await deps.outbox.retry(req.params.id);
     deps.worker.wake();
     res.json({ delivery });
   });

@@ -9,7 +9,7 @@ import { decideAfterAttempt, type RetryDecision } from "./retry-policy.js";
 import { sendWebhook, type SendResult } from "./send-webhook.js";
 import type { AttemptOutcome, Delivery } from "./types.js";
 
-/** How long past an attempt's own timeout a lease lasts: room to record the result before anyone may reclaim it. */
+/** How long past an attempt's own timeout a lease lasts by default: room to record the result before anyone may reclaim it. */
 export const LEASE_GRACE_MS = 30_000;
 
 export interface DeliveryMetrics {
@@ -28,6 +28,8 @@ export interface DeliveryWorkerOptions {
   perDestinationConcurrency?: number;
   /** How often the outbox is checked for due deliveries. Default 1000 ms. */
   pollIntervalMs?: number;
+  /** A claim lasts the destination's timeout plus this. Default LEASE_GRACE_MS. */
+  leaseGraceMs?: number;
   /** Scheduling and signing time; defaults to the outbox's clock so both always agree. */
   clock?: () => number;
   /** Jitter source in [0, 1); injectable for tests. */
@@ -62,6 +64,7 @@ export class DeliveryWorker {
   private readonly globalConcurrency: number;
   private readonly perDestinationConcurrency: number;
   private readonly pollIntervalMs: number;
+  private readonly leaseGraceMs: number;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly onDelivered: ((delivery: Delivery) => void) | undefined;
@@ -77,6 +80,7 @@ export class DeliveryWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  private pumping: Promise<Promise<void>[]> | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -88,6 +92,7 @@ export class DeliveryWorker {
     this.globalConcurrency = options.globalConcurrency ?? 16;
     this.perDestinationConcurrency = options.perDestinationConcurrency ?? 4;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.leaseGraceMs = options.leaseGraceMs ?? LEASE_GRACE_MS;
     this.clock = options.clock ?? options.outbox.now;
     this.random = options.random ?? Math.random;
     this.onDelivered = options.onDelivered;
@@ -123,7 +128,7 @@ export class DeliveryWorker {
     const seen = new Set<string>();
     const mine = new Set<Promise<void>>();
     for (;;) {
-      for (const attempt of this.pump(seen)) {
+      for (const attempt of await this.pump(seen)) {
         mine.add(attempt);
         void attempt.then(() => mine.delete(attempt));
       }
@@ -134,6 +139,8 @@ export class DeliveryWorker {
 
   private async drain(deadlineMs: number): Promise<void> {
     clearTimeout(this.timer);
+    // Attempts a claim in progress is about to start must be among those waited for.
+    await this.pumping?.catch(() => undefined);
     const settled = Promise.allSettled([...this.inFlight]);
     let deadline: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -156,12 +163,11 @@ export class DeliveryWorker {
   }
 
   private poll(): void {
-    try {
-      this.pump();
-    } catch (error) {
-      this.logger.error({ err: error }, "could not read due deliveries from the outbox");
-    }
-    if (!this.stopping) this.schedule(this.pollIntervalMs);
+    this.pump()
+      .catch((error: unknown) => this.logger.error({ err: error }, "could not read due deliveries from the outbox"))
+      .finally(() => {
+        if (!this.stopping) this.schedule(this.pollIntervalMs);
+      });
   }
 
   private limitFor(destination: string): LimitFunction {
@@ -173,26 +179,43 @@ export class DeliveryWorker {
     return limit;
   }
 
-  /** Claims as many due deliveries as there are free slots and starts them; returns their promises. */
-  private pump(seen?: Set<string>): Promise<void>[] {
+  /**
+   * Claims as many due deliveries as there are free slots and starts them; returns their promises. One claim at a time
+   * (a poll and a wake-up may overlap): the counts it reserves against must be the ones it reads.
+   */
+  private async pump(seen?: Set<string>): Promise<Promise<void>[]> {
+    while (this.pumping) await this.pumping.catch(() => undefined);
+    this.pumping = this.claimAndLaunch(seen);
+    try {
+      return await this.pumping;
+    } finally {
+      this.pumping = undefined;
+    }
+  }
+
+  private async claimAndLaunch(seen?: Set<string>): Promise<Promise<void>[]> {
     const launched: Promise<void>[] = [];
     while (!this.stopping) {
       const free = this.globalConcurrency - this.active;
       if (free <= 0) break;
-      const saturated = [...this.activeByDestination].filter(([, count]) => count >= this.perDestinationConcurrency).map(([name]) => name);
-      const due = this.outbox.findDue({ limit: free, excludeDestinations: saturated, excludeIds: seen ? [...seen] : [] });
-      let claimed = 0;
-      for (const { id, destination } of due) {
-        if (this.active >= this.globalConcurrency) break;
-        if ((this.activeByDestination.get(destination) ?? 0) >= this.perDestinationConcurrency) continue;
-        const target = this.destinations.get(destination);
-        const claim = this.outbox.claim(id, (target?.timeoutMs ?? 0) + LEASE_GRACE_MS);
-        seen?.add(id);
-        if (!claim) continue;
-        claimed++;
-        launched.push(this.launch(claim, target));
+      const room = (name: string) => this.perDestinationConcurrency - (this.activeByDestination.get(name) ?? 0);
+      const destinations = new Map<string, { room: number; leaseMs: number }>();
+      for (const [name, target] of this.destinations) destinations.set(name, { room: room(name), leaseMs: target.timeoutMs + this.leaseGraceMs });
+      // Deliveries to a destination no longer configured are claimed only to be failed; they too count per destination.
+      for (const name of this.activeByDestination.keys()) {
+        if (!this.destinations.has(name)) destinations.set(name, { room: room(name), leaseMs: this.leaseGraceMs });
       }
-      if (claimed === 0) break;
+      const claims = await this.outbox.claimDue({
+        limit: free,
+        destinations,
+        other: { room: this.perDestinationConcurrency, leaseMs: this.leaseGraceMs },
+        excludeIds: seen ? [...seen] : [],
+      });
+      for (const claim of claims) {
+        seen?.add(claim.id);
+        launched.push(this.launch(claim, this.destinations.get(claim.destination)));
+      }
+      if (claims.length === 0 || this.stopping) break;
     }
     return launched;
   }
@@ -247,7 +270,7 @@ export class DeliveryWorker {
       : ({ kind: "failed", reason: "refused" } as const);
     const outcome: AttemptOutcome = decision.kind;
     const error = describeFailure(result, decision, claim.runAttempt);
-    const delivery = this.outbox.recordAttempt(claim, {
+    const delivery = await this.outbox.recordAttempt(claim, {
       outcome,
       nextAttemptAt: decision.kind === "retry" ? this.clock() + decision.delayMs : undefined,
       status: result.status ?? null,

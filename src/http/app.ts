@@ -31,6 +31,8 @@ export interface AppDeps {
   v1Routers?: Router[];
   /** Their paths in the OpenAPI document: each gets the registry (`registry.registerPath({...})`). */
   apiDocs?: ApiDocs[];
+  /** False on a worker instance: only /healthz, /readyz and /metrics are served; everything else is 404. Default true. */
+  api?: boolean;
 }
 
 export interface App extends express.Express {
@@ -59,6 +61,11 @@ export function createApp(deps: AppDeps): App {
   if (auth) app.use(guarded, authenticate(settings.apiKeys));
 
   app.use(metricsRouter(metrics));
+  if (deps.api === false) {
+    app.use(notFound);
+    app.use(errorHandler());
+    return app;
+  }
   app.use(
     docsRouter({
       auth,

@@ -30,7 +30,7 @@ export class Metrics {
   readonly #deliveries: Counter<"destination" | "outcome">;
   readonly #deliveryDuration: Histogram<"destination" | "outcome">;
   readonly #outboxDepth: Gauge;
-  #readOutboxDepth: (() => number) | undefined;
+  #readOutboxDepth: (() => number | Promise<number>) | undefined;
   #readLlmQueue: (() => number) | undefined;
 
   constructor(options: MetricsOptions = {}) {
@@ -104,8 +104,14 @@ export class Metrics {
       name: "debrief_outbox_depth",
       help: "Deliveries waiting in the outbox (pending, in flight included).",
       registers,
-      collect() {
-        if (metrics.#readOutboxDepth) this.set(metrics.#readOutboxDepth());
+      // Asynchronous: on PostgreSQL the count is a query. If the store cannot answer, the last value stands.
+      async collect() {
+        if (!metrics.#readOutboxDepth) return;
+        try {
+          this.set(await metrics.#readOutboxDepth());
+        } catch {
+          // keep the last value: one slow or failed query must not fail the whole scrape
+        }
       },
     });
     new Gauge({
@@ -163,8 +169,8 @@ export class Metrics {
     this.#outboxDepth.set(depth);
   };
 
-  /** Reads the outbox depth at every scrape (e.g. `() => outbox.counts().pending`). */
-  readonly observeOutboxDepth = (read: () => number): void => {
+  /** Reads the outbox depth at every scrape (e.g. `async () => (await outbox.counts()).pending`). */
+  readonly observeOutboxDepth = (read: () => number | Promise<number>): void => {
     this.#readOutboxDepth = read;
   };
 

@@ -136,34 +136,3 @@ describe("durability", () => {
     expect(service.output()).not.toContain("    at "); // a message, not a stack trace
   });
 });
-
-describe("stale claims", () => {
-  it("makes a call claimed by a process that died due again at start-up", async () => {
-    const { CallStore } = await import("../../src/calls/index.js");
-    const file = join(mkdtempSync(join(tmpdir(), "debrief-claims-")), "calls.sqlite");
-    const store = CallStore.open(file);
-    const { call } = store.accept({ profile: "booking", externalId: "1", payload: { transcript: "AI: hi" }, state: "accepted" });
-    expect(store.claim(call.id, 600_000)).toBeDefined();
-    expect(store.findDue(10)).toEqual([]);
-    store.close();
-    const reopened = CallStore.open(file);
-    expect(reopened.releaseClaims()).toBe(1);
-    expect(reopened.findDue(10)).toEqual([call.id]);
-    reopened.close();
-  });
-
-  it("makes a delivery claimed by a process that died due again at start-up, recording that attempt as interrupted", async () => {
-    const { DeliveryOutbox } = await import("../../src/delivery/index.js");
-    const file = join(mkdtempSync(join(tmpdir(), "debrief-claims-")), "outbox.sqlite");
-    const outbox = DeliveryOutbox.open(file);
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: { a: 1 } });
-    expect(outbox.claim(delivery.id, 600_000)).toBeDefined();
-    outbox.close();
-    const reopened = DeliveryOutbox.open(file);
-    expect(reopened.releaseClaims()).toBe(1);
-    const again = reopened.claim(delivery.id, 1_000);
-    expect(again?.attempt).toBe(2);
-    expect(reopened.get(delivery.id)!.attempt_history[0]).toMatchObject({ outcome: "interrupted" });
-    reopened.close();
-  });
-});

@@ -1,46 +1,54 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { CallStore } from "../../src/calls/index.js";
+// Retention on every engine: what is past the period and finished goes; anything still owed stays.
+import { afterAll, describe, expect, it } from "vitest";
 import { pruneFinished } from "../../src/calls/retention.js";
-import { DeliveryOutbox } from "../../src/delivery/index.js";
+import type { ClaimRequest } from "../../src/delivery/index.js";
+import { ENGINES } from "../support/stores.js";
 
 const DAY = 86_400_000;
+const ANY: ClaimRequest = { limit: 10, destinations: new Map(), other: { room: 10, leaseMs: 1_000 } };
 
-describe("retention", () => {
-  it("forgets delivered deliveries and finished calls past the period, and keeps anything still owed", () => {
+describe.each(ENGINES)("retention on $name", (engine) => {
+  afterAll(() => engine.dispose());
+
+  it("forgets delivered deliveries and finished calls past the period, and keeps anything still owed", async () => {
     let now = Date.UTC(2026, 0, 1);
-    const dir = mkdtempSync(join(tmpdir(), "debrief-retention-"));
-    const store = CallStore.open(join(dir, "calls.sqlite"), () => now);
-    const outbox = DeliveryOutbox.open(join(dir, "outbox.sqlite"), () => now);
-    const accept = (id: string, state: "accepted" | "skipped" = "accepted") => store.accept({ profile: "p", externalId: id, payload: { transcript: "AI: hi" }, state }).call.id;
+    const { store, outbox, close, reopen } = await engine.create(() => now);
+    const accept = async (id: string, state: "accepted" | "skipped" = "accepted") =>
+      (await store.accept({ profile: "p", externalId: id, payload: { transcript: "AI: hi" }, state })).call.id;
 
-    const delivered = accept("delivered");
-    const failedDelivery = accept("failed-delivery");
-    const expressionFailed = accept("expression-failed");
-    const skipped = accept("skipped", "skipped");
-    const waiting = accept("waiting");
+    const delivered = await accept("delivered");
+    const failedDelivery = await accept("failed-delivery");
+    const expressionFailed = await accept("expression-failed");
+    const skipped = await accept("skipped", "skipped");
+    const waiting = await accept("waiting");
+    const claimed = await store.claimDue(10, 1_000);
     for (const id of [delivered, failedDelivery, expressionFailed]) {
-      store.claim(id, 1_000);
-      store.markExtracted(id, { extracted_variables: {}, meta: {} }, id === expressionFailed ? [{ destination: "crm", path: "destinations.crm.transform", message: "x" }] : []);
+      expect(claimed.map((call) => call.id)).toContain(id);
+      await store.markExtracted(id, { extracted_variables: {}, meta: {} }, id === expressionFailed ? [{ destination: "crm", path: "destinations.crm.transform", message: "x" }] : []);
     }
-    const ok = outbox.enqueue({ callId: delivered, destination: "crm", payload: {} });
-    outbox.recordAttempt(outbox.claim(ok.id, 1_000)!, { outcome: "delivered", status: 200, latencyMs: 5, error: null, responseSnippet: "ok" });
-    const bad = outbox.enqueue({ callId: failedDelivery, destination: "crm", payload: {} });
-    outbox.recordAttempt(outbox.claim(bad.id, 1_000)!, { outcome: "failed", status: 400, latencyMs: 5, error: "HTTP 400", responseSnippet: "no" });
+    await store.markAttemptFailed(waiting, { code: "llm_unavailable", message: "down" }, now + DAY);
+    const ok = await outbox.enqueue({ callId: delivered, destination: "crm", payload: {} });
+    const [okClaim] = await outbox.claimDue(ANY);
+    await outbox.recordAttempt(okClaim!, { outcome: "delivered", status: 200, latencyMs: 5, error: null, responseSnippet: "ok" });
+    const bad = await outbox.enqueue({ callId: failedDelivery, destination: "crm", payload: {} });
+    const [badClaim] = await outbox.claimDue(ANY);
+    await outbox.recordAttempt(badClaim!, { outcome: "failed", status: 400, latencyMs: 5, error: "HTTP 400", responseSnippet: "no" });
 
-    expect(pruneFinished(store, outbox, now - 30 * DAY)).toEqual({ calls: 0, deliveries: 0 });
+    expect(await pruneFinished(store, outbox, now - 30 * DAY)).toEqual({ calls: 0, deliveries: 0 });
 
     now += 31 * DAY;
-    expect(pruneFinished(store, outbox, now - 30 * DAY)).toEqual({ calls: 2, deliveries: 1 });
-    expect(store.get(delivered)).toBeUndefined();
-    expect(store.get(skipped)).toBeUndefined();
-    expect(store.get(failedDelivery)).toBeDefined(); // its dead letter can still be replayed
-    expect(store.get(expressionFailed)).toBeDefined(); // the call itself can still be replayed
-    expect(store.get(waiting)).toBeDefined(); // never extracted yet
-    expect(outbox.get(bad.id)).toBeDefined();
-    store.close();
-    outbox.close();
+    // Two instances pruning at the same moment delete each row once between them.
+    const other = await reopen();
+    const [first, second] = await Promise.all([pruneFinished(store, outbox, now - 30 * DAY), pruneFinished(other.store, other.outbox, now - 30 * DAY)]);
+    expect({ calls: first.calls + second.calls, deliveries: first.deliveries + second.deliveries }).toEqual({ calls: 2, deliveries: 1 });
+    expect(await store.get(delivered)).toBeUndefined();
+    expect(await store.get(skipped)).toBeUndefined();
+    expect(await store.get(failedDelivery)).toBeDefined(); // its dead letter can still be replayed
+    expect(await store.get(expressionFailed)).toBeDefined(); // the call itself can still be replayed
+    expect(await store.get(waiting)).toBeDefined(); // never extracted yet
+    expect(await outbox.get(bad.id)).toBeDefined();
+    expect(await outbox.get(ok.id)).toBeUndefined();
+    await other.close();
+    await close();
   });
 });

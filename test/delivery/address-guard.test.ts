@@ -121,10 +121,10 @@ describe("SSRF guard at connect time (loopback only)", () => {
       },
       { worker: { allowPrivate: false } },
     );
-    for (const destination of ["plain", "literal", "v6", "named", "metadata"]) outbox.enqueue({ callId: "call_1", destination, payload: {} });
+    for (const destination of ["plain", "literal", "v6", "named", "metadata"]) await outbox.enqueue({ callId: "call_1", destination, payload: {} });
     await worker.tick();
 
-    const byDestination = Object.fromEntries(outbox.list().map((d) => [d.destination, d]));
+    const byDestination = Object.fromEntries((await outbox.list()).map((d) => [d.destination, d]));
     expect(byDestination.plain).toMatchObject({ status: "failed", attempts: 1, last_status: null, last_error: expect.stringMatching(/must use https/) });
     expect(byDestination.literal!.last_error).toMatch(/127\.0\.0\.1 is a loopback address/);
     expect(byDestination.v6!.last_error).toMatch(/::1 is a loopback address/);
@@ -137,8 +137,8 @@ describe("SSRF guard at connect time (loopback only)", () => {
   it("delivers to a loopback receiver when private destinations are allowed", async () => {
     const hook = await receiver();
     const { outbox, worker } = setupDelivery({ local: { url: `http://localhost:${hook.port}/hook` } }, { worker: { allowPrivate: true } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "local", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "local", payload: {} });
     await worker.tick();
-    expect(outbox.get(delivery.id)!.status).toBe("delivered");
+    expect((await outbox.get(delivery.id))!.status).toBe("delivered");
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileDestinations, DeliveryOutbox, enqueueCallDeliveries } from "../../src/delivery/index.js";
+import { compileDestinations, SqliteOutbox, enqueueCallDeliveries } from "../../src/delivery/index.js";
 import { onCleanup, runCleanups, setupDelivery } from "./fixtures.js";
 import { startReceiver } from "../support/receiver.js";
 
@@ -51,16 +51,16 @@ describe("enqueueCallDeliveries", () => {
     const second = await enqueueCallDeliveries({ outbox, destinations: destinations.values(), callId: "call_1", payload });
 
     expect(second.enqueued).toEqual(first.enqueued);
-    expect(outbox.list()).toHaveLength(1);
+    expect(await outbox.list()).toHaveLength(1);
     expect(first.errors).toEqual([{ destination: "broken", path: "destinations.broken.when", message: "destinations.broken.when: evaluation failed: boom" }]);
   });
 });
 
 describe("enqueueCallDeliveries when the outbox cannot write", () => {
   it("throws, so the caller does not record the call as handed over", async () => {
-    const outbox = DeliveryOutbox.open(join(mkdtempSync(join(tmpdir(), "debrief-enqueue-")), "outbox.sqlite"));
+    const outbox = SqliteOutbox.open(join(mkdtempSync(join(tmpdir(), "debrief-enqueue-")), "outbox.sqlite"));
     const destinations = compileDestinations({ crm: { url: "https://crm.example.com/hook" } }, {});
-    outbox.close(); // every write now fails, as a full disk or a locked file would
+    await outbox.close(); // every write now fails, as a full disk or a locked file would
     await expect(enqueueCallDeliveries({ outbox, destinations: destinations.values(), callId: "call_1", payload: { a: 1 } })).rejects.toThrow();
   });
 });

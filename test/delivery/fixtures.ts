@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/logger.js";
-import { compileDestinations, DeliveryOutbox, DeliveryWorker, type DeliveryWorkerOptions } from "../../src/delivery/index.js";
+import { compileDestinations, SqliteOutbox, DeliveryWorker, type DeliveryWorkerOptions } from "../../src/delivery/index.js";
 
 export interface FakeClock {
   now: () => number;
@@ -43,7 +43,7 @@ export function setupDelivery(
   const dir = tempDir();
   const file = options.file ?? join(dir, "outbox.sqlite");
   const clock = options.clock ?? fakeClock();
-  const outbox = DeliveryOutbox.open(file, clock.now);
+  const outbox = SqliteOutbox.open(file, clock.now);
   const destinations = compileDestinations(config, options.env ?? {});
   const worker = new DeliveryWorker({
     outbox,

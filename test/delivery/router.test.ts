@@ -37,10 +37,10 @@ async function startApi(responses: ScriptedResponse[] = [{ status: 200 }], extra
 describe("deliveries API", () => {
   it("lists deliveries newest first, filtered by status and destination", async () => {
     const api = await startApi([{ status: 200 }, { status: 422 }]);
-    const first = api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const first = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await api.worker.tick();
-    const second = api.outbox.enqueue({ callId: "call_2", destination: "crm", payload: {} });
-    const third = api.outbox.enqueue({ callId: "call_2", destination: "slack", payload: {} });
+    const second = await api.outbox.enqueue({ callId: "call_2", destination: "crm", payload: {} });
+    const third = await api.outbox.enqueue({ callId: "call_2", destination: "slack", payload: {} });
 
     const all = await api.call("GET", "/deliveries");
     expect(all.status).toBe(200);
@@ -65,7 +65,7 @@ describe("deliveries API", () => {
 
   it("shows one delivery with its attempts", async () => {
     const api = await startApi([{ status: 500 }]);
-    const delivery = api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await api.worker.tick();
     const response = await api.call("GET", `/deliveries/${delivery.id}`);
     expect(response.body.delivery).toMatchObject({ id: delivery.id, attempts: 1, attempt_history: [{ attempt: 1, status: 500, outcome: "retry" }] });
@@ -74,9 +74,9 @@ describe("deliveries API", () => {
 
   it("replays a dead-lettered delivery to success with the same webhook-id", async () => {
     const api = await startApi([{ status: 400, body: "bad phone" }]);
-    const delivery = api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: { phone: "+15555550123" } });
+    const delivery = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: { phone: "+15555550123" } });
     await api.worker.tick();
-    expect(api.outbox.get(delivery.id)).toMatchObject({ status: "failed", last_status: 400, last_response: "bad phone" });
+    expect(await api.outbox.get(delivery.id)).toMatchObject({ status: "failed", last_status: 400, last_response: "bad phone" });
 
     api.hook.script([{ status: 200 }]);
     const replay = await api.call("POST", `/deliveries/${delivery.id}/retry`);
@@ -84,8 +84,8 @@ describe("deliveries API", () => {
     expect(replay.body.delivery).toMatchObject({ id: delivery.id, status: "pending", attempts: 0 });
     await api.worker.tick();
 
-    expect(api.outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 1 });
-    expect(api.outbox.get(delivery.id)!.attempt_history.map((a) => a.attempt)).toEqual([1, 2]);
+    expect(await api.outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect((await api.outbox.get(delivery.id))!.attempt_history.map((a) => a.attempt)).toEqual([1, 2]);
     expect(api.hook.requests.map((r) => r.headers["webhook-id"])).toEqual([delivery.webhook_id, delivery.webhook_id]);
   });
 
@@ -94,7 +94,7 @@ describe("deliveries API", () => {
     const missing = await api.call("POST", "/deliveries/dlv_nope/retry");
     expect(missing).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
 
-    const pending = api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const pending = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     const conflict = await api.call("POST", `/deliveries/${pending.id}/retry`);
     expect(conflict).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
     expect(conflict.body.error.message).toContain("is pending");
@@ -112,7 +112,7 @@ describe("destination test endpoint", () => {
     const sample = new Webhook(api.secret).verify(request!.body, request!.headers) as Record<string, any>;
     expect(sample).toMatchObject({ id: expect.any(Number), duration: expect.any(Number), extracted_variables: { status: true, summary: expect.any(String) } });
     expect(request!.headers["webhook-id"]).toBe(response.body.webhook_id);
-    expect(api.outbox.list()).toEqual([]); // not through the outbox
+    expect(await api.outbox.list()).toEqual([]); // not through the outbox
   });
 
   it("applies the destination's transform to the sample, and reports a failing receiver", async () => {

@@ -20,22 +20,22 @@ describe("DeliveryWorker retries", () => {
     const { outbox, worker, clock } = setupDelivery({
       crm: { url: hook.url, secret, retry: { initial_delay_ms: 1_000, max_delay_ms: 60_000 } },
     });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: { qualified: true } });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: { qualified: true } });
 
     await worker.tick();
-    expect(outbox.get(delivery.id)).toMatchObject({ status: "pending", attempts: 1, last_status: 500, next_attempt_at: iso(clock.now() + 1_000) });
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "pending", attempts: 1, last_status: 500, next_attempt_at: iso(clock.now() + 1_000) });
     await worker.tick();
     expect(hook.requests).toHaveLength(1); // not due yet
 
     clock.advance(1_000);
     await worker.tick();
-    expect(outbox.get(delivery.id)!.next_attempt_at).toBe(iso(clock.now() + 2_000)); // doubled
+    expect((await outbox.get(delivery.id))!.next_attempt_at).toBe(iso(clock.now() + 2_000)); // doubled
     clock.advance(2_000);
     await worker.tick();
     clock.advance(60_000);
     await worker.tick();
 
-    expect(outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 3, last_status: 200, next_attempt_at: null });
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 3, last_status: 200, next_attempt_at: null });
     expect(hook.requests).toHaveLength(3);
     const ids = hook.requests.map((request) => request.headers["webhook-id"]);
     expect(new Set(ids)).toEqual(new Set([delivery.webhook_id]));
@@ -51,7 +51,7 @@ describe("DeliveryWorker retries", () => {
     const hook = await receiver();
     const [oldSecret, newSecretValue] = [newSecret(), newSecret()];
     const { outbox, worker } = setupDelivery({ crm: { url: hook.url, secret: [oldSecret, newSecretValue] } });
-    outbox.enqueue({ callId: "call_1", destination: "crm", payload: { a: 1 } });
+    await outbox.enqueue({ callId: "call_1", destination: "crm", payload: { a: 1 } });
     await worker.tick();
 
     const [request] = hook.requests;
@@ -68,7 +68,7 @@ describe("DeliveryWorker retries", () => {
   it("sends a webhook-id but no signature when the destination has no secret", async () => {
     const hook = await receiver();
     const { outbox, worker } = setupDelivery({ zapier: { url: hook.url, headers: { "X-Team": "sales" } } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "zapier", payload: { a: 1 } });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "zapier", payload: { a: 1 } });
     await worker.tick();
     expect(hook.requests[0]!.headers).toMatchObject({ "webhook-id": delivery.webhook_id, "content-type": "application/json", "x-team": "sales" });
     expect(hook.requests[0]!.headers["webhook-signature"]).toBeUndefined();
@@ -78,33 +78,33 @@ describe("DeliveryWorker retries", () => {
   it("waits at least Retry-After before retrying a 429", async () => {
     const hook = await receiver([{ status: 429, headers: { "Retry-After": "2" } }, { status: 200 }]);
     const { outbox, worker, clock } = setupDelivery({ crm: { url: hook.url } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     const start = clock.now();
 
     await worker.tick();
-    expect(outbox.get(delivery.id)!.next_attempt_at).toBe(iso(start + 2_000));
+    expect((await outbox.get(delivery.id))!.next_attempt_at).toBe(iso(start + 2_000));
     clock.advance(1_999);
     await worker.tick();
     expect(hook.requests).toHaveLength(1);
     clock.advance(1);
     await worker.tick();
     expect(hook.requests).toHaveLength(2);
-    expect(outbox.get(delivery.id)!.status).toBe("delivered");
+    expect((await outbox.get(delivery.id))!.status).toBe("delivered");
   });
 
   it("retries an attempt that timed out", async () => {
     const hook = await receiver([{ hang: true }, { status: 200 }]);
     const { outbox, worker, clock } = setupDelivery({ crm: { url: hook.url, timeout_ms: 200 } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
 
     await worker.tick();
-    const afterTimeout = outbox.get(delivery.id)!;
+    const afterTimeout = (await outbox.get(delivery.id))!;
     expect(afterTimeout).toMatchObject({ status: "pending", attempts: 1, last_status: null, last_error: "no response within 200 ms" });
     expect(afterTimeout.attempt_history[0]).toMatchObject({ outcome: "retry", status: null, error: "no response within 200 ms" });
 
     clock.advance(6_000); // the default schedule's first delay is 5 s ± 20%
     await worker.tick();
-    expect(outbox.get(delivery.id)!.status).toBe("delivered");
+    expect((await outbox.get(delivery.id))!.status).toBe("delivered");
     expect(hook.requests).toHaveLength(2);
   });
 
@@ -112,19 +112,19 @@ describe("DeliveryWorker retries", () => {
     const closed = await startReceiver();
     await closed.close();
     const { outbox, worker } = setupDelivery({ crm: { url: closed.url } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await worker.tick();
-    expect(outbox.get(delivery.id)).toMatchObject({ status: "pending", attempts: 1 });
-    expect(outbox.get(delivery.id)!.last_error).toMatch(/ECONNREFUSED/);
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "pending", attempts: 1 });
+    expect((await outbox.get(delivery.id))!.last_error).toMatch(/ECONNREFUSED/);
   });
 
   it("dead-letters a 400 at once with its status and at most 20 KB of the response", async () => {
     const hook = await receiver([{ status: 400, body: "x".repeat(100 * 1024) }]);
     const { outbox, worker, clock } = setupDelivery({ crm: { url: hook.url } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
 
     await worker.tick();
-    const failed = outbox.get(delivery.id)!;
+    const failed = (await outbox.get(delivery.id))!;
     expect(failed).toMatchObject({ status: "failed", attempts: 1, last_status: 400, next_attempt_at: null, last_error: "HTTP 400: not retried" });
     expect(Buffer.byteLength(failed.last_response!)).toBe(20 * 1024);
     expect(failed.last_response!.startsWith("xxxx")).toBe(true);
@@ -137,20 +137,20 @@ describe("DeliveryWorker retries", () => {
   it("treats a redirect as a failure and does not follow it", async () => {
     const hook = await receiver([{ status: 302, headers: { Location: "/elsewhere" } }]);
     const { outbox, worker } = setupDelivery({ crm: { url: hook.url } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await worker.tick();
-    expect(outbox.get(delivery.id)).toMatchObject({ status: "failed", last_status: 302, last_error: "HTTP 302: redirects are not followed" });
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "failed", last_status: 302, last_error: "HTTP 302: redirects are not followed" });
     expect(hook.requests.map((request) => request.path)).toEqual(["/hook"]);
   });
 
   it("gives up after max_attempts and says so", async () => {
     const hook = await receiver([{ status: 503 }]);
     const { outbox, worker, clock } = setupDelivery({ crm: { url: hook.url, retry: { max_attempts: 2, initial_delay_ms: 1_000 } } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await worker.tick();
     clock.advance(1_000);
     await worker.tick();
-    expect(outbox.get(delivery.id)).toMatchObject({ status: "failed", attempts: 2, last_status: 503, last_error: "gave up after 2 attempts; last: HTTP 503" });
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "failed", attempts: 2, last_status: 503, last_error: "gave up after 2 attempts; last: HTTP 503" });
   });
 
   it("reports each finished attempt to the metrics hook and delivered ones to onDelivered", async () => {
@@ -161,7 +161,7 @@ describe("DeliveryWorker retries", () => {
       { crm: { url: hook.url } },
       { worker: { metrics: { attempt: (destination, outcome) => seen.push(`${destination}:${outcome}`) }, onDelivered: (d) => delivered.push(d.id) } },
     );
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await worker.tick();
     clock.advance(10_000);
     await worker.tick();
@@ -172,9 +172,9 @@ describe("DeliveryWorker retries", () => {
   it("fails a delivery whose destination was removed from the config, without crashing", async () => {
     const hook = await receiver();
     const { outbox, worker } = setupDelivery({ crm: { url: hook.url } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "old_crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "old_crm", payload: {} });
     await worker.tick();
-    expect(outbox.get(delivery.id)).toMatchObject({ status: "failed", last_error: 'destination "old_crm" is no longer configured' });
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "failed", last_error: 'destination "old_crm" is no longer configured' });
   });
 });
 
@@ -186,8 +186,8 @@ describe("DeliveryWorker concurrency and shutdown", () => {
       { slow: { url: slow.url }, fast: { url: fast.url } },
       { worker: { globalConcurrency: 3, perDestinationConcurrency: 2, pollIntervalMs: 10 } },
     );
-    for (let index = 0; index < 6; index++) outbox.enqueue({ callId: `call_${index}`, destination: "slow", payload: {} });
-    outbox.enqueue({ callId: "call_fast", destination: "fast", payload: {} });
+    for (let index = 0; index < 6; index++) await outbox.enqueue({ callId: `call_${index}`, destination: "slow", payload: {} });
+    await outbox.enqueue({ callId: "call_fast", destination: "fast", payload: {} });
 
     const started = Date.now();
     worker.start();
@@ -201,21 +201,23 @@ describe("DeliveryWorker concurrency and shutdown", () => {
   it("on stop, lets the in-flight attempt finish and leaves the others pending", async () => {
     const slow = await receiver([{ status: 200, delayMs: 500 }]);
     const { outbox, worker } = setupDelivery({ slow: { url: slow.url } }, { worker: { perDestinationConcurrency: 1, pollIntervalMs: 10 } });
-    const ids = [1, 2, 3].map((n) => outbox.enqueue({ callId: `call_${n}`, destination: "slow", payload: {} }).id);
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push((await outbox.enqueue({ callId: `call_${n}`, destination: "slow", payload: {} })).id);
 
     worker.start();
     await slow.waitForRequests(1);
     await worker.stop(5_000);
 
-    expect(ids.map((id) => outbox.get(id)!.status)).toEqual(["delivered", "pending", "pending"]);
-    expect(ids.slice(1).map((id) => outbox.get(id)!.attempts)).toEqual([0, 0]);
+    const after = await Promise.all(ids.map((id) => outbox.get(id)));
+    expect(after.map((delivery) => delivery!.status)).toEqual(["delivered", "pending", "pending"]);
+    expect(after.slice(1).map((delivery) => delivery!.attempts)).toEqual([0, 0]);
     expect(slow.requests).toHaveLength(1);
   });
 
   it("on a stop deadline, interrupts a hung attempt and keeps it pending without using its budget", async () => {
     const hung = await receiver([{ hang: true }]);
     const { outbox, worker } = setupDelivery({ crm: { url: hung.url, timeout_ms: 60_000 } }, { worker: { pollIntervalMs: 10 } });
-    const delivery = outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
 
     worker.start();
     await hung.waitForRequests(1);
@@ -223,7 +225,7 @@ describe("DeliveryWorker concurrency and shutdown", () => {
     await worker.stop(100);
     expect(Date.now() - stopping).toBeLessThan(2_000);
 
-    const after = outbox.get(delivery.id)!;
+    const after = (await outbox.get(delivery.id))!;
     expect(after).toMatchObject({ status: "pending", attempts: 0 });
     expect(after.attempt_history).toEqual([expect.objectContaining({ attempt: 1, outcome: "interrupted", error: "interrupted by shutdown" })]);
   });

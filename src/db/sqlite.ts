@@ -2,6 +2,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { DatabaseSetupError } from "./errors.js";
 
 export interface OpenOptions {
   /** FULL fsyncs every commit (survives power loss: what was accepted stays accepted); NORMAL survives crashes only. */
@@ -21,7 +22,9 @@ export function openDatabase(file: string, options: OpenOptions): Database.Datab
   const version = db.pragma("user_version", { simple: true }) as number;
   if (version > options.migrations.length) {
     db.close();
-    throw new Error(`${file} was written by a newer Debrief (schema ${version}); refusing to open it`);
+    throw new DatabaseSetupError(
+      `${file} was written by a newer Debrief (schema ${version}, this one knows ${options.migrations.length}); refusing to open it`,
+    );
   }
   db.transaction(() => {
     for (let index = version; index < options.migrations.length; index++) db.exec(options.migrations[index]!);

@@ -1,0 +1,125 @@
+// Opens Debrief's PostgreSQL database: one connection pool for every store, and versioned migrations applied at
+// start-up under an advisory lock, so instances starting together never race and each migration runs once.
+import pg from "pg";
+import type { Logger } from "../logger.js";
+import { DatabaseSetupError } from "./errors.js";
+
+/** One component's schema (the call store, the outbox): its steps run once each, in order. Append; never edit one. */
+export interface PostgresMigrations {
+  component: string;
+  steps: readonly string[];
+}
+
+export interface PostgresOptions {
+  url: string;
+  /** Connections this instance may hold at once. Default 10. */
+  poolSize?: number;
+  migrations: readonly PostgresMigrations[];
+  logger: Logger;
+  /** Shown in pg_stat_activity. Default "debrief". */
+  applicationName?: string;
+}
+
+/** Any bigint key works as long as every Debrief uses the same one: it is "debrief:migrations" hashed. */
+const MIGRATION_LOCK = 7_151_210_413_772_645_119n;
+
+const INT8_OID = 20;
+
+/**
+ * Times (ms since the epoch), sequence numbers and counts are BIGINTs; they stay far below 2^53, so they are read as
+ * numbers rather than pg's default strings. Per pool, not pg's global parser, so nothing else in the process changes.
+ */
+export const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Connection settings shared by the pool and the dedicated LISTEN connection. */
+export function connectionConfig(url: string, applicationName: string): pg.ClientConfig {
+  return { connectionString: url, application_name: applicationName, types: PG_TYPES, connectionTimeoutMillis: 5_000 };
+}
+
+export interface Postgres {
+  pool: pg.Pool;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Connects, applies what migrations are missing, and returns the pool. Throws DatabaseSetupError with a clear message. */
+export async function openPostgres(options: PostgresOptions): Promise<Postgres> {
+  const pool = new pg.Pool({ ...connectionConfig(options.url, options.applicationName ?? "debrief"), max: options.poolSize ?? 10 });
+  // An idle connection that the server drops (restart, failover) errors here; the pool replaces it on the next query.
+  pool.on("error", (error) => options.logger.warn({ err: error }, "an idle PostgreSQL connection failed; it will be replaced"));
+  try {
+    await migrate(pool, options.migrations, options.logger);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    if (error instanceof DatabaseSetupError) throw error;
+    throw new DatabaseSetupError(`Cannot use the PostgreSQL database at ${redactUrl(options.url)}: ${(error as Error).message}`, { cause: error });
+  }
+  let closing: Promise<void> | undefined;
+  return { pool, url: options.url, close: () => (closing ??= pool.end()) };
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
+}
+
+/**
+ * Applies each component's missing steps in one transaction, holding a session-level advisory lock: a second instance
+ * starting at the same moment waits here, then finds everything applied. `debrief_migrations` keeps one row per
+ * applied step, so a step can never be recorded twice.
+ */
+export async function migrate(pool: pg.Pool, components: readonly PostgresMigrations[], logger: Logger): Promise<number> {
+  const client = await pool.connect();
+  let applied = 0;
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK.toString()]);
+    try {
+      await client.query("BEGIN");
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS debrief_migrations (
+           component  TEXT        NOT NULL,
+           version    INTEGER     NOT NULL,
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+           PRIMARY KEY (component, version)
+         )`,
+      );
+      for (const { component, steps } of components) {
+        const { rows } = await client.query<{ version: number | null }>(
+          "SELECT max(version) AS version FROM debrief_migrations WHERE component = $1",
+          [component],
+        );
+        const version = rows[0]?.version ?? 0;
+        if (version > steps.length) {
+          throw new DatabaseSetupError(
+            `The PostgreSQL database's ${component} schema is version ${version}, newer than this Debrief knows (${steps.length}): ` +
+              "it was migrated by a newer release. Run that release, or restore a backup taken before the upgrade.",
+          );
+        }
+        for (let index = version; index < steps.length; index++) {
+          await client.query(steps[index]!);
+          await client.query("INSERT INTO debrief_migrations (component, version) VALUES ($1, $2)", [component, index + 1]);
+          applied++;
+        }
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK.toString()]).catch(() => undefined);
+    }
+    if (applied > 0) logger.info({ applied, components: components.map((c) => c.component) }, "applied PostgreSQL migrations");
+    return applied;
+  } finally {
+    client.release();
+  }
+}
