@@ -123,7 +123,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
         }, deadlineMs);
         await closed;
         clearTimeout(timer);
-        app.closeMiddleware();
+        await app.closeMiddleware();
         // After the HTTP requests (which may still write to the pipeline's stores); the workers kept working meanwhile
         // and get what is left of the deadline to finish their attempts.
         await pipeline?.close(Math.max(0, deadlineMs - (Date.now() - started)));

@@ -36,20 +36,20 @@ export interface AppDeps {
 }
 
 export interface App extends express.Express {
-  /** Stops timers the middleware owns (the rate limiter's store). */
-  closeMiddleware(): void;
+  /** Stops what the middleware owns (the rate limiter's timer or Redis connection). */
+  closeMiddleware(): Promise<void>;
 }
 
 export function createApp(deps: AppDeps): App {
   const { settings, logger } = deps;
   const metrics = deps.metrics ?? new Metrics();
   const auth = settings.apiKeys.length > 0;
-  const rateLimiter = settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger }) : undefined;
+  const rateLimiter = settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger, redisUrl: settings.cache.redisUrl }) : undefined;
 
   const app = express() as App;
   app.disable("x-powered-by");
   app.set("trust proxy", settings.trustProxy);
-  app.closeMiddleware = () => rateLimiter?.close();
+  app.closeMiddleware = async () => rateLimiter?.close();
 
   app.use(trackRoute, requestLog(logger), httpMetrics(metrics));
 
