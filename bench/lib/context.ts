@@ -20,6 +20,8 @@ export interface Plan {
   longCalls: { runs: number; latencyMs: number };
   /** `sequential` calls one at a time (an idle pipeline), then a burst of `calls` from `concurrency` clients. */
   delivery: { sequential: number; calls: number; concurrency: number };
+  /** Calls per throughput run (1, 2, 3 workers), and calls posted to each engine for the accept latency. */
+  scaleOut: { callsPerRun: number; acceptCalls: number };
 }
 
 export const PLANS: Record<Mode, Plan> = {
@@ -32,6 +34,7 @@ export const PLANS: Record<Mode, Plan> = {
     concurrency: { requests: 1_000, llmConcurrency: 50, latencyMs: 1_000 },
     longCalls: { runs: 5, latencyMs: 500 },
     delivery: { sequential: 20, calls: 200, concurrency: 8 },
+    scaleOut: { callsPerRun: 320, acceptCalls: 300 },
   },
   quick: {
     rounds: 1,
@@ -42,6 +45,7 @@ export const PLANS: Record<Mode, Plan> = {
     concurrency: { requests: 200, llmConcurrency: 50, latencyMs: 250 },
     longCalls: { runs: 1, latencyMs: 500 },
     delivery: { sequential: 6, calls: 20, concurrency: 4 },
+    scaleOut: { callsPerRun: 64, acceptCalls: 60 },
   },
 };
 

@@ -81,6 +81,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       logger: logger.child({ module: "calls" }),
       onEnqueued: () => signals.notify("deliveries"),
       pollIntervalMs: options.pollIntervalMs,
+      // Each extraction needs an LLM slot: more would wait on the LLM while holding their claim, work another
+      // instance's idle worker could be doing.
+      concurrency: settings.llm.concurrency,
       leaseMs: extractionLeaseMs(settings.llm),
     });
     signals.subscribe("calls", () => callWorker.wake());

@@ -19,7 +19,7 @@ export interface CallWorkerOptions {
   onEnqueued?: () => void;
   limits: VariableLimits;
   logger: Logger;
-  /** Calls extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
+  /** Calls claimed and extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
   concurrency?: number;
   pollIntervalMs?: number;
   /** How long a claimed call is ours before another worker may take it (covers a crash mid-extraction). */
@@ -84,8 +84,9 @@ export class CallWorker {
 
   /**
    * Claims due calls and starts them, without waiting for them: a slow extraction (an LLM timing out) must not hold
-   * back the next poll, or calls whose retry time has come would sit idle. At most twice the concurrency is claimed,
-   * so a backlog stays in the store, not in memory. One pump at a time: a wake-up during a pump runs another after it.
+   * back the next poll, or calls whose retry time has come would sit idle. Only as many are claimed as can start now:
+   * a backlog stays in the store, where another instance's idle worker can take it. Each finished extraction pumps
+   * again. One pump at a time: a wake-up during a pump runs another after it.
    */
   #pump(): Promise<void> {
     if (this.#pumping) {
@@ -107,7 +108,7 @@ export class CallWorker {
 
   async #claimAndStart(): Promise<void> {
     const { store, concurrency, leaseMs } = this.#options;
-    const room = concurrency * 2 - this.#inFlight.size;
+    const room = concurrency - this.#inFlight.size;
     if (room <= 0) return;
     for (const call of await store.claimDue(room, leaseMs)) {
       // Ours already: its lease ran out while it was still extracting here (claimDue renewed it).
@@ -115,7 +116,10 @@ export class CallWorker {
       const work = this.#limit(() => this.#process(call))
         // #process records its own failures; this is for the store itself failing (a closed or unreachable database).
         .catch((error: unknown) => this.#options.logger.error({ err: error, call_id: call.id }, "could not record the outcome of a call"))
-        .finally(() => this.#inFlight.delete(call.id));
+        .finally(() => {
+          this.#inFlight.delete(call.id);
+          if (this.#running) this.#schedule(0);
+        });
       this.#inFlight.set(call.id, work);
     }
   }

@@ -11,13 +11,16 @@ import { startReceiver, type Receiver } from "../support/receiver.js";
 import { spawnService, type SpawnedService } from "../support/spawn-service.js";
 
 let llm: FakeLlm;
+const answer: FakeLlm["script"] = (request) => ({ json: answerFor(request, { status: true, summary: "ok" }), delayMs: 40 });
+/** Each instance extracts at most this many calls at once (its LLM concurrency). */
+const PER_INSTANCE = 8;
 let crm: Receiver;
 let config: string;
 const databases: TestDatabase[] = [];
 const children: SpawnedService[] = [];
 
 beforeAll(async () => {
-  llm = await startFakeLlm((request) => ({ json: answerFor(request, { status: true, summary: "ok" }), delayMs: 40 }));
+  llm = await startFakeLlm(answer);
   crm = await startReceiver([{ status: 200, delayMs: 20 }]);
   config = join(mkdtempSync(join(tmpdir(), "debrief-scale-")), "debrief.json");
   writeFileSync(
@@ -51,6 +54,7 @@ function env(database: TestDatabase, extra: Record<string, string> = {}): Record
     DEBRIEF_RATE_LIMIT: "0",
     DEBRIEF_LLM_TIMEOUT: "2s",
     DEBRIEF_LLM_MAX_RETRIES: "0",
+    DEBRIEF_LLM_CONCURRENCY: String(PER_INSTANCE),
     DEBRIEF_DELIVERY_LEASE_GRACE: "2s",
     ...extra,
   };
@@ -69,6 +73,18 @@ async function post(url: string, id: number): Promise<{ status: number; call_id?
     body: JSON.stringify({ id, status: "completed", transcript: `AI: Hello, caller ${id}.\nCustomer: Hi, book me a demo.` }),
   });
   return { status: res.status, ...((await res.json()) as { call_id?: string }) };
+}
+
+/**
+ * Makes the LLM hang until more calls are claimed than two instances can hold: then the third (the one about to be
+ * killed) surely holds some, and they can only be finished by another instance taking them over after their lease.
+ */
+async function holdClaimsOnEveryInstance(database: TestDatabase): Promise<void> {
+  llm.script = () => ({ hang: true });
+  const claimed = () =>
+    database.query<{ n: number }>("SELECT count(*)::int AS n FROM calls WHERE state IN ('accepted', 'extracting') AND claimed_until > $1", [Date.now()]);
+  const held = await until(claimed, (rows) => rows[0]!.n > 2 * PER_INSTANCE, 10_000);
+  expect(held[0]!.n).toBeGreaterThan(2 * PER_INSTANCE);
 }
 
 describe("three instances on one database", () => {
@@ -91,7 +107,9 @@ describe("three instances on one database", () => {
         if (id === KILL_AT) {
           killed = instances[1]!;
           live.delete(killed);
+          await holdClaimsOnEveryInstance(database);
           killed.child.kill("SIGKILL");
+          llm.script = answer;
         }
         for (let attempt = 0; ; attempt++) {
           const targets = [...live];
@@ -135,10 +153,13 @@ describe("three instances on one database", () => {
     }
     const duplicates = [...sends.values()].reduce((sum, n) => sum + n - 1, 0);
     const [{ n: interrupted }] = (await database.query<{ n: number }>("SELECT count(*)::int AS n FROM attempts WHERE outcome = 'interrupted'")) as [{ n: number }];
+    // Extractions the killed instance held could only finish once their 10 s lease ran out, on another instance.
+    const [{ n: takenOver }] = (await database.query<{ n: number }>("SELECT count(*)::int AS n FROM calls WHERE updated_at - created_at >= 9000")) as [{ n: number }];
     process.stdout.write(
-      `scale-out: ${TOTAL} calls, ${crm.requests.length} successful deliveries, ${duplicates} duplicate(s), ` +
-        `${interrupted} attempt(s) taken over after SIGKILL\n`,
+      `scale-out: ${TOTAL} calls, ${crm.requests.length} successful deliveries, ${duplicates} duplicate(s); taken over after SIGKILL: ` +
+        `${takenOver} extraction(s), ${interrupted} delivery attempt(s)\n`,
     );
+    expect(takenOver).toBeGreaterThanOrEqual(1);
     expect([...perCall.values()].every((ids) => ids.size === 1)).toBe(true);
     // Only what the killed instance had in flight can arrive twice: at most its 16 delivery slots.
     expect(duplicates).toBeLessThanOrEqual(16);

@@ -1,0 +1,174 @@
+// Section 8: scale-out — several Debrief processes on one PostgreSQL database.
+// Figures: calls delivered per second with 1, 2 and 3 worker instances (plus one api instance taking the calls) against
+// a 500 ms LLM, the LLM concurrency fixed per instance; and POST /v1/calls → 202 latency on PostgreSQL beside SQLite,
+// one client, the two alternating in slices. Needs the PostgreSQL at 127.0.0.1:5432 (as the tests do).
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { dataDir, llmBaseUrl, type BenchContext, type SectionResult } from "../lib/context.js";
+import { startReportingServer, type DebriefProcess } from "../lib/processes.js";
+import { summarize } from "../lib/stats.js";
+import { generateTranscript, UNIQUE_MARKER, VARIABLE_POOL } from "../lib/transcripts.js";
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** LLM calls in flight per instance: what each worker adds is fixed, so throughput should follow the count. */
+const LLM_CONCURRENCY = 8;
+const LLM_LATENCY_MS = 500;
+
+async function postCall(url: string, body: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/calls?profile=bench`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    signal: AbortSignal.timeout(30_000),
+  });
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+}
+
+export async function scaleOut(context: BenchContext): Promise<SectionResult> {
+  const { callsPerRun, acceptCalls } = context.plan.scaleOut;
+  const transcript = generateTranscript({ seed: 800, tokens: 1_000, withMarker: true });
+  let run = 0;
+  const payload = (id: string) =>
+    JSON.stringify({ id, status: "completed", transcript: transcript.text.replaceAll(UNIQUE_MARKER, id), created_at: "2026-06-12T14:22:01Z" });
+
+  const receiver = await startReportingServer("webhook receiver", join(context.root, "bench", "webhook-receiver.ts"));
+  const configFile = join(context.runDir, "scale-out-config.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      profiles: { bench: { variables: VARIABLE_POOL.slice(0, 10), destinations: ["crm"] } },
+      destinations: { crm: { url: `${receiver.url}/hook`, secret: `whsec_${randomBytes(24).toString("base64")}` } },
+    }),
+  );
+  const databases: TestDatabase[] = [];
+  const running: DebriefProcess[] = [];
+  const base = (name: string): Record<string, string> => ({
+    OPENAI_API_KEY: "bench",
+    OPENAI_BASE_URL: llmBaseUrl(context, LLM_LATENCY_MS),
+    LOG_LEVEL: "info",
+    DEBRIEF_CONFIG: configFile,
+    DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true",
+    DEBRIEF_DATA_DIR: dataDir(context, name),
+    // Every call is distinct anyway; off, so no instance answers from a cache another one filled.
+    DEBRIEF_CACHE: "false",
+    DEBRIEF_LLM_CONCURRENCY: String(LLM_CONCURRENCY),
+  });
+  const start = async (name: string, env: Record<string, string>) => {
+    const instance = await context.startDebrief(name, { ...base(name), ...env });
+    running.push(instance);
+    return instance;
+  };
+  const stopAll = async () => void (await Promise.all(running.splice(0).map((instance) => instance.stop())));
+  const received = async (): Promise<{ id: string; at: number }[]> => (await (await fetch(`${receiver.url}/__bench/received`)).json()) as { id: string; at: number }[];
+
+  try {
+    // Throughput: one api instance takes the calls (8 clients), N workers extract and deliver them.
+    const throughput: { workers: number; callsPerSecond: number; seconds: number; delivered: number }[] = [];
+    for (const workers of [1, 2, 3]) {
+      const database = await createTestDatabase();
+      databases.push(database);
+      const db = { DEBRIEF_DATABASE_URL: database.url };
+      const api = await start(`scale-api-${workers}`, { ...db, DEBRIEF_ROLE: "api" });
+      await Promise.all(Array.from({ length: workers }, (_, index) => start(`scale-worker-${workers}-${index}`, { ...db, DEBRIEF_ROLE: "worker" })));
+      const prefix = `s${++run}-`;
+      let next = 0;
+      const burstStarted = performance.timeOrigin + performance.now();
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < callsPerRun) {
+            const id = `${prefix}${next++}`;
+            const accepted = await postCall(api.url, payload(id));
+            if (accepted.status !== 202) throw new Error(`POST /v1/calls answered ${accepted.status}`);
+          }
+        }),
+      );
+      const deadline = performance.now() + 180_000;
+      let mine: { id: string; at: number }[] = [];
+      while (performance.now() < deadline) {
+        mine = (await received()).filter((entry) => entry.id.startsWith(prefix));
+        if (new Set(mine.map((entry) => entry.id)).size >= callsPerRun) break;
+        await sleep(100);
+      }
+      const seconds = (Math.max(...mine.map((entry) => entry.at)) - burstStarted) / 1000;
+      const delivered = new Set(mine.map((entry) => entry.id)).size;
+      throughput.push({ workers, callsPerSecond: delivered / seconds, seconds, delivered });
+      await stopAll();
+    }
+
+    // Accept latency: one SQLite instance and one PostgreSQL instance (both role all, so both also work off what they
+    // accept), one client, alternating slices so that noise hits both.
+    const database = await createTestDatabase();
+    databases.push(database);
+    const sqlite = await start("accept-sqlite", {});
+    const postgres = await start("accept-postgres", { DEBRIEF_DATABASE_URL: database.url });
+    const latency: Record<"sqlite" | "postgres", number[]> = { sqlite: [], postgres: [] };
+    const slices = context.plan.rounds * 2;
+    const perSlice = Math.ceil(acceptCalls / slices);
+    for (let i = 0; i < 10; i++) {
+      await postCall(sqlite.url, payload(`warm-s-${i}`));
+      await postCall(postgres.url, payload(`warm-p-${i}`));
+    }
+    for (let slice = 0; slice < slices; slice++) {
+      for (const [name, target] of [["sqlite", sqlite], ["postgres", postgres]] as const) {
+        for (let i = 0; i < perSlice; i++) {
+          const accepted = await postCall(target.url, payload(`a-${name}-${slice}-${i}`));
+          if (accepted.status !== 202) throw new Error(`POST /v1/calls on ${name} answered ${accepted.status}`);
+          latency[name].push(accepted.ms);
+        }
+      }
+    }
+    await stopAll();
+
+    const sqliteAccept = summarize(latency.sqlite);
+    const postgresAccept = summarize(latency.postgres);
+    const one = throughput[0]!.callsPerSecond;
+    const ideal = (LLM_CONCURRENCY * 1000) / LLM_LATENCY_MS;
+    return {
+      id: "scale-out",
+      title: `8. Scale-out: one api + N worker instances on one PostgreSQL database (${LLM_LATENCY_MS} ms LLM, LLM concurrency ${LLM_CONCURRENCY} per instance)`,
+      figures: [
+        ...throughput.map(({ workers, callsPerSecond, seconds, delivered }) => ({
+          id: `scale_out.workers_${workers}`,
+          label: `${workers} worker instance${workers > 1 ? "s" : ""}: calls delivered per second`,
+          value: round(callsPerSecond, 1),
+          unit: "calls/s",
+          baseline: { label: `1 worker instance, × ${workers}`, value: round(one * workers, 1), unit: "calls/s" },
+          ratio: round(callsPerSecond / (one * workers)),
+          note: `${delivered} calls in ${round(seconds, 1)} s; ideal per instance ${ideal} calls/s`,
+        })),
+        {
+          id: "scale_out.accept_postgres_p50",
+          label: "POST /v1/calls → 202 on PostgreSQL, median",
+          value: round(postgresAccept.p50),
+          unit: "ms",
+          baseline: { label: "on SQLite (synchronous=FULL), median", value: round(sqliteAccept.p50), unit: "ms" },
+          ratio: round(postgresAccept.p50 / sqliteAccept.p50),
+          note: `${latency.postgres.length} calls each, one client, alternating`,
+        },
+        {
+          id: "scale_out.accept_postgres_p99",
+          label: "POST /v1/calls → 202 on PostgreSQL, p99",
+          value: round(postgresAccept.p99),
+          unit: "ms",
+          baseline: { label: "on SQLite, p99", value: round(sqliteAccept.p99), unit: "ms" },
+          ratio: round(postgresAccept.p99 / sqliteAccept.p99),
+        },
+      ],
+      notes: [
+        `Every process (api, workers, the fake LLM, the receiver, PostgreSQL, the bench) shares the machine's cores; the ideal is ${ideal} calls/s per worker (${LLM_CONCURRENCY} LLM calls of ${LLM_LATENCY_MS} ms in flight), reached only once the burst is queued.`,
+        "Throughput is measured from the first POST of the burst to the last webhook received, so each run pays one LLM latency of ramp-up and the tail of the last batch: short runs (quick mode) understate the larger worker counts.",
+      ],
+      details: { throughput, accept: { sqlite: sqliteAccept, postgres: postgresAccept } },
+    };
+  } finally {
+    await stopAll();
+    receiver.child.kill("SIGTERM");
+    await Promise.all(databases.map((database) => database.drop().catch(() => undefined)));
+  }
+}
