@@ -34,7 +34,7 @@ export const PLANS: Record<Mode, Plan> = {
     concurrency: { requests: 1_000, llmConcurrency: 50, latencyMs: 1_000 },
     longCalls: { runs: 5, latencyMs: 500 },
     delivery: { sequential: 20, calls: 200, concurrency: 8 },
-    scaleOut: { callsPerRun: 320, acceptCalls: 300 },
+    scaleOut: { callsPerRun: 240, acceptCalls: 300 },
   },
   quick: {
     rounds: 1,

@@ -29,6 +29,19 @@ interface Received {
   signed: boolean;
 }
 
+/** The pipeline configuration of the bench: profile `bench` (10 variables), one signed destination at the receiver. */
+export function writeBenchPipelineConfig(context: BenchContext, name: string, receiverUrl: string): string {
+  const file = join(context.runDir, `${name}-config.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      profiles: { bench: { variables: VARIABLE_POOL.slice(0, 10), destinations: ["crm"] } },
+      destinations: { crm: { url: `${receiverUrl}/hook`, secret: `whsec_${randomBytes(24).toString("base64")}` } },
+    }),
+  );
+  return file;
+}
+
 async function postCall(url: string, body: unknown): Promise<{ status: number; ms: number; acceptedAt: number }> {
   const sent = performance.now();
   const response = await fetch(`${url}/v1/calls?profile=bench`, {
@@ -61,14 +74,7 @@ export async function delivery(context: BenchContext): Promise<SectionResult> {
     startReportingServer("webhook receiver", join(context.root, "bench", "webhook-receiver.ts")),
     startReportingServer("echo baseline", join(context.root, "bench", "echo-server.ts"), ["2mb"]),
   ]);
-  const configFile = join(context.runDir, "delivery-config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      profiles: { bench: { variables: VARIABLE_POOL.slice(0, 10), destinations: ["crm"] } },
-      destinations: { crm: { url: `${receiver.url}/hook`, secret: `whsec_${randomBytes(24).toString("base64")}` } },
-    }),
-  );
+  const configFile = writeBenchPipelineConfig(context, "delivery", receiver.url);
   const debrief = await context.startDebrief("delivery", {
     OPENAI_API_KEY: "bench",
     OPENAI_BASE_URL: llmBaseUrl(context, 0),

@@ -2,15 +2,14 @@
 // Figures: calls delivered per second with 1, 2 and 3 worker instances (plus one api instance taking the calls) against
 // a 500 ms LLM, the LLM concurrency fixed per instance; and POST /v1/calls → 202 latency on PostgreSQL beside SQLite,
 // one client, the two alternating in slices. Needs the PostgreSQL at 127.0.0.1:5432 (as the tests do).
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { dataDir, llmBaseUrl, type BenchContext, type SectionResult } from "../lib/context.js";
-import { startReportingServer, type DebriefProcess } from "../lib/processes.js";
+import { cpuTimeMs, startReportingServer, type DebriefProcess } from "../lib/processes.js";
 import { summarize } from "../lib/stats.js";
-import { generateTranscript, UNIQUE_MARKER, VARIABLE_POOL } from "../lib/transcripts.js";
+import { generateTranscript, UNIQUE_MARKER } from "../lib/transcripts.js";
+import { writeBenchPipelineConfig } from "./delivery.js";
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -38,14 +37,7 @@ export async function scaleOut(context: BenchContext): Promise<SectionResult> {
     JSON.stringify({ id, status: "completed", transcript: transcript.text.replaceAll(UNIQUE_MARKER, id), created_at: "2026-06-12T14:22:01Z" });
 
   const receiver = await startReportingServer("webhook receiver", join(context.root, "bench", "webhook-receiver.ts"));
-  const configFile = join(context.runDir, "scale-out-config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      profiles: { bench: { variables: VARIABLE_POOL.slice(0, 10), destinations: ["crm"] } },
-      destinations: { crm: { url: `${receiver.url}/hook`, secret: `whsec_${randomBytes(24).toString("base64")}` } },
-    }),
-  );
+  const configFile = writeBenchPipelineConfig(context, "scale-out", receiver.url);
   const databases: TestDatabase[] = [];
   const running: DebriefProcess[] = [];
   const base = (name: string): Record<string, string> => ({
@@ -68,16 +60,20 @@ export async function scaleOut(context: BenchContext): Promise<SectionResult> {
   const received = async (): Promise<{ id: string; at: number }[]> => (await (await fetch(`${receiver.url}/__bench/received`)).json()) as { id: string; at: number }[];
 
   try {
-    // Throughput: one api instance takes the calls (8 clients), N workers extract and deliver them.
-    const throughput: { workers: number; callsPerSecond: number; seconds: number; delivered: number }[] = [];
-    for (const workers of [1, 2, 3]) {
+    // Throughput: one api instance takes the calls (8 clients), N workers extract and deliver them. The full run goes
+    // 1, 2, 3, 3, 2, 1 and averages each count's two runs, so that a drift in the machine's load hits every count.
+    const order = context.plan.rounds > 1 ? [1, 2, 3, 3, 2, 1] : [1, 2, 3];
+    const runs: { workers: number; callsPerSecond: number; seconds: number; delivered: number; cpuMsPerCall: number }[] = [];
+    for (const workers of order) {
       const database = await createTestDatabase();
       databases.push(database);
       const db = { DEBRIEF_DATABASE_URL: database.url };
-      const api = await start(`scale-api-${workers}`, { ...db, DEBRIEF_ROLE: "api" });
-      await Promise.all(Array.from({ length: workers }, (_, index) => start(`scale-worker-${workers}-${index}`, { ...db, DEBRIEF_ROLE: "worker" })));
+      const api = await start(`scale-api-${runs.length}`, { ...db, DEBRIEF_ROLE: "api" });
+      await Promise.all(Array.from({ length: workers }, (_, index) => start(`scale-worker-${runs.length}-${index}`, { ...db, DEBRIEF_ROLE: "worker" })));
+      const cpu = () => running.reduce((sum, instance) => sum + cpuTimeMs(instance.pid), 0);
       const prefix = `s${++run}-`;
       let next = 0;
+      const cpuBefore = cpu();
       const burstStarted = performance.timeOrigin + performance.now();
       await Promise.all(
         Array.from({ length: 8 }, async () => {
@@ -95,11 +91,24 @@ export async function scaleOut(context: BenchContext): Promise<SectionResult> {
         if (new Set(mine.map((entry) => entry.id)).size >= callsPerRun) break;
         await sleep(100);
       }
+      const cpuMs = cpu() - cpuBefore;
       const seconds = (Math.max(...mine.map((entry) => entry.at)) - burstStarted) / 1000;
       const delivered = new Set(mine.map((entry) => entry.id)).size;
-      throughput.push({ workers, callsPerSecond: delivered / seconds, seconds, delivered });
+      runs.push({ workers, callsPerSecond: delivered / seconds, seconds, delivered, cpuMsPerCall: cpuMs / delivered });
       await stopAll();
     }
+    const throughput = [1, 2, 3].map((workers) => {
+      const mine = runs.filter((entry) => entry.workers === workers);
+      const mean = (pick: (entry: (typeof runs)[number]) => number) => mine.reduce((sum, entry) => sum + pick(entry), 0) / mine.length;
+      return {
+        workers,
+        callsPerSecond: mean((entry) => entry.callsPerSecond),
+        seconds: mean((entry) => entry.seconds),
+        delivered: mean((entry) => entry.delivered),
+        cpuMsPerCall: mean((entry) => entry.cpuMsPerCall),
+        runs: mine.length,
+      };
+    });
 
     // Accept latency: one SQLite instance and one PostgreSQL instance (both role all, so both also work off what they
     // accept), one client, alternating slices so that noise hits both.
@@ -133,14 +142,14 @@ export async function scaleOut(context: BenchContext): Promise<SectionResult> {
       id: "scale-out",
       title: `8. Scale-out: one api + N worker instances on one PostgreSQL database (${LLM_LATENCY_MS} ms LLM, LLM concurrency ${LLM_CONCURRENCY} per instance)`,
       figures: [
-        ...throughput.map(({ workers, callsPerSecond, seconds, delivered }) => ({
+        ...throughput.map(({ workers, callsPerSecond, seconds, delivered, cpuMsPerCall, runs: count }) => ({
           id: `scale_out.workers_${workers}`,
           label: `${workers} worker instance${workers > 1 ? "s" : ""}: calls delivered per second`,
           value: round(callsPerSecond, 1),
           unit: "calls/s",
           baseline: { label: `1 worker instance, × ${workers}`, value: round(one * workers, 1), unit: "calls/s" },
           ratio: round(callsPerSecond / (one * workers)),
-          note: `${delivered} calls in ${round(seconds, 1)} s; ideal per instance ${ideal} calls/s`,
+          note: `${round(delivered, 0)} calls in ${round(seconds, 1)} s (mean of ${count}); ${round(cpuMsPerCall, 1)} CPU ms per call in Debrief's processes`,
         })),
         {
           id: "scale_out.accept_postgres_p50",
@@ -161,10 +170,10 @@ export async function scaleOut(context: BenchContext): Promise<SectionResult> {
         },
       ],
       notes: [
-        `Every process (api, workers, the fake LLM, the receiver, PostgreSQL, the bench) shares the machine's cores; the ideal is ${ideal} calls/s per worker (${LLM_CONCURRENCY} LLM calls of ${LLM_LATENCY_MS} ms in flight), reached only once the burst is queued.`,
+        `Every process (api, workers, the fake LLM, the receiver, PostgreSQL, the bench) shares the machine's cores; the ideal is ${ideal} calls/s per worker (${LLM_CONCURRENCY} LLM calls of ${LLM_LATENCY_MS} ms in flight), reached only once the burst is queued. Calls/s × CPU ms per call is the share of a core Debrief needs: near the free cores, throughput stops following the worker count.`,
         "Throughput is measured from the first POST of the burst to the last webhook received, so each run pays one LLM latency of ramp-up and the tail of the last batch: short runs (quick mode) understate the larger worker counts.",
       ],
-      details: { throughput, accept: { sqlite: sqliteAccept, postgres: postgresAccept } },
+      details: { throughput, runs, accept: { sqlite: sqliteAccept, postgres: postgresAccept } },
     };
   } finally {
     await stopAll();

@@ -68,6 +68,8 @@ export class CallWorker {
   async stop(deadlineMs: number): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
+    // Calls a claim in progress is about to start must be among those waited for.
+    await this.#pumping?.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.#inFlight.values()]),

@@ -44,7 +44,8 @@ export function createApp(deps: AppDeps): App {
   const { settings, logger } = deps;
   const metrics = deps.metrics ?? new Metrics();
   const auth = settings.apiKeys.length > 0;
-  const rateLimiter = settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger, redisUrl: settings.cache.redisUrl }) : undefined;
+  const serveApi = deps.api !== false;
+  const rateLimiter = serveApi && settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger, redisUrl: settings.cache.redisUrl }) : undefined;
 
   const app = express() as App;
   app.disable("x-powered-by");
@@ -61,7 +62,7 @@ export function createApp(deps: AppDeps): App {
   if (auth) app.use(guarded, authenticate(settings.apiKeys));
 
   app.use(metricsRouter(metrics));
-  if (deps.api === false) {
+  if (!serveApi) {
     app.use(notFound);
     app.use(errorHandler());
     return app;

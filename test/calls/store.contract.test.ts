@@ -1,23 +1,13 @@
 // The call store port's contract: every adapter (SQLite, PostgreSQL) behaves the same, seen through the interface only.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { CallStore } from "../../src/calls/index.js";
-import { ENGINES, type Stores } from "../support/stores.js";
-import { fakeClock, type FakeClock } from "../delivery/fixtures.js";
+import { contractHarness, ENGINES } from "../support/stores.js";
 
 describe.each(ENGINES)("CallStore on $name", (engine) => {
-  const opened: Stores[] = [];
-  let clock: FakeClock;
+  const harness = contractHarness(engine);
   async function open(): Promise<CallStore & { reopen(): Promise<CallStore> }> {
-    clock = fakeClock();
-    const stores = await engine.create(clock.now);
-    opened.push(stores);
-    return Object.assign(stores.store, {
-      reopen: async () => {
-        const again = await stores.reopen();
-        opened.push(again);
-        return again.store;
-      },
-    });
+    const stores = await harness.open();
+    return Object.assign(stores.store, { reopen: async () => (await stores.reopen()).store });
   }
   const call = (externalId?: string, state: "accepted" | "skipped" = "accepted") => ({
     profile: "booking",
@@ -25,9 +15,7 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     payload: { id: externalId, transcript: "AI: Hi.\nCustomer: Hello.", z: 1, a: 2 },
     state,
   });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((stores) => stores.close()));
-  });
+  afterEach(() => harness.cleanup());
   afterAll(() => engine.dispose());
 
   it("stores an accepted call once per profile and external id, and answers a repeat with the stored call", async () => {
@@ -40,10 +28,10 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
       external_id: "ext-1",
       state: "accepted",
       attempts: 0,
-      next_attempt_at: clock.now(),
+      next_attempt_at: harness.clock.now(),
       extraction: null,
       delivery_errors: [],
-      created_at: clock.now(),
+      created_at: harness.clock.now(),
     });
     const again = await store.accept({ ...call("ext-1"), payload: { other: true } });
     expect(again).toEqual({ call: first.call, created: false });
@@ -90,15 +78,15 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     const ids: string[] = [];
     for (const n of [1, 2, 3]) {
       ids.push((await store.accept(call(`c${n}`))).call.id);
-      clock.advance(1);
+      harness.clock.advance(1);
     }
     expect((await store.claimDue(2, 10_000)).map((c) => c.id)).toEqual(ids.slice(0, 2));
     expect((await store.claimDue(10, 10_000)).map((c) => c.id)).toEqual([ids[2]]);
     expect(await store.claimDue(10, 10_000)).toEqual([]);
-    clock.advance(10_000);
-    clock.advance(-1);
+    harness.clock.advance(10_000);
+    harness.clock.advance(-1);
     expect(await store.claimDue(10, 10_000)).toEqual([]);
-    clock.advance(1);
+    harness.clock.advance(1);
     expect((await store.claimDue(10, 10_000)).map((c) => c.id)).toEqual(ids); // a worker that died: taken over
   });
 
@@ -116,10 +104,10 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     const store = await open();
     const { call: accepted } = await store.accept(call("x"));
     await store.claimDue(1, 60_000);
-    clock.advance(10);
+    harness.clock.advance(10);
     const extraction = { extracted_variables: { budget: 4000 }, meta: { model: "m" } };
     await store.markExtracted(accepted.id, extraction, []);
-    expect(await store.get(accepted.id)).toMatchObject({ state: "extracted", attempts: 1, extraction, delivery_errors: [], next_attempt_at: null, updated_at: clock.now() });
+    expect(await store.get(accepted.id)).toMatchObject({ state: "extracted", attempts: 1, extraction, delivery_errors: [], next_attempt_at: null, updated_at: harness.clock.now() });
     expect(await store.claimDue(10, 60_000)).toEqual([]);
     expect(await store.replay(accepted.id)).toBe(false); // nothing failed
   });
@@ -128,11 +116,11 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     const store = await open();
     const { call: accepted } = await store.accept(call("x"));
     await store.claimDue(1, 60_000);
-    await store.markAttemptFailed(accepted.id, { code: "llm_unavailable", message: "LLM down \u0000" }, clock.now() + 5_000);
-    expect(await store.get(accepted.id)).toMatchObject({ state: "extracting", reason: "llm_unavailable", attempts: 1, next_attempt_at: clock.now() + 5_000 });
+    await store.markAttemptFailed(accepted.id, { code: "llm_unavailable", message: "LLM down \u0000" }, harness.clock.now() + 5_000);
+    expect(await store.get(accepted.id)).toMatchObject({ state: "extracting", reason: "llm_unavailable", attempts: 1, next_attempt_at: harness.clock.now() + 5_000 });
     expect((await store.get(accepted.id))!.last_error).toMatch(/^LLM down .$/);
     expect(await store.claimDue(10, 60_000)).toEqual([]); // waiting holds no lease, but is not due
-    clock.advance(5_000);
+    harness.clock.advance(5_000);
     const other = await store.reopen();
     const [again] = await other.claimDue(10, 60_000);
     expect(again).toMatchObject({ id: accepted.id, attempts: 1 });
@@ -148,12 +136,12 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     await store.claimDue(10, 60_000);
     await store.markAttemptFailed(failed.id, { code: "x", message: "x" }, undefined);
     await store.markExtracted(partial.id, { extracted_variables: {}, meta: {} }, [{ destination: "crm", path: "destinations.crm.when", message: "boom" }]);
-    clock.advance(50);
+    harness.clock.advance(50);
     expect(await store.replay(failed.id)).toBe(true);
     expect(await store.replay(partial.id)).toBe(true);
     expect(await store.replay(partial.id)).toBe(false); // already accepted again
     expect(await store.replay("call_missing")).toBe(false);
-    expect(await store.get(failed.id)).toMatchObject({ state: "accepted", attempts: 0, next_attempt_at: clock.now() });
+    expect(await store.get(failed.id)).toMatchObject({ state: "accepted", attempts: 0, next_attempt_at: harness.clock.now() });
     expect((await store.claimDue(10, 60_000)).map((c) => c.id).sort()).toEqual([failed.id, partial.id].sort());
   });
 
@@ -166,9 +154,9 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     await store.claimDue(10, 60_000);
     await store.markExtracted(done.id, { extracted_variables: {}, meta: {} }, []);
     await store.markExtracted(owed.id, { extracted_variables: {}, meta: {} }, [{ destination: "crm", path: "destinations.crm.when", message: "x" }]);
-    expect(await store.findFinished(clock.now(), 10)).toEqual([]);
-    expect((await store.findFinished(clock.now() + 1, 10)).sort()).toEqual([skipped.id, done.id].sort());
-    expect(await store.findFinished(clock.now() + 1, 1)).toHaveLength(1);
+    expect(await store.findFinished(harness.clock.now(), 10)).toEqual([]);
+    expect((await store.findFinished(harness.clock.now() + 1, 10)).sort()).toEqual([skipped.id, done.id].sort());
+    expect(await store.findFinished(harness.clock.now() + 1, 1)).toHaveLength(1);
     expect(await store.delete([skipped.id, done.id, "call_missing"])).toBe(2);
     expect(await store.delete([])).toBe(0);
     expect(await store.get(done.id)).toBeUndefined();

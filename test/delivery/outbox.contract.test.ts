@@ -1,8 +1,7 @@
 // The outbox port's contract: every adapter (SQLite, PostgreSQL) behaves the same, seen through the interface only.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { webhookIdFor, type ClaimRequest, type DeliveryOutbox } from "../../src/delivery/index.js";
-import { ENGINES, type Stores } from "../support/stores.js";
-import { fakeClock, type FakeClock } from "./fixtures.js";
+import { contractHarness, ENGINES } from "../support/stores.js";
 
 /** Room for everything, every claim leased for `leaseMs`. */
 function claimAll(leaseMs = 60_000, extra: Partial<ClaimRequest> = {}): ClaimRequest {
@@ -10,23 +9,12 @@ function claimAll(leaseMs = 60_000, extra: Partial<ClaimRequest> = {}): ClaimReq
 }
 
 describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
-  const opened: Stores[] = [];
-  let clock: FakeClock;
+  const harness = contractHarness(engine);
   async function open(): Promise<DeliveryOutbox & { reopen(): Promise<DeliveryOutbox> }> {
-    clock = fakeClock();
-    const stores = await engine.create(clock.now);
-    opened.push(stores);
-    return Object.assign(stores.outbox, {
-      reopen: async () => {
-        const again = await stores.reopen();
-        opened.push(again);
-        return again.outbox;
-      },
-    });
+    const stores = await harness.open();
+    return Object.assign(stores.outbox, { reopen: async () => (await stores.reopen()).outbox });
   }
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((stores) => stores.close()));
-  });
+  afterEach(() => harness.cleanup());
   afterAll(() => engine.dispose());
 
   it("enqueues once per call and destination: a second enqueue returns the existing delivery", async () => {
@@ -70,7 +58,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     const [claim, ...rest] = await outbox.claimDue(claimAll(45_000));
     expect(rest).toEqual([]);
-    expect(claim).toMatchObject({ id: delivery.id, callId: "call_1", webhookId: delivery.webhook_id, attempt: 1, runAttempt: 1, claimedUntil: clock.now() + 45_000 });
+    expect(claim).toMatchObject({ id: delivery.id, callId: "call_1", webhookId: delivery.webhook_id, attempt: 1, runAttempt: 1, claimedUntil: harness.clock.now() + 45_000 });
     expect(await outbox.claimDue(claimAll())).toEqual([]); // the lease holds
     expect((await outbox.get(delivery.id))!.attempt_history).toEqual([expect.objectContaining({ attempt: 1, finished_at: null, outcome: null })]);
   });
@@ -79,9 +67,9 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     const outbox = await open();
     const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await outbox.claimDue(claimAll(45_000));
-    clock.advance(44_999);
+    harness.clock.advance(44_999);
     expect(await outbox.claimDue(claimAll())).toEqual([]);
-    clock.advance(1);
+    harness.clock.advance(1);
     const [again] = await outbox.claimDue(claimAll());
     expect(again).toMatchObject({ attempt: 2, runAttempt: 2 });
     await outbox.recordAttempt(again!, { outcome: "delivered", status: 200, latencyMs: 5, error: null, responseSnippet: "ok" });
@@ -94,7 +82,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     const outbox = await open();
     await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     const [stale] = await outbox.claimDue(claimAll(1_000));
-    clock.advance(1_000);
+    harness.clock.advance(1_000);
     const [fresh] = await outbox.claimDue(claimAll(1_000));
 
     expect(await outbox.recordAttempt(stale!, { outcome: "failed", status: 400, latencyMs: 5, error: "late", responseSnippet: null })).toBeUndefined();
@@ -108,12 +96,12 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     const outbox = await open();
     const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     const [claim] = await outbox.claimDue(claimAll());
-    const next = clock.now() + 5_000;
+    const next = harness.clock.now() + 5_000;
     expect(
       await outbox.recordAttempt(claim!, { outcome: "retry", nextAttemptAt: next, status: 503, latencyMs: 12.6, error: "HTTP 503", responseSnippet: "busy" }),
     ).toMatchObject({ status: "pending", attempts: 1, last_status: 503, last_error: "HTTP 503", last_response: "busy", next_attempt_at: new Date(next).toISOString() });
     expect(await outbox.claimDue(claimAll())).toEqual([]);
-    clock.advance(5_000);
+    harness.clock.advance(5_000);
     const other = await outbox.reopen(); // another process (SQLite) or instance (PostgreSQL)
     expect((await other.claimDue(claimAll())).map((c) => c.id)).toEqual([delivery.id]);
     expect((await outbox.get(delivery.id))!.attempt_history[0]).toMatchObject({ outcome: "retry", status: 503, latency_ms: 13, error: "HTTP 503" });
@@ -166,7 +154,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     const outbox = await open();
     for (let i = 0; i < 3; i++) {
       await outbox.enqueue({ callId: `call_${i}`, destination: "slow", payload: {} });
-      clock.advance(1);
+      harness.clock.advance(1);
     }
     await outbox.enqueue({ callId: "call_fast", destination: "fast", payload: {} });
     await outbox.enqueue({ callId: "call_gone", destination: "removed", payload: {} });
@@ -179,7 +167,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
       other: { room: 1, leaseMs: 500 },
     };
     const claims = await outbox.claimDue(request);
-    expect(claims.map((c) => [c.callId, c.claimedUntil - clock.now()])).toEqual([
+    expect(claims.map((c) => [c.callId, c.claimedUntil - harness.clock.now()])).toEqual([
       ["call_0", 10_000],
       ["call_1", 10_000],
       ["call_fast", 2_000],
@@ -212,7 +200,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     await outbox.enqueue({ callId: "call_2", destination: "slack", payload: {} });
     const first = (await outbox.claimDue(claimAll())).find((c) => c.callId === "call_1")!;
-    await outbox.recordAttempt(first, { outcome: "retry", nextAttemptAt: clock.now(), status: 503, latencyMs: 9, error: "HTTP 503", responseSnippet: null });
+    await outbox.recordAttempt(first, { outcome: "retry", nextAttemptAt: harness.clock.now(), status: 503, latencyMs: 9, error: "HTTP 503", responseSnippet: null });
     const [second] = await outbox.claimDue(claimAll());
     await outbox.recordAttempt(second!, { outcome: "delivered", status: 200, latencyMs: 4, error: null, responseSnippet: "ok" });
 
@@ -234,8 +222,8 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
       await outbox.recordAttempt(claim!, { outcome, status: outcome === "delivered" ? 200 : 404, latencyMs: 1, error: null, responseSnippet: null });
     }
     await outbox.enqueue({ callId: "call_3", destination: "crm", payload: {} });
-    expect(await outbox.pruneDelivered(clock.now())).toBe(0); // not before the cut-off
-    expect(await outbox.pruneDelivered(clock.now() + 1)).toBe(1);
+    expect(await outbox.pruneDelivered(harness.clock.now())).toBe(0); // not before the cut-off
+    expect(await outbox.pruneDelivered(harness.clock.now() + 1)).toBe(1);
     expect((await outbox.list()).map((d) => d.status)).toEqual(["pending", "failed"]);
     expect(await outbox.hasDeliveries("call_1")).toBe(false);
   });

@@ -7,6 +7,7 @@ import { CALLS_POSTGRES_MIGRATIONS, PostgresCallStore, SqliteCallStore, type Cal
 import { openPostgres, type Postgres } from "../../src/db/index.js";
 import { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox, SqliteOutbox, type DeliveryOutbox } from "../../src/delivery/index.js";
 import { silentLogger } from "../../src/logger.js";
+import { fakeClock, type FakeClock } from "../delivery/fixtures.js";
 import { createTestDatabase, type TestDatabase } from "./postgres.js";
 
 export interface Stores {
@@ -67,3 +68,33 @@ function postgresEngine(): Engine {
 
 /** Every adapter the contract suites run against. A new engine is added here. */
 export const ENGINES: Engine[] = [sqliteEngine(), postgresEngine()];
+
+/**
+ * What a contract suite needs per test: fresh stores on a hand-driven clock, more handles on the same data on demand,
+ * all closed by `cleanup` (afterEach).
+ */
+export function contractHarness(engine: Engine) {
+  const opened: Stores[] = [];
+  let clock: FakeClock = fakeClock();
+  return {
+    get clock(): FakeClock {
+      return clock;
+    },
+    async open(): Promise<Stores & { reopen(): Promise<Stores> }> {
+      clock = fakeClock();
+      const stores = await engine.create(clock.now);
+      opened.push(stores);
+      return {
+        ...stores,
+        reopen: async () => {
+          const again = await stores.reopen();
+          opened.push(again);
+          return again;
+        },
+      };
+    },
+    async cleanup(): Promise<void> {
+      await Promise.all(opened.splice(0).map((stores) => stores.close()));
+    },
+  };
+}
