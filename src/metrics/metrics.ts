@@ -102,7 +102,7 @@ export class Metrics {
     const metrics = this;
     this.#outboxDepth = new Gauge({
       name: "debrief_outbox_depth",
-      help: "Deliveries waiting in the outbox (pending, in flight included).",
+      help: "Deliveries waiting in the outbox (pending, in flight included); on PostgreSQL, the outbox every instance shares.",
       registers,
       // Asynchronous: on PostgreSQL the count is a query. If the store cannot answer, the last value stands.
       async collect() {
