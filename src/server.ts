@@ -57,13 +57,14 @@ export async function startService(settings: Settings, logger: Logger, options: 
         extractor,
         logger,
         deliveryMetrics: { attempt: metrics.deliveryAttempt },
+        onCallReceived: metrics.callReceived,
         pollIntervalMs: options.pipelinePollIntervalMs,
       })
     : undefined;
   if (pipeline) metrics.observeOutboxDepth(() => pipeline.outbox.counts().pending);
 
   let stopping = false;
-  const app = createApp({ settings, extractor, logger, metrics, stopping: () => stopping, v1Routers: pipeline?.routers, apiDocs: pipeline?.apiDocs });
+  const app = createApp({ settings, extractor, logger, metrics, stopping: () => stopping, v1Routers: pipeline?.routers, apiDocs: pipeline?.apiDocs, selfAuthenticating: pipeline?.selfAuthenticating });
 
   // Responses in flight when shutdown starts are sent with `Connection: close`, so their keep-alive sockets end with them.
   const inFlight = new Set<ServerResponse>();

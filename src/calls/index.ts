@@ -3,6 +3,5 @@ export { loadPipelineConfig, compilePipelineConfig, type PipelineConfig, type Pr
 export { CallStore, CALL_STATES, type CallRecord, type CallState } from "./store.js";
 export { CallWorker, type CallWorkerOptions } from "./worker.js";
 export { callsRouter, type CallsRouterDeps } from "./router.js";
-export { CallPayloadSchema, enrichPayload, isCompleted } from "./payload.js";
 export { startPipeline, type Pipeline, type PipelineOptions } from "./pipeline.js";
-export { callsApiDocs, CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema } from "./api-docs.js";
+export { callsApiDocs, CallAcceptedSchema, CallDuplicateSchema, CallIgnoredSchema, CallReplayedSchema, CallSchema } from "./api-docs.js";

@@ -1,6 +1,6 @@
 // Assembles the post-call pipeline from its configuration file: call store, extraction worker, outbox, delivery worker, routes.
 import { join } from "node:path";
-import type { Router } from "express";
+import type { Request, Router } from "express";
 import type { Settings } from "../config.js";
 import { createDeliveryDispatcher, DeliveryOutbox, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
@@ -8,7 +8,8 @@ import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
 import { callsApiDocs } from "./api-docs.js";
 import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
-import { callsRouter } from "./router.js";
+import { selfAuthenticating } from "./inbound.js";
+import { callsRouter, type CallsRouterDeps } from "./router.js";
 import { pruneFinished } from "./retention.js";
 import { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
@@ -22,6 +23,8 @@ export interface Pipeline {
   apiDocs: ApiDocs[];
   store: CallStore;
   outbox: DeliveryOutbox;
+  /** POST /v1/calls requests whose profile authenticates them (signature, URL token) instead of an API key. */
+  selfAuthenticating: (req: Request) => boolean;
   /** Stops both workers (in-flight work may finish until the deadline; the rest stays stored) and closes the stores. */
   close(deadlineMs: number): Promise<void>;
 }
@@ -33,6 +36,8 @@ export interface PipelineOptions {
   extractor: Extractor;
   logger: Logger;
   deliveryMetrics?: DeliveryMetrics;
+  /** Told of every call a platform posted that was recognised, by source and outcome. */
+  onCallReceived?: CallsRouterDeps["onReceived"];
   /** Poll intervals; tests shorten them. */
   pollIntervalMs?: number;
 }
@@ -87,8 +92,9 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     config,
     store,
     outbox,
+    selfAuthenticating: selfAuthenticating(config, settings.apiKeys.length > 0),
     routers: [
-      callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake() }),
+      callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake(), onReceived: options.onCallReceived }),
       deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations, testDispatcher }),
     ],
     apiDocs: [callsApiDocs(guards), deliveriesApiDocs(guards)],

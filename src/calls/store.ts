@@ -1,6 +1,7 @@
 // The durable record of every accepted call (SQLite): idempotent on (profile, call id), with the extraction state machine.
 import type Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
+import type { CallFacts, SourceName } from "../sources/index.js";
 import { openDatabase } from "../sqlite.js";
 
 /**
@@ -15,6 +16,10 @@ export interface CallRecord {
   id: string;
   profile: string;
   external_id: string;
+  /** The platform that posted it. */
+  source: SourceName;
+  /** What the platform said of the call (null fields where it did not say); null for calls stored before sources existed. */
+  call: CallFacts | null;
   state: CallState;
   reason: string | null;
   payload: unknown;
@@ -31,6 +36,14 @@ interface Row {
   id: string;
   profile: string;
   external_id: string;
+  source: SourceName;
+  completed: number | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_s: number | null;
+  customer_phone: string | null;
+  agent_phone: string | null;
+  recording_url: string | null;
   state: CallState;
   reason: string | null;
   payload: string;
@@ -65,6 +78,19 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_due ON calls (next_attempt_at) WHERE state IN ('accepted', 'extracting');
 `,
+  // The platform and its facts of the call, in columns so calls can be listed by source and show duration and phones.
+  // Calls stored before this came in Autocalls' shape: 'autocalls', facts unknown (NULL).
+  `
+ALTER TABLE calls ADD COLUMN source TEXT NOT NULL DEFAULT 'autocalls';
+ALTER TABLE calls ADD COLUMN completed INTEGER;
+ALTER TABLE calls ADD COLUMN started_at TEXT;
+ALTER TABLE calls ADD COLUMN ended_at TEXT;
+ALTER TABLE calls ADD COLUMN duration_s REAL;
+ALTER TABLE calls ADD COLUMN customer_phone TEXT;
+ALTER TABLE calls ADD COLUMN agent_phone TEXT;
+ALTER TABLE calls ADD COLUMN recording_url TEXT;
+CREATE INDEX IF NOT EXISTS calls_source ON calls (source, external_id);
+`,
 ];
 
 function toRecord(row: Row): CallRecord {
@@ -72,6 +98,19 @@ function toRecord(row: Row): CallRecord {
     id: row.id,
     profile: row.profile,
     external_id: row.external_id,
+    source: row.source,
+    call:
+      row.completed === null
+        ? null
+        : {
+            completed: row.completed === 1,
+            started_at: row.started_at,
+            ended_at: row.ended_at,
+            duration_s: row.duration_s,
+            customer_phone: row.customer_phone,
+            agent_phone: row.agent_phone,
+            recording_url: row.recording_url,
+          },
     state: row.state,
     reason: row.reason,
     payload: JSON.parse(row.payload),
@@ -108,13 +147,41 @@ export class CallStore {
   }
 
   /** Stores a call unless (profile, external id) is known; either way returns the stored call. */
-  accept(input: { profile: string; externalId?: string; payload: unknown; state: "accepted" | "skipped"; reason?: string }): { call: CallRecord; created: boolean } {
+  accept(input: {
+    profile: string;
+    source: SourceName;
+    externalId?: string;
+    call: CallFacts;
+    payload: unknown;
+    state: "accepted" | "skipped";
+    reason?: string;
+  }): { call: CallRecord; created: boolean } {
     const now = this.#now();
     const id = `call_${randomUUID().replaceAll("-", "")}`;
+    const { call } = input;
     const result = this.#sql(
-      `INSERT INTO calls (id, profile, external_id, state, reason, payload, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (profile, external_id) DO NOTHING`,
-    ).run(id, input.profile, input.externalId ?? id, input.state, input.reason ?? null, JSON.stringify(input.payload), input.state === "accepted" ? now : null, now, now);
+      `INSERT INTO calls (id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone,
+       recording_url, state, reason, payload, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (profile, external_id) DO NOTHING`,
+    ).run(
+      id,
+      input.profile,
+      input.externalId ?? id,
+      input.source,
+      call.completed ? 1 : 0,
+      call.started_at,
+      call.ended_at,
+      call.duration_s,
+      call.customer_phone,
+      call.agent_phone,
+      call.recording_url,
+      input.state,
+      input.reason ?? null,
+      JSON.stringify(input.payload),
+      input.state === "accepted" ? now : null,
+      now,
+      now,
+    );
     const row = this.#sql("SELECT * FROM calls WHERE profile = ? AND external_id = ?").get(input.profile, input.externalId ?? id) as Row;
     return { call: toRecord(row), created: result.changes === 1 };
   }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { spawnService, type SpawnedService } from "../support/spawn-service.js";
-import { AUTOCALLS_TURNS } from "../fixtures/calls.js";
+import { AUTOCALLS_TURNS, UNKNOWN_FACTS } from "../fixtures/calls.js";
 
 let llm: FakeLlm;
 const children: SpawnedService[] = [];
@@ -142,7 +142,7 @@ describe("stale claims", () => {
     const { CallStore } = await import("../../src/calls/index.js");
     const file = join(mkdtempSync(join(tmpdir(), "debrief-claims-")), "calls.sqlite");
     const store = CallStore.open(file);
-    const { call } = store.accept({ profile: "booking", externalId: "1", payload: { transcript: "AI: hi" }, state: "accepted" });
+    const { call } = store.accept({ profile: "booking", externalId: "1", source: "autocalls", call: UNKNOWN_FACTS, payload: { transcript: "AI: hi" }, state: "accepted" });
     expect(store.claim(call.id, 600_000)).toBeDefined();
     expect(store.findDue(10)).toEqual([]);
     store.close();

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CallStore } from "../../src/calls/index.js";
 import { pruneFinished } from "../../src/calls/retention.js";
 import { DeliveryOutbox } from "../../src/delivery/index.js";
+import { UNKNOWN_FACTS } from "../fixtures/calls.js";
 
 const DAY = 86_400_000;
 
@@ -14,7 +15,7 @@ describe("retention", () => {
     const dir = mkdtempSync(join(tmpdir(), "debrief-retention-"));
     const store = CallStore.open(join(dir, "calls.sqlite"), () => now);
     const outbox = DeliveryOutbox.open(join(dir, "outbox.sqlite"), () => now);
-    const accept = (id: string, state: "accepted" | "skipped" = "accepted") => store.accept({ profile: "p", externalId: id, payload: { transcript: "AI: hi" }, state }).call.id;
+    const accept = (id: string, state: "accepted" | "skipped" = "accepted") => store.accept({ profile: "p", externalId: id, source: "autocalls", call: UNKNOWN_FACTS, payload: { transcript: "AI: hi" }, state }).call.id;
 
     const delivered = accept("delivered");
     const failedDelivery = accept("failed-delivery");
