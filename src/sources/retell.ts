@@ -38,9 +38,12 @@ export const retell: Source = {
   recognize(payload) {
     const { event } = payload;
     if (typeof event !== "string") return unrecognized("retell", [["event", 'event ("call_ended" or "call_analyzed") with call.call_id']]);
-    if (!CALL_EVENTS.has(event)) return { kind: "ignored", reason: `retell ${event} event: only call_ended and call_analyzed carry a finished call` };
-    if (!isObject(payload.call) || typeof payload.call.call_id !== "string") return unrecognized("retell", [["call.call_id", "call.call_id (a string)"]]);
-    return { kind: "call" };
+    // Every Retell event names its call (or, for chat agents, its chat): that is what tells it from other platforms' events.
+    const call = isObject(payload.call) && typeof payload.call.call_id === "string";
+    const chat = isObject(payload.chat) && typeof payload.chat.chat_id === "string";
+    if (!call && !chat) return unrecognized("retell", [["call.call_id", "call.call_id (a string) beside event"]]);
+    if (call && CALL_EVENTS.has(event)) return { kind: "call" };
+    return { kind: "ignored", reason: `retell ${event} event: only call_ended and call_analyzed carry a finished call` };
   },
   /** `X-Retell-Signature: v=<unix ms>,d=<hex HMAC-SHA256 of rawBody + unix ms>`, keyed with the API key that has the webhook badge. */
   signature: {
