@@ -24,7 +24,7 @@ export function skipReason(call: NormalizedCall, profile: Profile): string | und
   }
   if (gates.minCustomerTurns !== undefined) {
     const customerTurns = call.turns.filter((turn) => turn.speaker === "customer").length;
-    if (customerTurns < gates.minCustomerTurns) return `min_customer_turns: the customer spoke ${customerTurns} times, under ${gates.minCustomerTurns}`;
+    if (customerTurns < gates.minCustomerTurns) return `min_customer_turns: ${customerTurns} customer turns, under ${gates.minCustomerTurns}`;
   }
   return undefined;
 }
