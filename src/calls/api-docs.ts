@@ -255,6 +255,8 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             INVALID_JSON_EXAMPLE,
           ],
         ),
+        ...guards,
+        // After the guards: this route's 401 also covers the platforms' signatures and URL tokens.
         "401": errorResponse(
           "The profile has inbound.secret and the platform's signature is missing, stale or wrong; or a URL token is wrong" +
             (options.auth ? "; or, for a profile without inbound, no valid API key." : "."),
@@ -265,8 +267,8 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             },
             { code: "unauthorized", message: 'The token is missing or not valid for profile "booking": send the URL with ?token= as configured' },
           ],
+          options.auth ? { "WWW-Authenticate": { schema: { type: "string", example: "Bearer" } } } : undefined,
         ),
-        ...guards,
         ...bodyParserResponses(),
       },
     });

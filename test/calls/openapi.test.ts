@@ -126,6 +126,13 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     }
   });
 
+  it("documents the platforms' errors on POST /v1/calls: unknown shapes, bad signatures and tokens beside the API key", () => {
+    const responses = operation("post /v1/calls").responses;
+    expect(Object.keys(responses["400"].content["application/json"].examples)).toEqual(expect.arrayContaining(["unknown_payload_shape", "invalid_request"]));
+    expect(Object.keys(responses["401"].content["application/json"].examples).sort()).toEqual(["invalid_signature", "unauthorized"]);
+    expect(responses["401"].headers["WWW-Authenticate"]).toBeDefined();
+  });
+
   it("has no dangling references, and a call's deliveries refer to the Delivery schema", () => {
     for (const ref of refsIn(doc)) expect(resolve(doc, ref), ref).toBeDefined();
     expect(doc.components.schemas.Call.properties.deliveries.items).toEqual({ $ref: "#/components/schemas/DeliveryWithAttempts" });
