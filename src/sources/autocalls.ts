@@ -1,6 +1,6 @@
 // Autocalls' post-call webhook: the shape Debrief took first, accepted and delivered exactly as before.
 import { z } from "zod";
-import { duration, instant, isObject, parseAs, secondsBetween, text, turnsAt, unrecognized, variables, type Json } from "./fields.js";
+import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, type Json } from "./fields.js";
 import { standardWebhooks } from "./signatures.js";
 import type { NormalizedCall, Source } from "./source.js";
 
@@ -41,9 +41,7 @@ export function autocallsCall(payload: AutocallsPayload): NormalizedCall {
   return {
     external_id: payload.id === undefined ? undefined : String(payload.id),
     completed: isCompleted(payload.status),
-    started_at: started,
-    ended_at: ended,
-    duration_s: duration(payload.duration) ?? secondsBetween(started, ended),
+    ...callSpan(started, ended, duration(payload.duration)),
     customer_phone: text(payload.customer_phone),
     agent_phone: text(payload.assistant_phone),
     recording_url: text(payload.recording_url),

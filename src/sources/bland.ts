@@ -1,6 +1,6 @@
 // Bland: the call object its `webhook` receives when a call ends (`call_id` with `transcripts[]` or `concatenated_transcript`).
 import { z } from "zod";
-import { addSeconds, duration, instant, parseAs, secondsBetween, text, turnsAt, unrecognized, variables } from "./fields.js";
+import { callSpan, duration, instant, parseAs, text, turnsAt, unrecognized, variables } from "./fields.js";
 import { digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
 import type { Source } from "./source.js";
 
@@ -51,14 +51,11 @@ export const bland: Source = {
     const started = instant(call.started_at ?? call.created_at);
     // call_length is in minutes.
     const seconds = call.call_length === null || call.call_length === undefined ? null : duration(call.call_length * 60);
-    const ended = instant(call.end_at) ?? addSeconds(started, seconds);
     const spoken = call.transcripts?.length ? call.transcripts : undefined;
     return {
       external_id: String(call.call_id),
       completed: call.completed ?? call.status === "completed",
-      started_at: started,
-      ended_at: ended,
-      duration_s: seconds ?? secondsBetween(started, ended),
+      ...callSpan(started, instant(call.end_at), seconds),
       customer_phone: text(call.inbound ? call.from : call.to),
       agent_phone: text(call.inbound ? call.to : call.from),
       recording_url: text(call.recording_url),

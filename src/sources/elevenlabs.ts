@@ -1,6 +1,6 @@
 // ElevenLabs Agents: the `post_call_transcription` webhook; `post_call_audio` and `call_initiation_failure` are acknowledged.
 import { z } from "zod";
-import { addSeconds, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, zone } from "./fields.js";
+import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, zone } from "./fields.js";
 import { checkTimestamp, digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
 import type { Source } from "./source.js";
 
@@ -76,14 +76,11 @@ export const elevenlabs: Source = {
     const { data } = parseAs("elevenlabs", ElevenLabsPayloadSchema, payload);
     const metadata = data.metadata;
     const started = instant(metadata?.start_time_unix_secs);
-    const seconds = duration(metadata?.call_duration_secs);
     const client = data.conversation_initiation_client_data;
     return {
       external_id: data.conversation_id,
       completed: data.status === "done",
-      started_at: started,
-      ended_at: addSeconds(started, seconds),
-      duration_s: seconds,
+      ...callSpan(started, null, duration(metadata?.call_duration_secs)),
       customer_phone: text(metadata?.phone_call?.external_number),
       agent_phone: text(metadata?.phone_call?.agent_number),
       recording_url: null,

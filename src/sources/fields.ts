@@ -25,21 +25,22 @@ export function instant(value: unknown, unit: "s" | "ms" = "s"): string | null {
   return new Date(ms).toISOString();
 }
 
-/** Seconds between two ISO instants, or null. */
-export function secondsBetween(start: string | null, end: string | null): number | null {
-  if (!start || !end) return null;
-  const seconds = (Date.parse(end) - Date.parse(start)) / 1000;
-  return seconds >= 0 ? seconds : null;
-}
-
-/** start + seconds, or null. */
-export function addSeconds(start: string | null, seconds: number | null): string | null {
-  return start && seconds !== null ? new Date(Date.parse(start) + seconds * 1000).toISOString() : null;
-}
-
 /** A non-negative duration in seconds, rounded to the millisecond; null for anything else. */
 export function duration(seconds: number | null | undefined): number | null {
   return typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) / 1000 : null;
+}
+
+/**
+ * When the call started and ended and how long it lasted, from whichever two of the three the platform sent: the
+ * end from start + duration, the duration from end - start.
+ */
+export function callSpan(started: string | null, ended: string | null, seconds: number | null): { started_at: string | null; ended_at: string | null; duration_s: number | null } {
+  const between = started && ended ? duration((Date.parse(ended) - Date.parse(started)) / 1000) : null;
+  return {
+    started_at: started,
+    ended_at: ended ?? (started && seconds !== null ? new Date(Date.parse(started) + seconds * 1000).toISOString() : null),
+    duration_s: seconds ?? between,
+  };
 }
 
 export const text = (value: unknown): string | null => (typeof value === "string" && value.trim() !== "" ? value : null);

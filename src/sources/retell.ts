@@ -1,6 +1,6 @@
 // Retell: `call_ended` and `call_analyzed` webhooks (`{event, call}`); call_started, transcript and transfer events are acknowledged.
 import { z } from "zod";
-import { duration, instant, isObject, parseAs, secondsBetween, text, turnsAt, unrecognized, variables } from "./fields.js";
+import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables } from "./fields.js";
 import { checkTimestamp, DEFAULT_MAX_AGE_MS, digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
 import type { Source } from "./source.js";
 
@@ -67,9 +67,7 @@ export const retell: Source = {
     return {
       external_id: call.call_id,
       completed: call.call_status === "ended" && !NOT_CONNECTED.test(call.disconnection_reason ?? ""),
-      started_at: started,
-      ended_at: ended,
-      duration_s: (call.duration_ms === null || call.duration_ms === undefined ? null : duration(call.duration_ms / 1000)) ?? secondsBetween(started, ended),
+      ...callSpan(started, ended, call.duration_ms === null || call.duration_ms === undefined ? null : duration(call.duration_ms / 1000)),
       customer_phone: text(inbound ? call.from_number : call.to_number),
       agent_phone: text(inbound ? call.to_number : call.from_number),
       recording_url: text(call.recording_url),

@@ -1,6 +1,6 @@
 // Synthflow: the post-call webhook (`{status, lead, call: {call_id, transcript, …}, executed_actions}`).
 import { z } from "zod";
-import { addSeconds, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, zone } from "./fields.js";
+import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, zone } from "./fields.js";
 import { digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
 import type { Source } from "./source.js";
 
@@ -47,14 +47,10 @@ export const synthflow: Source = {
   },
   normalize(payload) {
     const { lead, call } = parseAs("synthflow", SynthflowPayloadSchema, payload);
-    const started = instant(call.start_time);
-    const seconds = duration(call.duration);
     return {
       external_id: call.call_id,
       completed: call.status === "completed",
-      started_at: started,
-      ended_at: addSeconds(started, seconds),
-      duration_s: seconds,
+      ...callSpan(instant(call.start_time), null, duration(call.duration)),
       customer_phone: text(lead?.phone_number),
       agent_phone: null,
       recording_url: text(call.recording_url),

@@ -2,7 +2,7 @@
 // webhook envelope, and the response object its NEW_RESPONSE subscription posts.
 import { z } from "zod";
 import { AutocallsPayloadSchema, autocallsCall } from "./autocalls.js";
-import { duration, instant, isObject, parseAs, secondsBetween, text, turnsAt, unrecognized, variables, type Json } from "./fields.js";
+import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, type Json } from "./fields.js";
 import { standardWebhooks } from "./signatures.js";
 import type { NormalizedCall, Source } from "./source.js";
 
@@ -67,9 +67,7 @@ function envelopeCall(payload: Json): NormalizedCall {
   return {
     external_id: String(call.id),
     completed: completed(call.status, ended),
-    started_at: started,
-    ended_at: ended,
-    duration_s: duration(call.duration_seconds) ?? secondsBetween(started, ended),
+    ...callSpan(started, ended, duration(call.duration_seconds)),
     customer_phone: text(call.contact?.phone_number),
     agent_phone: text(agent?.phone_number),
     recording_url: text(call.recording_url),
@@ -90,9 +88,7 @@ function responseCall(payload: Json): NormalizedCall {
   return {
     external_id: String(response.id),
     completed: completed(response.status, ended),
-    started_at: started,
-    ended_at: ended,
-    duration_s: (ms > 0 ? duration(ms / 1000) : null) ?? secondsBetween(started, ended),
+    ...callSpan(started, ended, ms > 0 ? duration(ms / 1000) : null),
     customer_phone: text(response.contact?.phone_number),
     agent_phone: text(response.phone_number),
     recording_url: text(response.recording_url),

@@ -1,6 +1,6 @@
 // Vapi: the `end-of-call-report` server message; its other server messages (status updates, transcripts…) are acknowledged.
 import { z } from "zod";
-import { addSeconds, duration, instant, isObject, parseAs, secondsBetween, text, turnsAt, unrecognized, variables } from "./fields.js";
+import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables } from "./fields.js";
 import { checkTimestamp, DEFAULT_MAX_AGE_MS, digestMatches, fail, header, hmacSha256, OK, secretsMatch } from "./signatures.js";
 import type { Source } from "./source.js";
 
@@ -88,15 +88,12 @@ export const vapi: Source = {
     const { message } = parseAs("vapi", VapiPayloadSchema, payload);
     const { artifact, call } = message;
     const started = instant(message.startedAt ?? call.startedAt);
-    const reportedDuration = duration(message.durationSeconds);
-    const ended = instant(message.endedAt ?? call.endedAt) ?? addSeconds(started, reportedDuration);
+    const ended = instant(message.endedAt ?? call.endedAt);
     const messages = artifact?.messages;
     return {
       external_id: call.id,
       completed: COMPLETED_REASONS.test(message.endedReason ?? ""),
-      started_at: started,
-      ended_at: ended,
-      duration_s: reportedDuration ?? secondsBetween(started, ended),
+      ...callSpan(started, ended, duration(message.durationSeconds)),
       customer_phone: text(message.customer?.number ?? call.customer?.number),
       agent_phone: text(message.phoneNumber?.number ?? call.phoneNumber?.number),
       recording_url: text(artifact?.recordingUrl ?? artifact?.recording?.mono?.combinedUrl ?? message.recordingUrl),
