@@ -2,8 +2,7 @@
 import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
-import { SOURCE_NAMES, SOURCES } from "../sources/index.js";
-import type { CallPayload } from "./payload.js";
+import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
 import type { describeCall } from "./router.js";
 import { CALL_STATES } from "./store.js";
 
@@ -85,7 +84,7 @@ void callMatches;
 
 const { delivered: DELIVERED } = DELIVERY_EXAMPLES;
 
-const PAYLOAD_EXAMPLE: CallPayload = {
+const PAYLOAD_EXAMPLE: AutocallsPayload = {
   id: 48213,
   status: "completed",
   customer_phone: "+15555550123",

@@ -1,13 +1,9 @@
 // A voice platform's post-call payload once its adapter has read it: the profile's gates, the extraction job it
 // becomes, and the enriched payload we send on.
 import { extractJobForTurns, type ExtractJob, type VariableLimits } from "../schema/index.js";
-import { AutocallsPayloadSchema, type AutocallsPayload, type CallFacts, type NormalizedCall, type Source } from "../sources/index.js";
+import type { CallFacts, NormalizedCall, Source } from "../sources/index.js";
 import { formatForHumans, type Turn } from "../transcript/index.js";
 import type { Profile } from "./config-file.js";
-
-/** Kept under its old names: the OpenAPI document and tests know the Autocalls shape by them. */
-export const CallPayloadSchema = AutocallsPayloadSchema;
-export type CallPayload = AutocallsPayload;
 
 /** The longest agent prompt a call brings along (the extraction request's own limit for a system prompt). */
 const MAX_AGENT_PROMPT_CHARS = 100_000;

@@ -87,7 +87,8 @@ export function createApp(deps: AppDeps): App {
     }),
   );
 
-  // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse.
+  // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse. A
+  // platform's webhook is the exception: its signature is checked by the route, on the raw body, once parsed.
   if (rateLimiter) app.use("/v1", rateLimiter.middleware);
   app.use(requireJson);
   app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"], verify: keepRawBody }), rejectDeepJson);

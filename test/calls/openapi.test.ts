@@ -249,7 +249,7 @@ describe("GET /openapi.json without a pipeline", () => {
     try {
       const res = await bare.get("/openapi.json");
       expect(Object.keys(res.body.paths).filter((path) => /^\/v1\/(calls|deliveries|destinations)/.test(path))).toEqual([]);
-      expect(res.body.components.schemas.CallPayload).toBeUndefined();
+      expect(res.body.components.schemas.AutocallsPayload).toBeUndefined();
     } finally {
       await bare.close();
     }
