@@ -5,8 +5,9 @@ import { checkTimestamp, DEFAULT_MAX_AGE_MS, digestMatches, fail, header, hmacSh
 import type { Source } from "./source.js";
 
 const CALL_EVENTS = new Set(["call_ended", "call_analyzed"]);
-/** Disconnection reasons of a call that never became a conversation. */
-const NOT_CONNECTED = /^(dial_|invalid_destination|registered_call_timeout|user_declined|marked_as_spam|concurrency_limit_reached|no_valid_payment|scam_detected|telephony_provider_|sip_routing_error|error_)/;
+/** Disconnection reasons of a call that never became a conversation with the customer (as Vapi's busy, no answer, voicemail). */
+const NO_CONVERSATION =
+  /^(dial_|voicemail_reached|ivr_reached|invalid_destination|registered_call_timeout|user_declined|marked_as_spam|concurrency_limit_reached|no_valid_payment|no_concurrency_fallback|scam_detected|telephony_provider_|sip_routing_error|error_)/;
 
 export const RetellPayloadSchema = z
   .object({
@@ -66,7 +67,7 @@ export const retell: Source = {
     const spoken = call.transcript_object?.length ? call.transcript_object : call.transcript_with_tool_calls;
     return {
       external_id: call.call_id,
-      completed: call.call_status === "ended" && !NOT_CONNECTED.test(call.disconnection_reason ?? ""),
+      completed: call.call_status === "ended" && !NO_CONVERSATION.test(call.disconnection_reason ?? ""),
       ...callSpan(started, ended, call.duration_ms === null || call.duration_ms === undefined ? null : duration(call.duration_ms / 1000)),
       customer_phone: text(inbound ? call.from_number : call.to_number),
       agent_phone: text(inbound ? call.to_number : call.from_number),
