@@ -233,6 +233,11 @@ describe("normalising a call", () => {
     expect(call.turns.map((turn) => turn.speaker)).toEqual(["agent", "customer", "agent"]);
   });
 
+  it("refuses a huge transcript of nothing but agent actions as empty, naming the field", () => {
+    const payload = { ...fixture("bland-call"), transcripts: Array.from({ length: 50_000 }, (_, id) => ({ id, text: "Tool: lookup", user: "agent-action" })) };
+    expect(() => sourceNamed("bland").normalize(payload)).toThrow(expect.objectContaining({ status: 400, details: [{ path: "transcripts", message: expect.stringContaining("empty") }] }));
+  });
+
   it("reads an inbound Bland call's customer from `from`", () => {
     const call = sourceNamed("bland").normalize({ ...fixture("bland-call"), inbound: true });
     expect([call.customer_phone, call.agent_phone]).toEqual(["+15555550103", "+15555550163"]);
