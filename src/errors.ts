@@ -87,3 +87,12 @@ export class ConflictError extends DebriefError {
     super("conflict", 409, message, { details });
   }
 }
+
+/** A platform's webhook signature is missing or does not verify; `check` (logged) says which check failed. */
+export class InvalidSignatureError extends DebriefError {
+  readonly check: string;
+  constructor(check: string, message: string) {
+    super("invalid_signature", 401, message);
+    this.check = check;
+  }
+}

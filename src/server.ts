@@ -58,6 +58,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
         extractor,
         logger,
         deliveryMetrics: { attempt: metrics.deliveryAttempt },
+        onCallReceived: metrics.callReceived,
         pollIntervalMs: options.pipelinePollIntervalMs,
       })
     : undefined;
@@ -72,6 +73,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     stopping: () => stopping,
     v1Routers: pipeline?.routers,
     apiDocs: pipeline?.apiDocs,
+    selfAuthenticating: pipeline?.selfAuthenticating,
     // A worker instance is probed and scraped, never sent API traffic.
     api: settings.role !== "worker",
   });

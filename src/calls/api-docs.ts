@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
-import { CallPayloadSchema, type CallPayload } from "./payload.js";
+import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
 import type { describeCall } from "./router.js";
 import { CALL_STATES } from "./store.js";
 
@@ -29,11 +29,33 @@ export const CallDuplicateSchema = z.object({
 
 export const CallReplayedSchema = z.object({ call_id: z.string(), state: z.literal("accepted") });
 
+export const CallIgnoredSchema = z.object({
+  ignored: z.literal(true).describe("One of the platform's other events (a status update, audio, a failed dial…): acknowledged, not stored"),
+  reason: z.string(),
+});
+
+/** What `debrief.call` holds in deliveries and `call` in GET /v1/calls/{id}: the call in one vocabulary, whatever the platform. */
+export const CallFactsSchema = z
+  .object({
+    completed: z.boolean().describe("The call became a conversation and ended normally (not busy, unanswered or failed)"),
+    started_at: z.string().nullable().describe("ISO 8601 instant; null when the platform did not say"),
+    ended_at: z.string().nullable(),
+    duration_s: z.number().nullable(),
+    customer_phone: z.string().nullable(),
+    agent_phone: z.string().nullable(),
+    recording_url: z.string().nullable(),
+  })
+  .openapi("CallFacts");
+
 export const CallSchema = z
   .object({
     call_id: z.string(),
     profile: z.string(),
-    external_id: z.string().describe("The payload's `id`, or call_id when it had none: a second call with the same one under this profile is a duplicate"),
+    source: z.enum(SOURCE_NAMES).describe("The platform that posted the call"),
+    external_id: z
+      .string()
+      .describe("The platform's id of the call (Autocalls `id`, Vapi `call.id`, Retell `call_id`…), or call_id when it had none: a second call with the same one under this profile is a duplicate"),
+    call: CallFactsSchema.nullable().describe("What the platform said of the call; null for calls stored before platforms were told apart"),
     state: CallStateSchema,
     reason: z.string().nullable().describe("skipped: why; extracting or extraction_failed: the last error's code"),
     attempts: z.number().int().describe("Extraction attempts in the current run; a replay starts again at 0"),
@@ -62,7 +84,7 @@ void callMatches;
 
 const { delivered: DELIVERED } = DELIVERY_EXAMPLES;
 
-const PAYLOAD_EXAMPLE: CallPayload = {
+const PAYLOAD_EXAMPLE: AutocallsPayload = {
   id: 48213,
   status: "completed",
   customer_phone: "+15555550123",
@@ -85,7 +107,17 @@ const PAYLOAD_EXAMPLE: CallPayload = {
 const DELIVERED_CALL: z.infer<typeof CallSchema> = {
   call_id: DELIVERED.call_id,
   profile: "booking",
+  source: "autocalls",
   external_id: "48213",
+  call: {
+    completed: true,
+    started_at: "2025-01-15T10:30:00.000Z",
+    ended_at: "2025-01-15T10:31:34.000Z",
+    duration_s: 94,
+    customer_phone: "+15555550123",
+    agent_phone: "+15555550100",
+    recording_url: "https://app.autocalls.ai/storage/recordings/call-48213.mp4",
+  },
   state: "delivered",
   reason: null,
   attempts: 1,
@@ -112,7 +144,17 @@ const DELIVERED_CALL: z.infer<typeof CallSchema> = {
 const FAILED_CALL: z.infer<typeof CallSchema> = {
   call_id: "call_7e2a9c4b1d0f4a3e8b6c5d2f1a9e0b7c",
   profile: "booking",
-  external_id: "48240",
+  source: "vapi",
+  external_id: "0b4f5c1e-7d2a-4e8b-9c3f-6a1d2e5b8c70",
+  call: {
+    completed: true,
+    started_at: "2025-01-15T10:38:02.114Z",
+    ended_at: "2025-01-15T10:40:09.870Z",
+    duration_s: 127.756,
+    customer_phone: "+15555550188",
+    agent_phone: "+15555550100",
+    recording_url: "https://storage.vapi.ai/0b4f5c1e-mono.wav",
+  },
   state: "extraction_failed",
   reason: "llm_unavailable",
   attempts: 30,
@@ -132,13 +174,11 @@ const callNotFound = errorResponse("No call has this id.", [{ code: "not_found",
 
 export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {
   return (registry) => {
-    const payload = registry.register(
-      "CallPayload",
-      CallPayloadSchema.openapi({
-        description:
-          "A voice platform's post-call payload (Autocalls' shape; Thoughtly's transcript array works too). Only the fields listed " +
-          "are checked; every other field is kept as it came and sent on to the destinations unchanged.",
-      }),
+    const payloads = SOURCES.map((source) =>
+      registry.register(
+        `${source.name[0]!.toUpperCase()}${source.name.slice(1)}Payload`,
+        source.schema.openapi({ description: `${source.name}'s post-call payload, as Debrief reads it; every other field is kept and sent on unchanged.` }),
+      ),
     );
     const guards = guardResponses(options);
 
@@ -147,46 +187,87 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
       path: "/v1/calls",
       operationId: "acceptCall",
       tags: ["Calls"],
-      summary: "Accept a post-call payload: extract it under a profile, then deliver it",
+      summary: "Accept a voice platform's post-call webhook: extract it under a profile, then deliver it",
       description:
-        "Point the voice platform's post-call webhook here. The call is stored and answered at once (202); extraction and delivery " +
-        "run in the background, with retries. The transcript is checked now, as POST /v1/extract would check it, so a bad one is a 400 " +
-        "rather than a stored failure. Sending the same `id` again under the same profile is answered 200 with the call's current state.",
+        "Point the voice platform's post-call webhook here. The profile's `source` (or, with `auto`, the payload's markers) says which " +
+        "platform's shape it is: Autocalls, Thoughtly, Vapi (`end-of-call-report`), Retell (`call_ended`, `call_analyzed`), ElevenLabs " +
+        "(`post_call_transcription`), Bland or Synthflow. The platforms' other events are answered 200 `{ignored: true}` and not stored. " +
+        "With `inbound.secret` in the profile, the platform's own signature on the raw body is required (and replaces the API key); with " +
+        "`inbound.url_token`, `?token=` does. The call is stored and answered at once (202); extraction and delivery run in the " +
+        "background, with retries. The transcript is checked now, as POST /v1/extract would check it, so a bad one is a 400 rather than " +
+        "a stored failure. The same platform call id again under the same profile is answered 200 with the call's current state.",
       request: {
-        query: z.object({ profile: z.string().describe("The profile (in DEBRIEF_CONFIG) that says what to extract and where to send it").openapi({ example: "booking" }) }),
-        body: { required: true, content: { "application/json": { schema: payload, example: PAYLOAD_EXAMPLE } } },
+        query: z.object({
+          profile: z.string().describe("The profile (in DEBRIEF_CONFIG) that says what to extract and where to send it").openapi({ example: "booking" }),
+          token: z.string().optional().describe("The profile's inbound.url_token, for platforms that can neither sign nor send a header"),
+        }),
+        body: {
+          required: true,
+          content: { "application/json": { schema: z.union(payloads as [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]]), example: PAYLOAD_EXAMPLE } },
+        },
       },
       responses: {
         "202": {
-          description: "Stored: extraction starts now (or, for a call that did not complete, never)",
+          description: "Stored: extraction starts now (or, for a call a gate skips, never)",
           content: {
             "application/json": {
               schema: CallAcceptedSchema,
               examples: {
                 accepted: { summary: "A completed call, to be extracted", value: { call_id: DELIVERED.call_id, state: "accepted" } },
-                skipped: { summary: "A call that did not complete (e.g. status busy)", value: { call_id: "call_3f9b2d7e0a1c4e5b8d6a2c9f1e0b7d4a", state: "skipped" } },
+                skipped: {
+                  summary: "A call that did not complete, or that a gate (min_duration_s, min_customer_turns, skip_ended_reasons) skips",
+                  value: { call_id: "call_3f9b2d7e0a1c4e5b8d6a2c9f1e0b7d4a", state: "skipped" },
+                },
               },
             },
           },
         },
         "200": {
-          description: "A duplicate: this profile already has a call with this `id`",
+          description: "A duplicate (this profile already has this platform call), or one of the platform's other events, acknowledged",
           content: {
-            "application/json": { schema: CallDuplicateSchema, example: { call_id: DELIVERED.call_id, state: "delivered", duplicate: true } },
+            "application/json": {
+              schema: z.union([CallDuplicateSchema, CallIgnoredSchema]),
+              examples: {
+                duplicate: { summary: "A platform retrying a call", value: { call_id: DELIVERED.call_id, state: "delivered", duplicate: true } },
+                ignored: {
+                  summary: "A Vapi status update",
+                  value: { ignored: true, reason: "vapi status-update message: only end-of-call-report carries a finished call" },
+                },
+              },
+            },
           },
         },
         "400": errorResponse(
-          "No or an unknown `profile`; the body is not JSON, not an object, or not a post-call payload; or its transcript cannot be read (each problem in details).",
+          "No or an unknown `profile`; the body is not JSON or not an object; no platform's (or not the profile source's) post-call shape, " +
+            "with what each platform's shape lacks in details; or a field or the transcript cannot be read (each problem in details).",
           [
             {
-              code: "invalid_request",
-              message: "The call payload is not a post-call payload",
-              details: [{ path: "transcript", message: "Required" }],
+              code: "unknown_payload_shape",
+              message: "The payload is not a post-call payload of any supported platform (autocalls, thoughtly, vapi, retell, elevenlabs, bland, synthflow)",
+              details: [
+                { path: "message.type", source: "vapi", message: 'vapi: expected message.type (a server message, "end-of-call-report" for a finished call)' },
+                { path: "event", source: "retell", message: 'retell: expected event ("call_ended" or "call_analyzed") with call.call_id' },
+                { path: "transcript", source: "autocalls", message: "autocalls: expected transcript (a string or an array of turns)" },
+              ],
             },
+            { code: "invalid_request", message: "The call's transcript cannot be read", details: [{ path: "message.artifact.messages[4]", message: "turn is in no known shape" }] },
             INVALID_JSON_EXAMPLE,
           ],
         ),
         ...guards,
+        // After the guards: this route's 401 also covers the platforms' signatures and URL tokens.
+        "401": errorResponse(
+          "The profile has inbound.secret and the platform's signature is missing, stale or wrong; or a URL token is wrong" +
+            (options.auth ? "; or, for a profile without inbound, no valid API key." : "."),
+          [
+            {
+              code: "invalid_signature",
+              message: "The retell signature did not verify (stale timestamp); expected X-Retell-Signature: v=<unix ms>,d=<hex HMAC-SHA256(key=API key, rawBody + unix ms)>",
+            },
+            { code: "unauthorized", message: 'The token is missing or not valid for profile "booking": send the URL with ?token= as configured' },
+          ],
+          options.auth ? { "WWW-Authenticate": { schema: { type: "string", example: "Bearer" } } } : undefined,
+        ),
         ...bodyParserResponses(),
       },
     });

@@ -3,8 +3,17 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { compileDestinations, ConfigError, retryPolicyFromConfig, type CompiledDestination, type ConfigIssue, type RetryPolicy } from "../delivery/index.js";
+import {
+  compileDestinations,
+  ConfigError,
+  retryPolicyFromConfig,
+  substituteEnv,
+  type CompiledDestination,
+  type ConfigIssue,
+  type RetryPolicy,
+} from "../delivery/index.js";
 import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
+import { SOURCE_NAMES, type SourceChoice } from "../sources/index.js";
 
 const RetrySchema = z
   .object({
@@ -26,9 +35,24 @@ function profileSchema(limits: VariableLimits) {
       model: z.string().min(1).optional(),
       /** IANA zone the profile's calls happen in, for relative dates when the payload gives none. */
       timezone: z.string().optional(),
+      /** The platform that posts to this profile; `auto` picks the adapter whose markers match. */
+      source: z.enum(["auto", ...SOURCE_NAMES]).default("auto"),
+      /** How the platform proves a request is its own; values may be `${ENV_VAR}` references. */
+      inbound: z
+        .object({ secret: z.string().min(1).optional(), url_token: z.string().min(1).optional() })
+        .strict()
+        .refine((inbound) => inbound.secret !== undefined || inbound.url_token !== undefined, "needs a secret, a url_token, or both")
+        .optional(),
+      /** Gates: a call shorter than this, with fewer customer turns, or ended for one of these reasons is stored as skipped. */
+      min_duration_s: z.number().min(0).optional(),
+      min_customer_turns: z.number().int().min(0).optional(),
+      skip_ended_reasons: z.array(z.string().min(1)).optional(),
     })
     .strict();
 }
+
+/** A token anyone could guess in a few tries is no protection for a URL that carries personal data. */
+const MIN_URL_TOKEN_LENGTH = 16;
 
 function fileSchema(limits: VariableLimits) {
   return z
@@ -50,6 +74,10 @@ export interface Profile {
   destinations: CompiledDestination[];
   model?: string;
   timezone?: string;
+  source: SourceChoice;
+  /** Set: requests to this profile authenticate themselves (signature or URL token), not with an API key. */
+  inbound?: { secret?: string; urlToken?: string };
+  gates: { minDurationS?: number; minCustomerTurns?: number; skipEndedReasons: string[] };
 }
 
 export interface PipelineConfig {
@@ -88,6 +116,12 @@ export function compilePipelineConfig(raw: unknown, env: Record<string, string |
     if (profile.timezone && !isTimeZone(profile.timezone)) {
       issues.push({ path: `profiles.${name}.timezone`, message: "must be an IANA time zone such as America/New_York" });
     }
+    const at = ["profiles", name, "inbound"];
+    const secret = profile.inbound?.secret === undefined ? undefined : substituteEnv(profile.inbound.secret, env, [...at, "secret"], issues);
+    const urlToken = profile.inbound?.url_token === undefined ? undefined : substituteEnv(profile.inbound.url_token, env, [...at, "url_token"], issues);
+    if (urlToken !== undefined && urlToken.length < MIN_URL_TOKEN_LENGTH) {
+      issues.push({ path: formatPath([...at, "url_token"]), message: `must be at least ${MIN_URL_TOKEN_LENGTH} characters (e.g. openssl rand -hex 24)` });
+    }
     profiles.set(name, {
       name,
       systemPrompt: profile.system_prompt,
@@ -97,6 +131,9 @@ export function compilePipelineConfig(raw: unknown, env: Record<string, string |
       destinations: profile.destinations.flatMap((destination) => destinations.get(destination) ?? []),
       model: profile.model,
       timezone: profile.timezone,
+      source: profile.source,
+      ...(profile.inbound ? { inbound: { secret, urlToken } } : {}),
+      gates: { minDurationS: profile.min_duration_s, minCustomerTurns: profile.min_customer_turns, skipEndedReasons: profile.skip_ended_reasons ?? [] },
     });
   }
   if (issues.length > 0) throw new ConfigError(issues);

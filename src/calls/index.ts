@@ -5,6 +5,5 @@ export { SqliteCallStore } from "./sqlite-store.js";
 export { CALLS_POSTGRES_MIGRATIONS, PostgresCallStore } from "./postgres-store.js";
 export { CallWorker, type CallWorkerOptions } from "./worker.js";
 export { callsRouter, type CallsRouterDeps } from "./router.js";
-export { CallPayloadSchema, enrichPayload, isCompleted } from "./payload.js";
 export { startPipeline, type Pipeline, type PipelineOptions } from "./pipeline.js";
-export { callsApiDocs, CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema } from "./api-docs.js";
+export { callsApiDocs, CallAcceptedSchema, CallDuplicateSchema, CallIgnoredSchema, CallReplayedSchema, CallSchema } from "./api-docs.js";

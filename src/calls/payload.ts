@@ -1,50 +1,43 @@
-// A voice platform's post-call payload: what we accept, the extraction job it becomes, and the enriched payload we send on.
-import { z } from "zod";
-import { isInstant, parseExtractRequest, type ExtractJob, type VariableLimits } from "../schema/index.js";
+// A voice platform's post-call payload once its adapter has read it: the profile's gates, the extraction job it
+// becomes, and the enriched payload we send on.
+import { extractJobForTurns, type ExtractJob, type VariableLimits } from "../schema/index.js";
+import type { CallFacts, NormalizedCall, Source } from "../sources/index.js";
 import { formatForHumans, type Turn } from "../transcript/index.js";
 import type { Profile } from "./config-file.js";
 
-/**
- * The Autocalls post-call shape (Thoughtly's transcript array works too). Only what Debrief reads is checked;
- * every other field is kept as it came and sent on unchanged.
- */
-export const CallPayloadSchema = z
-  .object({
-    id: z.union([z.string().min(1).max(200), z.number().int()]).optional(),
-    status: z.string().max(100).optional(),
-    transcript: z.union([z.string(), z.array(z.unknown())]),
-    created_at: z.string().optional(),
-    finished_at: z.string().optional(),
-    duration: z.number().optional(),
-    customer_phone: z.string().nullable().optional(),
-    assistant_phone: z.string().nullable().optional(),
-    recording_url: z.string().nullable().optional(),
-    input_variables: z.record(z.unknown()).nullable().optional(),
-    timezone: z.string().optional(),
-  })
-  .passthrough();
+/** The longest agent prompt a call brings along (the extraction request's own limit for a system prompt). */
+const MAX_AGENT_PROMPT_CHARS = 100_000;
 
-export type CallPayload = z.infer<typeof CallPayloadSchema>;
-
-/** Autocalls' statuses for a call that reached its end; a payload without a status is taken as a finished call. */
-const COMPLETED_STATUSES = new Set(["completed", "ended", "ended_by_customer", "ended_by_assistant", "finished", "done"]);
-
-export function isCompleted(payload: CallPayload): boolean {
-  return payload.status === undefined || COMPLETED_STATUSES.has(payload.status.trim().toLowerCase());
+/** Why the profile does not extract this call (stored as `skipped` with this reason), or undefined to extract it. */
+export function skipReason(call: NormalizedCall, profile: Profile): string | undefined {
+  const { gates } = profile;
+  if (profile.sendOnlyOnCompleted && !call.completed) {
+    return call.ended_reason ? `not_completed: call status is "${call.ended_reason}"` : "not_completed";
+  }
+  if (call.ended_reason !== null && gates.skipEndedReasons.includes(call.ended_reason)) return `ended_reason: "${call.ended_reason}" is in skip_ended_reasons`;
+  if (gates.minDurationS !== undefined && call.duration_s !== null && call.duration_s < gates.minDurationS) {
+    return `min_duration_s: the call lasted ${call.duration_s} s, under ${gates.minDurationS} s`;
+  }
+  if (gates.minCustomerTurns !== undefined) {
+    const customerTurns = call.turns.filter((turn) => turn.speaker === "customer").length;
+    if (customerTurns < gates.minCustomerTurns) return `min_customer_turns: ${customerTurns} customer turns, under ${gates.minCustomerTurns}`;
+  }
+  return undefined;
 }
 
-/** The extraction a call gets under its profile: validated exactly like a `POST /v1/extract` body. */
-export function callExtractJob(payload: CallPayload, profile: Profile, limits: VariableLimits): ExtractJob {
-  const inputVariables = payload.input_variables ?? undefined;
-  return parseExtractRequest(
+/**
+ * The extraction a call gets under its profile: validated exactly like a `POST /v1/extract` body. The profile's
+ * system prompt says what the extraction is for; without one, the agent's own prompt (from the payload) is used.
+ */
+export function callExtractJob(call: NormalizedCall, profile: Profile, limits: VariableLimits): ExtractJob {
+  return extractJobForTurns(
+    call.turns,
     {
-      transcript: payload.transcript,
       variables: profile.variables,
       context: {
-        system_prompt: profile.systemPrompt,
-        // A platform's timestamp without an offset names no instant: the call date is then unknown rather than guessed.
-        call: { created_at: payload.created_at && isInstant(payload.created_at) ? payload.created_at : undefined, timezone: payload.timezone ?? profile.timezone },
-        input_variables: inputVariables,
+        system_prompt: profile.systemPrompt ?? call.agent_prompt?.slice(0, MAX_AGENT_PROMPT_CHARS),
+        call: { created_at: call.started_at ?? call.ended_at ?? undefined, timezone: call.timezone ?? profile.timezone },
+        input_variables: call.input_variables,
       },
       options: { model: profile.model },
     },
@@ -63,23 +56,39 @@ function transcriptForReceivers(turns: readonly Turn[]) {
   }));
 }
 
-/** Every original field, plus what Debrief adds: the values, both transcript forms, and where they came from. */
+/** A copy of `payload` without the fields at `paths` (the platform's recording URLs). */
+function withoutFields(payload: Record<string, unknown>, paths: readonly (readonly string[])[]): Record<string, unknown> {
+  const copy = structuredClone(payload);
+  for (const path of paths) {
+    let node: unknown = copy;
+    for (const key of path.slice(0, -1)) node = node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined;
+    if (node !== null && typeof node === "object" && !Array.isArray(node)) delete (node as Record<string, unknown>)[path[path.length - 1]!];
+  }
+  return copy;
+}
+
 export interface EnrichInput {
   callId: string;
   profile: Profile;
-  turns: readonly Turn[];
+  source: Source;
+  call: NormalizedCall;
   extractedVariables: Record<string, unknown>;
   meta: { model: string; prompt_version: string; extracted_at: string; cached: boolean };
 }
 
-export function enrichPayload(payload: CallPayload, { callId, profile, turns, extractedVariables, meta }: EnrichInput) {
-  const { recording_url: recordingUrl, ...rest } = payload;
+/**
+ * The platform's payload as it came, plus what Debrief adds: the values, the transcript as `AI:`/`Customer:` lines, and
+ * `debrief` (where the values came from, and the call's facts in one vocabulary whatever the platform). Payloads in
+ * Autocalls' shape also get their `transcript` as Autocalls turns, as they always did.
+ */
+export function enrichPayload(payload: Record<string, unknown>, { callId, profile, source, call, extractedVariables, meta }: EnrichInput) {
+  const original = profile.includeRecording ? payload : withoutFields(payload, source.recordingFields);
+  const { recording_url: recordingUrl, ...facts } = callFacts(call);
   return {
-    ...rest,
-    ...(profile.includeRecording && recordingUrl !== undefined ? { recording_url: recordingUrl } : {}),
+    ...original,
     extracted_variables: extractedVariables,
-    transcript: transcriptForReceivers(turns),
-    formatted_transcript: formatForHumans(turns),
+    ...(source.deliversAutocallsShape(payload) ? { transcript: transcriptForReceivers(call.turns) } : {}),
+    formatted_transcript: formatForHumans(call.turns),
     debrief: {
       call_id: callId,
       profile: profile.name,
@@ -87,6 +96,22 @@ export function enrichPayload(payload: CallPayload, { callId, profile, turns, ex
       prompt_version: meta.prompt_version,
       extracted_at: meta.extracted_at,
       cached: meta.cached,
+      source: source.name,
+      external_id: call.external_id ?? callId,
+      call: profile.includeRecording ? { ...facts, recording_url: recordingUrl } : facts,
     },
+  };
+}
+
+/** The facts stored with a call and sent as `debrief.call`. */
+export function callFacts(call: NormalizedCall): CallFacts {
+  return {
+    completed: call.completed,
+    started_at: call.started_at,
+    ended_at: call.ended_at,
+    duration_s: call.duration_s,
+    customer_phone: call.customer_phone,
+    agent_phone: call.agent_phone,
+    recording_url: call.recording_url,
   };
 }

@@ -1,6 +1,6 @@
 // Assembles the post-call pipeline from its configuration file: call store, extraction worker, outbox, delivery worker, routes.
 // The role decides which halves run here: `api` accepts and answers, `worker` extracts and delivers, `all` does both.
-import type { Router } from "express";
+import type { Request, Router } from "express";
 import type { Settings } from "../config.js";
 import { createDeliveryDispatcher, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics, type DeliveryOutbox } from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
@@ -8,8 +8,9 @@ import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
 import { callsApiDocs } from "./api-docs.js";
 import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
+import { selfAuthenticating } from "./inbound.js";
 import { openPipelineStores } from "./open-stores.js";
-import { callsRouter } from "./router.js";
+import { callsRouter, type CallsRouterDeps } from "./router.js";
 import { pruneFinished } from "./retention.js";
 import type { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
@@ -24,6 +25,8 @@ export interface Pipeline {
   apiDocs: ApiDocs[];
   store: CallStore;
   outbox: DeliveryOutbox;
+  /** POST /v1/calls requests whose profile authenticates them (signature, URL token) instead of an API key. */
+  selfAuthenticating: (req: Request) => boolean;
   /** Stops both workers (in-flight work may finish until the deadline; the rest stays stored) and closes the stores. */
   close(deadlineMs: number): Promise<void>;
 }
@@ -35,6 +38,8 @@ export interface PipelineOptions {
   extractor: Extractor;
   logger: Logger;
   deliveryMetrics?: DeliveryMetrics;
+  /** Told of every call a platform posted that was recognised, by source and outcome. */
+  onCallReceived?: CallsRouterDeps["onReceived"];
   /** Poll intervals; tests shorten them. */
   pollIntervalMs?: number;
 }
@@ -116,9 +121,17 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     config,
     store,
     outbox,
+    selfAuthenticating: selfAuthenticating(config, settings.apiKeys.length > 0),
     routers: serves
       ? [
-          callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => signals.notify("calls") }),
+          callsRouter({
+            store,
+            outbox,
+            config,
+            limits: settings.limits,
+            onAccepted: () => signals.notify("calls"),
+            onReceived: options.onCallReceived,
+          }),
           deliveriesRouter({
             outbox,
             worker: { wake: () => signals.notify("deliveries") },

@@ -29,6 +29,18 @@ CREATE TABLE calls (
 CREATE INDEX calls_due ON calls (next_attempt_at) WHERE state IN ('accepted', 'extracting');
 CREATE INDEX calls_finished ON calls (updated_at) WHERE state IN ('extracted', 'skipped');
 `,
+    // The platform and its facts of the call (as SQLite's step 2): calls can be listed by source and show duration and phones.
+    `
+ALTER TABLE calls ADD COLUMN source TEXT NOT NULL DEFAULT 'autocalls';
+ALTER TABLE calls ADD COLUMN completed BOOLEAN;
+ALTER TABLE calls ADD COLUMN started_at TEXT;
+ALTER TABLE calls ADD COLUMN ended_at TEXT;
+ALTER TABLE calls ADD COLUMN duration_s DOUBLE PRECISION;
+ALTER TABLE calls ADD COLUMN customer_phone TEXT;
+ALTER TABLE calls ADD COLUMN agent_phone TEXT;
+ALTER TABLE calls ADD COLUMN recording_url TEXT;
+CREATE INDEX calls_source ON calls (source, external_id);
+`,
   ],
 };
 
@@ -51,10 +63,31 @@ export class PostgresCallStore implements CallStore {
     const id = newCallId();
     const externalId = storable(input.externalId ?? id);
     // Another instance inserting the same call at the same moment makes this wait for its commit, then do nothing.
+    const { call } = input;
+    const text = (value: string | null) => (value === null ? null : storable(value));
     const inserted = await this.#pool.query<CallRow>(
-      `INSERT INTO calls (id, profile, external_id, state, reason, payload, next_attempt_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (profile, external_id) DO NOTHING RETURNING *`,
-      [id, input.profile, externalId, input.state, input.reason === undefined ? null : storable(input.reason), JSON.stringify(input.payload), input.state === "accepted" ? now : null, now],
+      `INSERT INTO calls (id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone,
+       recording_url, state, reason, payload, next_attempt_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+       ON CONFLICT (profile, external_id) DO NOTHING RETURNING *`,
+      [
+        id,
+        input.profile,
+        externalId,
+        input.source,
+        call.completed,
+        text(call.started_at),
+        text(call.ended_at),
+        call.duration_s,
+        text(call.customer_phone),
+        text(call.agent_phone),
+        text(call.recording_url),
+        input.state,
+        input.reason === undefined ? null : storable(input.reason),
+        JSON.stringify(input.payload),
+        input.state === "accepted" ? now : null,
+        now,
+      ],
     );
     if (inserted.rows[0]) return { call: toCallRecord(inserted.rows[0]), created: true };
     const existing = await this.#pool.query<CallRow>("SELECT * FROM calls WHERE profile = $1 AND external_id = $2", [input.profile, externalId]);

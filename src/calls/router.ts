@@ -2,9 +2,11 @@
 import { Router } from "express";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { DeliveryOutbox, DeliveryWithAttempts } from "../delivery/index.js";
-import { zodIssuesToDetails, type VariableLimits } from "../schema/index.js";
+import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
-import { callExtractJob, CallPayloadSchema, isCompleted } from "./payload.js";
+import { recognizePayload, type SourceName } from "../sources/index.js";
+import { checkSignature, checkUrlToken } from "./inbound.js";
+import { callExtractJob, callFacts, skipReason } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
 
 export interface CallsRouterDeps {
@@ -14,6 +16,8 @@ export interface CallsRouterDeps {
   limits: VariableLimits;
   /** Told when a call is accepted or replayed, so extraction starts now rather than at the next poll. */
   onAccepted: () => void;
+  /** Told of every call a platform posted that was recognised, with what became of it (for metrics). */
+  onReceived?: (source: SourceName, outcome: "accepted" | "skipped" | "duplicate" | "ignored") => void;
 }
 
 /** After extraction, a call's state is its deliveries' state: derived on read, never stored twice. */
@@ -32,7 +36,9 @@ export async function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
   return {
     call_id: call.id,
     profile: call.profile,
+    source: call.source,
     external_id: call.external_id,
+    call: call.call,
     state: publicState(call, deliveries),
     reason: call.reason,
     attempts: call.attempts,
@@ -60,26 +66,40 @@ export function callsRouter(deps: CallsRouterDeps): Router {
         [{ path: "profile", message: `must name a configured profile: ${known}` }],
       );
     }
+    checkUrlToken(profile, req, res.locals.client !== undefined);
     if (req.body === null || typeof req.body !== "object" || Array.isArray(req.body)) {
       throw new InvalidRequestError("The call payload must be a JSON object", [{ path: "", message: "expected an object" }]);
     }
-    const parsed = CallPayloadSchema.safeParse(req.body);
-    if (!parsed.success) throw new InvalidRequestError("The call payload is not a post-call payload", zodIssuesToDetails(parsed.error.issues));
-    const payload = parsed.data;
-    const extract = !profile.sendOnlyOnCompleted || isCompleted(payload);
+    const body = req.body as Record<string, unknown>;
+    const recognized = recognizePayload(body, profile.source);
+    const { source } = recognized;
+    res.locals.source = source.name;
+    checkSignature(profile, source, req, Date.now());
+    if (recognized.kind === "ignored") {
+      deps.onReceived?.(source.name, "ignored");
+      res.json({ ignored: true, reason: recognized.reason });
+      return;
+    }
+    const call = source.normalize(body);
+    const reason = skipReason(call, profile);
     // A call we will extract is checked now, as `POST /v1/extract` would check it: a bad one is a 400, never a stored failure.
-    if (extract) callExtractJob(payload, profile, deps.limits);
+    if (reason === undefined) callExtractJob(call, profile, deps.limits);
 
-    const { call, created } = await deps.store.accept({
+    const { call: stored, created } = await deps.store.accept({
       profile: profile.name,
-      externalId: payload.id === undefined ? undefined : String(payload.id),
-      payload,
-      state: extract ? "accepted" : "skipped",
-      reason: extract ? undefined : `not_completed: call status is "${payload.status}"`,
+      source: source.name,
+      externalId: call.external_id,
+      call: callFacts(call),
+      payload: body,
+      state: reason === undefined ? "accepted" : "skipped",
+      reason,
     });
-    if (created && extract) deps.onAccepted();
-    const body = created ? { call_id: call.id, state: call.state } : { call_id: call.id, state: (await describeCall(call, deps.outbox)).state, duplicate: true };
-    res.status(created ? 202 : 200).json(body);
+    if (created && reason === undefined) deps.onAccepted();
+    deps.onReceived?.(source.name, !created ? "duplicate" : reason === undefined ? "accepted" : "skipped");
+    const answer = created
+      ? { call_id: stored.id, state: stored.state }
+      : { call_id: stored.id, state: (await describeCall(stored, deps.outbox)).state, duplicate: true };
+    res.status(created ? 202 : 200).json(answer);
   });
 
   router.get("/calls/:id", async (req, res) => {

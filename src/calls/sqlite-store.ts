@@ -25,6 +25,19 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_due ON calls (next_attempt_at) WHERE state IN ('accepted', 'extracting');
 `,
+  // The platform and its facts of the call, in columns so calls can be listed by source and show duration and phones.
+  // Calls stored before this came in Autocalls' shape: 'autocalls', facts unknown (NULL).
+  `
+ALTER TABLE calls ADD COLUMN source TEXT NOT NULL DEFAULT 'autocalls';
+ALTER TABLE calls ADD COLUMN completed INTEGER;
+ALTER TABLE calls ADD COLUMN started_at TEXT;
+ALTER TABLE calls ADD COLUMN ended_at TEXT;
+ALTER TABLE calls ADD COLUMN duration_s REAL;
+ALTER TABLE calls ADD COLUMN customer_phone TEXT;
+ALTER TABLE calls ADD COLUMN agent_phone TEXT;
+ALTER TABLE calls ADD COLUMN recording_url TEXT;
+CREATE INDEX IF NOT EXISTS calls_source ON calls (source, external_id);
+`,
 ];
 
 export class SqliteCallStore implements CallStore {
@@ -53,10 +66,30 @@ export class SqliteCallStore implements CallStore {
   async accept(input: AcceptCallInput): Promise<{ call: CallRecord; created: boolean }> {
     const now = this.#now();
     const id = newCallId();
+    const { call } = input;
     const result = this.#sql(
-      `INSERT INTO calls (id, profile, external_id, state, reason, payload, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (profile, external_id) DO NOTHING`,
-    ).run(id, input.profile, input.externalId ?? id, input.state, input.reason ?? null, JSON.stringify(input.payload), input.state === "accepted" ? now : null, now, now);
+      `INSERT INTO calls (id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone,
+       recording_url, state, reason, payload, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (profile, external_id) DO NOTHING`,
+    ).run(
+      id,
+      input.profile,
+      input.externalId ?? id,
+      input.source,
+      call.completed ? 1 : 0,
+      call.started_at,
+      call.ended_at,
+      call.duration_s,
+      call.customer_phone,
+      call.agent_phone,
+      call.recording_url,
+      input.state,
+      input.reason ?? null,
+      JSON.stringify(input.payload),
+      input.state === "accepted" ? now : null,
+      now,
+      now,
+    );
     const row = this.#sql("SELECT * FROM calls WHERE profile = ? AND external_id = ?").get(input.profile, input.externalId ?? id) as CallRow;
     return { call: toCallRecord(row), created: result.changes === 1 };
   }

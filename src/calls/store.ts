@@ -1,6 +1,7 @@
 // The call store port: the durable record of every accepted call, idempotent on (profile, external id), with the
 // extraction state machine. Adapters: SQLite (sqlite-store.ts, one process) and PostgreSQL (postgres-store.ts, shared).
 import { randomUUID } from "node:crypto";
+import type { CallFacts, SourceName } from "../sources/index.js";
 
 /**
  * accepted → (extraction fails, retries left) extracting → … → extracted
@@ -14,6 +15,10 @@ export interface CallRecord {
   id: string;
   profile: string;
   external_id: string;
+  /** The platform that posted it. */
+  source: SourceName;
+  /** What the platform said of the call (null fields where it did not say); null for calls stored before sources existed. */
+  call: CallFacts | null;
   state: CallState;
   reason: string | null;
   payload: unknown;
@@ -28,6 +33,9 @@ export interface CallRecord {
 
 export interface AcceptCallInput {
   profile: string;
+  source: SourceName;
+  /** What the platform said of the call: kept in columns, so calls can be listed by source and show duration and phones. */
+  call: CallFacts;
   /** The platform's id; a call without one gets its own call id, so it is never a duplicate. */
   externalId?: string;
   payload: unknown;
@@ -77,6 +85,14 @@ export interface CallRow {
   id: string;
   profile: string;
   external_id: string;
+  source: SourceName;
+  completed: number | boolean | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_s: number | null;
+  customer_phone: string | null;
+  agent_phone: string | null;
+  recording_url: string | null;
   state: CallState;
   reason: string | null;
   payload: string;
@@ -94,6 +110,19 @@ export function toCallRecord(row: CallRow): CallRecord {
     id: row.id,
     profile: row.profile,
     external_id: row.external_id,
+    source: row.source,
+    call:
+      row.completed === null
+        ? null
+        : {
+            completed: row.completed === 1 || row.completed === true,
+            started_at: row.started_at,
+            ended_at: row.ended_at,
+            duration_s: row.duration_s,
+            customer_phone: row.customer_phone,
+            agent_phone: row.agent_phone,
+            recording_url: row.recording_url,
+          },
     state: row.state,
     reason: row.reason,
     payload: JSON.parse(row.payload),

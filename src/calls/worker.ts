@@ -7,7 +7,8 @@ import { backoffDelayMs, enqueueCallDeliveries, type DeliveryOutbox } from "../d
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
-import { callExtractJob, enrichPayload, CallPayloadSchema } from "./payload.js";
+import { sourceNamed } from "../sources/index.js";
+import { callExtractJob, enrichPayload } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
 
 export interface CallWorkerOptions {
@@ -140,17 +141,20 @@ export class CallWorker {
 
   async #process(call: CallRecord): Promise<void> {
     const { store, extractor, config, outbox, limits, logger, clock, random } = this.#options;
-    const log = logger.child({ call_id: call.id, profile: call.profile });
+    const log = logger.child({ call_id: call.id, profile: call.profile, source: call.source });
     try {
       const profile = config.profiles.get(call.profile);
       if (!profile) throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured`);
-      const payload = CallPayloadSchema.parse(call.payload);
-      const job = callExtractJob(payload, profile, limits);
+      const source = sourceNamed(call.source);
+      const payload = call.payload as Record<string, unknown>;
+      const normalized = source.normalize(payload);
+      const job = callExtractJob(normalized, profile, limits);
       const result = await extractor.extract(job);
       const enriched = enrichPayload(payload, {
         callId: call.id,
         profile,
-        turns: job.turns,
+        source,
+        call: normalized,
         extractedVariables: result.extracted_variables,
         meta: result.meta,
       });

@@ -39,7 +39,7 @@ function zodIssues(error: z.ZodError, prefix: Path): ConfigIssue[] {
 }
 
 /** `${NAME}` → env value; an unset or empty variable is reported, never silently sent as "". */
-function substituteEnv(value: string, env: Record<string, string | undefined>, at: Path, issues: ConfigIssue[]): string {
+export function substituteEnv(value: string, env: Record<string, string | undefined>, at: Path, issues: ConfigIssue[]): string {
   return value.replace(ENV_REFERENCE, (_match, name: string) => {
     const resolved = env[name];
     if (resolved === undefined || resolved === "") {

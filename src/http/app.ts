@@ -1,5 +1,6 @@
 // The Express application: middleware order, routes, and error mapping. It knows routers, not their insides.
-import express, { type Router } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express, { type Request, type Response, type Router } from "express";
 import type { Settings } from "../config.js";
 import type { Extractor } from "../extract/index.js";
 import type { Logger } from "../logger.js";
@@ -33,11 +34,18 @@ export interface AppDeps {
   apiDocs?: ApiDocs[];
   /** False on a worker instance: only /healthz, /readyz and /metrics are served; everything else is 404. Default true. */
   api?: boolean;
+  /** /v1 requests that authenticate themselves (a platform's signed webhook): no API key asked, raw body kept for the route. */
+  selfAuthenticating?: (req: Request) => boolean;
 }
 
 export interface App extends express.Express {
   /** Stops what the middleware owns (the rate limiter's timer or Redis connection). */
   closeMiddleware(): Promise<void>;
+}
+
+/** Signatures are computed on the exact bytes sent: kept for the requests whose route verifies one, and no others. */
+function keepRawBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  if ((res as Response).locals.selfAuthenticating) (req as Request).rawBody = body;
 }
 
 export function createApp(deps: AppDeps): App {
@@ -59,6 +67,13 @@ export function createApp(deps: AppDeps): App {
 
   const guarded = ["/v1", "/metrics", "/openapi.json", "/docs"];
   app.use(guarded, noteMount);
+  const selfAuthenticating = deps.selfAuthenticating;
+  if (selfAuthenticating) {
+    app.use("/v1", (req, res, next) => {
+      if (selfAuthenticating(req)) res.locals.selfAuthenticating = true;
+      next();
+    });
+  }
   if (auth) app.use(guarded, authenticate(settings.apiKeys));
 
   app.use(metricsRouter(metrics));
@@ -80,10 +95,11 @@ export function createApp(deps: AppDeps): App {
     }),
   );
 
-  // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse.
+  // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse. A
+  // platform's webhook is the exception: its signature is checked by the route, on the raw body, once parsed.
   if (rateLimiter) app.use("/v1", rateLimiter.middleware);
   app.use(requireJson);
-  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"] }), rejectDeepJson);
+  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"], verify: keepRawBody }), rejectDeepJson);
 
   const v1 = express.Router();
   v1.use(extractRouter({ extractor: deps.extractor, limits: settings.limits }));

@@ -1,7 +1,7 @@
 // Turns anything thrown while serving a request into the `{"error": {code, message, details}}` body.
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { z } from "zod";
-import { DebriefError, type ErrorDetail } from "../errors.js";
+import { DebriefError, InvalidSignatureError, type ErrorDetail } from "../errors.js";
 import type { ErrorShape } from "./locals.js";
 
 /** The body of every error response; the OpenAPI document is generated from it. */
@@ -96,7 +96,11 @@ export function errorHandler(): ErrorRequestHandler {
     if (res.headersSent) return next(raw);
     const error = raw instanceof DebriefError ? raw : fromBodyParser(raw as BodyParserError);
     if (error) {
-      res.locals.error = { code: error.code, ...(error.status >= 500 && error.cause ? { cause: describeError(error.cause) } : {}) };
+      res.locals.error = {
+        code: error.code,
+        ...(error instanceof InvalidSignatureError ? { check: error.check } : {}),
+        ...(error.status >= 500 && error.cause ? { cause: describeError(error.cause) } : {}),
+      };
       res.status(error.status).set(error.headers).json(errorBody(error));
       return;
     }

@@ -18,6 +18,8 @@ export interface ClientFacts {
 /** Set by the error handler: the error's code and kind, never its message (it may quote the request). */
 export interface ErrorFacts {
   code: string;
+  /** For invalid_signature: which check failed (never the secret or the signature). */
+  check?: string;
   cause?: ErrorShape;
 }
 
@@ -38,6 +40,14 @@ declare global {
       error?: ErrorFacts;
       /** The mount path a request was answered under when no route matched it (e.g. a 401 under /v1). */
       mount?: string;
+      /** A POST /v1/calls whose profile authenticates it by signature or URL token rather than an API key. */
+      selfAuthenticating?: boolean;
+      /** The voice platform a call came from, once recognised. */
+      source?: string;
+    }
+    interface Request {
+      /** The exact body bytes, kept only for self-authenticating requests (signatures are computed on them). */
+      rawBody?: Buffer;
     }
   }
 }

@@ -30,6 +30,7 @@ export class Metrics {
   readonly #deliveries: Counter<"destination" | "outcome">;
   readonly #deliveryDuration: Histogram<"destination" | "outcome">;
   readonly #outboxDepth: Gauge;
+  readonly #callsReceived: Counter<"source" | "outcome">;
   #readOutboxDepth: (() => number | Promise<number>) | undefined;
   #readLlmQueue: (() => number) | undefined;
 
@@ -99,6 +100,12 @@ export class Metrics {
       buckets: DELIVERY_SECONDS,
       registers,
     });
+    this.#callsReceived = new Counter({
+      name: "debrief_calls_received_total",
+      help: "Post-call webhooks a platform sent that were recognised, by source and outcome (accepted, skipped, duplicate, ignored).",
+      labelNames: ["source", "outcome"],
+      registers,
+    });
     const metrics = this;
     this.#outboxDepth = new Gauge({
       name: "debrief_outbox_depth",
@@ -134,6 +141,11 @@ export class Metrics {
     const values = { method: labels.method, route: labels.route, status: String(labels.status) };
     this.#httpRequests.inc(values);
     this.#httpDuration.observe(values, seconds);
+  };
+
+  /** One post-call webhook recognised as `source`'s, and what became of it. */
+  readonly callReceived = (source: string, outcome: string): void => {
+    this.#callsReceived.inc({ source, outcome });
   };
 
   /** Hand to the LLM client. */

@@ -1,7 +1,7 @@
 // The body of `POST /v1/extract`: validated with zod, then normalised into an ExtractJob the pipeline runs.
 import { z } from "zod";
 import { InvalidRequestError, type ErrorDetail } from "../errors.js";
-import { normalizeTranscript, type Turn } from "../transcript/index.js";
+import { normalizeTranscript, type NormalizeResult, type Turn } from "../transcript/index.js";
 import { variablesSchema, withDefaults, type VariableLimits, type VariableSpec } from "./variables.js";
 
 const knownZones = new Set<string>();
@@ -93,16 +93,26 @@ const schemas = new Map<string, ReturnType<typeof extractRequestSchema>>();
 
 /** Validates a request body; throws InvalidRequestError naming the JSON path of every problem. */
 export function parseExtractRequest(body: unknown, limits: VariableLimits): ExtractJob {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new InvalidRequestError("The request body must be a JSON object", [{ path: "", message: "expected an object" }]);
+  }
+  return buildJob(body, limits, normalizeTranscript((body as { transcript?: unknown }).transcript));
+}
+
+/** The same validation for a call whose transcript a platform adapter has already read into turns. */
+export function extractJobForTurns(turns: Turn[], request: Omit<z.input<ReturnType<typeof extractRequestSchema>>, "transcript">, limits: VariableLimits): ExtractJob {
+  const transcript: NormalizeResult =
+    turns.length > 0 ? { ok: true, turns } : { ok: false, issues: [{ path: "transcript", message: "transcript is empty: it has no spoken turns" }] };
+  return buildJob({ ...request, transcript: [] }, limits, transcript);
+}
+
+function buildJob(body: object, limits: VariableLimits, transcript: NormalizeResult): ExtractJob {
   const key = `${limits.maxVariables}:${limits.maxDescriptionChars}`;
   let schema = schemas.get(key);
   if (!schema) schemas.set(key, (schema = extractRequestSchema(limits)));
 
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new InvalidRequestError("The request body must be a JSON object", [{ path: "", message: "expected an object" }]);
-  }
   const parsed = schema.safeParse(body);
   const issues: ErrorDetail[] = parsed.success ? [] : zodIssuesToDetails(parsed.error.issues);
-  const transcript = normalizeTranscript((body as { transcript?: unknown }).transcript);
   if (!transcript.ok && !issues.some((issue) => issue.path?.startsWith("transcript"))) issues.unshift(...transcript.issues);
   if (!parsed.success || !transcript.ok || issues.length > 0) {
     throw new InvalidRequestError("The request does not match the extraction schema", issues);

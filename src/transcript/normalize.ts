@@ -1,4 +1,4 @@
-// Turns any peer platform's transcript (a `Speaker: text` string, or Thoughtly / Autocalls / generic role turns)
+// Turns any peer platform's transcript (a `Speaker: text` string, or Thoughtly / Autocalls / Bland / generic role turns)
 // into one internal list of turns.
 import type { ErrorDetail } from "../errors.js";
 
@@ -13,10 +13,25 @@ export interface Turn {
 
 export type NormalizeResult = { ok: true; turns: Turn[] } | { ok: false; issues: ErrorDetail[] };
 
-const AGENT_LABELS = new Set(["ai", "agent", "assistant", "bot", "voice agent", "ai agent", "ai assistant", "system agent"]);
+// Retell's transfer_target is the person the agent handed the call to: the business's side, like the agent.
+const AGENT_LABELS = new Set(["ai", "agent", "assistant", "bot", "robot", "voice agent", "ai agent", "ai assistant", "system agent", "transfer_target"]);
 const CUSTOMER_LABELS = new Set(["customer", "user", "human", "caller", "client", "lead", "prospect", "contact"]);
-/** Generic role turns that are not speech (Vapi and others mix them in): skipped, never a 400. */
-const NON_SPEECH_ROLES = new Set(["system", "tool", "tool_calls", "tool_call_result", "function", "developer"]);
+/** Role turns that are not speech (Vapi's tool calls, Retell's tool calls, node transitions, keypad presses…): skipped, never a 400. */
+const NON_SPEECH_ROLES = new Set([
+  "system",
+  "tool",
+  "tool_calls",
+  "tool_call_result",
+  "tool_call_invocation",
+  "function",
+  "function_call",
+  "function_result",
+  "developer",
+  "node_transition",
+  "dtmf",
+  "sms",
+  "injected",
+]);
 
 function roleToSpeaker(role: string): Speaker | undefined {
   const label = role.trim().toLowerCase();
@@ -59,17 +74,36 @@ const readAutocalls: Reader = (turn) => {
   return withTime({ speaker, text: turn.text }, isoFromUnknown(turn.timestamp));
 };
 
+/** Bland: `{id, created_at, text, user: user|assistant|robot|agent-action}`; agent actions are not speech. */
+const readBland: Reader = (turn) => {
+  if (!isString(turn.user) || !isString(turn.text)) return undefined;
+  if (turn.user.toLowerCase() === "agent-action") return "skip";
+  const speaker = roleToSpeaker(turn.user);
+  if (!speaker) return undefined;
+  return withTime({ speaker, text: turn.text }, isoFromUnknown(turn.created_at));
+};
+
+/** Thoughtly's response object: `conversation_history[]` of `{date, text, author: ai|user}`. */
+const readThoughtlyHistory: Reader = (turn) => {
+  if (!isString(turn.author) || !isString(turn.text)) return undefined;
+  const speaker = roleToSpeaker(turn.author);
+  if (!speaker) return undefined;
+  return withTime({ speaker, text: turn.text }, isoFromUnknown(turn.date));
+};
+
 /** Generic chat-style turns (Vapi, Retell, ElevenLabs…): `{role, content|message|text}`. */
 const readGeneric: Reader = (turn) => {
   if (!isString(turn.role)) return undefined;
   if (NON_SPEECH_ROLES.has(turn.role.toLowerCase())) return "skip";
   const speaker = roleToSpeaker(turn.role);
   const text = [turn.content, turn.message, turn.text].find(isString);
+  // ElevenLabs writes an agent's tool call as a turn whose message is null: nothing was said.
+  if (speaker && text === undefined && [turn.content, turn.message, turn.text].includes(null)) return "skip";
   if (!speaker || text === undefined) return undefined;
   return withTime({ speaker, text }, isoFromUnknown(turn.time ?? turn.timestamp ?? turn.createdAt));
 };
 
-const READERS: Reader[] = [readAutocalls, readThoughtly, readGeneric];
+const READERS: Reader[] = [readAutocalls, readThoughtly, readBland, readThoughtlyHistory, readGeneric];
 
 function withTime(turn: Turn, time: string | undefined): Turn {
   return time ? { ...turn, time } : turn;
@@ -89,7 +123,8 @@ function normalizeTurns(input: unknown[]): NormalizeResult {
           {
             path: `transcript[${index}]`,
             message:
-              "turn is in no known shape: expected {transcript, speaker: ai|user} (Thoughtly), {text, type, sender: bot|human} (Autocalls) or {role, content|message|text}",
+              "turn is in no known shape: expected {transcript, speaker: ai|user} (Thoughtly), {text, type, sender: bot|human} (Autocalls), " +
+              "{text, user: user|assistant} (Bland) or {role, content|message|text} (Vapi, Retell, ElevenLabs)",
           },
         ],
       };

@@ -62,6 +62,42 @@ describe("pipeline configuration", () => {
     expect(issuesOf(raw).some((issue) => issue.startsWith(path))).toBe(true);
   });
 
+  it("reads a profile's source, inbound secret and token from the environment, and its gates", () => {
+    const raw = {
+      ...valid,
+      profiles: {
+        booking: {
+          ...valid.profiles.booking,
+          source: "retell",
+          inbound: { secret: "${RETELL_API_KEY}", url_token: "${BOOKING_TOKEN}" },
+          min_duration_s: 30,
+          min_customer_turns: 2,
+          skip_ended_reasons: ["voicemail_reached"],
+        },
+      },
+    };
+    const booking = compilePipelineConfig(raw, { ...env, RETELL_API_KEY: "key_abc", BOOKING_TOKEN: "0123456789abcdef0123" }, limits).profiles.get("booking")!;
+    expect(booking).toMatchObject({
+      source: "retell",
+      inbound: { secret: "key_abc", urlToken: "0123456789abcdef0123" },
+      gates: { minDurationS: 30, minCustomerTurns: 2, skipEndedReasons: ["voicemail_reached"] },
+    });
+    expect(compilePipelineConfig(valid, env, limits).profiles.get("booking")).toMatchObject({ source: "auto", gates: { skipEndedReasons: [] } });
+    expect(compilePipelineConfig(valid, env, limits).profiles.get("booking")!.inbound).toBeUndefined();
+  });
+
+  it.each([
+    ["an unknown source", { source: "twilio" }, "profiles.booking.source"],
+    ["an inbound block with neither secret nor token", { inbound: {} }, "profiles.booking.inbound"],
+    ["an inbound secret whose variable is not set", { inbound: { secret: "${VAPI_SECRET}" } }, "profiles.booking.inbound.secret: environment variable VAPI_SECRET is not set"],
+    ["a URL token short enough to guess", { inbound: { url_token: "abc123" } }, "profiles.booking.inbound.url_token: must be at least 16 characters"],
+    ["a negative minimum duration", { min_duration_s: -1 }, "profiles.booking.min_duration_s"],
+  ])("rejects %s, naming the path", (_name, profile, expected) => {
+    const issues = issuesOf({ ...valid, profiles: { booking: { ...valid.profiles.booking, ...profile } } });
+    expect(issues.some((issue) => issue.startsWith(expected))).toBe(true);
+    expect(issues.join("\n")).not.toContain("abc123");
+  });
+
   it("rejects a header that names an environment variable that is not set", () => {
     expect(issuesOf(valid, { CRM_PATH: "calls" })).toEqual([expect.stringMatching(/^destinations\.crm\.headers\.X-API-Token: .*CRM_TOKEN/)]);
   });

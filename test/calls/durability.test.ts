@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { spawnService, type SpawnedService } from "../support/spawn-service.js";
-import { AUTOCALLS_TURNS } from "../fixtures/calls.js";
+import { AUTOCALLS_TURNS, UNKNOWN_FACTS } from "../fixtures/calls.js";
 
 let llm: FakeLlm;
 const children: SpawnedService[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CallAcceptedSchema, CallDuplicateSchema, CallReplayedSchema, CallSchema } from "../../src/calls/index.js";
+import { CallAcceptedSchema, CallDuplicateSchema, CallIgnoredSchema, CallReplayedSchema, CallSchema } from "../../src/calls/index.js";
 import { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema, TestRequestResultSchema } from "../../src/delivery/index.js";
 import { ErrorBodySchema } from "../../src/http/errors.js";
 import { autocallsPayload } from "../fixtures/calls.js";
@@ -126,14 +126,27 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     }
   });
 
+  it("documents the platforms' errors on POST /v1/calls: unknown shapes, bad signatures and tokens beside the API key", () => {
+    const responses = operation("post /v1/calls").responses;
+    expect(Object.keys(responses["400"].content["application/json"].examples)).toEqual(expect.arrayContaining(["unknown_payload_shape", "invalid_request"]));
+    expect(Object.keys(responses["401"].content["application/json"].examples).sort()).toEqual(["invalid_signature", "unauthorized"]);
+    expect(responses["401"].headers["WWW-Authenticate"]).toBeDefined();
+  });
+
   it("has no dangling references, and a call's deliveries refer to the Delivery schema", () => {
     for (const ref of refsIn(doc)) expect(resolve(doc, ref), ref).toBeDefined();
     expect(doc.components.schemas.Call.properties.deliveries.items).toEqual({ $ref: "#/components/schemas/DeliveryWithAttempts" });
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["CallPayload", "Call", "Delivery", "DeliveryWithAttempts", "TestRequestResult"]));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["AutocallsPayload", "VapiPayload", "RetellPayload", "ElevenlabsPayload", "BlandPayload", "SynthflowPayload", "ThoughtlyPayload"]),
+    );
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Call", "CallFacts", "Delivery", "DeliveryWithAttempts", "TestRequestResult"]));
   });
 
   it("documents the profile and the delivery filters as the parameters the routes read", () => {
-    expect(operation("post /v1/calls").parameters).toEqual([expect.objectContaining({ name: "profile", in: "query", required: true })]);
+    expect(operation("post /v1/calls").parameters).toEqual([
+      expect.objectContaining({ name: "profile", in: "query", required: true }),
+      expect.objectContaining({ name: "token", in: "query", required: false }),
+    ]);
     const filters = operation("get /v1/deliveries").parameters;
     expect(filters.map((parameter: any) => parameter.name)).toEqual(["status", "destination", "call_id", "limit"]);
     expect(filters[0].schema.enum).toEqual(["pending", "delivered", "failed"]);
@@ -154,8 +167,8 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(field);
   });
 
-  it("documents a request schema that requires the transcript and keeps every other field", () => {
-    const payload = doc.components.schemas.CallPayload;
+  it("documents Autocalls' shape as requiring the transcript and keeping every other field", () => {
+    const payload = doc.components.schemas.AutocallsPayload;
     expect(payload.required).toEqual(["transcript"]);
     expect(payload.additionalProperties).not.toBe(false);
     expect(conforms(payload, autocallsPayload({ id: "call-9", campaign: { id: 7 }, anything: [1, 2] }))).toBe(true);
@@ -170,7 +183,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
 
     const json = (key: string, status: string) => operation(key).responses[status].content["application/json"];
     for (const { value } of Object.values<any>(json("post /v1/calls", "202").examples)) CallAcceptedSchema.strict().parse(value);
-    CallDuplicateSchema.strict().parse(json("post /v1/calls", "200").example);
+    for (const { value } of Object.values<any>(json("post /v1/calls", "200").examples)) z.union([CallDuplicateSchema.strict(), CallIgnoredSchema.strict()]).parse(value);
     for (const { value } of Object.values<any>(json("get /v1/calls/{id}", "200").examples)) StrictCall.parse(value);
     CallReplayedSchema.strict().parse(json("post /v1/calls/{id}/retry", "200").example);
     z.object({ deliveries: z.array(StrictDelivery) }).strict().parse(json("get /v1/deliveries", "200").example);
@@ -236,7 +249,7 @@ describe("GET /openapi.json without a pipeline", () => {
     try {
       const res = await bare.get("/openapi.json");
       expect(Object.keys(res.body.paths).filter((path) => /^\/v1\/(calls|deliveries|destinations)/.test(path))).toEqual([]);
-      expect(res.body.components.schemas.CallPayload).toBeUndefined();
+      expect(res.body.components.schemas.AutocallsPayload).toBeUndefined();
     } finally {
       await bare.close();
     }

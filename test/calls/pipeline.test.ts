@@ -246,7 +246,6 @@ describe("POST /v1/calls", () => {
   it.each([
     ["no profile", "/v1/calls", autocallsPayload(), "profile"],
     ["an unknown profile", "/v1/calls?profile=nope", autocallsPayload(), "profile"],
-    ["no transcript", "/v1/calls?profile=booking", { ...autocallsPayload(), transcript: undefined }, "transcript"],
     ["a turn in no known shape", "/v1/calls?profile=booking", autocallsPayload({ transcript: [AUTOCALLS_TURNS[0], { words: "?" }] }), "transcript[1]"],
     ["an id that is an object", "/v1/calls?profile=booking", autocallsPayload({ id: { x: 1 } }), "id"],
   ])("rejects a call with %s, naming the field", async (_name, path, body, field) => {
@@ -255,6 +254,25 @@ describe("POST /v1/calls", () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(field);
+  });
+
+  it("answers a payload no platform sends with unknown_payload_shape, saying per platform what is missing", async () => {
+    const service = await pipelineService();
+    const res = await service.post("/v1/calls?profile=booking", { ...autocallsPayload(), transcript: undefined });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("unknown_payload_shape");
+    const missing = res.body.error.details.map((d: { source: string; path: string }) => `${d.source} ${d.path}`);
+    expect(missing).toEqual([
+      "vapi message.type",
+      "retell event",
+      "elevenlabs type",
+      "bland call_id",
+      "bland transcripts",
+      "synthflow call.call_id",
+      "thoughtly transcript",
+      "autocalls transcript",
+    ]);
+    expect(llm.requests).toHaveLength(0);
   });
 
   it("answers 404 for an unknown call, and for calls at all when no pipeline is configured", async () => {

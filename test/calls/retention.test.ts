@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { pruneFinished } from "../../src/calls/retention.js";
 import type { ClaimRequest } from "../../src/delivery/index.js";
+import { UNKNOWN_FACTS } from "../fixtures/calls.js";
 import { ENGINES } from "../support/stores.js";
 
 const DAY = 86_400_000;
@@ -14,7 +15,7 @@ describe.each(ENGINES)("retention on $name", (engine) => {
     let now = Date.UTC(2026, 0, 1);
     const { store, outbox, close, reopen } = await engine.create(() => now);
     const accept = async (id: string, state: "accepted" | "skipped" = "accepted") =>
-      (await store.accept({ profile: "p", externalId: id, payload: { transcript: "AI: hi" }, state })).call.id;
+      (await store.accept({ profile: "p", externalId: id, source: "autocalls", call: UNKNOWN_FACTS, payload: { transcript: "AI: hi" }, state })).call.id;
 
     const delivered = await accept("delivered");
     const failedDelivery = await accept("failed-delivery");

@@ -4,6 +4,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CALLS_POSTGRES_MIGRATIONS } from "../../src/calls/postgres-store.js";
+import type { PostgresMigrations } from "../../src/db/postgres.js";
+import { OUTBOX_POSTGRES_MIGRATIONS } from "../../src/delivery/postgres-outbox.js";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { until } from "../support/poll.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
@@ -176,10 +179,8 @@ describe("instances starting together", () => {
     const applied = [a, b].filter((child) => child.output().includes("applied PostgreSQL migrations"));
     expect(applied).toHaveLength(1);
     const rows = await database.query<{ component: string; version: number }>("SELECT component, version FROM debrief_migrations ORDER BY component, version");
-    expect(rows).toEqual([
-      { component: "calls", version: 1 },
-      { component: "outbox", version: 1 },
-    ]);
+    const expected = (migrations: PostgresMigrations) => migrations.steps.map((_step, index) => ({ component: migrations.component, version: index + 1 }));
+    expect(rows).toEqual([...expected(CALLS_POSTGRES_MIGRATIONS), ...expected(OUTBOX_POSTGRES_MIGRATIONS)]);
     for (const child of [a, b]) expect((await fetch(`${child.url}/readyz`)).status).toBe(200);
     const first = await post(a.url, 1);
     expect(first.status).toBe(202);

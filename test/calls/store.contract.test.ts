@@ -1,6 +1,7 @@
 // The call store port's contract: every adapter (SQLite, PostgreSQL) behaves the same, seen through the interface only.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { CallStore } from "../../src/calls/index.js";
+import { UNKNOWN_FACTS } from "../fixtures/calls.js";
 import { contractHarness, ENGINES } from "../support/stores.js";
 
 describe.each(ENGINES)("CallStore on $name", (engine) => {
@@ -11,12 +12,31 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
   }
   const call = (externalId?: string, state: "accepted" | "skipped" = "accepted") => ({
     profile: "booking",
+    source: "autocalls" as const,
+    call: UNKNOWN_FACTS,
     externalId,
     payload: { id: externalId, transcript: "AI: Hi.\nCustomer: Hello.", z: 1, a: 2 },
     state,
   });
   afterEach(() => harness.cleanup());
   afterAll(() => engine.dispose());
+
+  it("keeps where a call came from and what the platform said of it", async () => {
+    const store = await open();
+    const facts = {
+      completed: true,
+      started_at: "2026-01-01T12:00:00.114Z",
+      ended_at: "2026-01-01T12:02:01.480Z",
+      duration_s: 121.366,
+      customer_phone: "+15555550142",
+      agent_phone: "+15555550100",
+      recording_url: null,
+    };
+    const { call: stored } = await store.accept({ ...call("v-1"), source: "vapi", call: facts, payload: { message: {} } });
+    expect(await store.get(stored.id)).toMatchObject({ source: "vapi", external_id: "v-1", call: facts });
+    const notCompleted = await store.accept({ ...call("v-2"), source: "vapi", call: { ...facts, completed: false } });
+    expect((await store.get(notCompleted.call.id))!.call).toMatchObject({ completed: false });
+  });
 
   it("stores an accepted call once per profile and external id, and answers a repeat with the stored call", async () => {
     const store = await open();

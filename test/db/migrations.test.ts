@@ -53,6 +53,8 @@ describe("SQLite data dirs", () => {
       expect(JSON.parse(crm.requests[0]!.body)).toMatchObject({ id: 4242, debrief: { call_id: "call_v1" } });
       const call = await until(() => service.get("/v1/calls/call_v1"), (res) => res.body.state === "delivered");
       expect(call.body.state).toBe("delivered");
+      // Stored before calls had a source: read as the Autocalls call it was, facts unknown.
+      expect(call.body).toMatchObject({ source: "autocalls", call: null });
       const duplicate = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 4242 }));
       expect(duplicate.body).toMatchObject({ call_id: "call_v1", duplicate: true });
     } finally {
@@ -67,7 +69,7 @@ describe("SQLite data dirs", () => {
     db.pragma("user_version = 7");
     db.close();
     expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(DatabaseSetupError);
-    expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(`${file} was written by a newer Debrief (schema 7, this one knows 1)`);
+    expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(`${file} was written by a newer Debrief (schema 7, this one knows ${CALLS_SQLITE_MIGRATIONS.length})`);
   });
 });
 

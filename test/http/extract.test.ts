@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, requestedVariables, startFakeLlm, userMessage, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { AUTOCALLS_TURNS, GENERIC_TURNS, HVAC_CALL_TEXT, THOUGHTLY_TURNS } from "../fixtures/calls.js";
+import { fixture } from "../fixtures/platforms.js";
 
 const VARIABLES = [
   { name: "budget", type: "number", description: "Monthly budget the customer states, in USD" },
@@ -154,6 +155,23 @@ describe("POST /v1/extract: answers", () => {
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe("llm_refused");
     expect(res.body.error.message).toContain("I can't help with that.");
+  });
+});
+
+describe("POST /v1/extract: every platform's transcript", () => {
+  it.each([
+    ["Vapi's artifact.messages", () => fixture("vapi-end-of-call-report").message.artifact.messages, "Nine works. Budget is around three hundred dollars."],
+    ["Retell's transcript_with_tool_calls", () => fixture("retell-call_analyzed").call.transcript_with_tool_calls, "Yes please."],
+    ["ElevenLabs' data.transcript", () => fixture("elevenlabs-post_call_transcription").data.transcript, "No, that's all. Thanks!"],
+    ["Bland's transcripts", () => fixture("bland-call").transcripts, "Oh hi. Yes, I want to renew, and add my son as a second driver."],
+    ["Thoughtly's conversation_history", () => fixture("thoughtly-response").conversation_history, "Sure, go ahead."],
+  ])("extracts from %s, with only the spoken turns in the prompt", async (_name, transcript, lastCustomerLine) => {
+    llm.script = (request) => ({ json: answerFor(request, { status: true, summary: "Done" }) });
+    const res = await service.post("/v1/extract", { transcript: transcript(), variables: [] });
+    expect(res.status).toBe(200);
+    const sent = userMessage(llm.requests[0]!);
+    expect(sent).toContain(`Customer: ${lastCustomerLine}`);
+    expect(sent).not.toMatch(/check_availability|check_calendar|book_viewing|lookup_policy|You are Riley/);
   });
 });
 

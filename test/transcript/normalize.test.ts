@@ -94,3 +94,67 @@ describe("untrusted turn content", () => {
     expect(result.ok && result.turns).toEqual([{ speaker: "customer", text: "hi" }]);
   });
 });
+
+describe("every platform's transcript array", () => {
+  const speakers = (input: unknown) => turnsOf(input).map((turn) => `${turn.speaker}: ${turn.text}`);
+
+  it("reads Retell's transcript with tool calls, skipping invocations, results, node transitions and keypad presses", () => {
+    expect(
+      speakers([
+        { role: "agent", content: "How can I help?", words: [] },
+        { role: "tool_call_invocation", tool_call_id: "t1", name: "lookup", arguments: "{}" },
+        { role: "tool_call_result", tool_call_id: "t1", content: "{}" },
+        { role: "node_transition", former_node_id: "a", new_node_id: "b" },
+        { role: "dtmf", digit: "1" },
+        { role: "user", content: "Book me in.", words: [] },
+        { role: "transfer_target", content: "Front desk, this is Sam.", words: [] },
+      ]),
+    ).toEqual(["agent: How can I help?", "customer: Book me in.", "agent: Front desk, this is Sam."]);
+  });
+
+  it("reads ElevenLabs' transcript, skipping the agent's tool turns whose message is null", () => {
+    expect(
+      speakers([
+        { role: "agent", message: "Hello!", tool_calls: [], time_in_call_secs: 0 },
+        { role: "agent", message: null, tool_calls: [{ tool_name: "book" }], time_in_call_secs: 3 },
+        { role: "user", message: "Saturday please.", tool_calls: [], time_in_call_secs: 5 },
+      ]),
+    ).toEqual(["agent: Hello!", "customer: Saturday please."]);
+  });
+
+  it("reads Bland's {text, user} turns, skipping agent actions", () => {
+    expect(
+      speakers([
+        { id: 1, created_at: "2026-01-02T09:15:01.200Z", text: "Hi, this is Quinn.", user: "assistant" },
+        { id: 2, created_at: "2026-01-02T09:15:03.000Z", text: "Tool: lookup_policy", user: "agent-action" },
+        { id: 3, created_at: "2026-01-02T09:15:06.900Z", text: "Hello.", user: "user" },
+        { id: 4, created_at: "2026-01-02T09:15:09.000Z", text: "Noted.", user: "robot" },
+      ]),
+    ).toEqual(["agent: Hi, this is Quinn.", "customer: Hello.", "agent: Noted."]);
+    expect(turnsOf([{ text: "Hello.", user: "user", created_at: "2026-01-02T09:15:06.900Z" }])[0]!.time).toBe("2026-01-02T09:15:06.900Z");
+  });
+
+  it("reads Vapi's messages, skipping the system prompt and tool calls", () => {
+    expect(
+      speakers([
+        { role: "system", message: "You are Riley.", time: 1767268800114 },
+        { role: "bot", message: "Hi Jordan.", time: 1767268801200 },
+        { role: "tool_calls", message: "", toolCalls: [{ id: "c1" }], time: 1767268801300 },
+        { role: "tool_call_result", toolCallId: "c1", name: "x", result: "{}", time: 1767268801400 },
+        { role: "user", message: "Hi.", time: 1767268806100 },
+      ]),
+    ).toEqual(["agent: Hi Jordan.", "customer: Hi."]);
+  });
+
+  it("reads Thoughtly's conversation history", () => {
+    expect(speakers([{ date: "2026-05-24T15:31:14.574Z", text: "Hi Dana.", author: "ai" }, { date: "2026-05-24T15:31:18.100Z", text: "Hi.", author: "user" }])).toEqual([
+      "agent: Hi Dana.",
+      "customer: Hi.",
+    ]);
+  });
+
+  it("still refuses a turn whose spoken text is missing rather than null", () => {
+    const result = normalizeTranscript([{ role: "user", message: "hi" }, { role: "agent", tool_calls: [] }]);
+    expect(result.ok ? [] : result.issues.map((issue) => issue.path)).toEqual(["transcript[1]"]);
+  });
+});

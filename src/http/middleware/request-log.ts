@@ -26,6 +26,7 @@ function requestLine(req: IncomingMessage, res: ServerResponse, latencyMs: numbe
     latency_ms: latencyMs,
     ...(Number.isFinite(length) ? { request_bytes: length } : {}),
     ...(client ? { key_id: client.keyId } : {}),
+    ...(response.locals.source ? { source: response.locals.source } : {}),
     ...(extraction
       ? {
           model: extraction.model,
