@@ -35,6 +35,14 @@ describe("parseDataset", () => {
     expect(items[0]!.expected).toEqual({ fleet_size: 45, demo_date: "2026-06-16", plan: "pro" });
   });
 
+  it("reads the provisional mark of a call exported from production, and its tags", () => {
+    const [exported] = parseDataset(line({ provisional: true, tags: ["long", "es", "long"] }), "calls.jsonl", LIMITS).items;
+    expect(exported).toMatchObject({ provisional: true, tags: ["es", "long"] });
+    const [reviewed] = parseDataset(line({ provisional: false }), "calls.jsonl", LIMITS).items;
+    expect(reviewed).toMatchObject({ provisional: false, tags: [] });
+    expect(parseDataset(line(), "calls.jsonl", LIMITS).items[0]).not.toHaveProperty("provisional");
+  });
+
   it.each([
     ["invalid JSON", "{\"id\": \"call-1\",", /^not valid JSON/],
     ["a transcript the service rejects", line({ transcript: 42 }), /^transcript: must be a string or an array of turns/],
@@ -45,6 +53,8 @@ describe("parseDataset", () => {
     ["a label that is not a calendar date", line({ expected: { demo_date: "2026-02-30" } }), /^expected\.demo_date: .*calendar date/],
     ["an unknown key (a typo)", line({ expectd: {} }), /Unrecognized key\(s\) in object: 'expectd'/],
     ["no scenario", line({ scenario: "" }), /^scenario:/],
+    ["a provisional mark that is not a boolean", line({ provisional: "yes" }), /^provisional: Expected boolean/],
+    ["a tag that is not lower_snake_case", line({ tags: ["Long call"] }), /^tags\[0\]: must be lower_snake_case/],
   ])("reports %s with its line number", (_name, text, message) => {
     const { items, problems } = parseDataset(`\n${text}\n`, "calls.jsonl", LIMITS);
     expect(items).toEqual([]);
