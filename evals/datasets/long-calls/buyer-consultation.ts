@@ -392,6 +392,7 @@ export const BUYER_CONSULTATION: LongCallPlan = {
     { name: "must_haves", type: "list", description: "Features the lead said are required", options: ["garage", "yard", "pool", "home_office", "single_story"] },
     { name: "move_by_date", type: "date", description: "Date by which the lead needs to move" },
     { name: "showing_datetime", type: "datetime", description: "Date and time of the booked showing" },
+    { name: "has_pets", type: "boolean", description: "Whether the lead has pets" },
   ],
   opening: PLANTED.opening,
   closing: PLANTED.closing,
@@ -420,6 +421,7 @@ export const BUYER_CONSULTATION: LongCallPlan = {
     must_haves: ["garage", "home_office", "single_story"],
     move_by_date: "2026-09-30",
     showing_datetime: "2026-06-13T11:00:00-05:00",
+    has_pets: null,
     status: true,
     summary:
       "First-time buyers Priya and Dev, renting and pre-approved for $510,000, want at least three bedrooms in Oak Park, Berwyn or Forest Park up to $500,000, with a garage, a home office and a single story; they must move by September 30; showing booked Saturday June 13 at 11 a.m.",
@@ -430,6 +432,6 @@ export const BUYER_CONSULTATION: LongCallPlan = {
     "Budget under 480,000 at minute {budget}, raised to 500,000 at minute {budget_raised}. Three bedrooms at minute {bedrooms}.",
     "Neighbourhoods Oak Park and Berwyn at minute {neighborhoods}; Forest Park added at minute {neighborhoods_added}.",
     "Must-haves garage and home office at minute {must_haves} (a yard is only nice to have); single-story stated once, at minute {single_story}.",
-    "Lease ends 2026-09-30 (minute {move_by}). Call created 2026-06-09 10:00 CDT (Tuesday); Saturday = 2026-06-13, 11 a.m. CDT -05:00 (minute {closing}).",
+    "Pets never come up -> has_pets null. Lease ends 2026-09-30 (minute {move_by}). Call created 2026-06-09 10:00 CDT (Tuesday); Saturday = 2026-06-13, 11 a.m. CDT -05:00 (minute {closing}).",
   ].join(" "),
 };

@@ -383,6 +383,8 @@ export const ERP_DISCOVERY: LongCallPlan = {
     { name: "timeline", type: "enum", description: "When the prospect needs the new system live, relative to the call date", options: ["within_3_months", "3_to_6_months", "6_to_12_months", "over_12_months", "no_timeline"] },
     { name: "is_decision_maker", type: "boolean", description: "Whether the person on the call signs the contract" },
     { name: "demo_datetime", type: "datetime", description: "Date and time of the demo booked during the call" },
+    { name: "annual_revenue_usd", type: "number", description: "Company's annual revenue in US dollars" },
+    { name: "email", type: "string", description: "Prospect's email address" },
   ],
   opening: PLANTED.opening,
   closing: PLANTED.closing,
@@ -406,6 +408,8 @@ export const ERP_DISCOVERY: LongCallPlan = {
     timeline: "6_to_12_months",
     is_decision_maker: true,
     demo_datetime: "2026-08-25T14:00:00-04:00",
+    annual_revenue_usd: null,
+    email: null,
     status: true,
     summary:
       "Marisa Quinn, CFO of Harborline Foods (about 640 employees, three plants), is replacing Dynamics GP and spreadsheets; $85,000 a year approved; go-live moved from January to next April; NetSuite dropped, still comparing Sage Intacct; she signs; demo Tuesday Aug 25 at 2 p.m. Eastern.",
@@ -416,6 +420,6 @@ export const ERP_DISCOVERY: LongCallPlan = {
     "Budget stated once, at minute {budget}: $85,000 a year.",
     "Timeline: January (about 5 months, 3_to_6_months) at minute {timeline}, moved at minute {timeline_moved} to next April (April 2027, about 8 months from 2026-08-18) -> 6_to_12_months.",
     "Competitors: NetSuite and Sage Intacct at minute {competitors}; NetSuite dropped at minute {competitors_dropped} -> only sage_intacct.",
-    "Call created 2026-08-18 10:00 EDT (Tuesday); demo next Tuesday = 2026-08-25, 2 p.m. EDT -04:00 (minute {closing}).",
+    "Call created 2026-08-18 10:00 EDT (Tuesday); demo next Tuesday = 2026-08-25, 2 p.m. EDT -04:00 (minute {closing}). Revenue and an email address never come up -> null.",
   ].join(" "),
 };

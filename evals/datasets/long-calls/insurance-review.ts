@@ -420,6 +420,9 @@ export const INSURANCE_REVIEW: LongCallPlan = {
     { name: "umbrella_limit", type: "number", description: "Umbrella coverage limit requested in US dollars" },
     { name: "policy_start_date", type: "date", description: "Date the customer wants the new policy to start" },
     { name: "agent_callback_datetime", type: "datetime", description: "Date and time of the scheduled callback with a licensed agent" },
+    { name: "annual_mileage", type: "integer", description: "Estimated miles driven per year" },
+    { name: "has_prior_claims", type: "boolean", description: "Whether the customer filed renters or home claims before" },
+    { name: "zip_code", type: "string", description: "Home ZIP code" },
   ],
   opening: PLANTED.opening,
   closing: PLANTED.closing,
@@ -448,6 +451,9 @@ export const INSURANCE_REVIEW: LongCallPlan = {
     umbrella_limit: 2000000,
     policy_start_date: "2026-07-01",
     agent_callback_datetime: "2026-05-14T17:30:00-05:00",
+    annual_mileage: null,
+    has_prior_claims: null,
+    zip_code: null,
     status: true,
     summary:
       "Denise, insured with Allstate, wants a home, auto and umbrella bundle quote starting July 1: a 1994 home appraised at $600,000 with an above-ground pool, three drivers including a newly licensed 16-year-old, three vehicles, and a $2 million umbrella; licensed agent callback Thursday May 14 at 5:30 p.m.",
@@ -458,7 +464,7 @@ export const INSURANCE_REVIEW: LongCallPlan = {
     "Year built 1994 at minute {home_year_built}; value: Zillow 640k vs appraisal 600k, 'use six hundred', at minute {home_value}.",
     "Drivers two (minute {drivers}) and vehicles two (minute {vehicles}), both corrected to three at minute {teen} (daughter, 16, newly licensed, keeps the Camry) -> has_teen_drivers true.",
     "Pool stated once, at minute {pool}. Umbrella one million at minute {umbrella}, raised to two million at minute {umbrella_raise}.",
-    "Start July 1 (minute {policy_start}). Hard negative: only the neighbour's ADT alarm is mentioned (filler 'discounts'), never the customer's own -> has_monitored_security null.",
+    "Start July 1 (minute {policy_start}). Hard negatives: only the neighbour's ADT alarm is mentioned (filler 'discounts'), never the customer's own -> has_monitored_security null; mileage, past home claims and the ZIP code never come up -> null.",
     "Call created 2026-05-12 09:00 CDT (Tuesday); callback Thursday = 2026-05-14, 5:30 p.m. CDT -05:00 (minute {closing}).",
   ].join(" "),
 };

@@ -472,6 +472,7 @@ export const OUTAGE_TROUBLESHOOTING: LongCallPlan = {
     { name: "escalated", type: "boolean", description: "Whether the issue was escalated to engineering" },
     { name: "issue_resolved", type: "boolean", description: "Whether the issue was resolved on the call" },
     { name: "technician_visit_datetime", type: "datetime", description: "Start of the booked technician visit window" },
+    { name: "error_code", type: "string", description: "Error code shown to the user" },
   ],
   opening: PLANTED.opening,
   closing: PLANTED.closing,
@@ -495,6 +496,7 @@ export const OUTAGE_TROUBLESHOOTING: LongCallPlan = {
     escalated: true,
     issue_resolved: false,
     technician_visit_datetime: "2026-10-06T08:00:00-05:00",
+    error_code: null,
     status: true,
     summary:
       "Northgate Print and Ship (account 720449106) has been down since 6:10 a.m.; after an hour of troubleshooting the fault was traced to a failed card at the node and escalated to network engineering; 40 people affected including the warehouse; a Starlink backup covers only the front desk; technician tomorrow at 8 a.m.; not resolved on the call.",
@@ -504,6 +506,6 @@ export const OUTAGE_TROUBLESHOOTING: LongCallPlan = {
     "Business, account (read with 'oh' for zero) and the 6:10 a.m. start at the opening (minute {opening}); call created 2026-10-05 06:20 CDT, so 'six-ten this morning' = 2026-10-05T06:10-05:00.",
     "Employees 25 at minute {employees}, corrected to 40 (warehouse scanners) at minute {employees_more}.",
     "Escalated to network engineering at minute {escalated}. Callback number stated once, at minute {callback}. Backup connection (Starlink, front desk only) stated once, at minute {backup} -> true.",
-    "Not resolved; technician tomorrow 8 a.m. = 2026-10-06T08:00-05:00 (minute {closing}). The ticket was opened and escalated, so the call met its objective (status true).",
+    "Hard negative: only status messages ('request timed out', 'disconnected') appear, never an error code -> null. Not resolved; technician tomorrow 8 a.m. = 2026-10-06T08:00-05:00 (minute {closing}). The ticket was opened and escalated, so the call met its objective (status true).",
   ].join(" "),
 };
