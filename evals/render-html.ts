@@ -156,7 +156,7 @@ function variableChart(report: Report): Html {
   const unchanged = report.comparison ? ", unchanged" : "";
   if (rows.length === 0) return html`<p class="muted">All ${folded} variables at 100%${unchanged}.</p>`;
   const [labelWidth, barWidth, barHeight, top] = [230, 520, 12, 22];
-  const rowHeight = models.length * (barHeight + 2) + 6;
+  const rowHeight = models.length * (barHeight + 3) + 6;
   const width = labelWidth + barWidth + 320;
   const height = top + rows.length * rowHeight + (folded ? rowHeight : 0) + 8;
   const grid = [0, 0.25, 0.5, 0.75, 1].map(
@@ -169,7 +169,7 @@ function variableChart(report: Report): Html {
       ${models.map((model, m) => {
         const stats = model.by_variable[name];
         if (!stats) return "";
-        const by = y + 3 + m * (barHeight + 2);
+        const by = y + 3 + m * (barHeight + 3);
         const before = comparisonFor(report, model.model)?.by_variable[name]?.baseline;
         const fill = several ? MODEL_COLORS[m % MODEL_COLORS.length]! : BAR_COLOR[rateClass(stats.accuracy)]!;
         return html`<g><title>${model.model} · ${name} (${stats.type}): ${percent(stats.accuracy)} of ${stats.n}; wrong ${stats.wrong}, hallucinations ${stats.hallucinations}, misses ${stats.misses}, failed ${stats.failed}</title>
@@ -292,7 +292,7 @@ table.models td{font-size:15px}table.models td:first-child{white-space:nowrap}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
 .legend{margin:0 0 6px}
 .banner{padding:10px 14px;border-radius:6px;margin:14px 0 0}.banner.good{background:#f0fff4;border:1px solid #9ae6b4}.banner.poor{background:#fff5f5;border:1px solid #feb2b2}
-svg text{font:12px system-ui,sans-serif;fill:#2d3748}svg .axis{fill:#718096;font-size:11px}svg .grid{stroke:#e2e8f0}svg .track{fill:#edf2f7}svg .baseline{stroke:#1a202c;stroke-width:2}svg .value{fill:#4a5568}
+svg text{font:12px system-ui,sans-serif;fill:#2d3748}svg .axis{fill:#718096;font-size:11px}svg .value{font-size:11px}svg .grid{stroke:#e2e8f0}svg .track{fill:#edf2f7}svg .baseline{stroke:#1a202c;stroke-width:2}svg .value{fill:#4a5568}
 .chart{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:10px;overflow-x:auto}
 table{border-collapse:collapse;background:#fff;border:1px solid #e2e8f0;width:100%}
 th,td{padding:4px 8px;border-bottom:1px solid #edf2f7;text-align:left;vertical-align:top}th{background:#edf2f7;font-weight:600;font-size:12px}
