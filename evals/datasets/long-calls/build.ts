@@ -3,6 +3,8 @@
 // rewrites the file; `--check` exits 1 when the committed file differs from what this script builds.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+// The bench's seeded generator: the same sequence on every machine, so the same plan always gives the same call.
+import { seededRandom } from "../../../bench/lib/transcripts.js";
 import { GENERIC, type Episode, type Line } from "./episodes.js";
 import { INSURANCE_REVIEW } from "./insurance-review.js";
 import { ERP_DISCOVERY } from "./erp-discovery.js";
@@ -16,18 +18,6 @@ export const OUTPUT = fileURLToPath(new URL("../long_calls.jsonl", import.meta.u
 
 /** How far (in minutes) a planted episode may land from its target before the build refuses the plan. */
 const MAX_DRIFT_MINUTES = 4;
-
-/** mulberry32: a tiny seeded generator, so the same plan always gives the same call. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seedOf(text: string): number {
   let hash = 2166136261;
@@ -62,7 +52,7 @@ const between = (random: () => number, low: number, high: number) => low + rando
 
 /** The call's episodes in order, timed at a speaking pace of 2.3 to 2.8 words a second with short gaps. */
 function assemble(plan: LongCallPlan): Assembled {
-  const random = seeded(seedOf(plan.id));
+  const random = seededRandom(seedOf(plan.id));
   const generic = GENERIC.filter((episode) => !plan.excludeGeneric?.includes(episode.id));
   const pool = shuffled([...plan.filler, ...generic], random);
   const planted = [...plan.planted];
