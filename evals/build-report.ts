@@ -1,11 +1,12 @@
-// Turns the runs into report.json: each labelled field scored, then counted overall, per variable and per scenario.
+// Turns the runs into report.json: each labelled field scored, then counted per model overall, per variable,
+// per scenario and per tag, with latency, spend per 1,000 calls and, when values carry confidence, calibration.
 import { sumUsage } from "../src/extract/index.js";
-import type { Usage } from "../src/llm/index.js";
 import { formatForModel } from "../src/transcript/index.js";
-import { UNSCORED_VARIABLES } from "./dataset.js";
+import { calibrate, readConfidence } from "./calibration.js";
+import { UNSCORED_VARIABLES, type DatasetItem } from "./dataset.js";
 import { costOf, type PriceTable } from "./prices.js";
 import type { ItemRun } from "./run-items.js";
-import type { FieldResult, ItemResult, Report, ScenarioStats, VariableStats } from "./report-schema.js";
+import type { CallInfo, FieldResult, GroupStats, ItemResult, ModelResult, Report, VariableStats } from "./report-schema.js";
 import { scoreField, type ScoreOptions } from "./score.js";
 
 /** Written into every report, so a reader of the numbers has the meaning beside them. */
@@ -16,6 +17,8 @@ export const DEFINITIONS: Record<string, string> = {
     "hallucinations / null_labels: of the fields whose label is null (the call never said), the share where the model gave a value anyway. Calls that failed are left out.",
   miss_rate:
     "misses / value_labels: of the fields whose label has a value, the share where the model answered null. Calls that failed are left out.",
+  joint_accuracy:
+    "Calls with every scored field right / calls with at least one scored field (joint goal accuracy). A failed call is not right.",
   wrong: "The label has a value and the model gave a different non-null value.",
   failed: "Fields of calls whose extraction raised an error (after the client's retries and the repair rounds); see `failed.by_code`.",
   schema_valid_rate: "Calls whose extraction returned a valid result / all calls.",
@@ -23,6 +26,11 @@ export const DEFINITIONS: Record<string, string> = {
     "boolean, enum, integer: exact. number: |predicted − expected| ≤ tolerance × |expected|. date: same calendar date. datetime: same instant (offsets may differ). string: equal after dropping case, accents, spacing and punctuation, or token F1 ≥ string_threshold. list: equal as sets (items compared like strings); mean_f1 gives set F1. 0, false, \"\" and [] are values, not null.",
   latency_ms: "Wall time of each successful extraction as the service measures it (meta.latency_ms, no cache), nearest-rank percentiles.",
   usage: "Tokens of successful extractions (a failed call's spend is not reported by the LLM client); cost from the price table, null when a model has no price.",
+  per_1000_calls: "The mean tokens and cost of a successful call on this model, times 1,000. Cost is null when the model has no price.",
+  calibration:
+    "Only when the extraction results carry per-value confidence: the scored fields with a non-null answer, grouped by confidence; in each bucket, how many were right. A calibrated model's 0.9 is right 90% of the time. ece is the n-weighted mean gap.",
+  by_tag: "The same counts for the calls carrying each tag of the dataset (`long`, `es`, `asr_noise`…); a call counts under each of its tags.",
+  provisional_items: "Calls exported from production whose labels nobody has reviewed yet (`provisional: true`); scored like the others.",
   summary_judge: "With --judge: an LLM grades each extracted summary against the transcript; passed / judged. Calls that failed or had no summary count as not passed; judge errors are left out.",
 };
 
@@ -64,30 +72,59 @@ class FieldCounter {
   }
 }
 
-/** Scores one call: every labelled variable but the unscored ones, in the order the request defines them. */
+/** A set of calls: their fields, how many failed, how many had every field right. */
+class GroupCounter {
+  readonly fields = new FieldCounter();
+  items = 0;
+  failedItems = 0;
+  jointRight = 0;
+  jointCounted = 0;
+
+  add(item: ItemResult): void {
+    this.items += 1;
+    if (item.status === "failed") this.failedItems += 1;
+    for (const field of item.fields) this.fields.add(field);
+    if (item.all_correct === null) return;
+    this.jointCounted += 1;
+    if (item.all_correct) this.jointRight += 1;
+  }
+
+  stats(): GroupStats {
+    return { items: this.items, failed_items: this.failedItems, ...this.fields.stats(), joint_accuracy: ratio(this.jointRight, this.jointCounted) };
+  }
+}
+
+/** Scores one call on one model: every labelled variable but the unscored ones, in the order the request defines them. */
 export function scoreItem(run: ItemRun, options: ScoreOptions): ItemResult {
   const { item, result, error } = run;
   const predicted = result?.extracted_variables ?? {};
+  const confidence = result ? readConfidence(result) : undefined;
   const fields: FieldResult[] = item.job.variables
     .filter((spec) => spec.name in item.expected && !UNSCORED_VARIABLES.has(spec.name))
-    .map((spec) => {
+    .map((spec): FieldResult => {
       const expected = item.expected[spec.name] ?? null;
       if (!result) return { name: spec.name, type: spec.type, expected, predicted: null, outcome: "failed" };
       const value = predicted[spec.name] ?? null;
       const score = scoreField(spec.type, expected, value, options);
-      return { name: spec.name, type: spec.type, expected, predicted: value, outcome: score.outcome, ...(score.f1 === undefined ? {} : { f1: score.f1 }) };
+      const sure = value === null ? undefined : confidence?.[spec.name];
+      return {
+        name: spec.name,
+        type: spec.type,
+        expected,
+        predicted: value,
+        outcome: score.outcome,
+        ...(score.f1 === undefined ? {} : { f1: score.f1 }),
+        ...(sure === undefined ? {} : { confidence: sure }),
+      };
     });
   const correct = fields.filter((field) => field.outcome === "correct").length;
   const summary = predicted.summary;
   return {
     id: item.id,
-    scenario: item.scenario,
-    source: item.source,
     status: result ? "ok" : "failed",
     ...(error ? { error } : {}),
     ...(result
       ? {
-          model: result.meta.model,
           latency_ms: result.meta.latency_ms,
           attempts: result.meta.attempts,
           chunks: result.meta.chunks,
@@ -96,13 +133,11 @@ export function scoreItem(run: ItemRun, options: ScoreOptions): ItemResult {
         }
       : {}),
     accuracy: ratio(correct, fields.length),
+    all_correct: fields.length === 0 ? null : correct === fields.length,
     fields,
     ...(run.judged ? { summary_judge: run.judged.judgement } : {}),
-    ...(item.notes ? { notes: item.notes } : {}),
-    transcript: formatForModel(item.job.turns),
   };
 }
-
 
 /** Nearest-rank percentile; null for an empty list. */
 export function percentile(values: readonly number[], p: number): number | null {
@@ -111,73 +146,120 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
-export interface ReportInput {
+export interface ModelRuns {
+  model: string;
+  /** One run per dataset item, in dataset order. */
   runs: readonly ItemRun[];
+}
+
+export interface ReportInput {
+  /** The labelled calls every model ran. */
+  items: readonly DatasetItem[];
+  models: readonly ModelRuns[];
   run: Report["run"];
   score: ScoreOptions;
   prices: PriceTable;
-  /** Set when --judge ran: the model that judged. */
-  judgeModel?: string;
 }
 
-export function buildReport(input: ReportInput): Report {
-  const items = input.runs.map((run) => scoreItem(run, input.score));
+function callInfo(item: DatasetItem): CallInfo {
+  return {
+    id: item.id,
+    scenario: item.scenario,
+    source: item.source,
+    tags: item.tags,
+    ...(item.provisional === undefined ? {} : { provisional: item.provisional }),
+    ...(item.notes ? { notes: item.notes } : {}),
+    transcript: formatForModel(item.job.turns),
+  };
+}
 
-  const overall = new FieldCounter();
+function sortedRecord<T>(entries: Iterable<[string, T]>): Record<string, T> {
+  return Object.fromEntries([...entries].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function buildModelResult(model: string, runs: readonly ItemRun[], input: Pick<ReportInput, "score" | "prices" | "run">): ModelResult {
+  const items = runs.map((run) => scoreItem(run, input.score));
+
+  const overall = new GroupCounter();
   const byVariable = new Map<string, { types: Set<string>; counter: FieldCounter }>();
-  const byScenario = new Map<string, { items: number; failed: number; counter: FieldCounter }>();
-  for (const item of items) {
-    const scenario = byScenario.get(item.scenario) ?? { items: 0, failed: 0, counter: new FieldCounter() };
-    byScenario.set(item.scenario, scenario);
-    scenario.items += 1;
-    if (item.status === "failed") scenario.failed += 1;
-    for (const field of item.fields) {
-      overall.add(field);
-      scenario.counter.add(field);
+  const byScenario = new Map<string, GroupCounter>();
+  const byTag = new Map<string, GroupCounter>();
+  const group = (map: Map<string, GroupCounter>, key: string) => map.get(key) ?? map.set(key, new GroupCounter()).get(key)!;
+  runs.forEach(({ item }, index) => {
+    const result = items[index]!;
+    overall.add(result);
+    group(byScenario, item.scenario).add(result);
+    for (const tag of item.tags) group(byTag, tag).add(result);
+    for (const field of result.fields) {
       const variable = byVariable.get(field.name) ?? { types: new Set<string>(), counter: new FieldCounter() };
       byVariable.set(field.name, variable);
       variable.types.add(field.type);
       variable.counter.add(field);
     }
-  }
+  });
 
-  const failedItems = items.filter((item) => item.status === "failed");
   const byCode: Record<string, number> = {};
-  for (const item of failedItems) byCode[item.error!.code] = (byCode[item.error!.code] ?? 0) + 1;
+  for (const item of items) if (item.error) byCode[item.error.code] = (byCode[item.error.code] ?? 0) + 1;
 
-  const answered = input.runs.filter((run) => run.result).map((run) => run.result!);
+  const answered = runs.filter((run) => run.result).map((run) => run.result!);
   const latencies = answered.map((result) => result.meta.latency_ms);
   const calls = answered.map((result) => ({ model: result.meta.model, usage: result.meta.usage }));
+  const usage = { ...sumUsage(calls.map((call) => call.usage)), ...costOf(calls, input.prices) };
 
-  const report: Report = {
-    run: input.run,
-    definitions: DEFINITIONS,
-    overall: { items: items.length, ...overall.stats(), schema_valid_rate: ratio(answered.length, items.length) },
-    failed: { count: failedItems.length, by_code: byCode },
-    by_variable: Object.fromEntries(
-      [...byVariable.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, { types, counter }]): [string, VariableStats] => {
-          const stats = counter.stats();
-          const meanF1 = counter.meanF1();
-          return [name, { type: [...types].join("|"), n: stats.fields, ...stats, ...(meanF1 === null ? {} : { mean_f1: meanF1 }) }];
-        }),
+  const points = items.flatMap((item) => item.fields.filter((f) => f.confidence !== undefined).map((f) => ({ confidence: f.confidence!, correct: f.outcome === "correct" })));
+  const totals = overall.stats();
+
+  const result: ModelResult = {
+    model,
+    overall: {
+      items: totals.items,
+      ...overall.fields.stats(),
+      schema_valid_rate: ratio(answered.length, items.length),
+      joint_accuracy: totals.joint_accuracy,
+    },
+    failed: { count: overall.failedItems, by_code: byCode },
+    by_variable: sortedRecord(
+      [...byVariable.entries()].map(([name, { types, counter }]): [string, VariableStats] => {
+        const stats = counter.stats();
+        const meanF1 = counter.meanF1();
+        return [name, { type: [...types].join("|"), n: stats.fields, ...stats, ...(meanF1 === null ? {} : { mean_f1: meanF1 }) }];
+      }),
     ),
-    by_scenario: Object.fromEntries(
-      [...byScenario.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, { items: n, failed, counter }]): [string, ScenarioStats] => [name, { items: n, failed_items: failed, ...counter.stats() }]),
-    ),
+    by_scenario: sortedRecord([...byScenario.entries()].map(([name, counter]) => [name, counter.stats()])),
+    by_tag: sortedRecord([...byTag.entries()].map(([name, counter]) => [name, counter.stats()])),
     latency_ms: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), max: latencies.length ? Math.max(...latencies) : null },
-    usage: { ...sumUsage(calls.map((call) => call.usage)), ...costOf(calls, input.prices) },
+    usage,
+    per_1000_calls:
+      answered.length === 0
+        ? null
+        : {
+            prompt_tokens: (usage.prompt_tokens / answered.length) * 1000,
+            completion_tokens: (usage.completion_tokens / answered.length) * 1000,
+            cost_usd: usage.cost_usd === null ? null : (usage.cost_usd / answered.length) * 1000,
+          },
+    ...(points.length > 0 ? { calibration: calibrate(points) } : {}),
     items,
   };
-
-  if (input.judgeModel) report.summary_judge = summarizeJudge(input.runs, items, input.judgeModel, input.prices);
-  return report;
+  const judgeModel = input.run.judge_model;
+  if (input.run.judge && judgeModel) result.summary_judge = summarizeJudge(runs, items, judgeModel, input.prices);
+  return result;
 }
 
-function summarizeJudge(runs: readonly ItemRun[], items: readonly ItemResult[], model: string, prices: PriceTable): NonNullable<Report["summary_judge"]> {
+export function buildReport(input: ReportInput): Report {
+  return {
+    run: input.run,
+    dataset: {
+      items: input.items.length,
+      provisional_items: input.items.filter((item) => item.provisional === true).length,
+      scenarios: new Set(input.items.map((item) => item.scenario)).size,
+    },
+    definitions: DEFINITIONS,
+    calls: input.items.map(callInfo),
+    models: input.models.map(({ model, runs }) => buildModelResult(model, runs, input)),
+  };
+}
+
+function summarizeJudge(runs: readonly ItemRun[], items: readonly ItemResult[], model: string, prices: PriceTable): NonNullable<ModelResult["summary_judge"]> {
   let judged = 0;
   let passed = 0;
   let errors = 0;

@@ -7,12 +7,13 @@ export const USAGE = `Usage: npm run eval -- --dataset <file.jsonl or folder> [o
 
   --dataset PATH           labelled calls: a .jsonl file or a folder of them (repeatable)
   --model NAME             extract with this model instead of DEBRIEF_MODEL
+  --models A,B,…           run the same calls on each model in turn, one report side by side
   --concurrency N          calls in flight at once (default 4)
   --out DIR                where report.json and report.html go (default evals/out/<timestamp>)
-  --compare REPORT         a baseline report.json (or its folder): print deltas, gate on overall accuracy
+  --compare REPORT         a baseline report.json (or its folder): print deltas, gate on each model's overall accuracy
   --max-drop RATE          with --compare: exit 1 when overall accuracy falls by more than this (default 0.02)
   --judge                  grade each extracted summary with an LLM judge (reported as summary_judge)
-  --judge-model NAME       the judge's model (default: the extraction model)
+  --judge-model NAME       the judge's model (default: the first extraction model)
   --string-threshold F1    token F1 from which two strings count as the same answer (default ${DEFAULT_SCORE_OPTIONS.stringThreshold})
   --number-tolerance REL   relative tolerance for number variables (default ${DEFAULT_SCORE_OPTIONS.numberTolerance})
   --prices FILE            prices (USD per 1M tokens) that add to or replace evals/prices.json
@@ -27,15 +28,22 @@ export class UsageError extends Error {}
 const number = () => z.coerce.number({ invalid_type_error: "must be a number" });
 const rate = () => number().min(0, "must be between 0 and 1").max(1, "must be between 0 and 1");
 
+/** A model name, as a request's options.model takes it. */
+const modelName = () => z.string().trim().min(1, "needs a model name").max(200, "is longer than 200 characters");
+
 const OptionsSchema = z.object({
   datasets: z.array(z.string().min(1)).min(1, "is required"),
-  model: z.string().min(1).optional(),
+  /** Empty: DEBRIEF_MODEL. Distinct names, in the order given. */
+  models: z
+    .array(modelName())
+    .refine((names) => new Set(names).size === names.length, "names a model twice")
+    .default([]),
   concurrency: number().int("must be a whole number").positive("must be at least 1").default(4),
   out: z.string().min(1).optional(),
   compare: z.string().min(1).optional(),
   maxDrop: rate().default(0.02),
   judge: z.boolean().default(false),
-  judgeModel: z.string().min(1).optional(),
+  judgeModel: modelName().optional(),
   stringThreshold: rate().default(DEFAULT_SCORE_OPTIONS.stringThreshold),
   numberTolerance: number().nonnegative("must be at least 0").default(DEFAULT_SCORE_OPTIONS.numberTolerance),
   prices: z.string().min(1).optional(),
@@ -59,6 +67,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalOptions | "help" {
       options: {
         dataset: { type: "string", multiple: true },
         model: { type: "string" },
+        models: { type: "string", multiple: true },
         concurrency: { type: "string" },
         out: { type: "string" },
         compare: { type: "string" },
@@ -75,9 +84,12 @@ export function parseEvalArgs(argv: readonly string[]): EvalOptions | "help" {
     throw new UsageError((error as Error).message);
   }
   if (values.help) return "help";
+  if (values.model !== undefined && values.models !== undefined) throw new UsageError("--model and --models cannot be used together: list every model in --models");
+  // --models a,b and --models a --models b say the same thing; --model is --models with one name.
+  const models = values.model !== undefined ? [values.model] : (values.models as string[] | undefined)?.flatMap((list) => list.split(",")) ?? [];
   const parsed = OptionsSchema.safeParse({
     datasets: values.dataset ?? [],
-    model: values.model,
+    models,
     concurrency: values.concurrency,
     out: values.out,
     compare: values.compare,

@@ -17,6 +17,10 @@ export interface DatasetItem {
   job: ExtractJob;
   /** The labels, normalised by the same output schema the model's answer passes through. */
   expected: Record<string, unknown>;
+  /** Free labels that group calls across scenarios in the report (`long`, `es`, `asr_noise`…). */
+  tags: string[];
+  /** Exported from production: true while nobody has reviewed its labels, false once someone has. Scored the same. */
+  provisional?: boolean;
   notes?: string;
 }
 
@@ -42,6 +46,8 @@ const LineSchema = z
     variables: z.unknown(),
     context: z.unknown().optional(),
     expected: z.record(z.unknown(), { required_error: "is missing: every call needs its labels" }),
+    tags: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, "must be lower_snake_case")).default([]),
+    provisional: z.boolean().optional(),
     notes: z.string().optional(),
   })
   .strict();
@@ -57,7 +63,7 @@ function parseLine(text: string, source: string, limits: VariableLimits): LineRe
   }
   const line = LineSchema.safeParse(json);
   if (!line.success) return { ok: false, messages: line.error.issues.map((i) => `${formatPath(i.path) || "(line)"}: ${i.message}`) };
-  const { id, scenario, transcript, variables, context, expected, notes } = line.data;
+  const { id, scenario, transcript, variables, context, expected, tags, provisional, notes } = line.data;
 
   let job: ExtractJob;
   try {
@@ -81,7 +87,10 @@ function parseLine(text: string, source: string, limits: VariableLimits): LineRe
     return { ok: false, messages: labels.error.issues.map((i) => `expected.${formatPath(i.path.slice(1))}: ${i.message}`) };
   }
   const normalised = Object.fromEntries(Object.keys(expected).map((name) => [name, labels.data.values[name] ?? null]));
-  return { ok: true, item: { id, scenario, source, job, expected: normalised, ...(notes ? { notes } : {}) } };
+  const item: DatasetItem = { id, scenario, source, job, expected: normalised, tags: [...new Set(tags)].sort() };
+  if (provisional !== undefined) item.provisional = provisional;
+  if (notes) item.notes = notes;
+  return { ok: true, item };
 }
 
 /** Parses one .jsonl text; blank lines are skipped, and every bad line is reported, not just the first. */

@@ -1,4 +1,5 @@
 // Progress of a run on stderr: a live bar on a terminal, one plain line per call otherwise (CI logs, pipes).
+// With several models, every (model, call) is one step, and each line names its model.
 import { Presets, SingleBar } from "cli-progress";
 import type { ItemRun } from "./run-items.js";
 
@@ -23,7 +24,7 @@ export function createProgress(total: number, stream: NodeJS.WriteStream = proce
     return {
       itemDone(run) {
         if (run.error) failed += 1;
-        bar.increment({ failed, last: `${run.item.id} ${outcome(run)}` });
+        bar.increment({ failed, last: `${run.model} ${run.item.id} ${outcome(run)}` });
       },
       stop: () => bar.stop(),
     };
@@ -33,7 +34,7 @@ export function createProgress(total: number, stream: NodeJS.WriteStream = proce
   return {
     itemDone(run) {
       done += 1;
-      stream.write(`[${String(done).padStart(width)}/${total}] ${run.item.id} ${outcome(run)}\n`);
+      stream.write(`[${String(done).padStart(width)}/${total}] ${run.model} ${run.item.id} ${outcome(run)}\n`);
     },
     stop() {},
   };

@@ -8,6 +8,8 @@ import type { JudgedSummary, SummaryJudge } from "./judge.js";
 
 export interface ItemRun {
   item: DatasetItem;
+  /** The model the call ran on. */
+  model: string;
   /** Present when the extraction returned a valid result. */
   result?: ExtractResult;
   error?: { code: string; message: string };
@@ -18,8 +20,8 @@ export interface RunItemsOptions {
   extractor: Pick<Extractor, "extract">;
   /** Calls in flight at once (each may make several LLM requests: chunks, repair rounds). */
   concurrency: number;
-  /** Overrides the deployment's model for every call, as a request's `options.model` would. */
-  model?: string;
+  /** The model every call runs on, as a request's `options.model` would set it. */
+  model: string;
   judge?: SummaryJudge;
   onItemDone?: (run: ItemRun) => void;
 }
@@ -30,12 +32,13 @@ function describeError(error: unknown): { code: string; message: string } {
 }
 
 async function runOne(item: DatasetItem, options: RunItemsOptions): Promise<ItemRun> {
-  const job = options.model ? { ...item.job, options: { ...item.job.options, model: options.model } } : item.job;
+  const { model } = options;
+  const job = { ...item.job, options: { ...item.job.options, model } };
   let run: ItemRun;
   try {
-    run = { item, result: await options.extractor.extract(job) };
+    run = { item, model, result: await options.extractor.extract(job) };
   } catch (error) {
-    return { item, error: describeError(error) };
+    return { item, model, error: describeError(error) };
   }
   if (options.judge) {
     const summary = run.result!.extracted_variables.summary;

@@ -1,5 +1,6 @@
-// `npm run eval`: runs labelled calls through the service's extraction pipeline, scores them, writes
-// report.json and report.html, prints the tables, and gates on a baseline. Exit 0 ok, 1 regression, 2 bad input, 3 crash.
+// `npm run eval`: runs labelled calls through the service's extraction pipeline on one model or several, scores
+// them, writes report.json and report.html, prints a summary, and gates on a baseline. Exit 0 ok, 1 regression,
+// 2 bad input, 3 crash.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadSettings, SettingsError, type Settings } from "../src/config.js";
@@ -7,9 +8,9 @@ import { LlmNotConfiguredError } from "../src/errors.js";
 import { Extractor, PROMPT_VERSION } from "../src/extract/index.js";
 import { createLlm } from "../src/llm/index.js";
 import { tokenCounter } from "../src/transcript/index.js";
-import { buildReport } from "./build-report.js";
+import { buildReport, type ModelRuns } from "./build-report.js";
 import { parseEvalArgs, USAGE, UsageError, type EvalOptions } from "./cli-options.js";
-import { BaselineError, compareReports, loadBaseline } from "./compare.js";
+import { assertComparable, BaselineError, compareReports, loadBaseline } from "./compare.js";
 import { DatasetError, loadDatasets } from "./dataset.js";
 import { createSummaryJudge } from "./judge.js";
 import { loadPrices, PricesError } from "./prices.js";
@@ -22,18 +23,20 @@ import { runItems } from "./run-items.js";
 const EXIT = { ok: 0, regression: 1, usage: 2, crash: 3 } as const;
 
 async function evaluate(options: EvalOptions, settings: Settings): Promise<number> {
+  const models = options.models.length > 0 ? options.models : [settings.llm.model];
   // Everything that can be wrong with the input is checked before the first LLM call.
   const prices = loadPrices(options.prices);
   const baseline = options.compare ? loadBaseline(options.compare) : undefined;
+  if (baseline && options.compare) assertComparable(baseline, models, options.compare);
   const items = loadDatasets(options.datasets, settings.limits);
   if (!settings.llm.configured) throw new LlmNotConfiguredError();
 
-  const model = options.model ?? settings.llm.model;
-  const judgeModel = options.judgeModel ?? model;
+  // One judge for every model, so their summaries are graded by the same standard.
+  const judgeModel = options.judge ? (options.judgeModel ?? models[0]!) : undefined;
   const llm = createLlm(settings.llm);
   // No cache: every call reaches the LLM, so latency and cost are real.
   const extractor = new Extractor({ llm, settings: settings.llm });
-  const judge = options.judge
+  const judge = judgeModel
     ? createSummaryJudge({ llm, model: judgeModel, mode: settings.llm.structuredOutput, repairAttempts: settings.llm.repairAttempts })
     : undefined;
 
@@ -42,19 +45,25 @@ async function evaluate(options: EvalOptions, settings: Settings): Promise<numbe
       `Note: --concurrency ${options.concurrency} is above DEBRIEF_LLM_CONCURRENCY=${settings.llm.concurrency}: calls will queue for the LLM, and their latency includes the wait.\n`,
     );
   }
-  // A running service has its tokenizer loaded; loading it now keeps that one-off second out of the first calls' latency.
-  tokenCounter(model);
   const startedAt = new Date();
-  const progress = createProgress(items.length);
-  const runs = await runItems(items, { extractor, concurrency: options.concurrency, model, judge, onItemDone: (run) => progress.itemDone(run) });
+  const progress = createProgress(items.length * models.length);
+  const modelRuns: ModelRuns[] = [];
+  // One model after the other: models running at once would share the concurrency bound and skew each other's latency.
+  for (const model of models) {
+    // A running service has its tokenizer loaded; loading it now keeps that one-off second out of the first calls' latency.
+    tokenCounter(model);
+    const runs = await runItems(items, { extractor, concurrency: options.concurrency, model, judge, onItemDone: (run) => progress.itemDone(run) });
+    modelRuns.push({ model, runs });
+  }
   progress.stop();
 
   const report = buildReport({
-    runs,
+    items,
+    models: modelRuns,
     run: {
       started_at: startedAt.toISOString(),
       finished_at: new Date().toISOString(),
-      model,
+      models,
       prompt_version: PROMPT_VERSION,
       structured_output: settings.llm.structuredOutput,
       datasets: options.datasets,
@@ -62,13 +71,13 @@ async function evaluate(options: EvalOptions, settings: Settings): Promise<numbe
       number_tolerance: options.numberTolerance,
       string_threshold: options.stringThreshold,
       judge: options.judge,
+      ...(judgeModel ? { judge_model: judgeModel } : {}),
     },
     score: { numberTolerance: options.numberTolerance, stringThreshold: options.stringThreshold },
     prices,
-    ...(options.judge ? { judgeModel } : {}),
   });
   if (baseline && options.compare) {
-    report.comparison = compareReports(baseline, report, { maxDrop: options.maxDrop, baselinePath: options.compare });
+    report.comparison = compareReports(baseline, report.models, { maxDrop: options.maxDrop, baselinePath: options.compare });
   }
 
   const outDir = resolve(options.out ?? join("evals", "out", startedAt.toISOString().replace(/[:.]/g, "-")));
@@ -78,7 +87,7 @@ async function evaluate(options: EvalOptions, settings: Settings): Promise<numbe
 
   process.stdout.write(`\n${renderTerminalReport(report)}\n`);
   if (report.comparison) process.stdout.write(`\n${renderComparison(report.comparison)}\n`);
-  process.stdout.write(`\nReport: ${join(outDir, "report.json")}\n        ${join(outDir, "report.html")}\n`);
+  process.stdout.write(`\nReport: ${join(outDir, "report.json")}\n        ${join(outDir, "report.html")} (every table in full)\n`);
   return report.comparison?.regressed ? EXIT.regression : EXIT.ok;
 }
 

@@ -6,6 +6,7 @@ describe("parseEvalArgs", () => {
   it("needs only --dataset, and fills in the documented defaults", () => {
     expect(parseEvalArgs(["--dataset", "evals/datasets"])).toEqual({
       datasets: ["evals/datasets"],
+      models: [],
       concurrency: 4,
       maxDrop: 0.02,
       judge: false,
@@ -22,7 +23,7 @@ describe("parseEvalArgs", () => {
     ];
     expect(parseEvalArgs(argv)).toEqual({
       datasets: ["a.jsonl", "b"],
-      model: "gpt-4.1-mini",
+      models: ["gpt-4.1-mini"],
       concurrency: 8,
       out: "out",
       compare: "base/report.json",
@@ -33,6 +34,14 @@ describe("parseEvalArgs", () => {
       numberTolerance: 0,
       prices: "p.json",
     });
+  });
+
+  it.each([
+    [["--models", "gpt-4o-mini,gpt-4.1-mini"], ["gpt-4o-mini", "gpt-4.1-mini"]],
+    [["--models", "gpt-4o-mini, gpt-4.1-mini ,o4-mini"], ["gpt-4o-mini", "gpt-4.1-mini", "o4-mini"]],
+    [["--models", "gpt-4o-mini", "--models", "llama3.1:8b"], ["gpt-4o-mini", "llama3.1:8b"]],
+  ])("reads the models of a matrix from %j, in the order given", (flags, models) => {
+    expect(parseEvalArgs(["--dataset", "d", ...flags])).toMatchObject({ models });
   });
 
   it("answers --help", () => {
@@ -47,6 +56,9 @@ describe("parseEvalArgs", () => {
     [["--dataset", "d", "--string-threshold=-0.1"], /--string-threshold must be between 0 and 1/],
     [["--dataset", "d", "--datset", "x"], /Unknown option '--datset'/],
     [["--dataset", "d", "extra"], /positional/],
+    [["--dataset", "d", "--model", "a", "--models", "b,c"], /--model and --models cannot be used together/],
+    [["--dataset", "d", "--models", "a,b,a"], /--models names a model twice/],
+    [["--dataset", "d", "--models", "a,,b"], /--models needs a model name/],
   ])("refuses %j", (argv, message) => {
     expect(() => parseEvalArgs(argv)).toThrow(UsageError);
     expect(() => parseEvalArgs(argv)).toThrow(message);

@@ -90,30 +90,36 @@ describe("npm run eval", () => {
     expect(run.code).toBe(0);
 
     const report = run.report();
-    expect(report.overall).toMatchObject({
+    expect(report.run.models).toEqual(["gpt-4o-mini"]);
+    const [model] = report.models;
+    expect(model!.overall).toMatchObject({
       accuracy: 1,
       hallucination_rate: 0,
       miss_rate: 0,
+      joint_accuracy: 1,
       items: LABELLED.length,
       fields: FIELDS.length,
       schema_valid_rate: 1,
     });
-    expect(report.failed).toEqual({ count: 0, by_code: {} });
-    expect(Object.keys(report.by_scenario)).toEqual(["home_services", "sales", "support"]);
-    expect(Object.keys(report.by_variable).sort()).toEqual([...new Set(FIELDS.map(([name]) => name))].sort());
-    expect(report.items.map((item) => item.id)).toEqual(LABELLED.map((call) => call.id));
-    expect(report.latency_ms.p50).toEqual(expect.any(Number));
-    expect(report.latency_ms.p95).toEqual(expect.any(Number));
+    expect(model!.failed).toEqual({ count: 0, by_code: {} });
+    expect(Object.keys(model!.by_scenario)).toEqual(["home_services", "sales", "support"]);
+    expect(Object.keys(model!.by_variable).sort()).toEqual([...new Set(FIELDS.map(([name]) => name))].sort());
+    expect(report.calls.map((call) => call.id)).toEqual(LABELLED.map((call) => call.id));
+    expect(model!.items.map((item) => item.id)).toEqual(LABELLED.map((call) => call.id));
+    expect(model!.latency_ms.p50).toEqual(expect.any(Number));
+    expect(model!.latency_ms.p95).toEqual(expect.any(Number));
     // The fake LLM bills 100 prompt + 20 completion tokens per call; gpt-4o-mini has a price.
-    expect(report.usage).toMatchObject({ prompt_tokens: 100 * LABELLED.length, completion_tokens: 20 * LABELLED.length });
-    expect(report.usage.cost_usd).toBeGreaterThan(0);
+    expect(model!.usage).toMatchObject({ prompt_tokens: 100 * LABELLED.length, completion_tokens: 20 * LABELLED.length });
+    expect(model!.usage.cost_usd).toBeGreaterThan(0);
+    expect(model!.per_1000_calls).toMatchObject({ prompt_tokens: 100_000, completion_tokens: 20_000 });
+    expect(model!.calibration).toBeUndefined();
     expect(report.definitions.hallucination_rate).toBeTruthy();
     expect(llm.requests).toHaveLength(LABELLED.length);
     expect(llm.requests.every((request) => request.body.model === "gpt-4o-mini")).toBe(true);
 
-    expect(run.stdout).toMatch(/accuracy\s+100\.0%/);
-    expect(run.stdout).toMatch(/customer_name\s+string\s+3\s+100\.0%/);
-    expect(run.stderr).toContain(`[${LABELLED.length}/${LABELLED.length}]`);
+    expect(run.stdout).toMatch(/gpt-4o-mini\s+100\.0%\s+0\.0%\s+0\.0%\s+100\.0%\s+100\.0%/);
+    expect(run.stdout).toContain("Every variable at 100%.");
+    expect(run.stderr).toContain(`[${LABELLED.length}/${LABELLED.length}] gpt-4o-mini `);
 
     const html = readFileSync(join(run.out, "report.html"), "utf8");
     expect(html).toContain("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &amp; see what happens");
@@ -126,11 +132,14 @@ describe("npm run eval", () => {
 
     const nullShare = FIELDS.filter(([, value]) => value === null).length / FIELDS.length;
     const report = run.report();
-    expect(report.overall.accuracy).toBeCloseTo(nullShare, 12);
-    expect(report.overall.hallucination_rate).toBe(0);
-    expect(report.overall.miss_rate).toBe(1);
-    expect(report.comparison).toMatchObject({ regressed: true, max_drop: 0.02, overall: { baseline: 1, current: report.overall.accuracy } });
+    const { overall } = report.models[0]!;
+    expect(overall.accuracy).toBeCloseTo(nullShare, 12);
+    expect(overall.hallucination_rate).toBe(0);
+    expect(overall.miss_rate).toBe(1);
+    expect(report.comparison).toMatchObject({ regressed: true, max_drop: 0.02, models: [{ regressed: true, overall: { baseline: 1, current: overall.accuracy } }] });
     expect(run.stdout).toContain("REGRESSION");
+    // The terminal lists the worst variables; the page has every one.
+    expect(run.stdout).toMatch(/The 10 worst of \d+ variables/);
   });
 
   it("passes the gate (exit 0) against an equal baseline; --model and --judge reach the LLM", async () => {
@@ -140,16 +149,21 @@ describe("npm run eval", () => {
     );
     expect(run.code).toBe(0);
     const report = run.report();
-    expect(report.comparison).toMatchObject({ regressed: false, overall: { baseline: 1, current: 1, delta: 0 } });
+    // A one-model run is compared with a one-model baseline whatever its name.
+    expect(report.comparison).toMatchObject({
+      regressed: false,
+      models: [{ model: "gpt-4.1-mini", baseline_model: "gpt-4o-mini", overall: { baseline: 1, current: 1, delta: 0 } }],
+    });
     expect(run.stdout).toContain("OK: overall accuracy");
 
-    expect(report.run.model).toBe("gpt-4.1-mini");
+    expect(report.run.models).toEqual(["gpt-4.1-mini"]);
     expect(llm.requests.every((request) => request.body.model === "gpt-4.1-mini")).toBe(true);
     expect(llm.requests.filter(isJudge)).toHaveLength(LABELLED.length);
-    expect(report.summary_judge).toMatchObject({ model: "gpt-4.1-mini", judged: LABELLED.length, passed: LABELLED.length - 1, errors: 0 });
-    expect(report.items.find((item) => item.id === "hvac-002")?.summary_judge).toEqual({ pass: false, reason: "Checked." });
+    const [model] = report.models;
+    expect(model!.summary_judge).toMatchObject({ model: "gpt-4.1-mini", judged: LABELLED.length, passed: LABELLED.length - 1, errors: 0 });
+    expect(model!.items.find((item) => item.id === "hvac-002")?.summary_judge).toEqual({ pass: false, reason: "Checked." });
     // The judge is reported apart: accuracy is the same as without it.
-    expect(report.overall.accuracy).toBe(1);
+    expect(model!.overall.accuracy).toBe(1);
   });
 
   it("reports a call the LLM fails as failed, counts its fields as wrong, and completes the run", async () => {
@@ -160,14 +174,21 @@ describe("npm run eval", () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`${failing} FAILED llm_unavailable`);
 
-    const report = run.report();
+    const model = run.report().models[0]!;
     const failedFields = FIELDS.length - LABELLED.filter((call) => call.id !== failing).flatMap((call) => Object.keys(call.expected)).length;
-    expect(report.failed).toEqual({ count: 1, by_code: { llm_unavailable: 1 } });
-    expect(report.overall.schema_valid_rate).toBeCloseTo((LABELLED.length - 1) / LABELLED.length, 12);
-    expect(report.overall.failed).toBe(failedFields);
-    expect(report.overall.accuracy).toBeCloseTo((FIELDS.length - failedFields) / FIELDS.length, 12);
-    expect(report.items.find((item) => item.id === failing)).toMatchObject({ status: "failed", error: { code: "llm_unavailable" }, accuracy: 0 });
+    expect(model.failed).toEqual({ count: 1, by_code: { llm_unavailable: 1 } });
+    expect(model.overall.schema_valid_rate).toBeCloseTo((LABELLED.length - 1) / LABELLED.length, 12);
+    expect(model.overall.failed).toBe(failedFields);
+    expect(model.overall.accuracy).toBeCloseTo((FIELDS.length - failedFields) / FIELDS.length, 12);
+    expect(model.items.find((item) => item.id === failing)).toMatchObject({ status: "failed", error: { code: "llm_unavailable" }, accuracy: 0 });
     expect(existsSync(join(run.out, "report.html"))).toBe(true);
+  });
+
+  it("refuses a baseline that has none of the models before any LLM call (exit 2)", async () => {
+    const run = await runEval("unpaired", ["--dataset", DATASET, "--models", "gpt-4.1-mini,o4-mini", "--compare", join(outRoot, "labels")], answerTheLabels);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("has results for gpt-4o-mini, and none for gpt-4.1-mini, o4-mini: nothing to compare");
+    expect(llm.requests).toHaveLength(0);
   });
 
   it("stops a broken dataset with exit 2, naming each bad line, before any LLM call", async () => {
@@ -177,5 +198,71 @@ describe("npm run eval", () => {
     expect(run.stderr).toContain("expected.budget: is labelled but not defined in variables");
     expect(llm.requests).toHaveLength(0);
     expect(existsSync(run.out)).toBe(false);
+  });
+});
+
+describe("npm run eval --models", () => {
+  const isJudge = (request: RecordedRequest) => request.body.response_format?.json_schema?.name === "summary_judgement";
+  const extractions = () => llm.requests.filter((request) => !isJudge(request));
+
+  it("runs the same calls on each model, one after the other, and writes one report side by side", async () => {
+    // gpt-4.1-mini gets every label right; gpt-4o-mini misses every value of one call. Their token bills differ.
+    const run = await runEval("matrix", ["--dataset", DATASET, "--models", "gpt-4o-mini,gpt-4.1-mini", "--judge"], (request) => {
+      if (isJudge(request)) return { json: { values: { passes: true, reason: "Fine." } } };
+      if (request.body.model === "gpt-4.1-mini") return { json: answerFor(request, { ...callFor(request).expected, summary: "ok" }), usage: { prompt_tokens: 300, completion_tokens: 30 } };
+      return callFor(request).id === "sales-001" ? answerNull(request) : answerTheLabels(request);
+    });
+    expect(run.stderr).not.toMatch(/FAILED|crashed/);
+    expect(run.code).toBe(0);
+
+    const report = run.report();
+    expect(report.run.models).toEqual(["gpt-4o-mini", "gpt-4.1-mini"]);
+    expect(report.calls).toHaveLength(LABELLED.length);
+    const [mini, next] = report.models;
+    const salesValues = Object.entries(LABELLED.find((call) => call.id === "sales-001")!.expected).filter(([name, value]) => name !== "summary" && value !== null).length;
+    expect(mini).toMatchObject({ model: "gpt-4o-mini", overall: { fields: FIELDS.length, misses: salesValues, joint_accuracy: (LABELLED.length - 1) / LABELLED.length } });
+    expect(mini!.overall.accuracy).toBeCloseTo((FIELDS.length - salesValues) / FIELDS.length, 12);
+    expect(next).toMatchObject({ model: "gpt-4.1-mini", overall: { accuracy: 1, joint_accuracy: 1, misses: 0 } });
+    expect(mini!.per_1000_calls).toMatchObject({ prompt_tokens: 100_000, completion_tokens: 20_000 });
+    expect(next!.per_1000_calls).toMatchObject({ prompt_tokens: 300_000, completion_tokens: 30_000 });
+    // gpt-4.1-mini: $0.40 / 1M prompt, $1.60 / 1M completion.
+    expect(next!.per_1000_calls!.cost_usd).toBeCloseTo(((300 * 0.4 + 30 * 1.6) / 1e6) * 1000, 12);
+
+    // Each model saw every call, through the real SDK; the second model started after the first one finished.
+    const models = extractions().map((request) => request.body.model);
+    expect(models).toEqual([...Array(LABELLED.length).fill("gpt-4o-mini"), ...Array(LABELLED.length).fill("gpt-4.1-mini")]);
+    // One judge, the first model, graded both models' summaries (the call answered null has none to grade: a fail).
+    expect(llm.requests.filter(isJudge).map((request) => request.body.model)).toEqual(Array(2 * LABELLED.length - 1).fill("gpt-4o-mini"));
+    expect(report.run.judge_model).toBe("gpt-4o-mini");
+    expect(report.models.map((model) => model.summary_judge?.passed)).toEqual([LABELLED.length - 1, LABELLED.length]);
+
+    const rows = run.stdout.split("\n");
+    const row = (model: string) => rows.findIndex((line) => line.startsWith(`${model} `));
+    expect(row("gpt-4o-mini")).toBeGreaterThan(-1);
+    expect(row("gpt-4.1-mini")).toBe(row("gpt-4o-mini") + 1);
+    expect(rows[row("gpt-4.1-mini")]).toMatch(/100\.0%\s+0\.0%\s+0\.0%\s+100\.0%\s+100\.0%\s+\S+ ms\s+300,000 \+ 30,000\s+\$0\.1680\s+100\.0%/);
+    expect(run.stdout).toMatch(/scenario\s+calls\s+gpt-4o-mini\s+gpt-4\.1-mini/);
+    expect(run.stderr).toContain(`[${2 * LABELLED.length}/${2 * LABELLED.length}] gpt-4.1-mini `);
+
+    const html = readFileSync(join(run.out, "report.html"), "utf8");
+    expect(html).toContain("Models side by side");
+    expect(html).toContain("<code>gpt-4.1-mini</code>");
+  });
+
+  it("gates each model against the same model of a matrix baseline, and never gates a model the baseline lacks", async () => {
+    // Against the run above: gpt-4.1-mini now answers null everywhere, gpt-4o-mini gets everything right.
+    const run = await runEval("matrix-gate", ["--dataset", DATASET, "--models", "gpt-4.1-mini,gpt-4o-mini,gpt-4.1-nano", "--compare", join(outRoot, "matrix")], (request) =>
+      request.body.model === "gpt-4.1-mini" ? answerNull(request) : answerTheLabels(request),
+    );
+    expect(run.code).toBe(1);
+    const { comparison } = run.report();
+    expect(comparison).toMatchObject({ regressed: true, unmatched: ["gpt-4.1-nano"] });
+    expect(comparison!.models.map((m) => [m.model, m.baseline_model, m.regressed])).toEqual([
+      ["gpt-4.1-mini", "gpt-4.1-mini", true],
+      ["gpt-4o-mini", "gpt-4o-mini", false],
+    ]);
+    expect(comparison!.models[1]!.overall.delta).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/REGRESSION: overall accuracy fell −\d+\.\d pt on gpt-4\.1-mini \(allowed drop 2\.0 pt\)/);
+    expect(run.stdout).toContain("Not in the baseline, so not gated: gpt-4.1-nano");
   });
 });

@@ -42,7 +42,7 @@ describe("runItems", () => {
       },
     };
     const done: string[] = [];
-    const runs = await runItems(ITEMS, { extractor, concurrency: 2, onItemDone: (run) => done.push(run.item.id) });
+    const runs = await runItems(ITEMS, { extractor, concurrency: 2, model: "gpt-4o-mini", onItemDone: (run) => done.push(run.item.id) });
     expect(peak).toBe(2);
     expect(runs.map((run) => run.item.id)).toEqual(["a", "b", "c", "d", "e"]);
     expect(done[0]).not.toBe("a");
@@ -56,11 +56,12 @@ describe("runItems", () => {
         return result({ fleet_size: 1 });
       },
     };
-    const runs = await runItems(ITEMS, { extractor, concurrency: 3 });
+    const runs = await runItems(ITEMS, { extractor, concurrency: 3, model: "gpt-4o-mini" });
     expect(runs.map((run) => run.error?.code ?? "ok")).toEqual(["ok", "llm_unavailable", "internal_error", "ok", "ok"]);
+    expect(runs.every((run) => run.model === "gpt-4o-mini")).toBe(true);
   });
 
-  it("runs every call on the --model given, as a request's options.model would", async () => {
+  it("runs every call on the model given, as a request's options.model would", async () => {
     const models: (string | undefined)[] = [];
     const extractor = {
       async extract(job: ExtractJob) {
