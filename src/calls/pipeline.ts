@@ -2,7 +2,15 @@
 import { join } from "node:path";
 import type { Router } from "express";
 import type { Settings } from "../config.js";
-import { createDeliveryDispatcher, DeliveryOutbox, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics } from "../delivery/index.js";
+import {
+  createDeliveryDispatcher,
+  DeliveryOutbox,
+  DeliveryWorker,
+  deliveriesApiDocs,
+  deliveriesRouter,
+  type BodyRenderer,
+  type DeliveryMetrics,
+} from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
@@ -33,6 +41,8 @@ export interface PipelineOptions {
   extractor: Extractor;
   logger: Logger;
   deliveryMetrics?: DeliveryMetrics;
+  /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
+  renderBodies?: BodyRenderer;
   /** Poll intervals; tests shorten them. */
   pollIntervalMs?: number;
 }
@@ -59,6 +69,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     config,
     outbox,
     limits: settings.limits,
+    renderBodies: options.renderBodies,
     logger: logger.child({ module: "calls" }),
     onEnqueued: () => deliveryWorker.wake(),
     pollIntervalMs: options.pollIntervalMs,

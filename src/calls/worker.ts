@@ -3,7 +3,7 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
-import { backoffDelayMs, enqueueCallDeliveries, type DeliveryOutbox } from "../delivery/index.js";
+import { backoffDelayMs, enqueueCallDeliveries, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
@@ -18,6 +18,8 @@ export interface CallWorkerOptions {
   /** Told when deliveries were enqueued, so they go out now rather than at its next poll. */
   onEnqueued?: () => void;
   limits: VariableLimits;
+  /** Renders delivery bodies; default: on this thread. */
+  renderBodies?: BodyRenderer;
   logger: Logger;
   /** Calls extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
   concurrency?: number;
@@ -34,7 +36,7 @@ function isPermanent(error: unknown): boolean {
 }
 
 export class CallWorker {
-  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued">> & Pick<CallWorkerOptions, "onEnqueued">;
+  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "renderBodies">> & Pick<CallWorkerOptions, "onEnqueued" | "renderBodies">;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -130,7 +132,13 @@ export class CallWorker {
         extractedVariables: result.extracted_variables,
         meta: result.meta,
       });
-      const report = await enqueueCallDeliveries({ outbox, destinations: profile.destinations, callId: call.id, payload: enriched });
+      const report = await enqueueCallDeliveries({
+        outbox,
+        destinations: profile.destinations,
+        callId: call.id,
+        payload: enriched,
+        render: this.#options.renderBodies,
+      });
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
       store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);

@@ -2,7 +2,8 @@
 import jsonata from "jsonata";
 import type { z } from "zod";
 import { DestinationsConfigSchema, type DestinationConfig } from "./config-schema.js";
-import { ConfigError, DeliveryExpressionError, type ConfigIssue } from "./errors.js";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import { JSONATA_LIMITS, transformed, whenMatches, type DestinationExpressions } from "./render-bodies.js";
 import { retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 import { assertUsableSecret } from "./signing.js";
 import { formatPath } from "../schema/index.js";
@@ -15,6 +16,8 @@ export interface CompiledDestination {
   secrets: string[];
   timeoutMs: number;
   retry: RetryPolicy;
+  /** The `when` and `transform` sources, for rendering on a worker thread (render-bodies.ts). */
+  expressions: DestinationExpressions;
   /** True when the destination should receive this enriched payload (`when` yields exactly `true`, or there is no `when`). */
   matches(payload: unknown): Promise<boolean>;
   /** The body to send for this enriched payload (`transform`, or the payload itself). */
@@ -22,9 +25,6 @@ export interface CompiledDestination {
 }
 
 type Path = readonly (string | number)[];
-
-/** Guards against a runaway expression (`$map` over a huge range, deep recursion) blocking the worker. */
-const JSONATA_LIMITS = { timeout: 1_000, stack: 500 };
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -77,14 +77,6 @@ function checkUrl(url: string, at: Path, issues: ConfigIssue[]): void {
   }
 }
 
-async function evaluate(expression: jsonata.Expression, payload: unknown, path: string): Promise<unknown> {
-  try {
-    return await expression.evaluate(payload);
-  } catch (error) {
-    throw new DeliveryExpressionError(path, `evaluation failed: ${(error as Error).message ?? String(error)}`, { cause: error });
-  }
-}
-
 function compileOne(name: string, config: DestinationConfig, env: Record<string, string | undefined>, prefix: Path, issues: ConfigIssue[]): CompiledDestination {
   const at = [...prefix, name];
   const issuesBeforeUrl = issues.length;
@@ -127,17 +119,9 @@ function compileOne(name: string, config: DestinationConfig, env: Record<string,
     secrets,
     timeoutMs: config.timeout_ms,
     retry: retryPolicyFromConfig(config.retry),
-    async matches(payload) {
-      if (!when) return true;
-      // Only a real `true` counts: "yes", 1 or a non-empty array must not send a call by accident.
-      return (await evaluate(when, payload, whenPath)) === true;
-    },
-    async render(payload) {
-      if (!transform) return payload;
-      const body = await evaluate(transform, payload, transformPath);
-      if (body === undefined) throw new DeliveryExpressionError(transformPath, "produced no value for this payload");
-      return body;
-    },
+    expressions: { name, path: formatPath(at), when: config.when, transform: config.transform },
+    matches: (payload) => whenMatches(when, payload, whenPath),
+    render: (payload) => transformed(transform, payload, transformPath),
   };
 }
 

@@ -5,7 +5,7 @@ export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefused
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 export { DeliveryOutbox, type ClaimedDelivery } from "./outbox.js";
 export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
-export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
+export { enqueueCallDeliveries, type BodyRenderer, type EnqueueReport } from "./enqueue-call.js";
 export { deliveriesRouter } from "./router.js";
 export { samplePayload } from "./sample-payload.js";
 export { webhookIdFor } from "./signing.js";

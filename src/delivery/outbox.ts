@@ -129,11 +129,12 @@ export class DeliveryOutbox {
   }
 
   /**
-   * Stores `payload` (the body to send, already rendered by the destination's transform) as exact
-   * JSON bytes. Idempotent on (callId, destination): a second call returns the existing row unchanged.
+   * Stores the body to send (already rendered by the destination's transform) as exact JSON bytes: `body` when it is
+   * serialised already, else `payload` serialised here. Idempotent on (callId, destination): a second call returns
+   * the existing row unchanged.
    */
-  enqueue(input: { callId: string; destination: string; payload: unknown }): Delivery {
-    const body = JSON.stringify(input.payload);
+  enqueue(input: { callId: string; destination: string } & ({ payload: unknown } | { body: string })): Delivery {
+    const body = "body" in input ? input.body : JSON.stringify(input.payload);
     if (body === undefined) throw new TypeError("a delivery payload must be JSON-serialisable");
     const now = this.now();
     this.sql(

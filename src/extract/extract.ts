@@ -7,10 +7,10 @@ import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
 import type { ChatMessage, Llm, Usage } from "../llm/index.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
-import { chunkTurns, tokenCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
 import { mergeChunkAnswers } from "./merge.js";
-import { buildExtractionMessages, buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
+import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
+import { buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
 import { completeStructured } from "./structured.js";
 
 const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
@@ -63,17 +63,20 @@ export interface ExtractorObserver {
   onExtraction?(event: { chunks: number; attempts: number; usage: Usage; cached: boolean; cache: "hit" | "miss" | "bypass" }): void;
 }
 
+/** Plans a call that does not fit the budget in bytes (tokeniser, chunking): on a worker thread in the service. */
+export type Planner = (input: PlanInput) => Promise<PlanResult>;
+
 export interface ExtractorDeps {
   llm: Llm;
   settings: Settings["llm"];
   cache?: ExtractionCache;
   observer?: ExtractorObserver;
+  /** Default: plan on the calling thread (the eval harness, unit tests). */
+  planner?: Planner;
 }
 
 const SCHEMA_NAME = "call_extraction";
-/** Room for the chat framing around the messages, which the token count of their text does not see. */
-const FRAMING_TOKENS = 32;
-const MIN_TRANSCRIPT_BUDGET = 256;
+const planInline: Planner = async (input) => planCalls(input);
 
 /** The response_format schema's text, serialised once per compiled schema rather than on every request. */
 const schemaTexts = new WeakMap<OutputSchema, string>();
@@ -157,8 +160,7 @@ export class Extractor {
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
-    const schemaInPrompt = mode === "json_object" ? schema.jsonSchema : undefined;
-    const calls = this.#plan(job, model, schema, schemaInPrompt);
+    const calls = await this.#plan(job, model, schema);
 
     const results = await Promise.all(
       calls.map((messages) =>
@@ -197,30 +199,37 @@ export class Extractor {
   }
 
   /**
-   * The messages of each LLM call. A token is at least one UTF-8 byte, so a call whose whole prompt fits the budget
-   * in bytes goes out as it is, without running the tokenizer; only a longer one is measured and split into chunks.
+   * The messages of each LLM call, as `extract` would send them; throws prompt_budget_exceeded when the variables
+   * alone leave no room for the transcript. `POST /v1/calls` checks a call with it before accepting it.
    */
-  #plan(job: ExtractJob, model: string, schema: OutputSchema, schemaInPrompt: Record<string, unknown> | undefined): ChatMessage[][] {
-    const { settings } = this.#deps;
-    const schemaText = schemaInPrompt ? "" : schemaTextOf(schema);
-    const whole = buildExtractionMessages(job, { start: 0, turns: job.turns }, { schemaInPrompt, chunkIndex: 0, chunkCount: 1 });
-    const bytes = whole.reduce((sum, message) => sum + Buffer.byteLength(message.content, "utf8"), Buffer.byteLength(schemaText, "utf8"));
-    if (bytes + FRAMING_TOKENS <= settings.maxInputTokens) return [whole];
+  async plan(job: ExtractJob): Promise<ChatMessage[][]> {
+    return this.#plan(job, this.modelFor(job), outputSchemaFor(job.variables, { evidence: job.options.evidence }));
+  }
 
-    // The fixed part of every chunk's prompt (instructions, variables, schema) is measured with an empty transcript.
-    const count = tokenCounter(model);
-    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
-    const overhead = frame.reduce((sum, message) => sum + count(message.content), count(schemaText)) + FRAMING_TOKENS;
-    const budget = settings.maxInputTokens - overhead;
-    if (budget < MIN_TRANSCRIPT_BUDGET) {
-      throw new InvalidRequestError(
-        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
-        [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
-        "prompt_budget_exceeded",
-      );
-    }
-    const chunks = chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count });
-    return chunks.map((chunk, chunkIndex) => buildExtractionMessages(job, chunk, { schemaInPrompt, chunkIndex, chunkCount: chunks.length }));
+  /**
+   * A call that fits the budget in bytes is rendered here, at a cost bounded by the budget; any other is measured
+   * and chunked by the planner, whose tokeniser work grows with the call (off the event loop in the service).
+   */
+  async #plan(job: ExtractJob, model: string, schema: OutputSchema): Promise<ChatMessage[][]> {
+    const { settings, planner = planInline } = this.#deps;
+    const schemaInPrompt = settings.structuredOutput === "json_object" ? schema.jsonSchema : undefined;
+    const input: PlanInput = {
+      job,
+      model,
+      maxInputTokens: settings.maxInputTokens,
+      chunkOverlapTurns: settings.chunkOverlapTurns,
+      schemaInPrompt,
+      schemaText: schemaInPrompt ? "" : schemaTextOf(schema),
+    };
+    const fast = planWithoutTokenizer(input);
+    if (fast) return fast;
+    const planned = await planner(input);
+    if (planned.ok) return planned.calls;
+    throw new InvalidRequestError(
+      `The variables and instructions alone take ${planned.overheadTokens} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
+      [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
+      "prompt_budget_exceeded",
+    );
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
