@@ -11,7 +11,7 @@ import { groundEvidence, type Evidence } from "./evidence.js";
 import { mergeChunkAnswers } from "./merge.js";
 import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
 import { buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
-import { completeStructured } from "./structured.js";
+import { completeStructured, type StructuredResult } from "./structured.js";
 
 const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
 
@@ -162,11 +162,14 @@ export class Extractor {
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
     const calls = await this.#plan(job, model, schema);
 
-    const results = await Promise.all(
-      calls.map((messages) =>
-        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages }),
-      ),
-    );
+    // Each chunk's request is serialised and sent on the event loop (a 100 KB prompt costs milliseconds in the SDK):
+    // they are started one loop turn apart, so other requests are served between them rather than after them all.
+    const pending: Promise<StructuredResult>[] = [];
+    for (const [index, messages] of calls.entries()) {
+      if (index > 0) await new Promise((resolve) => setImmediate(resolve));
+      pending.push(completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages }));
+    }
+    const results = await Promise.all(pending);
     const usage = sumUsage(results.map((result) => result.usage));
     let attempts = Math.max(...results.map((result) => result.attempts));
     let llmCalls = results.reduce((sum, result) => sum + result.requests, 0);
