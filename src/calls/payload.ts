@@ -15,7 +15,7 @@ export const CallPayloadSchema = z
     transcript: z.union([z.string(), z.array(z.unknown())]),
     created_at: z.string().optional(),
     finished_at: z.string().optional(),
-    duration: z.number().optional(),
+    duration: z.number().finite().optional(),
     customer_phone: z.string().nullable().optional(),
     assistant_phone: z.string().nullable().optional(),
     recording_url: z.string().nullable().optional(),

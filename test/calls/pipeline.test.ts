@@ -249,12 +249,21 @@ describe("POST /v1/calls", () => {
     ["no transcript", "/v1/calls?profile=booking", { ...autocallsPayload(), transcript: undefined }, "transcript"],
     ["a turn in no known shape", "/v1/calls?profile=booking", autocallsPayload({ transcript: [AUTOCALLS_TURNS[0], { words: "?" }] }), "transcript[1]"],
     ["an id that is an object", "/v1/calls?profile=booking", autocallsPayload({ id: { x: 1 } }), "id"],
+    // JSON has no Infinity: 1e999 would be stored as null and fail the call later.
+    ["a duration too large for a number", "/v1/calls?profile=booking", JSON.stringify(autocallsPayload()).replace(/}$/, ',"duration":1e999}'), "duration"],
   ])("rejects a call with %s, naming the field", async (_name, path, body, field) => {
     const service = await pipelineService();
     const res = await service.post(path, body);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(field);
+  });
+
+  it("answers 400, not 500, for a call id that is not valid percent-encoding", async () => {
+    const service = await pipelineService();
+    const res = await service.get("/v1/calls/%E0%A4%A");
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
   });
 
   it("answers 404 for an unknown call, and for calls at all when no pipeline is configured", async () => {

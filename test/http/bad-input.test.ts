@@ -1,4 +1,5 @@
 // Whatever a client sends, the answer is a clear 4xx naming the problem: never a 500, never a crash.
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
@@ -98,6 +99,45 @@ describe("bad input", () => {
 
   it("answers 415 for a body that is not JSON", async () => {
     const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "text/plain" }, body: HVAC_CALL_TEXT });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
+  });
+
+  const compressed = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync };
+
+  it.each(Object.keys(compressed))("accepts a body compressed with %s", async (encoding) => {
+    llm.script = (request) => ({ json: answerFor(request) });
+    const body = compressed[encoding as keyof typeof compressed](JSON.stringify({ transcript: HVAC_CALL_TEXT, variables: [variable()] }));
+    const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": encoding }, body });
+    expect(res.status).toBe(200);
+    llm.requests.length = 0;
+  });
+
+  it.each(Object.keys(compressed))("answers 400 invalid_body for a body that is not valid %s data", async (encoding) => {
+    const res = await fetch(`${service.url}/v1/extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": encoding },
+      body: JSON.stringify({ transcript: HVAC_CALL_TEXT }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("invalid_body");
+    expect(body.error.message).toContain(encoding);
+  });
+
+  it("answers 413 for a compressed body that inflates past DEBRIEF_MAX_BODY", async () => {
+    const bomb = gzipSync(JSON.stringify({ transcript: `AI: ${"a".repeat(1_000_000)}` }));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: bomb });
+    expect(res.status).toBe(413);
+  });
+
+  it.each(["compress", "zstd", "gzip, br", "x-unknown"])("answers 415 unsupported_media_type for Content-Encoding: %s", async (encoding) => {
+    const res = await fetch(`${service.url}/v1/extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": encoding },
+      body: JSON.stringify({ transcript: HVAC_CALL_TEXT }),
+    });
     expect(res.status).toBe(415);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
   });
