@@ -1,7 +1,7 @@
 // A voice platform's post-call payload: what we accept, the extraction job it becomes, and the enriched payload we send on.
 import { z } from "zod";
 import { isInstant, parseExtractRequest, type ExtractJob, type VariableLimits } from "../schema/index.js";
-import { formatForHumans, type Turn } from "../transcript/index.js";
+import { formatForHumans, TRANSCRIPT_EXPECTED, type Turn } from "../transcript/index.js";
 import type { Profile } from "./config-file.js";
 
 /**
@@ -12,7 +12,7 @@ export const CallPayloadSchema = z
   .object({
     id: z.union([z.string().min(1).max(200), z.number().int()]).optional(),
     status: z.string().max(100).optional(),
-    transcript: z.union([z.string(), z.array(z.unknown())]),
+    transcript: z.union([z.string(), z.array(z.unknown())], { errorMap: () => ({ message: TRANSCRIPT_EXPECTED }) }),
     created_at: z.string().optional(),
     finished_at: z.string().optional(),
     duration: z.number().finite().optional(),

@@ -99,7 +99,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     store,
     outbox,
     routers: [
-      callsRouter({ store, outbox, config, limits: settings.limits, onAccepted: () => callWorker.wake() }),
+      callsRouter({ store, outbox, config, limits: settings.limits, extractor, onAccepted: () => callWorker.wake() }),
       deliveriesRouter({ outbox, worker: deliveryWorker, destinations: config.destinations, allowPrivate: settings.allowPrivateDestinations, testDispatcher }),
     ],
     apiDocs: [callsApiDocs(guards), deliveriesApiDocs(guards)],

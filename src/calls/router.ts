@@ -2,6 +2,7 @@
 import { Router } from "express";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { DeliveryOutbox, DeliveryWithAttempts } from "../delivery/index.js";
+import type { Extractor } from "../extract/index.js";
 import { zodIssuesToDetails, type VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { callExtractJob, CallPayloadSchema, isCompleted } from "./payload.js";
@@ -12,6 +13,8 @@ export interface CallsRouterDeps {
   outbox: DeliveryOutbox;
   config: PipelineConfig;
   limits: VariableLimits;
+  /** Plans a call's prompt at the door, so one that can never fit the budget is a 400 rather than a stored failure. */
+  extractor: Pick<Extractor, "plan">;
   /** Told when a call is accepted or replayed, so extraction starts now rather than at the next poll. */
   onAccepted: () => void;
 }
@@ -50,7 +53,7 @@ export function describeCall(call: CallRecord, outbox: DeliveryOutbox) {
 export function callsRouter(deps: CallsRouterDeps): Router {
   const router = Router();
 
-  router.post("/calls", (req, res) => {
+  router.post("/calls", async (req, res) => {
     const profileName = typeof req.query.profile === "string" ? req.query.profile : undefined;
     const profile = profileName ? deps.config.profiles.get(profileName) : undefined;
     if (!profile) {
@@ -67,8 +70,9 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     if (!parsed.success) throw new InvalidRequestError("The call payload is not a post-call payload", zodIssuesToDetails(parsed.error.issues));
     const payload = parsed.data;
     const extract = !profile.sendOnlyOnCompleted || isCompleted(payload);
-    // A call we will extract is checked now, as `POST /v1/extract` would check it: a bad one is a 400, never a stored failure.
-    if (extract) callExtractJob(payload, profile, deps.limits);
+    // A call we will extract is checked now, as `POST /v1/extract` would check it, prompt budget included: a bad one is
+    // a 400, never a stored failure. Planning a long call runs off the event loop.
+    if (extract) await deps.extractor.plan(callExtractJob(payload, profile, deps.limits));
 
     const { call, created } = deps.store.accept({
       profile: profile.name,

@@ -98,7 +98,7 @@ export interface DocumentOptions {
 /** Builds the document; the app builds it once, on the first request for it. */
 export function buildOpenApiDocument(options: DocumentOptions) {
   const registry = new OpenAPIRegistry();
-  registry.register("Error", ErrorBodySchema.openapi({ example: { error: { code: "invalid_request", message: "The request does not match the extraction schema", details: [{ path: "variables[0].name", message: "must match ^[a-z][a-z0-9_]{1,63}$" }] } } }));
+  registry.register("Error", ErrorBodySchema.openapi({ example: { error: { code: "invalid_request", message: "The request does not match the extraction schema", details: [{ path: "variables[0].name", message: "must be 2 to 64 characters: a lowercase letter, then lowercase letters, digits or underscores (^[a-z][a-z0-9_]{1,63}$)" }] } } }));
   if (options.auth) {
     registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "One of DEBRIEF_API_KEYS" });
     registry.registerComponent("securitySchemes", "apiKeyHeader", { type: "apiKey", in: "header", name: "X-API-Key", description: "One of DEBRIEF_API_KEYS" });

@@ -40,7 +40,10 @@ export function variablesSchema(limits: VariableLimits) {
     .object({
       name: z
         .string()
-        .regex(VARIABLE_NAME, "must match ^[a-z][a-z0-9_]{1,63}$ (lowercase letters, digits, underscores)")
+        .regex(
+          VARIABLE_NAME,
+          "must be 2 to 64 characters: a lowercase letter, then lowercase letters, digits or underscores (^[a-z][a-z0-9_]{1,63}$)",
+        )
         .refine((name) => !RESERVED_NAMES.has(name.toLowerCase()), "is a reserved JavaScript name"),
       type: z.preprocess(
         (value) => (typeof value === "string" ? (TYPE_ALIASES[value.trim().toLowerCase()] ?? value.trim().toLowerCase()) : value),

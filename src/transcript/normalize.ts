@@ -11,6 +11,9 @@ export interface Turn {
   time?: string;
 }
 
+/** What a transcript may be, as error messages say it. */
+export const TRANSCRIPT_EXPECTED = "must be a `Speaker: text` string or an array of turns (Thoughtly, Autocalls or {role, content})";
+
 export type NormalizeResult = { ok: true; turns: Turn[] } | { ok: false; issues: ErrorDetail[] };
 
 const AGENT_LABELS = new Set(["ai", "agent", "assistant", "bot", "voice agent", "ai agent", "ai assistant", "system agent"]);
@@ -25,9 +28,13 @@ function roleToSpeaker(role: string): Speaker | undefined {
   return undefined;
 }
 
-type Reader = (turn: Record<string, unknown>) => Turn | "skip" | undefined;
+/** A turn read, a turn that is not speech ("skip"), or why the turn is not in this reader's shape. */
+type Reader = (turn: Record<string, unknown>) => Turn | "skip" | { miss: string };
 
 const isString = (v: unknown): v is string => typeof v === "string";
+
+/** A client's value in an error message: quoted, and cut short (it may be megabytes). */
+const quote = (value: string) => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 
 /** A turn's time as ISO 8601, or undefined when it is not one we can place (a time is optional, never a 400). */
 function isoFromUnknown(value: unknown): string | undefined {
@@ -43,29 +50,34 @@ function isoFromUnknown(value: unknown): string | undefined {
 
 /** Thoughtly: `{transcript, speaker: "ai"|"user", createdAt, step?, node_id?}`. */
 const readThoughtly: Reader = (turn) => {
-  if (!isString(turn.transcript) || !isString(turn.speaker)) return undefined;
+  if (!isString(turn.transcript)) return { miss: "Thoughtly {transcript, speaker: ai|user}: no `transcript` string" };
+  if (!isString(turn.speaker)) return { miss: "Thoughtly {transcript, speaker: ai|user}: no `speaker` string" };
   const speaker = roleToSpeaker(turn.speaker);
-  if (!speaker) return undefined;
+  if (!speaker) return { miss: `Thoughtly {transcript, speaker: ai|user}: speaker ${quote(turn.speaker)} is neither ai nor user` };
   return withTime({ speaker, text: turn.transcript }, isoFromUnknown(turn.createdAt));
 };
 
 /** Autocalls: `{text, type, sender: "bot"|"human", timestamp}`; entries that are not `type: "transcript"` are tool calls and such. */
 const readAutocalls: Reader = (turn) => {
-  if (!isString(turn.sender) || !("type" in turn)) return undefined;
+  const shape = "Autocalls {text, type, sender: bot|human}";
+  if (!isString(turn.sender)) return { miss: `${shape}: no \`sender\` string` };
+  if (!("type" in turn)) return { miss: `${shape}: no \`type\`` };
   if (turn.type !== "transcript") return "skip";
-  if (!isString(turn.text)) return undefined;
+  if (!isString(turn.text)) return { miss: `${shape}: no \`text\` string` };
   const speaker = roleToSpeaker(turn.sender);
-  if (!speaker) return undefined;
+  if (!speaker) return { miss: `${shape}: sender ${quote(turn.sender)} is neither bot nor human` };
   return withTime({ speaker, text: turn.text }, isoFromUnknown(turn.timestamp));
 };
 
 /** Generic chat-style turns (Vapi, Retell, ElevenLabs…): `{role, content|message|text}`. */
 const readGeneric: Reader = (turn) => {
-  if (!isString(turn.role)) return undefined;
+  const shape = "{role, content|message|text}";
+  if (!isString(turn.role)) return { miss: `${shape}: no \`role\` string` };
   if (NON_SPEECH_ROLES.has(turn.role.toLowerCase())) return "skip";
   const speaker = roleToSpeaker(turn.role);
+  if (!speaker) return { miss: `${shape}: role ${quote(turn.role)} is not a speaker's (agent, assistant, bot, user, customer…)` };
   const text = [turn.content, turn.message, turn.text].find(isString);
-  if (!speaker || text === undefined) return undefined;
+  if (text === undefined) return { miss: `${shape}: no \`content\`, \`message\` or \`text\` string` };
   return withTime({ speaker, text }, isoFromUnknown(turn.time ?? turn.timestamp ?? turn.createdAt));
 };
 
@@ -75,24 +87,24 @@ function withTime(turn: Turn, time: string | undefined): Turn {
   return time ? { ...turn, time } : turn;
 }
 
+/** The first reader's turn (or skip); otherwise why each reader could not read it. */
+function readTurn(raw: unknown): Turn | "skip" | { misses: string[] } {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return { misses: [`a turn must be an object, not ${raw === null ? "null" : Array.isArray(raw) ? "an array" : typeof raw}`] };
+  const misses: string[] = [];
+  for (const reader of READERS) {
+    const read = reader(raw as Record<string, unknown>);
+    if (read === "skip" || !("miss" in read)) return read;
+    misses.push(read.miss);
+  }
+  return { misses };
+}
+
 function normalizeTurns(input: unknown[]): NormalizeResult {
   const turns: Turn[] = [];
   for (const [index, raw] of input.entries()) {
-    const read =
-      raw && typeof raw === "object" && !Array.isArray(raw)
-        ? READERS.reduce<Turn | "skip" | undefined>((found, reader) => found ?? reader(raw as Record<string, unknown>), undefined)
-        : undefined;
-    if (read === undefined) {
-      return {
-        ok: false,
-        issues: [
-          {
-            path: `transcript[${index}]`,
-            message:
-              "turn is in no known shape: expected {transcript, speaker: ai|user} (Thoughtly), {text, type, sender: bot|human} (Autocalls) or {role, content|message|text}",
-          },
-        ],
-      };
+    const read = readTurn(raw);
+    if (typeof read === "object" && "misses" in read) {
+      return { ok: false, issues: [{ path: `transcript[${index}]`, message: `turn is in no known shape: ${read.misses.join("; ")}` }] };
     }
     // One turn is one line for the model: a newline inside it could pass for another speaker's line ("\nAgent: …").
     const text = read === "skip" ? "" : read.text.replace(/\s+/g, " ").trim();
@@ -144,7 +156,7 @@ export function normalizeTranscript(input: unknown): NormalizeResult {
   let result: NormalizeResult;
   if (typeof input === "string") result = normalizeText(input);
   else if (Array.isArray(input)) result = normalizeTurns(input);
-  else return { ok: false, issues: [{ path: "transcript", message: "must be a string or an array of turns" }] };
+  else return { ok: false, issues: [{ path: "transcript", message: TRANSCRIPT_EXPECTED }] };
   if (result.ok && result.turns.length === 0) {
     return { ok: false, issues: [{ path: "transcript", message: "transcript is empty: it has no spoken turns" }] };
   }

@@ -259,6 +259,16 @@ describe("POST /v1/calls", () => {
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(field);
   });
 
+  it("rejects at the door a call whose input variables leave no room in the prompt budget, and stores nothing", async () => {
+    const service = await pipelineService(writeConfig(), { DEBRIEF_MAX_INPUT_TOKENS: "3000" });
+    const res = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "over-budget", input_variables: { notes: "lorem ipsum ".repeat(2_000) } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("prompt_budget_exceeded");
+    const again = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "over-budget" }));
+    expect(again.status).toBe(202); // the first was never stored: the same id is a new call
+    expect(llm.requests.every((request) => !JSON.stringify(request.body).includes("lorem ipsum"))).toBe(true);
+  });
+
   it("answers 400, not 500, for a call id that is not valid percent-encoding", async () => {
     const service = await pipelineService();
     const res = await service.get("/v1/calls/%E0%A4%A");

@@ -38,7 +38,8 @@ describe("bad input", () => {
     ["no transcript", { transcript: undefined }, "transcript"],
     ["an empty transcript", { transcript: "" }, "transcript"],
     ["a turn in no known shape", { transcript: [{ role: "user", content: "hi" }, { who: "me" }] }, "transcript[1]"],
-    ["an unknown option", { options: { evidance: true } }, "options"],
+    ["an unknown option", { options: { evidance: true } }, "options.evidance"],
+    ["an unknown top-level key", { variable: [] }, "variable"],
     ["a non-boolean evidence option", { options: { evidence: "yes" } }, "options.evidence"],
     ["an unknown time zone", { context: { call: { timezone: "Mars/Olympus" } } }, "context.call.timezone"],
     ["a call date that is not a date", { context: { call: { created_at: "last Friday" } } }, "context.call.created_at"],
@@ -50,6 +51,43 @@ describe("bad input", () => {
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(path);
     expect(llm.requests).toHaveLength(0);
+  });
+
+  it("names a misspelt top-level key and the key it most likely meant", async () => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variable: [variable()], contxt: {}, zzz: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain("`variable` is an unknown key: did you mean `variables`?");
+    expect(res.body.error.details).toEqual(
+      expect.arrayContaining([
+        { path: "variable", message: "unknown key: did you mean `variables`?" },
+        { path: "contxt", message: "unknown key: did you mean `context`?" },
+        { path: "zzz", message: "unknown key; expected `transcript`, `variables`, `context`, `options`" },
+      ]),
+    );
+  });
+
+  it("says what an option was most likely meant to be", async () => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, options: { evidance: true } });
+    expect(res.body.error.details).toContainEqual({ path: "options.evidance", message: "unknown key: did you mean `evidence`?" });
+  });
+
+  it("says a variable name needs at least two characters", async () => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: [variable({ name: "x" })] });
+    expect(res.body.error.details[0].message).toContain("2 to 64 characters");
+  });
+
+  it("says, for a turn in no known shape, each shape it tried and why the turn did not fit it", async () => {
+    const res = await service.post("/v1/extract", { transcript: [{ role: "narrator", content: "once upon a time" }] });
+    expect(res.status).toBe(400);
+    const message: string = res.body.error.details[0].message;
+    expect(message).toContain("Autocalls {text, type, sender: bot|human}: no `sender` string");
+    expect(message).toContain("Thoughtly {transcript, speaker: ai|user}: no `transcript` string");
+    expect(message).toContain('{role, content|message|text}: role "narrator" is not a speaker\'s');
+  });
+
+  it("says what a transcript may be when it is neither a string nor a list", async () => {
+    const res = await service.post("/v1/extract", { transcript: { text: "hi" } });
+    expect(res.body.error.details).toContainEqual({ path: "transcript", message: expect.stringContaining("`Speaker: text` string or an array of turns") });
   });
 
   it("accepts 100 variables and the peers' type labels", async () => {

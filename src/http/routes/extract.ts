@@ -2,6 +2,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
+import { TRANSCRIPT_EXPECTED } from "../../transcript/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
 
@@ -121,7 +122,7 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
             message: "The request does not match the extraction schema",
             details: [
               { path: "variables[1].options", message: "an enum needs options: a non-empty list of distinct strings" },
-              { path: "transcript", message: "must be a string or an array of turns" },
+              { path: "transcript", message: TRANSCRIPT_EXPECTED },
             ],
           },
           INVALID_JSON_EXAMPLE,
