@@ -50,7 +50,7 @@ export interface PipelineOptions {
 /** Throws ConfigError (naming each bad path) when the file is invalid: a bad file stops start-up, never a call. */
 export function startPipeline(options: PipelineOptions): Pipeline {
   const { settings, env, extractor, logger } = options;
-  const config = loadPipelineConfig(settings.configFile!, env, settings.limits);
+  const config = loadPipelineConfig(settings.configFile!, env, settings.limits, { allowPrivate: settings.allowPrivateDestinations });
   const store = CallStore.open(join(settings.cache.dataDir, "calls.sqlite"));
   const outbox = DeliveryOutbox.open(join(settings.cache.dataDir, "outbox.sqlite"));
   const interrupted = { calls: store.releaseClaims(), deliveries: outbox.releaseClaims() };

@@ -128,11 +128,23 @@ export function formatPath(path: readonly (string | number)[]): string {
 
 const schemas = new Map<string, ReturnType<typeof extractRequestSchema>>();
 
-/** The keys of the request's strict objects: the top level and `options`. */
-function knownKeysAt(schema: ReturnType<typeof extractRequestSchema>, path: readonly (string | number)[]): readonly string[] {
-  if (path.length === 0) return Object.keys(schema.shape);
-  if (path.length === 1 && path[0] === "options") return Object.keys(ExtractOptionsSchema.shape);
-  return [];
+/** The keys the object at `path` inside `schema` knows (defaults, optionals and refinements looked through). */
+export function knownKeysAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): readonly string[] {
+  let node: z.ZodTypeAny | undefined = schema;
+  for (let depth = 0; node && depth <= path.length; ) {
+    if (node instanceof z.ZodEffects) node = node.innerType();
+    else if (node instanceof z.ZodOptional || node instanceof z.ZodNullable) node = node.unwrap();
+    else if (node instanceof z.ZodDefault) node = node.removeDefault();
+    else if (depth === path.length) break;
+    else {
+      const key = path[depth++]!;
+      if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodTypeAny>)[String(key)];
+      else if (node instanceof z.ZodArray) node = node.element;
+      else if (node instanceof z.ZodRecord) node = node.valueSchema;
+      else node = undefined;
+    }
+  }
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
 
 /** Validates a request body; throws InvalidRequestError naming the JSON path of every problem. */
