@@ -12,7 +12,7 @@ export interface Turn {
 }
 
 /** What a transcript may be, as error messages say it. */
-export const TRANSCRIPT_EXPECTED = "must be a `Speaker: text` string or an array of turns (Thoughtly, Autocalls or {role, content})";
+export const TRANSCRIPT_EXPECTED = "must be a string or an array of turns: `Speaker: text` lines, or Thoughtly, Autocalls or {role, content} turns";
 
 export type NormalizeResult = { ok: true; turns: Turn[] } | { ok: false; issues: ErrorDetail[] };
 

@@ -90,7 +90,7 @@ describe("bad input", () => {
 
   it("says what a transcript may be when it is neither a string nor a list", async () => {
     const res = await service.post("/v1/extract", { transcript: { text: "hi" } });
-    expect(res.body.error.details).toContainEqual({ path: "transcript", message: expect.stringContaining("`Speaker: text` string or an array of turns") });
+    expect(res.body.error.details).toContainEqual({ path: "transcript", message: expect.stringContaining("must be a string or an array of turns: `Speaker: text` lines") });
   });
 
   it("accepts 100 variables and the peers' type labels", async () => {
