@@ -87,23 +87,34 @@ function toRecord(row: Row): CallRecord {
 
 export class CallStore {
   readonly #db: Database.Database;
+  /** The worker's bookkeeping (claims, outcomes): a second connection to the same file, with synchronous=NORMAL. */
+  readonly #bookkeeping: Database.Database;
   readonly #now: () => number;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #statements = new Map<Database.Database, Map<string, Database.Statement>>();
 
-  private constructor(db: Database.Database, now: () => number) {
+  private constructor(db: Database.Database, bookkeeping: Database.Database, now: () => number) {
     this.#db = db;
+    this.#bookkeeping = bookkeeping;
     this.#now = now;
   }
 
-  /** `synchronous=FULL`: a call answered 202 survives a power cut, not only a crash. */
+  /**
+   * Accepting a call commits with `synchronous=FULL`: a call answered 202 survives a power cut, not only a crash.
+   * The worker's own steps commit with NORMAL (no fsync on the event loop for each): a power cut may undo the last of
+   * them, which only makes a call due again; its deliveries are enqueued idempotently, so none is sent twice.
+   */
   static open(file: string, now: () => number = Date.now): CallStore {
     const db = openDatabase(file, { synchronous: "FULL", migrations: MIGRATIONS });
-    return new CallStore(db, now);
+    const bookkeeping = openDatabase(file, { synchronous: "NORMAL", migrations: MIGRATIONS });
+    return new CallStore(db, bookkeeping, now);
   }
 
-  #sql(source: string): Database.Statement {
-    let statement = this.#statements.get(source);
-    if (!statement) this.#statements.set(source, (statement = this.#db.prepare(source)));
+  /** Prepared once per distinct SQL text and connection; `db` is the FULL one unless told. */
+  #sql(source: string, db: Database.Database = this.#db): Database.Statement {
+    let prepared = this.#statements.get(db);
+    if (!prepared) this.#statements.set(db, (prepared = new Map()));
+    let statement = prepared.get(source);
+    if (!statement) prepared.set(source, (statement = db.prepare(source)));
     return statement;
   }
 
@@ -140,7 +151,7 @@ export class CallStore {
    * died mid-extraction: its calls are due again at once rather than when the lease would have run out.
    */
   releaseClaims(): number {
-    return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL").run().changes;
+    return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
   }
 
   /** Takes a due call for `leaseMs`; undefined if another worker has it or it is no longer due. */
@@ -149,6 +160,7 @@ export class CallStore {
     const claimed = this.#sql(
       `UPDATE calls SET claimed_until = ?, updated_at = ? WHERE id = ? AND state IN ('accepted', 'extracting')
        AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)`,
+      this.#bookkeeping,
     ).run(now + leaseMs, now, id, now, now);
     return claimed.changes === 1 ? this.get(id) : undefined;
   }
@@ -157,6 +169,7 @@ export class CallStore {
     this.#sql(
       `UPDATE calls SET state = 'extracted', extraction = ?, delivery_errors = ?, attempts = attempts + 1, claimed_until = NULL,
        next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
+      this.#bookkeeping,
     ).run(JSON.stringify(extraction), JSON.stringify(deliveryErrors), this.#now(), id);
   }
 
@@ -165,6 +178,7 @@ export class CallStore {
     this.#sql(
       `UPDATE calls SET state = ?, reason = ?, last_error = ?, attempts = attempts + 1, claimed_until = NULL,
        next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+      this.#bookkeeping,
     ).run(nextAttemptAt === undefined ? "extraction_failed" : "extracting", error.code, error.message, nextAttemptAt ?? null, this.#now(), id);
   }
 
@@ -206,6 +220,7 @@ export class CallStore {
   }
 
   close(): void {
+    this.#bookkeeping.close();
     this.#db.close();
   }
 }

@@ -111,21 +111,26 @@ const INTERRUPTED_BY_CRASH = "the process stopped before this attempt was record
 export class DeliveryOutbox {
   readonly now: () => number;
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** The worker's bookkeeping (claims, attempt outcomes): a second connection to the same file, synchronous=NORMAL. */
+  private readonly bookkeeping: Database.Database;
+  private readonly statements = new Map<Database.Database, Map<string, Database.Statement>>();
 
-  private constructor(db: Database.Database, clock: () => number) {
+  private constructor(db: Database.Database, bookkeeping: Database.Database, clock: () => number) {
     this.db = db;
+    this.bookkeeping = bookkeeping;
     this.now = clock;
   }
 
   /**
-   * Opens (creating if needed) the outbox file. WAL with synchronous=FULL: each commit is fsynced, so an
-   * accepted delivery survives power loss as well as SIGKILL; it costs about one fsync per state change,
-   * which is noise next to the HTTP round trip each change stands for.
+   * Opens (creating if needed) the outbox file. WAL; enqueueing and replays commit with synchronous=FULL, so an
+   * accepted delivery survives power loss as well as SIGKILL. Claims and attempt outcomes commit with NORMAL, without
+   * an fsync on the event loop for each: a power cut may undo the last of them, and the delivery is then claimed and
+   * sent again (at least once, with the same webhook-id), never lost.
    */
   static open(file: string, clock: () => number = Date.now): DeliveryOutbox {
     const db = openDatabase(file, { synchronous: "FULL", migrations: OUTBOX_MIGRATIONS });
-    return new DeliveryOutbox(db, clock);
+    const bookkeeping = openDatabase(file, { synchronous: "NORMAL", migrations: OUTBOX_MIGRATIONS });
+    return new DeliveryOutbox(db, bookkeeping, clock);
   }
 
   /**
@@ -228,7 +233,7 @@ export class DeliveryOutbox {
    * interrupted) rather than when its lease would have run out.
    */
   releaseClaims(): number {
-    return this.sql("UPDATE deliveries SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL").run().changes;
+    return this.sql("UPDATE deliveries SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL", this.bookkeeping).run().changes;
   }
 
   /**
@@ -238,17 +243,19 @@ export class DeliveryOutbox {
    */
   claim(id: string, leaseMs: number): ClaimedDelivery | undefined {
     const now = this.now();
-    return this.db.transaction((): ClaimedDelivery | undefined => {
+    return this.bookkeeping.transaction((): ClaimedDelivery | undefined => {
       const row = this.sql(
         `UPDATE deliveries SET claimed_until = @until, attempts = attempts + 1, total_attempts = total_attempts + 1, updated_at = @now
          WHERE id = @id AND status = 'pending' AND next_attempt_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now)
          RETURNING id, call_id, destination, webhook_id, body, attempts, total_attempts, claimed_until`,
+        this.bookkeeping,
       ).get({ id, now, until: now + leaseMs }) as ClaimRow | undefined;
       if (!row) return undefined;
       this.sql(
         "UPDATE attempts SET finished_at = @now, outcome = 'interrupted', error = @error WHERE delivery_id = @id AND finished_at IS NULL",
+        this.bookkeeping,
       ).run({ id, now, error: INTERRUPTED_BY_CRASH });
-      this.sql("INSERT INTO attempts (delivery_id, attempt, started_at) VALUES (?, ?, ?)").run(id, row.total_attempts, now);
+      this.sql("INSERT INTO attempts (delivery_id, attempt, started_at) VALUES (?, ?, ?)", this.bookkeeping).run(id, row.total_attempts, now);
       return {
         id: row.id,
         callId: row.call_id,
@@ -268,10 +275,11 @@ export class DeliveryOutbox {
    */
   recordAttempt(claim: ClaimedDelivery, result: AttemptResultInput): Delivery | undefined {
     const now = this.now();
-    return this.db.transaction((): Delivery | undefined => {
+    return this.bookkeeping.transaction((): Delivery | undefined => {
       const closed = this.sql(
         `UPDATE attempts SET finished_at = @now, status = @status, latency_ms = @latencyMs, outcome = @outcome, error = @error, response_snippet = @snippet
          WHERE delivery_id = @id AND attempt = @attempt AND finished_at IS NULL`,
+        this.bookkeeping,
       ).run({
         now,
         id: claim.id,
@@ -290,6 +298,7 @@ export class DeliveryOutbox {
           this.sql(
             `UPDATE deliveries SET status = 'delivered', delivered_at = @now, next_attempt_at = NULL, claimed_until = NULL,
              last_status = @status, last_error = NULL, last_response = @snippet, updated_at = @now ${where}`,
+            this.bookkeeping,
           ).run(params);
           break;
         case "retry":
@@ -297,22 +306,25 @@ export class DeliveryOutbox {
           this.sql(
             `UPDATE deliveries SET next_attempt_at = @next, claimed_until = NULL,
              last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
+            this.bookkeeping,
           ).run({ ...params, next: result.nextAttemptAt });
           break;
         case "failed":
           this.sql(
             `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_until = NULL,
              last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
+            this.bookkeeping,
           ).run(params);
           break;
         case "interrupted":
           // Shutdown cut the attempt short: due again at once, and it does not use up the retry budget.
           this.sql(
             `UPDATE deliveries SET next_attempt_at = @now, claimed_until = NULL, attempts = MAX(attempts - 1, 0), updated_at = @now ${where}`,
+            this.bookkeeping,
           ).run({ id: claim.id, attempt: claim.attempt, now });
           break;
       }
-      return toDelivery(this.sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(claim.id) as DeliveryRow);
+      return toDelivery(this.sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`, this.bookkeeping).get(claim.id) as DeliveryRow);
     })();
   }
 
@@ -333,17 +345,17 @@ export class DeliveryOutbox {
     return this.sql("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
   }
 
-  /** Prepared once per distinct SQL text: claim and record run on every attempt. */
-  private sql(source: string): Database.Statement {
-    let statement = this.statements.get(source);
-    if (!statement) {
-      statement = this.db.prepare(source);
-      this.statements.set(source, statement);
-    }
+  /** Prepared once per distinct SQL text and connection (the FULL one unless told): claim and record run on every attempt. */
+  private sql(source: string, db: Database.Database = this.db): Database.Statement {
+    let prepared = this.statements.get(db);
+    if (!prepared) this.statements.set(db, (prepared = new Map()));
+    let statement = prepared.get(source);
+    if (!statement) prepared.set(source, (statement = db.prepare(source)));
     return statement;
   }
 
   close(): void {
+    if (this.bookkeeping.open) this.bookkeeping.close();
     if (this.db.open) this.db.close();
   }
 }

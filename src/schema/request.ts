@@ -10,6 +10,8 @@ const knownZones = new Set<string>();
 /** Asked on every request with a call time zone: a zone once found valid is remembered (the set of zones is small). */
 export function isTimeZone(zone: string): boolean {
   if (knownZones.has(zone)) return true;
+  // IANA names are short and plain; anything else is refused before Intl, which takes milliseconds to refuse it.
+  if (!/^[A-Za-z0-9_+\-/:]{1,64}$/.test(zone)) return false;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: zone });
   } catch {
