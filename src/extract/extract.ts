@@ -165,9 +165,16 @@ export class Extractor {
     // Each chunk's request is serialised and sent on the event loop (a 100 KB prompt costs milliseconds in the SDK):
     // they are started one loop turn apart, so other requests are served between them rather than after them all.
     const pending: Promise<StructuredResult>[] = [];
+    let failed = false;
     for (const [index, messages] of calls.entries()) {
       if (index > 0) await new Promise((resolve) => setImmediate(resolve));
-      pending.push(completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages }));
+      // Once a chunk has failed the extraction has too: the rest are not sent.
+      if (failed) break;
+      const call = completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages });
+      // Handled now, not only by Promise.all below: a chunk failing while later ones are still being started must not
+      // be an unhandled rejection (which ends the process).
+      call.catch(() => (failed = true));
+      pending.push(call);
     }
     const results = await Promise.all(pending);
     const usage = sumUsage(results.map((result) => result.usage));

@@ -321,6 +321,15 @@ describe("POST /v1/extract: long calls", () => {
     expect(res.body.meta.llm_calls).toBe(res.body.meta.chunks + 1);
   });
 
+  it("answers the LLM's error, and stays up, when a chunk fails while later chunks are still being sent", async () => {
+    const chunked = await serviceWith({ DEBRIEF_MAX_INPUT_TOKENS: "3000", DEBRIEF_LLM_MAX_RETRIES: "0" });
+    llm.script = () => ({ status: 401, body: { error: { message: "bad key", type: "invalid_request_error" } } });
+    const res = await chunked.post("/v1/extract", { transcript: `Customer: ${"A".repeat(60_000)}`, variables: [] });
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe("llm_unauthorized");
+    expect((await chunked.get("/healthz")).status).toBe(200);
+  });
+
   it("keeps what the chunks concluded when the final pass cannot tell", async () => {
     const chunked = await serviceWith({ DEBRIEF_MAX_INPUT_TOKENS: "1500", DEBRIEF_CHUNK_OVERLAP_TURNS: "0" });
     const transcript = Array.from({ length: 80 }, (_, i) => `${i % 2 ? "Customer" : "AI"}: line ${i} of a long and uneventful call about nothing much.`).join("\n");
