@@ -1,7 +1,7 @@
 // The calls API in the OpenAPI document: accept a post-call payload, look a call up, replay a failed extraction.
 import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
-import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
+import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { CallPayloadSchema, type CallPayload } from "./payload.js";
 import type { describeCall } from "./router.js";
 import { CALL_STATES } from "./store.js";
@@ -176,14 +176,18 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
           },
         },
         "400": errorResponse(
-          "No or an unknown `profile`; the body is not JSON, not an object, or not a post-call payload; or its transcript cannot be read (each problem in details).",
+          "No or an unknown `profile`; the body is not JSON or does not decode, is not an object, or not a post-call payload; its transcript " +
+            "cannot be read; or the call could never be extracted under its profile (each problem in details): checked as `POST /v1/extract` " +
+            "checks, prompt budget included, so such a call is never stored.",
           [
             {
               code: "invalid_request",
               message: "The call payload is not a post-call payload",
-              details: [{ path: "transcript", message: "Required" }],
+              details: [{ path: "transcript", message: "must be a string or an array of turns: `Speaker: text` lines, or Thoughtly, Autocalls or {role, content} turns" }],
             },
             INVALID_JSON_EXAMPLE,
+            INVALID_BODY_EXAMPLE,
+            PROMPT_BUDGET_EXAMPLE,
           ],
         ),
         ...guards,
