@@ -17,7 +17,7 @@ export interface FuzzOptions {
   seed: number;
   /** `dist`: the build `npm start` runs (npm run fuzz); `src`: TypeScript through tsx (the test suite's slice). */
   entry: "src" | "dist";
-  /** Requests in flight at once. */
+  /** Requests in flight at once (default 4). */
   concurrency?: number;
   /** Progress lines, or nothing. */
   log?: (line: string) => void;
@@ -178,7 +178,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (sentCount % 1_000 === 0) log(`  ${sentCount} / ${total} sent, ${failures.length} failures`);
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
 
   // Every call answered 202 must end extracted (delivered, or skipped when it did not complete), never failed.
   const calls: Record<string, number> = {};

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { formatReport, runFuzz, type FuzzOptions } from "./harness.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const USAGE = "Usage: npm run fuzz -- [--extract=10000] [--calls=2000] [--seed=N] [--concurrency=8] [--src] [--no-build]";
+const USAGE = "Usage: npm run fuzz -- [--extract=10000] [--calls=2000] [--seed=N] [--concurrency=4] [--src] [--no-build]";
 
 function parseArgs(argv: string[]): FuzzOptions & { build: boolean } {
   const options: FuzzOptions & { build: boolean } = { extract: 10_000, calls: 2_000, seed: Date.now() % 1_000_000, entry: "dist", build: true };

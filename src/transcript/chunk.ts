@@ -1,5 +1,5 @@
 // Splits a transcript that does not fit the model's prompt budget into overlapping chunks on turn boundaries.
-import { splitToFit, type TokenCounter } from "./tokens.js";
+import { countSegments, packSegments, segmentCharsFor, type Segments, type TokenCounter } from "./tokens.js";
 import type { Turn } from "./normalize.js";
 
 export interface Chunk {
@@ -21,7 +21,15 @@ export function chunkTurns(
 ): Chunk[] {
   const { budgetTokens: budget, countTokens } = options;
   const lineOverhead = options.lineOverhead ?? 6; // "[123] Customer: " and the newline
-  const cost = turns.map((turn) => countTokens(turn.text) + lineOverhead);
+  // A long turn is counted in segments, kept for cutting it into pieces should it not fit: its text is counted once.
+  const segmentChars = segmentCharsFor(budget - lineOverhead);
+  const segments = new Map<number, Segments>();
+  const cost = turns.map((turn, index) => {
+    if (turn.text.length <= segmentChars) return countTokens(turn.text) + lineOverhead;
+    const counted = countSegments(turn.text, countTokens, segmentChars);
+    segments.set(index, counted);
+    return counted.total + lineOverhead;
+  });
   const total = cost.reduce((a, b) => a + b, 0);
   if (total <= budget) return [{ start: 0, turns: [...turns] }];
 
@@ -30,7 +38,8 @@ export function chunkTurns(
   while (start < turns.length) {
     const turn = turns[start]!;
     if (cost[start]! > budget) {
-      for (const text of splitToFit(turn.text, budget - lineOverhead, countTokens)) chunks.push({ start, turns: [{ ...turn, text }] });
+      const counted = segments.get(start) ?? countSegments(turn.text, countTokens, segmentChars);
+      for (const text of packSegments(turn.text, counted, budget - lineOverhead, countTokens)) chunks.push({ start, turns: [{ ...turn, text }] });
       start += 1;
       continue;
     }

@@ -14,6 +14,14 @@ export interface Turn {
 /** What a transcript may be, as error messages say it. */
 export const TRANSCRIPT_EXPECTED = "must be a string or an array of turns: `Speaker: text` lines, or Thoughtly, Autocalls or {role, content} turns";
 
+/** The most turns (or lines) a transcript may have: a 14-hour call at a turn every 5 s. Each turn costs the event loop. */
+export const MAX_TURNS = 10_000;
+
+const tooManyTurns = (count: number, what: string): NormalizeResult => ({
+  ok: false,
+  issues: [{ path: "transcript", message: `has ${count} ${what}: at most ${MAX_TURNS} are read` }],
+});
+
 export type NormalizeResult = { ok: true; turns: Turn[] } | { ok: false; issues: ErrorDetail[] };
 
 const AGENT_LABELS = new Set(["ai", "agent", "assistant", "bot", "voice agent", "ai agent", "ai assistant", "system agent"]);
@@ -100,6 +108,7 @@ function readTurn(raw: unknown): Turn | "skip" | { misses: string[] } {
 }
 
 function normalizeTurns(input: unknown[]): NormalizeResult {
+  if (input.length > MAX_TURNS) return tooManyTurns(input.length, "turns");
   const turns: Turn[] = [];
   for (const [index, raw] of input.entries()) {
     const read = readTurn(raw);
@@ -124,30 +133,26 @@ const NAME_LABEL = /^[A-Z][A-Za-z.'-]*(?: [A-Z][A-Za-z.'-]*){0,2}$/;
 function normalizeText(text: string): NormalizeResult {
   // Some platforms (Autocalls' formatted_transcript) arrive with literal "\n" sequences instead of newlines.
   const source = !text.includes("\n") && text.includes("\\n") ? text.replaceAll("\\n", "\n") : text;
-  const lines = source
-    .split(/\r?\n/)
-    .filter((line) => line.trim() !== "")
-    .map((line) => {
-      const match = SPEAKER_LINE.exec(line);
-      const label = match?.[1]?.trim();
-      const known = label ? roleToSpeaker(label) : undefined;
-      const named = label && !known && NAME_LABEL.test(label) ? label : undefined;
-      return { line: line.trim(), label: known || named ? label : undefined, known, body: match?.[2]?.trim() ?? "" };
-    });
+  const nonEmpty = source.split(/\r?\n/).filter((line) => line.trim() !== "");
+  if (nonEmpty.length > MAX_TURNS) return tooManyTurns(nonEmpty.length, "lines");
+  const lines = nonEmpty.map((line) => {
+    const match = SPEAKER_LINE.exec(line);
+    const label = match?.[1]?.trim();
+    const known = label ? roleToSpeaker(label) : undefined;
+    const named = label && !known && NAME_LABEL.test(label) ? label : undefined;
+    return { line: line.trim(), label: known || named ? label : undefined, known, body: match?.[2]?.trim() ?? "" };
+  });
   const hasAgentLabel = lines.some((l) => l.known === "agent");
   const firstName = hasAgentLabel ? undefined : lines.find((l) => l.label && !l.known)?.label;
 
-  const turns: Turn[] = [];
+  // Each turn's lines are gathered and joined once: appending to a growing string line by line is quadratic.
+  const gathered: { speaker: Speaker; parts: string[] }[] = [];
   for (const { line, label, known, body } of lines) {
-    if (label) {
-      turns.push({ speaker: known ?? (label === firstName ? "agent" : "customer"), text: body });
-    } else if (turns.length > 0) {
-      const last = turns[turns.length - 1]!;
-      last.text = `${last.text} ${line}`.trim();
-    } else {
-      turns.push({ speaker: "customer", text: line });
-    }
+    if (label) gathered.push({ speaker: known ?? (label === firstName ? "agent" : "customer"), parts: [body] });
+    else if (gathered.length > 0) gathered[gathered.length - 1]!.parts.push(line);
+    else gathered.push({ speaker: "customer", parts: [line] });
   }
+  const turns: Turn[] = gathered.map(({ speaker, parts }) => ({ speaker, text: parts.filter((part) => part !== "").join(" ") }));
   return { ok: true, turns: turns.filter((turn) => turn.text !== "") };
 }
 

@@ -80,6 +80,65 @@ function cutPoint(text: string, from: number, at: number): number {
   return codePointBoundary(text, at);
 }
 
+/** Long texts are counted in segments of at most this many characters, cut at whitespace. */
+export const SEGMENT_CHARS = 4_096;
+
+/** Segments small next to the budget (an eighth of it, at about four characters a token), so packing wastes little. */
+export function segmentCharsFor(budget: number): number {
+  return Math.max(256, Math.min(SEGMENT_CHARS, Math.floor(budget / 2)));
+}
+
+/** A text's segments (each ends at `end`) and their tokens: a long text is counted once, then packed without recounting. */
+export interface Segments {
+  ends: number[];
+  tokens: number[];
+  total: number;
+}
+
+/** Counts `text` segment by segment (cutting at whitespace, where pre-tokens break, so the sum is the count or above). */
+export function countSegments(text: string, count: TokenCounter, segmentChars = SEGMENT_CHARS): Segments {
+  const segments: Segments = { ends: [], tokens: [], total: 0 };
+  for (let from = 0; from < text.length; ) {
+    const to = from + segmentChars >= text.length ? text.length : Math.max(from + 1, cutPoint(text, from, from + segmentChars));
+    const tokens = count(text.slice(from, to));
+    segments.ends.push(to);
+    segments.tokens.push(tokens);
+    segments.total += tokens;
+    from = to;
+  }
+  return segments;
+}
+
+/**
+ * Consecutive pieces of `text` that each fit `budget` tokens, packed from its counted segments; a segment larger than
+ * the budget on its own (a budget under a few thousand tokens) is cut further by `splitToFit`.
+ */
+export function packSegments(text: string, segments: Segments, budget: number, count: TokenCounter): string[] {
+  const pieces: string[] = [];
+  const emit = (from: number, to: number) => {
+    const piece = text.slice(from, to).trim();
+    if (piece !== "") pieces.push(piece);
+  };
+  let start = 0;
+  let used = 0;
+  segments.ends.forEach((end, index) => {
+    const tokens = segments.tokens[index]!;
+    const segmentStart = index === 0 ? 0 : segments.ends[index - 1]!;
+    if (tokens > budget) {
+      if (segmentStart > start) emit(start, segmentStart);
+      pieces.push(...splitToFit(text.slice(segmentStart, end), budget, count));
+      [start, used] = [end, 0];
+    } else if (used + tokens > budget) {
+      emit(start, segmentStart);
+      [start, used] = [segmentStart, tokens];
+    } else {
+      used += tokens;
+    }
+  });
+  if (start < text.length) emit(start, text.length);
+  return pieces;
+}
+
 /**
  * Cuts a text too long for `budget` tokens into consecutive pieces that each fit (counted with `count`), preferably at
  * whitespace. Pieces are sized from the text's own characters-per-token, so the text is counted about once in all.

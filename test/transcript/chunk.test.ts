@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { get_encoding } from "tiktoken";
 import { chunkTurns, tokenCounter, type Turn } from "../../src/transcript/index.js";
-import { longRuns, MAX_TOKENIZED_RUN, splitToFit } from "../../src/transcript/tokens.js";
+import { countSegments, longRuns, MAX_TOKENIZED_RUN, packSegments, segmentCharsFor, splitToFit } from "../../src/transcript/tokens.js";
 
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(" ");
 const call = (n: number): Turn[] =>
@@ -54,6 +54,23 @@ describe("chunkTurns", () => {
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) expect(count(chunk.turns[0]!.text) + 6).toBeLessThanOrEqual(100_000);
     expect(chunks.reduce((sum, chunk) => sum + chunk.turns[0]!.text.length, 0)).toBe(2_000_000);
+  });
+});
+
+describe("countSegments and packSegments", () => {
+  const count = tokenCounter("gpt-4o-mini");
+
+  it("counts a long text once, in segments, and packs them into pieces that fit, wasting little of the budget", () => {
+    const text = words(40_000, "word");
+    let counted = 0;
+    const counting = (piece: string) => ((counted += piece.length), count(piece));
+    const segments = countSegments(text, counting, segmentCharsFor(2_000));
+    expect(counted).toBe(text.length);
+    const pieces = packSegments(text, segments, 2_000, counting);
+    expect(counted).toBe(text.length); // packing did not count again
+    for (const piece of pieces) expect(count(piece)).toBeLessThanOrEqual(2_000);
+    expect(pieces.join(" ").replace(/\s+/g, " ")).toBe(text);
+    expect(pieces.length).toBeLessThanOrEqual(Math.ceil((segments.total / 2_000) * 1.25) + 1);
   });
 });
 

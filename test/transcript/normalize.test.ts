@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatForHumans, formatForModel, normalizeTranscript } from "../../src/transcript/index.js";
+import { MAX_TURNS } from "../../src/transcript/normalize.js";
 import { AUTOCALLS_TURNS, GENERIC_TURNS, HVAC_CALL_TEXT, THOUGHTLY_TURNS } from "../fixtures/calls.js";
 
 function turnsOf(input: unknown) {
@@ -92,5 +93,24 @@ describe("untrusted turn content", () => {
   it.each([1e16, -2e13, "not a time", Number.MAX_VALUE])("drops a turn time it cannot place (%s) instead of failing", (timestamp) => {
     const result = normalizeTranscript([{ text: "hi", type: "transcript", sender: "human", timestamp }]);
     expect(result.ok && result.turns).toEqual([{ speaker: "customer", text: "hi" }]);
+  });
+});
+
+describe("long transcripts", () => {
+  it("joins thousands of unlabelled lines into their turn in linear time (appending line by line was quadratic)", () => {
+    // 10 MB in 10,000 lines: appending to the growing turn copied it each time, gigabytes in all.
+    const text = `Customer: hello\n${`${"a".repeat(999)}\n`.repeat(MAX_TURNS - 1)}`;
+    const result = normalizeTranscript(text);
+    expect(result.ok && result.turns).toHaveLength(1);
+    expect(result.ok && result.turns[0]!.text.length).toBe(5 + MAX_TURNS * 1_000 - 1_000);
+  });
+
+  it.each([
+    ["lines", "AI: hi\n".repeat(MAX_TURNS + 1)],
+    ["turns", Array.from({ length: MAX_TURNS + 1 }, () => ({ role: "user", content: "hi" }))],
+  ])("refuses a transcript of more than MAX_TURNS %s, before reading them", (what, input) => {
+    const result = normalizeTranscript(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues[0]).toEqual({ path: "transcript", message: `has ${MAX_TURNS + 1} ${what}: at most ${MAX_TURNS} are read` });
   });
 });
