@@ -20,6 +20,7 @@ import { callsRouter } from "./router.js";
 import { pruneFinished } from "./retention.js";
 import { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
+import { TurnTaking } from "../turn-taking.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 
@@ -54,6 +55,8 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   const store = CallStore.open(join(settings.cache.dataDir, "calls.sqlite"));
   const outbox = DeliveryOutbox.open(join(settings.cache.dataDir, "outbox.sqlite"));
   const interrupted = { calls: store.releaseClaims(), deliveries: outbox.releaseClaims() };
+  // Both workers' steps take turns with HTTP requests: a burst of accepted calls never waits behind their extraction.
+  const turns = new TurnTaking();
   if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
   const deliveryWorker = new DeliveryWorker({
     outbox,
@@ -62,6 +65,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     allowPrivate: settings.allowPrivateDestinations,
     metrics: options.deliveryMetrics,
     pollIntervalMs: options.pollIntervalMs,
+    turns,
   });
   const callWorker = new CallWorker({
     store,
@@ -70,6 +74,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
     outbox,
     limits: settings.limits,
     renderBodies: options.renderBodies,
+    turns,
     logger: logger.child({ module: "calls" }),
     onEnqueued: () => deliveryWorker.wake(),
     pollIntervalMs: options.pollIntervalMs,

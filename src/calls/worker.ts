@@ -9,6 +9,7 @@ import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { callExtractJob, enrichPayload, CallPayloadSchema } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
+import { noTurns, type TurnTaking } from "../turn-taking.js";
 
 export interface CallWorkerOptions {
   store: CallStore;
@@ -20,6 +21,8 @@ export interface CallWorkerOptions {
   limits: VariableLimits;
   /** Renders delivery bodies; default: on this thread. */
   renderBodies?: BodyRenderer;
+  /** Shared with the delivery worker: each step of a call waits for its turn, so HTTP requests are served between. */
+  turns?: Pick<TurnTaking, "next">;
   logger: Logger;
   /** Calls extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
   concurrency?: number;
@@ -49,6 +52,7 @@ export class CallWorker {
       leaseMs: 15 * 60_000,
       clock: Date.now,
       random: Math.random,
+      turns: noTurns,
       ...options,
     };
     this.#limit = pLimit(this.#options.concurrency);
@@ -106,25 +110,31 @@ export class CallWorker {
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      try {
-        this.#pump();
-      } catch (error) {
-        this.#options.logger.error({ err: error }, "call worker poll failed");
-      }
-      if (this.#running) this.#schedule(this.#options.pollIntervalMs);
+      // Claiming reads and writes the store for each call: it waits for its turn like any other step.
+      void this.#options.turns.next().then(() => {
+        if (!this.#running) return;
+        try {
+          this.#pump();
+        } catch (error) {
+          this.#options.logger.error({ err: error }, "call worker poll failed");
+        }
+        this.#schedule(this.#options.pollIntervalMs);
+      });
     }, delayMs);
     this.#timer.unref();
   }
 
   async #process(call: CallRecord): Promise<void> {
-    const { store, extractor, config, outbox, limits, logger, clock, random } = this.#options;
+    const { store, extractor, config, outbox, limits, logger, clock, random, turns } = this.#options;
     const log = logger.child({ call_id: call.id, profile: call.profile });
     try {
+      await turns.next();
       const profile = config.profiles.get(call.profile);
       if (!profile) throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured`);
       const payload = CallPayloadSchema.parse(call.payload);
       const job = callExtractJob(payload, profile, limits);
-      const result = await extractor.extract(job);
+      const result = await extractor.extract(job, { turns });
+      await turns.next();
       const enriched = enrichPayload(payload, {
         callId: call.id,
         profile,
@@ -139,6 +149,7 @@ export class CallWorker {
         payload: enriched,
         render: this.#options.renderBodies,
       });
+      await turns.next();
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
       store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);

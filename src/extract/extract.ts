@@ -12,6 +12,7 @@ import { mergeChunkAnswers } from "./merge.js";
 import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
 import { buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
 import { completeStructured, type StructuredResult } from "./structured.js";
+import type { TurnTaking } from "../turn-taking.js";
 
 const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
 
@@ -126,13 +127,17 @@ export class Extractor {
     };
   }
 
-  async extract(job: ExtractJob): Promise<ExtractResult> {
+  /**
+   * With `turns` (the post-call pipeline's background extractions), each LLM request is built, and each answer
+   * validated, in its own turn of the event loop, so HTTP requests are served in between.
+   */
+  async extract(job: ExtractJob, options: { turns?: Pick<TurnTaking, "next"> } = {}): Promise<ExtractResult> {
     if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job), { read: job.options.cache })
-      : { value: await this.#run(job), cached: false };
+      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job, options.turns), { read: job.options.cache })
+      : { value: await this.#run(job, options.turns), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
     observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
@@ -155,8 +160,9 @@ export class Extractor {
     };
   }
 
-  async #run(job: ExtractJob): Promise<Extraction> {
-    const { llm, settings } = this.#deps;
+  async #run(job: ExtractJob, turns: Pick<TurnTaking, "next"> | undefined): Promise<Extraction> {
+    const { settings } = this.#deps;
+    const llm = turns ? inTurns(this.#deps.llm, turns) : this.#deps.llm;
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
@@ -183,7 +189,7 @@ export class Extractor {
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
     if (calls.length > 1) {
-      const final = await this.#finalize(model, job.variables, results.map((result) => result.answer));
+      const final = await this.#finalize(llm, model, job.variables, results.map((result) => result.answer));
       if (final) {
         // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
         for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
@@ -243,12 +249,12 @@ export class Extractor {
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
-  async #finalize(model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
+  async #finalize(llm: Llm, model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
     const specs = variables.filter((spec) => spec.name === "status" || spec.name === "summary");
     if (specs.length === 0 || answers.length < 2) return undefined;
     const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
     return completeStructured({
-      llm: this.#deps.llm,
+      llm,
       model,
       mode: this.#deps.settings.structuredOutput,
       schema: outputSchemaFor(specs, { evidence: false }),
@@ -260,6 +266,18 @@ export class Extractor {
       ),
     });
   }
+}
+
+/** The LLM, each request sent and each answer taken up in its own turn. */
+function inTurns(llm: Llm, turns: Pick<TurnTaking, "next">): Llm {
+  return {
+    async complete(request) {
+      await turns.next();
+      const completion = await llm.complete(request);
+      await turns.next();
+      return completion;
+    },
+  };
 }
 
 export function sumUsage(usages: readonly Usage[]): Usage {
