@@ -195,6 +195,20 @@ async function main(): Promise<void> {
   for (const failure of failures) lines.push(`section ${failure.section} FAILED: ${failure.error}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 
+  const measured = ["1", "2", "3", "4", "5", "6", "7"].flatMap((key) => {
+    const section = sections.get(key);
+    return section ? [{ ...section, date: new Date().toISOString(), machine: info }] : [];
+  });
+  // `--only` re-runs some sections: the others keep their figures from the results file it updates, each section
+  // with its own date and machine.
+  const previous =
+    args.only && existsSync(args.out)
+      ? (JSON.parse(readFileSync(args.out, "utf8")) as { mode?: string; date?: string; machine?: unknown; sections?: SectionResult[]; profiles?: unknown[] })
+      : undefined;
+  const kept = (previous?.mode === args.mode ? (previous.sections ?? []) : [])
+    .filter((section) => !measured.some((fresh) => fresh.id === section.id))
+    .map((section) => ({ date: previous!.date, machine: previous!.machine, ...section }));
+  const order = ["overhead_500ms", "overhead_0ms", "cache_hits", "concurrency", "long_calls", "tokens", "delivery"];
   const results = {
     bench: "debrief",
     mode: args.mode,
@@ -202,11 +216,8 @@ async function main(): Promise<void> {
     durationSec,
     machine: info,
     plan: context.plan,
-    sections: ["1", "2", "3", "4", "5", "6", "7"].flatMap((key) => {
-      const section = sections.get(key);
-      return section ? [section] : [];
-    }),
-    profiles: [...profiles.values()].map((profile) => ({ ...profile, file: relative(ROOT, profile.file) })),
+    sections: [...kept, ...measured].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id)),
+    profiles: profiles.size > 0 || !previous ? [...profiles.values()].map((profile) => ({ ...profile, file: relative(ROOT, profile.file) })) : (previous.profiles ?? []),
     failures,
   };
   mkdirSync(dirname(args.out), { recursive: true });
