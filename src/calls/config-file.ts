@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { compileDestinations, ConfigError, retryPolicyFromConfig, type CompiledDestination, type ConfigIssue, type RetryPolicy } from "../delivery/index.js";
-import { formatPath, isTimeZone, knownKeysAt, variablesSchema, zodIssuesToDetails, type VariableLimits, type VariableSpec } from "../schema/index.js";
+import { compileDestinations, ConfigError, configIssues, retryPolicyFromConfig, type CompiledDestination, type ConfigIssue, type RetryPolicy } from "../delivery/index.js";
+import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
 
 const RetrySchema = z
   .object({
@@ -73,10 +73,6 @@ function parseText(file: string, text: string): unknown {
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
 
-function issuesOf(error: z.ZodError, schema: z.ZodTypeAny, prefix: (string | number)[]): ConfigIssue[] {
-  return zodIssuesToDetails(error.issues, prefix, (path) => knownKeysAt(schema, path)).map((detail) => ({ path: detail.path || "(root)", message: detail.message }));
-}
-
 export interface CompileOptions {
   /** DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: http and private or loopback destination URLs are accepted. */
   allowPrivate?: boolean;
@@ -95,7 +91,7 @@ export function compilePipelineConfig(
   if (!isObject(raw)) throw new ConfigError([{ path: "(root)", message: "must be an object with `profiles` and `destinations`" }]);
   const issues: ConfigIssue[] = [];
   const file = FileSchema.safeParse(raw);
-  if (!file.success) issues.push(...issuesOf(file.error, FileSchema, []));
+  if (!file.success) issues.push(...configIssues(file.error, FileSchema, []));
 
   let destinations = new Map<string, CompiledDestination>();
   try {
@@ -116,7 +112,7 @@ export function compilePipelineConfig(
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
-      issues.push(...issuesOf(parsed.error, schema, ["profiles", name]));
+      issues.push(...configIssues(parsed.error, schema, ["profiles", name]));
       continue;
     }
     const profile = parsed.data;

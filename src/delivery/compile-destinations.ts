@@ -29,8 +29,9 @@ type Path = readonly (string | number)[];
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-function zodIssues(error: z.ZodError, prefix: Path): ConfigIssue[] {
-  return zodIssuesToDetails(error.issues, [...prefix], (path) => knownKeysAt(DestinationConfigSchema, path)).map((detail) => ({
+/** A config file's zod issues, each by path; an unknown key names the key of `schema` it most likely meant. */
+export function configIssues(error: z.ZodError, schema: z.ZodTypeAny, prefix: Path): ConfigIssue[] {
+  return zodIssuesToDetails(error.issues, [...prefix], (path) => knownKeysAt(schema, path)).map((detail) => ({
     path: detail.path || "(root)",
     message: detail.message,
   }));
@@ -165,7 +166,7 @@ export function compileDestinations(
     }
     // Each destination on its own, so one that breaks the schema does not hide the problems of the others.
     const parsed = DestinationConfigSchema.safeParse(value);
-    if (!parsed.success) issues.push(...zodIssues(parsed.error, [...path, name]));
+    if (!parsed.success) issues.push(...configIssues(parsed.error, DestinationConfigSchema, [...path, name]));
     else destinations.set(name, compileOne(name, parsed.data, env, path, issues, options.allowPrivate ?? false));
   }
   if (issues.length > 0) throw new ConfigError(issues);

@@ -1,6 +1,6 @@
 // The delivery layer's public surface: config compiler, outbox, worker, API router.
 export { DestinationsConfigSchema, type DestinationConfig, type DestinationsConfig } from "./config-schema.js";
-export { compileDestinations, type CompiledDestination } from "./compile-destinations.js";
+export { compileDestinations, configIssues, type CompiledDestination } from "./compile-destinations.js";
 export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 export { DeliveryOutbox, type ClaimedDelivery } from "./outbox.js";
