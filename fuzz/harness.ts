@@ -162,6 +162,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           headers,
           body,
           signal: AbortSignal.timeout(HANG_MS),
+          // A connection of its own: a kept-alive one the server closes as idle while the fuzzer is busy generating
+          // would fail the request before the service ever saw it.
+          reset: true,
         });
         const text = await res.body.text();
         slowest.push({ ms: performance.now() - sent, what: `${res.statusCode} ${req.describe}` });
