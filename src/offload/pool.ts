@@ -32,9 +32,9 @@ export function createOffload(options: OffloadOptions = {}): Offload {
   const maxThreads = options.maxThreads ?? Math.max(1, availableParallelism() - 1);
   const pool = new Piscina({
     ...workerEntry(),
-    minThreads: 1,
+    // Started on the first task (most deployments' calls fit by bytes and never need one), kept for a quiet minute.
+    minThreads: 0,
     maxThreads,
-    // Threads beyond the first are let go after a quiet minute; the first keeps its tokenizer loaded.
     idleTimeout: 60_000,
   });
   return {
