@@ -18,6 +18,9 @@ import { profileUnderLoad, type ProfileResult } from "./sections/profile.js";
 import { scaleOut } from "./sections/scale-out.js";
 import { promptTokens } from "./sections/tokens.js";
 
+/** The sections, in the order they are printed and stored. */
+const SECTION_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8"];
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 interface Args {
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
     `date: ${new Date().toISOString()}; took ${durationSec} s`,
     "",
   ];
-  for (const key of ["1", "2", "3", "4", "5", "6", "7", "8"]) {
+  for (const key of SECTION_KEYS) {
     const section = sections.get(key);
     if (section) lines.push(renderSection(section), "");
     const profile = profiles.get(key);
@@ -197,6 +200,20 @@ async function main(): Promise<void> {
   for (const failure of failures) lines.push(`section ${failure.section} FAILED: ${failure.error}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 
+  const measured = SECTION_KEYS.flatMap((key) => {
+    const section = sections.get(key);
+    return section ? [{ ...section, date: new Date().toISOString(), machine: info }] : [];
+  });
+  // `--only` re-runs some sections: the others keep their figures from the results file it updates, each section
+  // with its own date and machine.
+  const previous =
+    args.only && existsSync(args.out)
+      ? (JSON.parse(readFileSync(args.out, "utf8")) as { mode?: string; date?: string; machine?: unknown; sections?: SectionResult[]; profiles?: unknown[] })
+      : undefined;
+  const kept = (previous?.mode === args.mode ? (previous.sections ?? []) : [])
+    .filter((section) => !measured.some((fresh) => fresh.id === section.id))
+    .map((section) => ({ date: previous!.date, machine: previous!.machine, ...section }));
+  const order = ["overhead_500ms", "overhead_0ms", "cache_hits", "concurrency", "long_calls", "tokens", "delivery", "scale-out"];
   const results = {
     bench: "debrief",
     mode: args.mode,
@@ -204,11 +221,8 @@ async function main(): Promise<void> {
     durationSec,
     machine: info,
     plan: context.plan,
-    sections: ["1", "2", "3", "4", "5", "6", "7", "8"].flatMap((key) => {
-      const section = sections.get(key);
-      return section ? [section] : [];
-    }),
-    profiles: [...profiles.values()].map((profile) => ({ ...profile, file: relative(ROOT, profile.file) })),
+    sections: [...kept, ...measured].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id)),
+    profiles: profiles.size > 0 || !previous ? [...profiles.values()].map((profile) => ({ ...profile, file: relative(ROOT, profile.file) })) : (previous.profiles ?? []),
     failures,
   };
   mkdirSync(dirname(args.out), { recursive: true });

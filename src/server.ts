@@ -11,6 +11,7 @@ import { createApp } from "./http/index.js";
 import { createLlm, OpenAiLlm } from "./llm/index.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics/index.js";
+import { createOffload } from "./offload/index.js";
 
 /** Shorter keys are guessable by brute force over the network. */
 const MIN_API_KEY_LENGTH = 24;
@@ -49,20 +50,30 @@ export async function startService(settings: Settings, logger: Logger, options: 
         lockTtlMs: Math.min(settings.llm.timeoutMs * (settings.llm.maxRetries + 1), 300_000),
       })
     : undefined;
-  const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver });
+  // Tokenising, chunking and rendering delivery bodies grow with the input: they run on worker threads.
+  const offload = createOffload();
+  const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver, planner: offload.plan });
   // The post-call pipeline (accepted calls, deliveries) runs only with a configuration file.
-  const pipeline: Pipeline | undefined = settings.configFile
-    ? await startPipeline({
-        settings,
-        env: options.env ?? {},
-        extractor,
-        logger,
-        deliveryMetrics: { attempt: metrics.deliveryAttempt },
-        onCallReceived: metrics.callReceived,
-        pollIntervalMs: options.pipelinePollIntervalMs,
-      })
-    : undefined;
-  if (pipeline) metrics.observeOutboxDepth(async () => (await pipeline.outbox.counts()).pending);
+  let pipeline: Pipeline | undefined;
+  try {
+    pipeline = settings.configFile
+      ? await startPipeline({
+          settings,
+          env: options.env ?? {},
+          extractor,
+          logger,
+          deliveryMetrics: { attempt: metrics.deliveryAttempt },
+          onCallReceived: metrics.callReceived,
+          renderBodies: offload.renderBodies,
+          pollIntervalMs: options.pipelinePollIntervalMs,
+        })
+      : undefined;
+  } catch (error) {
+    await offload.close();
+    throw error;
+  }
+  const outbox = pipeline?.outbox;
+  if (outbox) metrics.observeOutboxDepth(async () => (await outbox.counts()).pending);
 
   let stopping = false;
   const app = createApp({
@@ -130,6 +141,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
         // and get what is left of the deadline to finish their attempts.
         await pipeline?.close(Math.max(0, deadlineMs - (Date.now() - started)));
         await cache?.close();
+        await offload.close();
       })();
       return closing;
     },

@@ -1,7 +1,7 @@
 // The calls API in the OpenAPI document: accept a post-call payload, look a call up, replay a failed extraction.
 import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
-import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
+import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
 import type { describeCall } from "./router.js";
 import { CALL_STATES } from "./store.js";
@@ -238,8 +238,10 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
           },
         },
         "400": errorResponse(
-          "No or an unknown `profile`; the body is not JSON or not an object; no platform's (or not the profile source's) post-call shape, " +
-            "with what each platform's shape lacks in details; or a field or the transcript cannot be read (each problem in details).",
+          "No or an unknown `profile`; the body is not JSON or does not decode, or is not an object; no platform's (or not the profile " +
+            "source's) post-call shape, with what each platform's shape lacks in details; a field or the transcript cannot be read; or the " +
+            "call could never be extracted under its profile (each problem in details): checked as `POST /v1/extract` checks, prompt budget " +
+            "included, so such a call is never stored.",
           [
             {
               code: "unknown_payload_shape",
@@ -252,6 +254,8 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             },
             { code: "invalid_request", message: "The call's transcript cannot be read", details: [{ path: "message.artifact.messages[4]", message: "turn is in no known shape" }] },
             INVALID_JSON_EXAMPLE,
+            INVALID_BODY_EXAMPLE,
+            PROMPT_BUDGET_EXAMPLE,
           ],
         ),
         ...guards,

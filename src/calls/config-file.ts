@@ -6,6 +6,7 @@ import { z } from "zod";
 import {
   compileDestinations,
   ConfigError,
+  configIssues,
   retryPolicyFromConfig,
   substituteEnv,
   type CompiledDestination,
@@ -54,16 +55,17 @@ function profileSchema(limits: VariableLimits) {
 /** A token anyone could guess in a few tries is no protection for a URL that carries personal data. */
 const MIN_URL_TOKEN_LENGTH = 16;
 
-function fileSchema(limits: VariableLimits) {
-  return z
-    .object({
-      profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "profile names are 1-64 letters, digits, '_', '.' or '-'"), profileSchema(limits)),
-      destinations: z.unknown().optional(),
-      /** How extraction of accepted calls is retried while the LLM is down. */
-      extraction: z.object({ retry: RetrySchema.optional() }).strict().default({}),
-    })
-    .strict();
-}
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The top level; profiles and destinations are checked one by one below, so that one bad entry hides no other. */
+const FileSchema = z
+  .object({
+    profiles: z.record(z.unknown()),
+    destinations: z.unknown().optional(),
+    /** How extraction of accepted calls is retried while the LLM is down. */
+    extraction: z.object({ retry: RetrySchema.optional() }).strict().default({}),
+  })
+  .strict();
 
 export interface Profile {
   name: string;
@@ -98,18 +100,53 @@ function parseText(file: string, text: string): unknown {
   }
 }
 
-/** Parses and compiles a configuration object; throws one ConfigError naming the path of every problem. */
-export function compilePipelineConfig(raw: unknown, env: Record<string, string | undefined>, limits: VariableLimits): PipelineConfig {
-  const parsed = fileSchema(limits).safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => ({ path: formatPath(issue.path) || "(root)", message: issue.message })));
-  }
-  const destinations = compileDestinations(parsed.data.destinations, env);
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+export interface CompileOptions {
+  /** DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: http and private or loopback destination URLs are accepted. */
+  allowPrivate?: boolean;
+}
+
+/**
+ * Parses and compiles a configuration object; throws one ConfigError naming the path of every problem in the file:
+ * the top level, every destination and every profile are checked, whatever else is wrong.
+ */
+export function compilePipelineConfig(
+  raw: unknown,
+  env: Record<string, string | undefined>,
+  limits: VariableLimits,
+  options: CompileOptions = {},
+): PipelineConfig {
+  if (!isObject(raw)) throw new ConfigError([{ path: "(root)", message: "must be an object with `profiles` and `destinations`" }]);
   const issues: ConfigIssue[] = [];
+  const file = FileSchema.safeParse(raw);
+  if (!file.success) issues.push(...configIssues(file.error, FileSchema, []));
+
+  let destinations = new Map<string, CompiledDestination>();
+  try {
+    destinations = compileDestinations(raw.destinations, env, { allowPrivate: options.allowPrivate });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
+  // A profile naming a destination that is declared but broken is not told twice: the destination's own issue says it.
+  const declared = new Set(isObject(raw.destinations) ? Object.keys(raw.destinations) : []);
+
+  const schema = profileSchema(limits);
   const profiles = new Map<string, Profile>();
-  for (const [name, profile] of Object.entries(parsed.data.profiles)) {
+  for (const [name, value] of Object.entries(isObject(raw.profiles) ? raw.profiles : {})) {
+    if (!PROFILE_NAME.test(name)) {
+      issues.push({ path: formatPath(["profiles", name]), message: "profile names are 1-64 letters, digits, '_', '.' or '-'" });
+      continue;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      issues.push(...configIssues(parsed.error, schema, ["profiles", name]));
+      continue;
+    }
+    const profile = parsed.data;
     profile.destinations.forEach((destination, index) => {
-      if (!destinations.has(destination)) {
+      if (!declared.has(destination)) {
         issues.push({ path: `profiles.${name}.destinations[${index}]`, message: `no destination named "${destination}" is configured` });
       }
     });
@@ -136,20 +173,25 @@ export function compilePipelineConfig(raw: unknown, env: Record<string, string |
       gates: { minDurationS: profile.min_duration_s, minCustomerTurns: profile.min_customer_turns, skipEndedReasons: profile.skip_ended_reasons ?? [] },
     });
   }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0 || !file.success) throw new ConfigError(issues);
   return {
     profiles,
     destinations,
-    extractionRetry: retryPolicyFromConfig({ ...DEFAULT_EXTRACTION_RETRY, ...parsed.data.extraction.retry }),
+    extractionRetry: retryPolicyFromConfig({ ...DEFAULT_EXTRACTION_RETRY, ...file.data.extraction.retry }),
   };
 }
 
-export function loadPipelineConfig(file: string, env: Record<string, string | undefined>, limits: VariableLimits): PipelineConfig {
+export function loadPipelineConfig(
+  file: string,
+  env: Record<string, string | undefined>,
+  limits: VariableLimits,
+  options: CompileOptions = {},
+): PipelineConfig {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new ConfigError([{ path: file, message: `cannot be read: ${(error as Error).message}` }]);
   }
-  return compilePipelineConfig(parseText(file, text), env, limits);
+  return compilePipelineConfig(parseText(file, text), env, limits, options);
 }

@@ -2,7 +2,15 @@
 // The role decides which halves run here: `api` accepts and answers, `worker` extracts and delivers, `all` does both.
 import type { Request, Router } from "express";
 import type { Settings } from "../config.js";
-import { createDeliveryDispatcher, DeliveryWorker, deliveriesApiDocs, deliveriesRouter, type DeliveryMetrics, type DeliveryOutbox } from "../delivery/index.js";
+import {
+  createDeliveryDispatcher,
+  DeliveryWorker,
+  deliveriesApiDocs,
+  deliveriesRouter,
+  type BodyRenderer,
+  type DeliveryMetrics,
+  type DeliveryOutbox,
+} from "../delivery/index.js";
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
@@ -14,6 +22,7 @@ import { callsRouter, type CallsRouterDeps } from "./router.js";
 import { pruneFinished } from "./retention.js";
 import type { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
+import { TurnTaking } from "../turn-taking.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 
@@ -40,6 +49,8 @@ export interface PipelineOptions {
   deliveryMetrics?: DeliveryMetrics;
   /** Told of every call a platform posted that was recognised, by source and outcome. */
   onCallReceived?: CallsRouterDeps["onReceived"];
+  /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
+  renderBodies?: BodyRenderer;
   /** Poll intervals; tests shorten them. */
   pollIntervalMs?: number;
 }
@@ -58,7 +69,7 @@ export function extractionLeaseMs(llm: Settings["llm"]): number {
  */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { settings, env, extractor, logger } = options;
-  const config = loadPipelineConfig(settings.configFile!, env, settings.limits);
+  const config = loadPipelineConfig(settings.configFile!, env, settings.limits, { allowPrivate: settings.allowPrivateDestinations });
   const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger);
   const serves = settings.role !== "worker";
   const works = settings.role !== "api";
@@ -68,6 +79,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   if (works) {
     const interrupted = { calls: await store.releaseAbandonedClaims(), deliveries: await outbox.releaseAbandonedClaims() };
     if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
+    // Both workers' steps take turns with HTTP requests: a burst of accepted calls never waits behind their extraction.
+    const turns = new TurnTaking();
     const deliveryWorker = new DeliveryWorker({
       outbox,
       destinations: config.destinations,
@@ -76,6 +89,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       metrics: options.deliveryMetrics,
       pollIntervalMs: options.pollIntervalMs,
       leaseGraceMs: settings.deliveryLeaseGraceMs,
+      turns,
     });
     const callWorker = new CallWorker({
       store,
@@ -83,6 +97,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       config,
       outbox,
       limits: settings.limits,
+      renderBodies: options.renderBodies,
+      turns,
       logger: logger.child({ module: "calls" }),
       onEnqueued: () => signals.notify("deliveries"),
       pollIntervalMs: options.pollIntervalMs,
@@ -129,6 +145,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             outbox,
             config,
             limits: settings.limits,
+            extractor,
             onAccepted: () => signals.notify("calls"),
             onReceived: options.onCallReceived,
           }),

@@ -2,6 +2,7 @@
 import { Router } from "express";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { DeliveryOutbox, DeliveryWithAttempts } from "../delivery/index.js";
+import type { Extractor } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { recognizePayload, type SourceName } from "../sources/index.js";
@@ -14,6 +15,8 @@ export interface CallsRouterDeps {
   outbox: DeliveryOutbox;
   config: PipelineConfig;
   limits: VariableLimits;
+  /** Plans a call's prompt at the door, so one that can never fit the budget is a 400 rather than a stored failure. */
+  extractor: Pick<Extractor, "plan">;
   /** Told when a call is accepted or replayed, so extraction starts now rather than at the next poll. */
   onAccepted: () => void;
   /** Told of every call a platform posted that was recognised, with what became of it (for metrics). */
@@ -82,8 +85,9 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     }
     const call = source.normalize(body);
     const reason = skipReason(call, profile);
-    // A call we will extract is checked now, as `POST /v1/extract` would check it: a bad one is a 400, never a stored failure.
-    if (reason === undefined) callExtractJob(call, profile, deps.limits);
+    // A call we will extract is checked now, as `POST /v1/extract` would check it, prompt budget included: a bad one is
+    // a 400, never a stored failure. Planning a long call runs off the event loop.
+    if (reason === undefined) await deps.extractor.plan(callExtractJob(call, profile, deps.limits));
 
     const { call: stored, created } = await deps.store.accept({
       profile: profile.name,

@@ -43,23 +43,34 @@ CREATE INDEX IF NOT EXISTS calls_source ON calls (source, external_id);
 export class SqliteCallStore implements CallStore {
   readonly engine = "sqlite";
   readonly #db: Database.Database;
+  /** The worker's bookkeeping (claims, outcomes): a second connection to the same file, with synchronous=NORMAL. */
+  readonly #bookkeeping: Database.Database;
   readonly #now: () => number;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #statements = new Map<Database.Database, Map<string, Database.Statement>>();
 
-  private constructor(db: Database.Database, now: () => number) {
+  private constructor(db: Database.Database, bookkeeping: Database.Database, now: () => number) {
     this.#db = db;
+    this.#bookkeeping = bookkeeping;
     this.#now = now;
   }
 
-  /** `synchronous=FULL`: a call answered 202 survives a power cut, not only a crash. */
+  /**
+   * Accepting a call commits with `synchronous=FULL`: a call answered 202 survives a power cut, not only a crash.
+   * The worker's own steps commit with NORMAL (no fsync on the event loop for each): a power cut may undo the last of
+   * them, which only makes a call due again; its deliveries are enqueued idempotently, so none is sent twice.
+   */
   static open(file: string, now: () => number = Date.now): SqliteCallStore {
     const db = openDatabase(file, { synchronous: "FULL", migrations: CALLS_SQLITE_MIGRATIONS });
-    return new SqliteCallStore(db, now);
+    const bookkeeping = openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS });
+    return new SqliteCallStore(db, bookkeeping, now);
   }
 
-  #sql(source: string): Database.Statement {
-    let statement = this.#statements.get(source);
-    if (!statement) this.#statements.set(source, (statement = this.#db.prepare(source)));
+  /** Prepared once per distinct SQL text and connection; `db` is the FULL one unless told. */
+  #sql(source: string, db: Database.Database = this.#db): Database.Statement {
+    let prepared = this.#statements.get(db);
+    if (!prepared) this.#statements.set(db, (prepared = new Map()));
+    let statement = prepared.get(source);
+    if (!statement) prepared.set(source, (statement = db.prepare(source)));
     return statement;
   }
 
@@ -106,18 +117,20 @@ export class SqliteCallStore implements CallStore {
          SELECT id FROM calls WHERE state IN ('accepted', 'extracting') AND next_attempt_at <= @now
          AND (claimed_until IS NULL OR claimed_until <= @now) ORDER BY next_attempt_at LIMIT @limit)
        RETURNING *`,
+      this.#bookkeeping,
     ).all({ now, until: now + leaseMs, limit }) as CallRow[];
     return rows.map(toCallRecord).sort((a, b) => a.next_attempt_at! - b.next_attempt_at!);
   }
 
   async releaseAbandonedClaims(): Promise<number> {
-    return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL").run().changes;
+    return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
   }
 
   async markExtracted(id: string, extraction: CallRecord["extraction"], deliveryErrors: CallRecord["delivery_errors"]): Promise<void> {
     this.#sql(
       `UPDATE calls SET state = 'extracted', extraction = ?, delivery_errors = ?, attempts = attempts + 1, claimed_until = NULL,
        next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
+      this.#bookkeeping,
     ).run(JSON.stringify(extraction), JSON.stringify(deliveryErrors), this.#now(), id);
   }
 
@@ -125,6 +138,7 @@ export class SqliteCallStore implements CallStore {
     this.#sql(
       `UPDATE calls SET state = ?, reason = ?, last_error = ?, attempts = attempts + 1, claimed_until = NULL,
        next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+      this.#bookkeeping,
     ).run(nextAttemptAt === undefined ? "extraction_failed" : "extracting", error.code, error.message, nextAttemptAt ?? null, this.#now(), id);
   }
 
@@ -161,6 +175,7 @@ export class SqliteCallStore implements CallStore {
   }
 
   async close(): Promise<void> {
+    if (this.#bookkeeping.open) this.#bookkeeping.close();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -3,13 +3,14 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
-import { backoffDelayMs, enqueueCallDeliveries, type DeliveryOutbox } from "../delivery/index.js";
+import { backoffDelayMs, enqueueCallDeliveries, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { sourceNamed } from "../sources/index.js";
 import { callExtractJob, enrichPayload } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
+import { noTurns, type TurnTaking } from "../turn-taking.js";
 
 export interface CallWorkerOptions {
   store: CallStore;
@@ -19,6 +20,10 @@ export interface CallWorkerOptions {
   /** Told when deliveries were enqueued, so they go out now rather than at its next poll. */
   onEnqueued?: () => void;
   limits: VariableLimits;
+  /** Renders delivery bodies; default: on this thread. */
+  renderBodies?: BodyRenderer;
+  /** Shared with the delivery worker: each step of a call waits for its turn, so HTTP requests are served between. */
+  turns?: Pick<TurnTaking, "next">;
   logger: Logger;
   /** Calls claimed and extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
   concurrency?: number;
@@ -35,7 +40,7 @@ function isPermanent(error: unknown): boolean {
 }
 
 export class CallWorker {
-  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued">> & Pick<CallWorkerOptions, "onEnqueued">;
+  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "renderBodies">> & Pick<CallWorkerOptions, "onEnqueued" | "renderBodies">;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -50,6 +55,7 @@ export class CallWorker {
       leaseMs: 15 * 60_000,
       clock: Date.now,
       random: Math.random,
+      turns: noTurns,
       ...options,
     };
     this.#limit = pLimit(this.#options.concurrency);
@@ -130,26 +136,32 @@ export class CallWorker {
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.#pump()
-        .catch((error: unknown) => this.#options.logger.error({ err: error }, "call worker poll failed"))
-        .finally(() => {
-          if (this.#running) this.#schedule(this.#options.pollIntervalMs);
-        });
+      // Claiming reads and writes the store for each call: it waits for its turn like any other step.
+      void this.#options.turns.next().then(() => {
+        if (!this.#running) return;
+        this.#pump()
+          .catch((error: unknown) => this.#options.logger.error({ err: error }, "call worker poll failed"))
+          .finally(() => {
+            if (this.#running) this.#schedule(this.#options.pollIntervalMs);
+          });
+      });
     }, delayMs);
     this.#timer.unref();
   }
 
   async #process(call: CallRecord): Promise<void> {
-    const { store, extractor, config, outbox, limits, logger, clock, random } = this.#options;
+    const { store, extractor, config, outbox, limits, logger, clock, random, turns } = this.#options;
     const log = logger.child({ call_id: call.id, profile: call.profile, source: call.source });
     try {
+      await turns.next();
       const profile = config.profiles.get(call.profile);
       if (!profile) throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured`);
       const source = sourceNamed(call.source);
       const payload = call.payload as Record<string, unknown>;
       const normalized = source.normalize(payload);
       const job = callExtractJob(normalized, profile, limits);
-      const result = await extractor.extract(job);
+      const result = await extractor.extract(job, { turns });
+      await turns.next();
       const enriched = enrichPayload(payload, {
         callId: call.id,
         profile,
@@ -158,7 +170,14 @@ export class CallWorker {
         extractedVariables: result.extracted_variables,
         meta: result.meta,
       });
-      const report = await enqueueCallDeliveries({ outbox, destinations: profile.destinations, callId: call.id, payload: enriched });
+      const report = await enqueueCallDeliveries({
+        outbox,
+        destinations: profile.destinations,
+        callId: call.id,
+        payload: enriched,
+        render: this.#options.renderBodies,
+      });
+      await turns.next();
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
       await store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);

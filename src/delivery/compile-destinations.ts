@@ -1,11 +1,13 @@
 // Turns the `destinations` config into ready-to-send destinations: env substituted, URLs checked, JSONata compiled once.
 import jsonata from "jsonata";
 import type { z } from "zod";
-import { DestinationsConfigSchema, type DestinationConfig } from "./config-schema.js";
-import { ConfigError, DeliveryExpressionError, type ConfigIssue } from "./errors.js";
+import { refusedUrlReason } from "./address-guard.js";
+import { DESTINATION_NAME, DestinationConfigSchema, type DestinationConfig } from "./config-schema.js";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import { JSONATA_LIMITS, transformed, whenMatches, type DestinationExpressions } from "./render-bodies.js";
 import { retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 import { assertUsableSecret } from "./signing.js";
-import { formatPath } from "../schema/index.js";
+import { formatPath, knownKeysAt, zodIssuesToDetails } from "../schema/index.js";
 
 export interface CompiledDestination {
   name: string;
@@ -15,6 +17,8 @@ export interface CompiledDestination {
   secrets: string[];
   timeoutMs: number;
   retry: RetryPolicy;
+  /** The `when` and `transform` sources, for rendering on a worker thread (render-bodies.ts). */
+  expressions: DestinationExpressions;
   /** True when the destination should receive this enriched payload (`when` yields exactly `true`, or there is no `when`). */
   matches(payload: unknown): Promise<boolean>;
   /** The body to send for this enriched payload (`transform`, or the payload itself). */
@@ -23,19 +27,14 @@ export interface CompiledDestination {
 
 type Path = readonly (string | number)[];
 
-/** Guards against a runaway expression (`$map` over a huge range, deep recursion) blocking the worker. */
-const JSONATA_LIMITS = { timeout: 1_000, stack: 500 };
-
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-function zodIssues(error: z.ZodError, prefix: Path): ConfigIssue[] {
-  return error.issues.flatMap((issue) => {
-    const at = [...prefix, ...issue.path];
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({ path: formatPath([...at, key]), message: "unknown key" }));
-    }
-    return [{ path: formatPath(at), message: issue.message }];
-  });
+/** A config file's zod issues, each by path; an unknown key names the key of `schema` it most likely meant. */
+export function configIssues(error: z.ZodError, schema: z.ZodTypeAny, prefix: Path): ConfigIssue[] {
+  return zodIssuesToDetails(error.issues, [...prefix], (path) => knownKeysAt(schema, path)).map((detail) => ({
+    path: detail.path || "(root)",
+    message: detail.message,
+  }));
 }
 
 /** `${NAME}` → env value; an unset or empty variable is reported, never silently sent as "". */
@@ -62,7 +61,7 @@ function compileExpression(source: string | undefined, at: Path, issues: ConfigI
   }
 }
 
-function checkUrl(url: string, at: Path, issues: ConfigIssue[]): void {
+function checkUrl(url: string, at: Path, issues: ConfigIssue[], allowPrivate: boolean): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -74,22 +73,26 @@ function checkUrl(url: string, at: Path, issues: ConfigIssue[]): void {
     issues.push({ path: formatPath(at), message: "must be an https:// URL" });
   } else if (parsed.username || parsed.password) {
     issues.push({ path: formatPath(at), message: "must not contain credentials; send them in `headers` instead" });
+  } else {
+    // What can be told without the network (http, an IP literal that is private or loopback) is a start-up error
+    // rather than a failure on every delivery; host names are still checked when connecting.
+    const refused = refusedUrlReason(parsed, allowPrivate);
+    if (refused) issues.push({ path: formatPath(at), message: refused });
   }
 }
 
-async function evaluate(expression: jsonata.Expression, payload: unknown, path: string): Promise<unknown> {
-  try {
-    return await expression.evaluate(payload);
-  } catch (error) {
-    throw new DeliveryExpressionError(path, `evaluation failed: ${(error as Error).message ?? String(error)}`, { cause: error });
-  }
-}
-
-function compileOne(name: string, config: DestinationConfig, env: Record<string, string | undefined>, prefix: Path, issues: ConfigIssue[]): CompiledDestination {
+function compileOne(
+  name: string,
+  config: DestinationConfig,
+  env: Record<string, string | undefined>,
+  prefix: Path,
+  issues: ConfigIssue[],
+  allowPrivate: boolean,
+): CompiledDestination {
   const at = [...prefix, name];
   const issuesBeforeUrl = issues.length;
   const url = substituteEnv(config.url, env, [...at, "url"], issues);
-  if (issues.length === issuesBeforeUrl) checkUrl(url, [...at, "url"], issues);
+  if (issues.length === issuesBeforeUrl) checkUrl(url, [...at, "url"], issues, allowPrivate);
 
   const headers: Record<string, string> = {};
   for (const [header, raw] of Object.entries(config.headers)) {
@@ -127,35 +130,44 @@ function compileOne(name: string, config: DestinationConfig, env: Record<string,
     secrets,
     timeoutMs: config.timeout_ms,
     retry: retryPolicyFromConfig(config.retry),
-    async matches(payload) {
-      if (!when) return true;
-      // Only a real `true` counts: "yes", 1 or a non-empty array must not send a call by accident.
-      return (await evaluate(when, payload, whenPath)) === true;
-    },
-    async render(payload) {
-      if (!transform) return payload;
-      const body = await evaluate(transform, payload, transformPath);
-      if (body === undefined) throw new DeliveryExpressionError(transformPath, "produced no value for this payload");
-      return body;
-    },
+    expressions: { name, path: formatPath(at), when: config.when, transform: config.transform },
+    matches: (payload) => whenMatches(when, payload, whenPath),
+    render: (payload) => transformed(transform, payload, transformPath),
   };
 }
 
+export interface CompileDestinationsOptions {
+  /** DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: http and private or loopback IP literals are accepted. Default false. */
+  allowPrivate?: boolean;
+  /** Where the object sits in the config file, for issue paths. Default `destinations`. */
+  path?: (string | number)[];
+}
+
 /**
- * Validates and compiles the `destinations` object. Throws one ConfigError listing every problem,
+ * Validates and compiles the `destinations` object. Throws one ConfigError listing every problem of every destination,
  * each named by its path (`destinations.crm.when: …`), so a bad file fails start-up, not a call.
  */
 export function compileDestinations(
   raw: unknown,
   env: Record<string, string | undefined>,
-  path: (string | number)[] = ["destinations"],
+  options: CompileDestinationsOptions = {},
 ): Map<string, CompiledDestination> {
-  const parsed = DestinationsConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, path));
-  const issues: ConfigIssue[] = [];
+  const path = options.path ?? ["destinations"];
   const destinations = new Map<string, CompiledDestination>();
-  for (const [name, config] of Object.entries(parsed.data)) {
-    destinations.set(name, compileOne(name, config, env, path, issues));
+  if (raw === undefined || raw === null) return destinations;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError([{ path: formatPath(path), message: "must be an object of named destinations" }]);
+  }
+  const issues: ConfigIssue[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (!DESTINATION_NAME.test(name)) {
+      issues.push({ path: formatPath([...path, name]), message: "destination names are 1-64 letters, digits, '_', '.' or '-'" });
+      continue;
+    }
+    // Each destination on its own, so one that breaks the schema does not hide the problems of the others.
+    const parsed = DestinationConfigSchema.safeParse(value);
+    if (!parsed.success) issues.push(...configIssues(parsed.error, DestinationConfigSchema, [...path, name]));
+    else destinations.set(name, compileOne(name, parsed.data, env, path, issues, options.allowPrivate ?? false));
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return destinations;

@@ -1,7 +1,7 @@
 // Routes one enriched payload to the destinations it matches: `when` decides, `transform` renders, the outbox stores.
 import type { CompiledDestination } from "./compile-destinations.js";
-import { DeliveryExpressionError } from "./errors.js";
 import type { DeliveryOutbox } from "./outbox.js";
+import { renderBodies, type DestinationExpressions, type RenderedBody } from "./render-bodies.js";
 import type { Delivery } from "./types.js";
 
 export interface EnqueueReport {
@@ -12,31 +12,29 @@ export interface EnqueueReport {
   errors: { destination: string; path: string; message: string }[];
 }
 
+/** Renders the bodies; the offload pool's, on a worker thread, in the service. */
+export type BodyRenderer = (payload: unknown, destinations: readonly DestinationExpressions[]) => Promise<RenderedBody[]>;
+
 /**
  * Renders at enqueue time and stores the exact body, so every retry sends identical bytes (signatures
  * stay reproducible, and `$now()` in a transform does not drift between attempts). Idempotent per call.
+ * An expression that fails on this payload is its destination's problem, reported on the call; the outbox failing
+ * to write propagates, so the caller never records the call as handed over.
  */
 export async function enqueueCallDeliveries(input: {
   outbox: DeliveryOutbox;
   destinations: Iterable<CompiledDestination>;
   callId: string;
   payload: unknown;
+  render?: BodyRenderer;
 }): Promise<EnqueueReport> {
   const report: EnqueueReport = { enqueued: [], skipped: [], errors: [] };
-  for (const destination of input.destinations) {
-    try {
-      if (!(await destination.matches(input.payload))) {
-        report.skipped.push(destination.name);
-        continue;
-      }
-      const body = await destination.render(input.payload);
-      report.enqueued.push(await input.outbox.enqueue({ callId: input.callId, destination: destination.name, payload: body }));
-    } catch (error) {
-      // An expression that fails on this payload is this destination's problem, reported on the call. Anything else
-      // (the outbox could not write) propagates: the caller must not record the call as handed over.
-      if (!(error instanceof DeliveryExpressionError)) throw error;
-      report.errors.push({ destination: destination.name, path: error.path, message: error.message });
-    }
+  const render = input.render ?? renderBodies;
+  const rendered = await render(input.payload, [...input.destinations].map((destination) => destination.expressions));
+  for (const outcome of rendered) {
+    if (outcome.kind === "skipped") report.skipped.push(outcome.destination);
+    else if (outcome.kind === "error") report.errors.push({ destination: outcome.destination, path: outcome.path, message: outcome.message });
+    else report.enqueued.push(await input.outbox.enqueue({ callId: input.callId, destination: outcome.destination, body: outcome.body }));
   }
   return report;
 }

@@ -1,13 +1,13 @@
 // The delivery layer's public surface: config compiler, outbox, worker, API router.
 export { DestinationsConfigSchema, type DestinationConfig, type DestinationsConfig } from "./config-schema.js";
-export { compileDestinations, substituteEnv, type CompiledDestination } from "./compile-destinations.js";
+export { compileDestinations, configIssues, substituteEnv, type CompiledDestination } from "./compile-destinations.js";
 export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 export type { ClaimedDelivery, ClaimRequest, DeliveryOutbox } from "./outbox.js";
 export { SqliteOutbox } from "./sqlite-outbox.js";
 export { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox } from "./postgres-outbox.js";
 export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
-export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
+export { enqueueCallDeliveries, type BodyRenderer, type EnqueueReport } from "./enqueue-call.js";
 export { deliveriesRouter } from "./router.js";
 export { samplePayload } from "./sample-payload.js";
 export { webhookIdFor } from "./signing.js";

@@ -56,7 +56,7 @@ export interface DeliveryOutbox {
    * Stores `payload` (the body to send, already rendered by the destination's transform) as exact JSON bytes.
    * Idempotent on (callId, destination): a second call returns the existing delivery unchanged.
    */
-  enqueue(input: { callId: string; destination: string; payload: unknown }): Promise<Delivery>;
+  enqueue(input: EnqueueInput): Promise<Delivery>;
   get(id: string): Promise<DeliveryWithAttempts | undefined>;
   /** Newest first. */
   list(filter?: DeliveryFilter): Promise<Delivery[]>;
@@ -210,8 +210,16 @@ export function withAttempts(rows: readonly DeliveryRow[], attempts: readonly At
 }
 
 /** The body as stored: exact JSON bytes. */
-export function serializeBody(payload: unknown): string {
-  const body = JSON.stringify(payload);
+/**
+ * The body to send, already rendered by the destination's transform: `body` when it is serialised already (rendered on
+ * the worker pool), else `payload`, serialised at enqueue. Enqueueing is idempotent on (call, destination).
+ */
+export type EnqueueInput = { callId: string; destination: string } & ({ payload: unknown } | { body: string });
+
+/** The exact JSON bytes an enqueue stores. */
+export function serializeBody(input: EnqueueInput): string {
+  if ("body" in input) return input.body;
+  const body = JSON.stringify(input.payload);
   if (body === undefined) throw new TypeError("a delivery payload must be JSON-serialisable");
   return body;
 }

@@ -24,6 +24,7 @@ import {
   type ClaimRow,
   type DeliveryOutbox,
   type DeliveryRow,
+  type EnqueueInput,
 } from "./outbox.js";
 import { webhookIdFor } from "./signing.js";
 import type { AttemptOutcome, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
@@ -98,8 +99,8 @@ export class PostgresOutbox implements DeliveryOutbox {
     this.now = clock;
   }
 
-  async enqueue(input: { callId: string; destination: string; payload: unknown }): Promise<Delivery> {
-    const body = serializeBody(input.payload);
+  async enqueue(input: EnqueueInput): Promise<Delivery> {
+    const body = serializeBody(input);
     const now = this.now();
     const inserted = await this.#pool.query<DeliveryRow>(
       `INSERT INTO deliveries (id, call_id, destination, webhook_id, body, status, next_attempt_at, created_at, updated_at)

@@ -24,6 +24,7 @@ import {
   type ClaimRow,
   type DeliveryOutbox,
   type DeliveryRow,
+  type EnqueueInput,
 } from "./outbox.js";
 import { webhookIdFor } from "./signing.js";
 import type { Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
@@ -32,25 +33,30 @@ export class SqliteOutbox implements DeliveryOutbox {
   readonly engine = "sqlite";
   readonly now: () => number;
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Database.Statement>();
+  /** The worker's bookkeeping (claims, attempt outcomes): a second connection to the same file, synchronous=NORMAL. */
+  readonly #bookkeeping: Database.Database;
+  readonly #statements = new Map<Database.Database, Map<string, Database.Statement>>();
 
-  private constructor(db: Database.Database, clock: () => number) {
+  private constructor(db: Database.Database, bookkeeping: Database.Database, clock: () => number) {
     this.#db = db;
+    this.#bookkeeping = bookkeeping;
     this.now = clock;
   }
 
   /**
-   * Opens (creating if needed) the outbox file. WAL with synchronous=FULL: each commit is fsynced, so an
-   * accepted delivery survives power loss as well as SIGKILL; it costs about one fsync per state change,
-   * which is noise next to the HTTP round trip each change stands for.
+   * Opens (creating if needed) the outbox file. WAL; enqueueing and replays commit with synchronous=FULL, so an
+   * accepted delivery survives power loss as well as SIGKILL. Claims and attempt outcomes commit with NORMAL, without
+   * an fsync on the event loop for each: a power cut may undo the last of them, and the delivery is then claimed and
+   * sent again (at least once, with the same webhook-id), never lost.
    */
   static open(file: string, clock: () => number = Date.now): SqliteOutbox {
     const db = openDatabase(file, { synchronous: "FULL", migrations: OUTBOX_MIGRATIONS });
-    return new SqliteOutbox(db, clock);
+    const bookkeeping = openDatabase(file, { synchronous: "NORMAL", migrations: OUTBOX_MIGRATIONS });
+    return new SqliteOutbox(db, bookkeeping, clock);
   }
 
-  async enqueue(input: { callId: string; destination: string; payload: unknown }): Promise<Delivery> {
-    const body = serializeBody(input.payload);
+  async enqueue(input: EnqueueInput): Promise<Delivery> {
+    const body = serializeBody(input);
     const now = this.now();
     this.#sql(
       `INSERT INTO deliveries (id, call_id, destination, webhook_id, body, status, next_attempt_at, created_at, updated_at)
@@ -110,12 +116,12 @@ export class SqliteOutbox implements DeliveryOutbox {
   }
 
   async releaseAbandonedClaims(): Promise<number> {
-    return this.#sql("UPDATE deliveries SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL").run().changes;
+    return this.#sql("UPDATE deliveries SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
   }
 
   async claimDue(request: ClaimRequest): Promise<ClaimedDelivery[]> {
     const now = this.now();
-    return this.#db.transaction((): ClaimedDelivery[] => {
+    return this.#bookkeeping.transaction((): ClaimedDelivery[] => {
       const candidates = this.#sql(
         `SELECT id, destination FROM deliveries
          WHERE status = 'pending' AND next_attempt_at <= @now
@@ -123,6 +129,7 @@ export class SqliteOutbox implements DeliveryOutbox {
            AND destination NOT IN (SELECT value FROM json_each(@saturated))
            AND id NOT IN (SELECT value FROM json_each(@excludeIds))
          ORDER BY next_attempt_at, seq LIMIT @window`,
+        this.#bookkeeping,
       ).all({
         now,
         window: claimWindow(request),
@@ -133,11 +140,13 @@ export class SqliteOutbox implements DeliveryOutbox {
         const row = this.#sql(
           `UPDATE deliveries SET claimed_until = @until, attempts = attempts + 1, total_attempts = total_attempts + 1, updated_at = @now
            WHERE id = @id RETURNING id, call_id, destination, webhook_id, body, attempts, total_attempts, claimed_until`,
+          this.#bookkeeping,
         ).get({ id, now, until: now + leaseMs }) as ClaimRow;
         this.#sql(
           "UPDATE attempts SET finished_at = @now, outcome = 'interrupted', error = @error WHERE delivery_id = @id AND finished_at IS NULL",
+          this.#bookkeeping,
         ).run({ id, now, error: INTERRUPTED_BY_CRASH });
-        this.#sql("INSERT INTO attempts (delivery_id, attempt, started_at) VALUES (?, ?, ?)").run(id, row.total_attempts, now);
+        this.#sql("INSERT INTO attempts (delivery_id, attempt, started_at) VALUES (?, ?, ?)", this.#bookkeeping).run(id, row.total_attempts, now);
         return toClaimed(row);
       });
     }).immediate();
@@ -145,10 +154,11 @@ export class SqliteOutbox implements DeliveryOutbox {
 
   async recordAttempt(claim: ClaimedDelivery, result: AttemptResultInput): Promise<Delivery | undefined> {
     const now = this.now();
-    return this.#db.transaction((): Delivery | undefined => {
+    return this.#bookkeeping.transaction((): Delivery | undefined => {
       const closed = this.#sql(
         `UPDATE attempts SET finished_at = @now, status = @status, latency_ms = @latencyMs, outcome = @outcome, error = @error, response_snippet = @snippet
          WHERE delivery_id = @id AND attempt = @attempt AND finished_at IS NULL`,
+        this.#bookkeeping,
       ).run({
         now,
         id: claim.id,
@@ -167,6 +177,7 @@ export class SqliteOutbox implements DeliveryOutbox {
           this.#sql(
             `UPDATE deliveries SET status = 'delivered', delivered_at = @now, next_attempt_at = NULL, claimed_until = NULL,
              last_status = @status, last_error = NULL, last_response = @snippet, updated_at = @now ${where}`,
+            this.#bookkeeping,
           ).run(params);
           break;
         case "retry":
@@ -174,22 +185,25 @@ export class SqliteOutbox implements DeliveryOutbox {
           this.#sql(
             `UPDATE deliveries SET next_attempt_at = @next, claimed_until = NULL,
              last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
+            this.#bookkeeping,
           ).run({ ...params, next: result.nextAttemptAt });
           break;
         case "failed":
           this.#sql(
             `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_until = NULL,
              last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
+            this.#bookkeeping,
           ).run(params);
           break;
         case "interrupted":
           // Shutdown cut the attempt short: due again at once, and it does not use up the retry budget.
           this.#sql(
             `UPDATE deliveries SET next_attempt_at = @now, claimed_until = NULL, attempts = MAX(attempts - 1, 0), updated_at = @now ${where}`,
+            this.#bookkeeping,
           ).run({ id: claim.id, attempt: claim.attempt, now });
           break;
       }
-      return toDelivery(this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(claim.id) as DeliveryRow);
+      return toDelivery(this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`, this.#bookkeeping).get(claim.id) as DeliveryRow);
     })();
   }
 
@@ -208,17 +222,17 @@ export class SqliteOutbox implements DeliveryOutbox {
     return this.#sql("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
   }
 
-  /** Prepared once per distinct SQL text: claim and record run on every attempt. */
-  #sql(source: string): Database.Statement {
-    let statement = this.#statements.get(source);
-    if (!statement) {
-      statement = this.#db.prepare(source);
-      this.#statements.set(source, statement);
-    }
+  /** Prepared once per distinct SQL text and connection (the FULL one unless told): claim and record run on every attempt. */
+  #sql(source: string, db: Database.Database = this.#db): Database.Statement {
+    let prepared = this.#statements.get(db);
+    if (!prepared) this.#statements.set(db, (prepared = new Map()));
+    let statement = prepared.get(source);
+    if (!statement) prepared.set(source, (statement = db.prepare(source)));
     return statement;
   }
 
   async close(): Promise<void> {
+    if (this.#bookkeeping.open) this.#bookkeeping.close();
     if (this.#db.open) this.#db.close();
   }
 }

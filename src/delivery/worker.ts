@@ -8,6 +8,7 @@ import type { ClaimedDelivery, DeliveryOutbox } from "./outbox.js";
 import { decideAfterAttempt, type RetryDecision } from "./retry-policy.js";
 import { sendWebhook, type SendResult } from "./send-webhook.js";
 import type { AttemptOutcome, Delivery } from "./types.js";
+import { noTurns, type TurnTaking } from "../turn-taking.js";
 
 /** How long past an attempt's own timeout a lease lasts by default: room to record the result before anyone may reclaim it. */
 export const LEASE_GRACE_MS = 30_000;
@@ -38,6 +39,8 @@ export interface DeliveryWorkerOptions {
   metrics?: DeliveryMetrics;
   /** The HTTP client; default: one guarded by the SSRF rules unless allowPrivate. */
   dispatcher?: Dispatcher;
+  /** Shared with the call worker: each attempt signs, sends and records in turns, so HTTP requests are served between. */
+  turns?: Pick<TurnTaking, "next">;
 }
 
 function describeFailure(result: SendResult, decision: RetryDecision, attemptsMade: number): string | null {
@@ -71,6 +74,7 @@ export class DeliveryWorker {
   private readonly metrics: DeliveryMetrics | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  private readonly turns: Pick<TurnTaking, "next">;
 
   private readonly globalLimit: LimitFunction;
   private readonly destinationLimits = new Map<string, LimitFunction>();
@@ -100,6 +104,7 @@ export class DeliveryWorker {
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? createDeliveryDispatcher({ allowPrivate: options.allowPrivate });
     this.globalLimit = pLimit(this.globalConcurrency);
+    this.turns = options.turns ?? noTurns;
   }
 
   start(): void {
@@ -158,7 +163,8 @@ export class DeliveryWorker {
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.poll(), delayMs);
+    // Finding and claiming due deliveries waits for its turn like any other step.
+    this.timer = setTimeout(() => void this.turns.next().then(() => this.stopping || this.poll()), delayMs);
     this.timer.unref();
   }
 
@@ -242,6 +248,7 @@ export class DeliveryWorker {
   }
 
   private async attempt(claim: ClaimedDelivery, target: CompiledDestination | undefined): Promise<void> {
+    await this.turns.next();
     const result: SendResult = target
       ? await sendWebhook({
           target,
@@ -270,6 +277,7 @@ export class DeliveryWorker {
       : ({ kind: "failed", reason: "refused" } as const);
     const outcome: AttemptOutcome = decision.kind;
     const error = describeFailure(result, decision, claim.runAttempt);
+    await this.turns.next();
     const delivery = await this.outbox.recordAttempt(claim, {
       outcome,
       nextAttemptAt: decision.kind === "retry" ? this.clock() + decision.delayMs : undefined,

@@ -7,11 +7,12 @@ import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
 import type { ChatMessage, Llm, Usage } from "../llm/index.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
-import { chunkTurns, tokenCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
 import { mergeChunkAnswers } from "./merge.js";
-import { buildExtractionMessages, buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
-import { completeStructured } from "./structured.js";
+import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
+import { buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
+import { completeStructured, type StructuredResult } from "./structured.js";
+import type { TurnTaking } from "../turn-taking.js";
 
 const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
 
@@ -63,17 +64,20 @@ export interface ExtractorObserver {
   onExtraction?(event: { chunks: number; attempts: number; usage: Usage; cached: boolean; cache: "hit" | "miss" | "bypass" }): void;
 }
 
+/** Plans a call that does not fit the budget in bytes (tokeniser, chunking): on a worker thread in the service. */
+export type Planner = (input: PlanInput) => Promise<PlanResult>;
+
 export interface ExtractorDeps {
   llm: Llm;
   settings: Settings["llm"];
   cache?: ExtractionCache;
   observer?: ExtractorObserver;
+  /** Default: plan on the calling thread (the eval harness, unit tests). */
+  planner?: Planner;
 }
 
 const SCHEMA_NAME = "call_extraction";
-/** Room for the chat framing around the messages, which the token count of their text does not see. */
-const FRAMING_TOKENS = 32;
-const MIN_TRANSCRIPT_BUDGET = 256;
+const planInline: Planner = async (input) => planCalls(input);
 
 /** The response_format schema's text, serialised once per compiled schema rather than on every request. */
 const schemaTexts = new WeakMap<OutputSchema, string>();
@@ -123,13 +127,17 @@ export class Extractor {
     };
   }
 
-  async extract(job: ExtractJob): Promise<ExtractResult> {
+  /**
+   * With `turns` (the post-call pipeline's background extractions), each LLM request is built, and each answer
+   * validated, in its own turn of the event loop, so HTTP requests are served in between.
+   */
+  async extract(job: ExtractJob, options: { turns?: Pick<TurnTaking, "next"> } = {}): Promise<ExtractResult> {
     if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job), { read: job.options.cache })
-      : { value: await this.#run(job), cached: false };
+      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job, options.turns), { read: job.options.cache })
+      : { value: await this.#run(job, options.turns), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
     observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
@@ -152,26 +160,36 @@ export class Extractor {
     };
   }
 
-  async #run(job: ExtractJob): Promise<Extraction> {
-    const { llm, settings } = this.#deps;
+  async #run(job: ExtractJob, turns: Pick<TurnTaking, "next"> | undefined): Promise<Extraction> {
+    const { settings } = this.#deps;
+    const llm = turns ? inTurns(this.#deps.llm, turns) : this.#deps.llm;
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
-    const schemaInPrompt = mode === "json_object" ? schema.jsonSchema : undefined;
-    const calls = this.#plan(job, model, schema, schemaInPrompt);
+    const calls = await this.#plan(job, model, schema);
 
-    const results = await Promise.all(
-      calls.map((messages) =>
-        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages }),
-      ),
-    );
+    // Each chunk's request is serialised and sent on the event loop (a 100 KB prompt costs milliseconds in the SDK):
+    // they are started one loop turn apart, so other requests are served between them rather than after them all.
+    const pending: Promise<StructuredResult>[] = [];
+    let failed = false;
+    for (const [index, messages] of calls.entries()) {
+      if (index > 0) await new Promise((resolve) => setImmediate(resolve));
+      // Once a chunk has failed the extraction has too: the rest are not sent.
+      if (failed) break;
+      const call = completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages });
+      // Handled now, not only by Promise.all below: a chunk failing while later ones are still being started must not
+      // be an unhandled rejection (which ends the process).
+      call.catch(() => (failed = true));
+      pending.push(call);
+    }
+    const results = await Promise.all(pending);
     const usage = sumUsage(results.map((result) => result.usage));
     let attempts = Math.max(...results.map((result) => result.attempts));
     let llmCalls = results.reduce((sum, result) => sum + result.requests, 0);
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
     if (calls.length > 1) {
-      const final = await this.#finalize(model, job.variables, results.map((result) => result.answer));
+      const final = await this.#finalize(llm, model, job.variables, results.map((result) => result.answer));
       if (final) {
         // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
         for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
@@ -197,39 +215,46 @@ export class Extractor {
   }
 
   /**
-   * The messages of each LLM call. A token is at least one UTF-8 byte, so a call whose whole prompt fits the budget
-   * in bytes goes out as it is, without running the tokenizer; only a longer one is measured and split into chunks.
+   * The messages of each LLM call, as `extract` would send them; throws prompt_budget_exceeded when the variables
+   * alone leave no room for the transcript. `POST /v1/calls` checks a call with it before accepting it.
    */
-  #plan(job: ExtractJob, model: string, schema: OutputSchema, schemaInPrompt: Record<string, unknown> | undefined): ChatMessage[][] {
-    const { settings } = this.#deps;
-    const schemaText = schemaInPrompt ? "" : schemaTextOf(schema);
-    const whole = buildExtractionMessages(job, { start: 0, turns: job.turns }, { schemaInPrompt, chunkIndex: 0, chunkCount: 1 });
-    const bytes = whole.reduce((sum, message) => sum + Buffer.byteLength(message.content, "utf8"), Buffer.byteLength(schemaText, "utf8"));
-    if (bytes + FRAMING_TOKENS <= settings.maxInputTokens) return [whole];
+  async plan(job: ExtractJob): Promise<ChatMessage[][]> {
+    return this.#plan(job, this.modelFor(job), outputSchemaFor(job.variables, { evidence: job.options.evidence }));
+  }
 
-    // The fixed part of every chunk's prompt (instructions, variables, schema) is measured with an empty transcript.
-    const count = tokenCounter(model);
-    const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
-    const overhead = frame.reduce((sum, message) => sum + count(message.content), count(schemaText)) + FRAMING_TOKENS;
-    const budget = settings.maxInputTokens - overhead;
-    if (budget < MIN_TRANSCRIPT_BUDGET) {
-      throw new InvalidRequestError(
-        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
-        [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
-        "prompt_budget_exceeded",
-      );
-    }
-    const chunks = chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: settings.chunkOverlapTurns, countTokens: count });
-    return chunks.map((chunk, chunkIndex) => buildExtractionMessages(job, chunk, { schemaInPrompt, chunkIndex, chunkCount: chunks.length }));
+  /**
+   * A call that fits the budget in bytes is rendered here, at a cost bounded by the budget; any other is measured
+   * and chunked by the planner, whose tokeniser work grows with the call (off the event loop in the service).
+   */
+  async #plan(job: ExtractJob, model: string, schema: OutputSchema): Promise<ChatMessage[][]> {
+    const { settings, planner = planInline } = this.#deps;
+    const schemaInPrompt = settings.structuredOutput === "json_object" ? schema.jsonSchema : undefined;
+    const input: PlanInput = {
+      job,
+      model,
+      maxInputTokens: settings.maxInputTokens,
+      chunkOverlapTurns: settings.chunkOverlapTurns,
+      schemaInPrompt,
+      schemaText: schemaInPrompt ? "" : schemaTextOf(schema),
+    };
+    const fast = planWithoutTokenizer(input);
+    if (fast) return fast;
+    const planned = await planner(input);
+    if (planned.ok) return planned.calls;
+    throw new InvalidRequestError(
+      `The variables and instructions alone take ${planned.overheadTokens} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
+      [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
+      "prompt_budget_exceeded",
+    );
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
-  async #finalize(model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
+  async #finalize(llm: Llm, model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
     const specs = variables.filter((spec) => spec.name === "status" || spec.name === "summary");
     if (specs.length === 0 || answers.length < 2) return undefined;
     const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
     return completeStructured({
-      llm: this.#deps.llm,
+      llm,
       model,
       mode: this.#deps.settings.structuredOutput,
       schema: outputSchemaFor(specs, { evidence: false }),
@@ -241,6 +266,18 @@ export class Extractor {
       ),
     });
   }
+}
+
+/** The LLM, each request sent and each answer taken up in its own turn. */
+function inTurns(llm: Llm, turns: Pick<TurnTaking, "next">): Llm {
+  return {
+    async complete(request) {
+      await turns.next();
+      const completion = await llm.complete(request);
+      await turns.next();
+      return completion;
+    },
+  };
 }
 
 export function sumUsage(usages: readonly Usage[]): Usage {

@@ -7,7 +7,7 @@ import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
 import { authenticate } from "./middleware/authenticate.js";
-import { rejectDeepJson } from "./middleware/json-depth.js";
+import { rejectUnusableJson } from "./middleware/json-limits.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
 import { createRateLimiter } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps): App {
   // platform's webhook is the exception: its signature is checked by the route, on the raw body, once parsed.
   if (rateLimiter) app.use("/v1", rateLimiter.middleware);
   app.use(requireJson);
-  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"], verify: keepRawBody }), rejectDeepJson);
+  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"], verify: keepRawBody }), rejectUnusableJson);
 
   const v1 = express.Router();
   v1.use(extractRouter({ extractor: deps.extractor, limits: settings.limits }));

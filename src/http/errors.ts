@@ -44,11 +44,19 @@ export class RateLimitedError extends DebriefError {
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
+  statusCode?: number;
   limit?: number;
+  code?: string;
 }
 
-/** body-parser's failures, by their `type`, as the 4xx the client deserves. */
-function fromBodyParser(error: BodyParserError): DebriefError | undefined {
+/** The Content-Encoding values express.json inflates; anything else is refused before reading the body. */
+export const BODY_ENCODINGS = ["identity", "gzip", "deflate", "br"] as const;
+
+/** zlib's failures on data that is not what its Content-Encoding says (Z_DATA_ERROR, ERR_BROTLI_…, …). */
+const isDecodingError = (error: BodyParserError) => typeof error.code === "string" && /^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ERROR_FORMAT)/.test(error.code);
+
+/** body-parser's (and the router's) failures, by their `type` or status, as the 4xx the client deserves. */
+function fromBodyParser(error: BodyParserError, contentEncoding: string | undefined): DebriefError | undefined {
   switch (error.type) {
     case "entity.parse.failed":
       return new DebriefError("invalid_json", 400, `The body is not valid JSON: ${error.message}`);
@@ -62,9 +70,17 @@ function fromBodyParser(error: BodyParserError): DebriefError | undefined {
     case "request.size.invalid":
     case "stream.encoding.set":
       return new DebriefError("invalid_request", 400, error.message);
-    default:
-      return undefined;
   }
+  if (isDecodingError(error)) {
+    return new DebriefError("invalid_body", 400, `The body is not valid ${contentEncoding ?? "compressed"} data, as its Content-Encoding says: ${error.message}`);
+  }
+  // Anything else a library marks as the client's fault (a path parameter that is not valid percent-encoding…).
+  const status = error.status ?? error.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    const code = status === 413 ? "payload_too_large" : status === 415 ? "unsupported_media_type" : "invalid_request";
+    return new DebriefError(code, status, error.message);
+  }
+  return undefined;
 }
 
 export function errorBody(error: DebriefError): ErrorBody {
@@ -91,10 +107,10 @@ export function describeError(error: unknown, options: { stack?: boolean } = {},
 
 /** Renders the error and notes its code (and, for 5xx, the cause's kind) for the one request log line. */
 export function errorHandler(): ErrorRequestHandler {
-  return (raw, _req, res, next) => {
+  return (raw, req, res, next) => {
     // Too late for an error body: Express's own handler cuts the connection.
     if (res.headersSent) return next(raw);
-    const error = raw instanceof DebriefError ? raw : fromBodyParser(raw as BodyParserError);
+    const error = raw instanceof DebriefError ? raw : raw instanceof Error ? fromBodyParser(raw as BodyParserError, req.headers["content-encoding"]) : undefined;
     if (error) {
       res.locals.error = {
         code: error.code,
@@ -109,12 +125,23 @@ export function errorHandler(): ErrorRequestHandler {
   };
 }
 
-/** POST, PUT and PATCH bodies must be JSON: anything else is a 415 before any parsing. */
+/**
+ * POST, PUT and PATCH bodies must be JSON, sent as is or compressed with gzip, deflate or br: anything else is a 415
+ * before any parsing.
+ */
 export const requireJson: RequestHandler = (req, _res, next) => {
   const hasBody = req.headers["content-length"] !== "0" && (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined);
-  if (["POST", "PUT", "PATCH"].includes(req.method) && hasBody && !req.is(["application/json", "application/*+json"])) {
-    next(new DebriefError("unsupported_media_type", 415, `Content-Type must be application/json, not ${req.headers["content-type"] ?? "(none)"}`));
-    return;
+  if (!["POST", "PUT", "PATCH"].includes(req.method) || !hasBody) return next();
+  if (!req.is(["application/json", "application/*+json"])) {
+    return next(new DebriefError("unsupported_media_type", 415, `Content-Type must be application/json, not ${req.headers["content-type"] ?? "(none)"}`));
+  }
+  const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+  if (!(BODY_ENCODINGS as readonly string[]).includes(encoding)) {
+    return next(
+      new DebriefError("unsupported_media_type", 415, `Content-Encoding must be one of ${BODY_ENCODINGS.join(", ")}, not ${req.headers["content-encoding"]}`, {
+        details: [{ path: "Content-Encoding", message: `must be one of ${BODY_ENCODINGS.join(", ")}` }],
+      }),
+    );
   }
   next();
 };

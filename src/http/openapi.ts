@@ -44,13 +44,26 @@ export function errorResponse(description: string, examples: ErrorExample[], hea
 
 export const INVALID_JSON_EXAMPLE = { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" };
 
+/** A call whose variables and instructions alone leave no room for a transcript in the prompt budget. */
+export const PROMPT_BUDGET_EXAMPLE = {
+  code: "prompt_budget_exceeded",
+  message: "The variables and instructions alone take 99870 prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=100000",
+  details: [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
+};
+
+/** A compressed body that does not decode as its Content-Encoding says. */
+export const INVALID_BODY_EXAMPLE = {
+  code: "invalid_body",
+  message: "The body is not valid gzip data, as its Content-Encoding says: incorrect header check",
+};
+
 /** What the JSON body parser in front of every /v1 POST answers before the route runs. */
 export function bodyParserResponses(): Record<"413" | "415", ResponseConfig> {
   return {
     "413": errorResponse("The body is larger than DEBRIEF_MAX_BODY.", [
       { code: "payload_too_large", message: "The body is larger than the limit of 2097152 bytes (DEBRIEF_MAX_BODY)" },
     ]),
-    "415": errorResponse("A body was sent that is not JSON.", [
+    "415": errorResponse("A body was sent that is not JSON, or with a Content-Encoding other than gzip, deflate or br.", [
       { code: "unsupported_media_type", message: "Content-Type must be application/json, not text/plain" },
     ]),
   };
@@ -58,7 +71,10 @@ export function bodyParserResponses(): Record<"413" | "415", ResponseConfig> {
 
 /** A POST that needs no body still has one parsed if it is sent. */
 export function unusedBodyResponses(): Record<"400" | "413" | "415", ResponseConfig> {
-  return { "400": errorResponse("A body was sent (none is needed) and it is not valid JSON.", [INVALID_JSON_EXAMPLE]), ...bodyParserResponses() };
+  return {
+    "400": errorResponse("A body was sent (none is needed) and it is not valid JSON, or does not decode.", [INVALID_JSON_EXAMPLE, INVALID_BODY_EXAMPLE]),
+    ...bodyParserResponses(),
+  };
 }
 /** The responses every route behind authentication
  and rate limiting may give. */
@@ -98,7 +114,7 @@ export interface DocumentOptions {
 /** Builds the document; the app builds it once, on the first request for it. */
 export function buildOpenApiDocument(options: DocumentOptions) {
   const registry = new OpenAPIRegistry();
-  registry.register("Error", ErrorBodySchema.openapi({ example: { error: { code: "invalid_request", message: "The request does not match the extraction schema", details: [{ path: "variables[0].name", message: "must match ^[a-z][a-z0-9_]{1,63}$" }] } } }));
+  registry.register("Error", ErrorBodySchema.openapi({ example: { error: { code: "invalid_request", message: "The request does not match the extraction schema", details: [{ path: "variables[0].name", message: "must be 2 to 64 characters: a lowercase letter, then lowercase letters, digits or underscores (^[a-z][a-z0-9_]{1,63}$)" }] } } }));
   if (options.auth) {
     registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "One of DEBRIEF_API_KEYS" });
     registry.registerComponent("securitySchemes", "apiKeyHeader", { type: "apiKey", in: "header", name: "X-API-Key", description: "One of DEBRIEF_API_KEYS" });

@@ -72,12 +72,25 @@ function classify(error: unknown): "rate_limited" | "server_error" | "timeout" |
   return "unknown";
 }
 
-function toDebriefError(error: unknown): DebriefError {
+/** Where the LLM is, for error messages: scheme, host and path only (credentials or a query could hold a key). */
+export function describeEndpoint(baseURL: string | undefined): string {
+  try {
+    const url = new URL(baseURL ?? "https://api.openai.com/v1");
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, "")}`;
+  } catch {
+    return "the configured OPENAI_BASE_URL";
+  }
+}
+
+function toDebriefError(error: unknown, endpoint: string): DebriefError {
   if (error instanceof DebriefError) return error;
   const kind = classify(error);
   const detail = error instanceof Error ? error.message : String(error);
-  if (kind === "timeout") return new LlmTimeoutError(`The LLM did not answer in time: ${detail}`, { cause: error });
-  if (kind === "rate_limited" || kind === "server_error" || kind === "connection_error") {
+  if (kind === "timeout") return new LlmTimeoutError(`The LLM at ${endpoint} did not answer in time: ${detail}`, { cause: error });
+  if (kind === "connection_error") {
+    return new LlmUnavailableError(`The LLM at ${endpoint} could not be reached: ${detail}`, { cause: error });
+  }
+  if (kind === "rate_limited" || kind === "server_error") {
     const headers = error instanceof APIError ? (error.headers as Headers | undefined) : undefined;
     return new LlmUnavailableError(`The LLM is unavailable: ${detail}`, { cause: error, retryAfterMs: retryAfterMs(headers) });
   }
@@ -97,6 +110,7 @@ export class OpenAiLlm implements Llm {
   readonly #limit: LimitFunction;
   readonly #retry: RetryPolicy;
   readonly #observer: LlmObserver;
+  readonly #endpoint: string;
 
   constructor(settings: Settings["llm"], options: { observer?: LlmObserver; retry?: Partial<RetryPolicy> } = {}) {
     // Retries are ours, not the SDK's: the SDK waits out any Retry-After, however long.
@@ -109,6 +123,7 @@ export class OpenAiLlm implements Llm {
     this.#limit = pLimit(settings.concurrency);
     this.#retry = { maxRetries: settings.maxRetries, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 30_000, ...options.retry };
     this.#observer = options.observer ?? {};
+    this.#endpoint = describeEndpoint(settings.baseURL);
   }
 
   /** Requests waiting for a concurrency slot (for metrics). */
@@ -147,9 +162,9 @@ export class OpenAiLlm implements Llm {
         const kind = classify(error);
         this.#observer.onAttempt?.(kind === "unknown" ? "error" : kind, performance.now() - started);
         const retryable = kind === "rate_limited" || kind === "server_error" || kind === "timeout" || kind === "connection_error";
-        if (!retryable || attempt >= this.#retry.maxRetries) throw toDebriefError(error);
+        if (!retryable || attempt >= this.#retry.maxRetries) throw toDebriefError(error, this.#endpoint);
         const hinted = error instanceof APIError ? retryAfterMs(error.headers as Headers | undefined) : undefined;
-        if (hinted !== undefined && hinted > this.#retry.maxRetryAfterMs) throw toDebriefError(error);
+        if (hinted !== undefined && hinted > this.#retry.maxRetryAfterMs) throw toDebriefError(error, this.#endpoint);
         const backoff = Math.min(this.#retry.baseDelayMs * 2 ** attempt, this.#retry.maxDelayMs) * (0.8 + Math.random() * 0.4);
         await sleep(hinted ?? backoff);
       }

@@ -1,7 +1,8 @@
 // The body of `POST /v1/extract`: validated with zod, then normalised into an ExtractJob the pipeline runs.
+import { distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { InvalidRequestError, type ErrorDetail } from "../errors.js";
-import { normalizeTranscript, type NormalizeResult, type Turn } from "../transcript/index.js";
+import { normalizeTranscript, TRANSCRIPT_EXPECTED, type NormalizeResult, type Turn } from "../transcript/index.js";
 import { variablesSchema, withDefaults, type VariableLimits, type VariableSpec } from "./variables.js";
 
 const knownZones = new Set<string>();
@@ -9,6 +10,8 @@ const knownZones = new Set<string>();
 /** Asked on every request with a call time zone: a zone once found valid is remembered (the set of zones is small). */
 export function isTimeZone(zone: string): boolean {
   if (knownZones.has(zone)) return true;
+  // IANA names are short and plain; anything else is refused before Intl, which takes milliseconds to refuse it.
+  if (!/^[A-Za-z0-9_+\-/:]{1,64}$/.test(zone)) return false;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: zone });
   } catch {
@@ -54,14 +57,17 @@ export const ExtractOptionsSchema = z
   .strict();
 
 export function extractRequestSchema(limits: VariableLimits) {
-  return z.object({
+  return z
+    .object({
     transcript: z
-      .union([z.string(), z.array(z.unknown())], { errorMap: () => ({ message: "must be a string or an array of turns" }) })
+      .union([z.string(), z.array(z.unknown())], { errorMap: () => ({ message: TRANSCRIPT_EXPECTED }) })
       .describe("A `Speaker: text` string, or Thoughtly / Autocalls / {role, content} turns"),
     variables: variablesSchema(limits).default([]),
     context: CallContextSchema.optional(),
     options: ExtractOptionsSchema.default({}),
-  });
+    })
+    // A misspelt key (`variable`) would otherwise be dropped, and the call extracted without what it asked for.
+    .strict();
 }
 
 export type CallContext = z.infer<typeof CallContextSchema>;
@@ -80,8 +86,41 @@ export interface ExtractJob {
   options: { model?: string; evidence: boolean; cache: boolean };
 }
 
-export function zodIssuesToDetails(issues: readonly z.ZodIssue[], prefix: (string | number)[] = []): ErrorDetail[] {
-  return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
+/** The known key `key` is most likely a slip for: at most a third of its letters differ (case aside). */
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  // Longer than any known key by more than the slack allows: not worth measuring (keys can be megabytes).
+  if (key.length > 100) return undefined;
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const d = distance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Unknown keys listed one by one, each with its suggestion; at most this many, so a flood of keys is one short answer. */
+const MAX_UNKNOWN_KEYS_LISTED = 20;
+
+/**
+ * zod issues as `{path, message}` details. An object with keys it does not know gets one detail per key, naming the
+ * known key it most likely meant (`knownKeys` says which keys the object at a path has).
+ */
+export function zodIssuesToDetails(
+  issues: readonly z.ZodIssue[],
+  prefix: (string | number)[] = [],
+  knownKeys: (path: readonly (string | number)[]) => readonly string[] = () => [],
+): ErrorDetail[] {
+  return issues.flatMap((issue) => {
+    const at = [...prefix, ...issue.path];
+    if (issue.code !== z.ZodIssueCode.unrecognized_keys) return [{ path: formatPath(at), message: issue.message }];
+    const known = knownKeys(issue.path);
+    return issue.keys.slice(0, MAX_UNKNOWN_KEYS_LISTED).map((key) => {
+      const guess = didYouMean(key, known);
+      const expected = known.length > 0 ? `; expected ${known.map((name) => `\`${name}\``).join(", ")}` : "";
+      return { path: formatPath([...at, key]), message: guess ? `unknown key: did you mean \`${guess}\`?` : `unknown key${expected}` };
+    });
+  });
 }
 
 /** `["variables", 2, "options"]` → `variables[2].options`. */
@@ -90,6 +129,25 @@ export function formatPath(path: readonly (string | number)[]): string {
 }
 
 const schemas = new Map<string, ReturnType<typeof extractRequestSchema>>();
+
+/** The keys the object at `path` inside `schema` knows (defaults, optionals and refinements looked through). */
+export function knownKeysAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): readonly string[] {
+  let node: z.ZodTypeAny | undefined = schema;
+  for (let depth = 0; node && depth <= path.length; ) {
+    if (node instanceof z.ZodEffects) node = node.innerType();
+    else if (node instanceof z.ZodOptional || node instanceof z.ZodNullable) node = node.unwrap();
+    else if (node instanceof z.ZodDefault) node = node.removeDefault();
+    else if (depth === path.length) break;
+    else {
+      const key = path[depth++]!;
+      if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodTypeAny>)[String(key)];
+      else if (node instanceof z.ZodArray) node = node.element;
+      else if (node instanceof z.ZodRecord) node = node.valueSchema;
+      else node = undefined;
+    }
+  }
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
 
 /** Validates a request body; throws InvalidRequestError naming the JSON path of every problem. */
 export function parseExtractRequest(body: unknown, limits: VariableLimits): ExtractJob {
@@ -112,10 +170,11 @@ function buildJob(body: object, limits: VariableLimits, transcript: NormalizeRes
   if (!schema) schemas.set(key, (schema = extractRequestSchema(limits)));
 
   const parsed = schema.safeParse(body);
-  const issues: ErrorDetail[] = parsed.success ? [] : zodIssuesToDetails(parsed.error.issues);
+  const issues: ErrorDetail[] = parsed.success ? [] : zodIssuesToDetails(parsed.error.issues, [], (path) => knownKeysAt(schema, path));
   if (!transcript.ok && !issues.some((issue) => issue.path?.startsWith("transcript"))) issues.unshift(...transcript.issues);
   if (!parsed.success || !transcript.ok || issues.length > 0) {
-    throw new InvalidRequestError("The request does not match the extraction schema", issues);
+    const unknown = issues.find((issue) => issue.message.startsWith("unknown key"));
+    throw new InvalidRequestError(`The request does not match the extraction schema${unknown ? `: \`${unknown.path}\` is an ${unknown.message}` : ""}`, issues);
   }
   const { variables, context, options } = parsed.data;
   const createdAt = context?.call?.created_at;

@@ -22,6 +22,11 @@ const TYPE_ALIASES: Record<string, VariableType> = {
 const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype", "hasownproperty", "tostring", "valueof"]);
 export const VARIABLE_NAME = /^[a-z][a-z0-9_]{1,63}$/;
 
+/** The longest enum or list option: a label, not a document (each one goes into the prompt and the JSON Schema). */
+export const MAX_OPTION_CHARS = 500;
+/** Options across every variable: OpenAI's strict mode accepts 1,000 enum values in all. */
+export const MAX_OPTIONS_IN_ALL = 1_000;
+
 export interface VariableSpec {
   name: string;
   type: VariableType;
@@ -40,7 +45,10 @@ export function variablesSchema(limits: VariableLimits) {
     .object({
       name: z
         .string()
-        .regex(VARIABLE_NAME, "must match ^[a-z][a-z0-9_]{1,63}$ (lowercase letters, digits, underscores)")
+        .regex(
+          VARIABLE_NAME,
+          "must be 2 to 64 characters: a lowercase letter, then lowercase letters, digits or underscores (^[a-z][a-z0-9_]{1,63}$)",
+        )
         .refine((name) => !RESERVED_NAMES.has(name.toLowerCase()), "is a reserved JavaScript name"),
       type: z.preprocess(
         (value) => (typeof value === "string" ? (TYPE_ALIASES[value.trim().toLowerCase()] ?? value.trim().toLowerCase()) : value),
@@ -52,7 +60,7 @@ export function variablesSchema(limits: VariableLimits) {
         .min(1, "is required: it is what the model reads")
         .max(limits.maxDescriptionChars, `must be at most ${limits.maxDescriptionChars} characters`),
       options: z
-        .array(z.string().trim().min(1, "an option cannot be empty"))
+        .array(z.string().trim().min(1, "an option cannot be empty").max(MAX_OPTION_CHARS, `an option must be at most ${MAX_OPTION_CHARS} characters`))
         .min(1, "must list at least one option")
         .max(1000, "must list at most 1000 options")
         .refine((options) => new Set(options).size === options.length, "options must be distinct")
@@ -71,6 +79,10 @@ export function variablesSchema(limits: VariableLimits) {
     .array(variable)
     .max(limits.maxVariables, `at most ${limits.maxVariables} variables`)
     .superRefine((specs, ctx) => {
+      const options = specs.reduce((sum, spec) => sum + (spec.options?.length ?? 0), 0);
+      if (options > MAX_OPTIONS_IN_ALL) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `at most ${MAX_OPTIONS_IN_ALL} options in all variables together (these have ${options})` });
+      }
       const seen = new Set<string>();
       specs.forEach((spec, index) => {
         if (seen.has(spec.name)) {

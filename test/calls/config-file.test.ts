@@ -28,9 +28,9 @@ const valid = {
 };
 const env = { CRM_TOKEN: "t0k3n", CRM_PATH: "calls" };
 
-function issuesOf(raw: unknown, environment: Record<string, string> = env): string[] {
+function issuesOf(raw: unknown, environment: Record<string, string> = env, allowPrivate = false): string[] {
   try {
-    compilePipelineConfig(raw, environment, limits);
+    compilePipelineConfig(raw, environment, limits, { allowPrivate });
   } catch (error) {
     if (error instanceof ConfigError) return error.issues.map((issue) => `${issue.path}: ${issue.message}`);
     throw error;
@@ -96,6 +96,62 @@ describe("pipeline configuration", () => {
     const issues = issuesOf({ ...valid, profiles: { booking: { ...valid.profiles.booking, ...profile } } });
     expect(issues.some((issue) => issue.startsWith(expected))).toBe(true);
     expect(issues.join("\n")).not.toContain("abc123");
+  });
+
+  it("reports every problem in the file at once, one line per path, whatever level each is at", () => {
+    const raw = {
+      profiles: {
+        booking: { ...valid.profiles.booking, destinations: ["crm", "nowhere"], variables: [{ name: "B", type: "number", description: "b" }] },
+        other: { destinations: ["crm"], sned_only_on_completed: true },
+      },
+      destinations: {
+        crm: { ...valid.destinations.crm, when: "status = " },
+        slack: { url: "https://hooks.slack.com/x", timeout_ms: "fast" },
+      },
+      extraction: { retry: { max_attempts: 0 } },
+      profile: {},
+    };
+    let message = "";
+    try {
+      compilePipelineConfig(raw, { CRM_PATH: "calls" }, limits);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split("\n").slice(1).map((line) => line.trim());
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "profile: unknown key: did you mean `profiles`?",
+        expect.stringMatching(/^extraction\.retry\.max_attempts: /),
+        expect.stringMatching(/^destinations\.crm\.headers\.X-API-Token: environment variable CRM_TOKEN is not set/),
+        expect.stringMatching(/^destinations\.crm\.when: invalid JSONata expression/),
+        expect.stringMatching(/^destinations\.slack\.timeout_ms: /),
+        expect.stringMatching(/^profiles\.booking\.variables\[0\]\.name: /),
+        "profiles.other.sned_only_on_completed: unknown key: did you mean `send_only_on_completed`?",
+      ]),
+    );
+    expect(lines).toHaveLength(7);
+  });
+
+  it("names a profile's destination that no destination declares, but not one declared with problems of its own", () => {
+    const raw = { ...valid, profiles: { booking: { ...valid.profiles.booking, destinations: ["crm", "nowhere"] } }, destinations: { crm: { ...valid.destinations.crm, url: "ftp://x" } } };
+    expect(issuesOf(raw)).toEqual(["destinations.crm.url: must be an https:// URL", 'profiles.booking.destinations[1]: no destination named "nowhere" is configured']);
+  });
+
+  it.each([
+    ["an http URL", "http://crm.example.com/hook", "must use https"],
+    ["a loopback address", "https://127.0.0.1:8443/hook", "127.0.0.1 is a loopback address"],
+    ["a private address", "https://10.1.2.3/hook", "10.1.2.3 is a private address"],
+    ["the cloud metadata address", "https://169.254.169.254/latest", "link-local"],
+    ["an IPv6 loopback address", "https://[::1]/hook", "loopback"],
+  ])("refuses at start-up a destination at %s unless private destinations are allowed", (_name, url, reason) => {
+    const raw = { ...valid, destinations: { crm: { ...valid.destinations.crm, url } } };
+    expect(issuesOf(raw)).toEqual([expect.stringContaining(reason)]);
+    expect(issuesOf(raw)[0]).toMatch(/^destinations\.crm\.url: .*DEBRIEF_ALLOW_PRIVATE_DESTINATIONS/);
+    expect(issuesOf(raw, env, true)).toEqual([]);
+  });
+
+  it("accepts a public host name, which is checked when connecting rather than at start-up", () => {
+    expect(issuesOf({ ...valid, destinations: { crm: { ...valid.destinations.crm, url: "https://localhost.example.com/hook" } } })).toEqual([]);
   });
 
   it("rejects a header that names an environment variable that is not set", () => {

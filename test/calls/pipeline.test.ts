@@ -248,6 +248,8 @@ describe("POST /v1/calls", () => {
     ["an unknown profile", "/v1/calls?profile=nope", autocallsPayload(), "profile"],
     ["a turn in no known shape", "/v1/calls?profile=booking", autocallsPayload({ transcript: [AUTOCALLS_TURNS[0], { words: "?" }] }), "transcript[1]"],
     ["an id that is an object", "/v1/calls?profile=booking", autocallsPayload({ id: { x: 1 } }), "id"],
+    // JSON has no Infinity: 1e999 would be stored as null and fail the call later.
+    ["a duration too large for a number", "/v1/calls?profile=booking", JSON.stringify(autocallsPayload()).replace(/}$/, ',"duration":1e999}'), "duration"],
   ])("rejects a call with %s, naming the field", async (_name, path, body, field) => {
     const service = await pipelineService();
     const res = await service.post(path, body);
@@ -273,6 +275,23 @@ describe("POST /v1/calls", () => {
       "autocalls transcript",
     ]);
     expect(llm.requests).toHaveLength(0);
+  });
+
+  it("rejects at the door a call whose input variables leave no room in the prompt budget, and stores nothing", async () => {
+    const service = await pipelineService(writeConfig(), { DEBRIEF_MAX_INPUT_TOKENS: "3000" });
+    const res = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "over-budget", input_variables: { notes: "lorem ipsum ".repeat(2_000) } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("prompt_budget_exceeded");
+    const again = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "over-budget" }));
+    expect(again.status).toBe(202); // the first was never stored: the same id is a new call
+    expect(llm.requests.every((request) => !JSON.stringify(request.body).includes("lorem ipsum"))).toBe(true);
+  });
+
+  it("answers 400, not 500, for a call id that is not valid percent-encoding", async () => {
+    const service = await pipelineService();
+    const res = await service.get("/v1/calls/%E0%A4%A");
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
   });
 
   it("answers 404 for an unknown call, and for calls at all when no pipeline is configured", async () => {

@@ -7,6 +7,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadSettings, SettingsError } from "../../src/config.js";
 import { DatabaseSetupError, PostgresSignals } from "../../src/db/index.js";
+import { OUTBOX_POSTGRES_MIGRATIONS } from "../../src/delivery/postgres-outbox.js";
 import { silentLogger } from "../../src/logger.js";
 import { startService } from "../../src/server.js";
 import { autocallsPayload } from "../fixtures/calls.js";
@@ -174,14 +175,14 @@ describe("start-up", () => {
     const first = await instance("all", {}, newer.url);
     await first.close();
     await newer.query("INSERT INTO debrief_migrations (component, version) VALUES ('outbox', 99)");
-    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: newer.url });
+    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: newer.url, DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true" });
     const starting = startService(settings, silentLogger, { env: {} });
     await expect(starting).rejects.toThrow(DatabaseSetupError);
-    await expect(starting).rejects.toThrow(/outbox schema is version 99, newer than this Debrief knows \(1\)/);
+    await expect(starting).rejects.toThrow(new RegExp(`outbox schema is version 99, newer than this Debrief knows \\(${OUTBOX_POSTGRES_MIGRATIONS.steps.length}\\)`));
   });
 
   it("stops with a clear message when the database cannot be reached", async () => {
-    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: "postgres://nobody:secret@127.0.0.1:1/none" });
+    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: "postgres://nobody:secret@127.0.0.1:1/none", DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true" });
     const starting = startService(settings, silentLogger, { env: {} });
     await expect(starting).rejects.toThrow(DatabaseSetupError);
     await expect(starting).rejects.toThrow(/Cannot use the PostgreSQL database at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/);

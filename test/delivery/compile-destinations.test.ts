@@ -19,7 +19,7 @@ const issueExample = {
 
 function configError(raw: unknown, env: Record<string, string> = {}, path?: (string | number)[]): ConfigError {
   try {
-    compileDestinations(raw, env, path);
+    compileDestinations(raw, env, { path });
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -76,8 +76,8 @@ describe("compileDestinations", () => {
     const lines = error.issues.map((issue) => `${issue.path}: ${issue.message}`);
     expect(lines).toEqual(
       expect.arrayContaining([
-        "destinations.crm.retries: unknown key",
-        "destinations.crm.retry.max_attempt: unknown key",
+        "destinations.crm.retries: unknown key; expected `url`, `method`, `headers`, `secret`, `when`, `transform`, `timeout_ms`, `retry`",
+        "destinations.crm.retry.max_attempt: unknown key: did you mean `max_attempts`?",
         "destinations.crm.timeout_ms: Expected number, received string",
         expect.stringMatching(/^destinations\.crm\.method: Invalid enum value/),
         "destinations.slack.url: Expected string, received number",
@@ -125,7 +125,7 @@ describe("compileDestinations", () => {
 
   it("accepts a missing destinations block as no destinations", () => {
     expect(compileDestinations(undefined, {}).size).toBe(0);
-    expect(configError([]).message).toContain("destinations: Expected object, received array");
+    expect(configError([]).message).toContain("destinations: must be an object of named destinations");
   });
 });
 

@@ -4,7 +4,7 @@ import { compileDestinations, SqliteOutbox, DeliveryWorker } from "../../src/del
 
 const [file, url] = process.argv.slice(2) as [string, string];
 const outbox = SqliteOutbox.open(file);
-const destinations = compileDestinations({ crm: { url, timeout_ms: 60_000 } }, {});
+const destinations = compileDestinations({ crm: { url, timeout_ms: 60_000 } }, {}, { allowPrivate: true });
 await outbox.enqueue({ callId: "call_crash", destination: "crm", payload: { survived: true } });
 new DeliveryWorker({ outbox, destinations, logger: silentLogger, allowPrivate: true, pollIntervalMs: 10 }).start();
 setInterval(() => undefined, 1_000); // stay alive until killed

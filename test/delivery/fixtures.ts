@@ -44,7 +44,7 @@ export function setupDelivery(
   const file = options.file ?? join(dir, "outbox.sqlite");
   const clock = options.clock ?? fakeClock();
   const outbox = SqliteOutbox.open(file, clock.now);
-  const destinations = compileDestinations(config, options.env ?? {});
+  const destinations = compileDestinations(config, options.env ?? {}, { allowPrivate: true });
   const worker = new DeliveryWorker({
     outbox,
     destinations,

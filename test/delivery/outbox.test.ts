@@ -75,7 +75,7 @@ describe("the SQLite outbox across restarts", () => {
     // Restart after the lease (timeout 60 s + grace) has run out.
     const clock = fakeClock(Date.now() + 60_000 + LEASE_GRACE_MS + 1_000);
     const outbox = openOutbox(file, clock);
-    const worker = new DeliveryWorker({ outbox, destinations: compileDestinations({ crm: { url: hook.url } }, {}), logger: silentLogger, allowPrivate: true });
+    const worker = new DeliveryWorker({ outbox, destinations: compileDestinations({ crm: { url: hook.url } }, {}, { allowPrivate: true }), logger: silentLogger, allowPrivate: true });
     onCleanup(() => worker.stop(0));
     await worker.tick();
 

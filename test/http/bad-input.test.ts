@@ -1,4 +1,5 @@
 // Whatever a client sends, the answer is a clear 4xx naming the problem: never a 500, never a crash.
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
@@ -29,6 +30,9 @@ describe("bad input", () => {
     ["an enum without options", { variables: [variable({ type: "enum" })] }, "variables[0].options"],
     ["an enum with repeated options", { variables: [variable({ type: "enum", options: ["a", "a"] })] }, "variables[0].options"],
     ["options on a number", { variables: [variable({ options: ["1"] })] }, "variables[0].options"],
+    ["an enum option of 60,000 characters", { variables: [variable({ type: "enum", options: ["x".repeat(60_000)] })] }, "variables[0].options[0]"],
+    ["an option over 500 characters", { variables: [variable({ type: "list", options: ["ok", "y".repeat(501)] })] }, "variables[0].options[1]"],
+    ["more than 1,000 options in all", { variables: [0, 1].map((i) => variable({ name: `v_${i}`, type: "enum", options: Array.from({ length: 501 }, (_, j) => `o${j}`) })) }, "variables"],
     ["a missing description", { variables: [variable({ description: undefined })] }, "variables[0].description"],
     ["a blank description", { variables: [variable({ description: "   " })] }, "variables[0].description"],
     ["a description over the limit", { variables: [variable({ description: "x".repeat(201) })] }, "variables[0].description"],
@@ -37,7 +41,8 @@ describe("bad input", () => {
     ["no transcript", { transcript: undefined }, "transcript"],
     ["an empty transcript", { transcript: "" }, "transcript"],
     ["a turn in no known shape", { transcript: [{ role: "user", content: "hi" }, { who: "me" }] }, "transcript[1]"],
-    ["an unknown option", { options: { evidance: true } }, "options"],
+    ["an unknown option", { options: { evidance: true } }, "options.evidance"],
+    ["an unknown top-level key", { variable: [] }, "variable"],
     ["a non-boolean evidence option", { options: { evidence: "yes" } }, "options.evidence"],
     ["an unknown time zone", { context: { call: { timezone: "Mars/Olympus" } } }, "context.call.timezone"],
     ["a call date that is not a date", { context: { call: { created_at: "last Friday" } } }, "context.call.created_at"],
@@ -49,6 +54,43 @@ describe("bad input", () => {
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(path);
     expect(llm.requests).toHaveLength(0);
+  });
+
+  it("names a misspelt top-level key and the key it most likely meant", async () => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variable: [variable()], contxt: {}, zzz: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain("`variable` is an unknown key: did you mean `variables`?");
+    expect(res.body.error.details).toEqual(
+      expect.arrayContaining([
+        { path: "variable", message: "unknown key: did you mean `variables`?" },
+        { path: "contxt", message: "unknown key: did you mean `context`?" },
+        { path: "zzz", message: "unknown key; expected `transcript`, `variables`, `context`, `options`" },
+      ]),
+    );
+  });
+
+  it("says what an option was most likely meant to be", async () => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, options: { evidance: true } });
+    expect(res.body.error.details).toContainEqual({ path: "options.evidance", message: "unknown key: did you mean `evidence`?" });
+  });
+
+  it("says a variable name needs at least two characters", async () => {
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: [variable({ name: "x" })] });
+    expect(res.body.error.details[0].message).toContain("2 to 64 characters");
+  });
+
+  it("says, for a turn in no known shape, each shape it tried and why the turn did not fit it", async () => {
+    const res = await service.post("/v1/extract", { transcript: [{ role: "narrator", content: "once upon a time" }] });
+    expect(res.status).toBe(400);
+    const message: string = res.body.error.details[0].message;
+    expect(message).toContain("Autocalls {text, type, sender: bot|human}: no `sender` string");
+    expect(message).toContain("Thoughtly {transcript, speaker: ai|user}: no `transcript` string");
+    expect(message).toContain('{role, content|message|text}: role "narrator" is not a speaker\'s');
+  });
+
+  it("says what a transcript may be when it is neither a string nor a list", async () => {
+    const res = await service.post("/v1/extract", { transcript: { text: "hi" } });
+    expect(res.body.error.details).toContainEqual({ path: "transcript", message: expect.stringContaining("must be a string or an array of turns: `Speaker: text` lines") });
   });
 
   it("accepts 100 variables and the peers' type labels", async () => {
@@ -83,6 +125,14 @@ describe("bad input", () => {
     expect(res.body.error.code).toBe("invalid_request");
   });
 
+  it("answers 400 naming the field for a number too large for a double anywhere in the body", async () => {
+    // JSON.parse reads 1e999 as Infinity, which JSON.stringify would write back as null.
+    const body = `{"transcript": "AI: hi", "variables": [], "context": {"input_variables": {"limits": [1, -1e999]}}}`;
+    const res = await service.post("/v1/extract", body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: "invalid_request", details: [{ path: "context.input_variables.limits[1]" }] });
+  });
+
   it("answers a turn time out of any calendar's range as if it had none", async () => {
     llm.script = (request) => ({ json: answerFor(request) });
     const res = await service.post("/v1/extract", { transcript: [{ text: "hi", type: "transcript", sender: "human", timestamp: 1e16 }], variables: [] });
@@ -98,6 +148,45 @@ describe("bad input", () => {
 
   it("answers 415 for a body that is not JSON", async () => {
     const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "text/plain" }, body: HVAC_CALL_TEXT });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
+  });
+
+  const compressed = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync };
+
+  it.each(Object.keys(compressed))("accepts a body compressed with %s", async (encoding) => {
+    llm.script = (request) => ({ json: answerFor(request) });
+    const body = compressed[encoding as keyof typeof compressed](JSON.stringify({ transcript: HVAC_CALL_TEXT, variables: [variable()] }));
+    const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": encoding }, body });
+    expect(res.status).toBe(200);
+    llm.requests.length = 0;
+  });
+
+  it.each(Object.keys(compressed))("answers 400 invalid_body for a body that is not valid %s data", async (encoding) => {
+    const res = await fetch(`${service.url}/v1/extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": encoding },
+      body: JSON.stringify({ transcript: HVAC_CALL_TEXT }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("invalid_body");
+    expect(body.error.message).toContain(encoding);
+  });
+
+  it("answers 413 for a compressed body that inflates past DEBRIEF_MAX_BODY", async () => {
+    const bomb = gzipSync(JSON.stringify({ transcript: `AI: ${"a".repeat(1_000_000)}` }));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const res = await fetch(`${service.url}/v1/extract`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: bomb });
+    expect(res.status).toBe(413);
+  });
+
+  it.each(["compress", "zstd", "gzip, br", "x-unknown"])("answers 415 unsupported_media_type for Content-Encoding: %s", async (encoding) => {
+    const res = await fetch(`${service.url}/v1/extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": encoding },
+      body: JSON.stringify({ transcript: HVAC_CALL_TEXT }),
+    });
     expect(res.status).toBe(415);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unsupported_media_type");
   });

@@ -246,12 +246,15 @@ describe("POST /v1/extract: LLM failures", () => {
     expect(llm.requests).toHaveLength(2);
   });
 
-  it("answers 502 llm_unavailable when nothing listens at the base URL", async () => {
-    const nowhere = await startTestService({ OPENAI_BASE_URL: "http://127.0.0.1:1/v1", DEBRIEF_LLM_MAX_RETRIES: "0" });
+  it("answers 502 llm_unavailable naming the host it tried, never the key, when nothing listens at the base URL", async () => {
+    const key = "sk-test-never-in-an-answer-0123456789";
+    const nowhere = await startTestService({ OPENAI_BASE_URL: "http://127.0.0.1:1/v1", OPENAI_API_KEY: key, DEBRIEF_LLM_MAX_RETRIES: "0" });
     services.push(nowhere);
     const res = await nowhere.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe("llm_unavailable");
+    expect(res.body.error.message).toContain("http://127.0.0.1:1/v1");
+    expect(JSON.stringify(res.body)).not.toContain(key);
   });
 
   it("answers 503 llm_not_configured, naming the variables to set, when no LLM is configured", async () => {
@@ -334,6 +337,15 @@ describe("POST /v1/extract: long calls", () => {
     expect(userMessage(extractionRequests.at(-1)!)).toContain("Goodbye!");
     expect(llm.requests.filter((r) => r.body.response_format?.json_schema?.name === "call_outcome")).toHaveLength(1);
     expect(res.body.meta.llm_calls).toBe(res.body.meta.chunks + 1);
+  });
+
+  it("answers the LLM's error, and stays up, when a chunk fails while later chunks are still being sent", async () => {
+    const chunked = await serviceWith({ DEBRIEF_MAX_INPUT_TOKENS: "3000", DEBRIEF_LLM_MAX_RETRIES: "0" });
+    llm.script = () => ({ status: 401, body: { error: { message: "bad key", type: "invalid_request_error" } } });
+    const res = await chunked.post("/v1/extract", { transcript: `Customer: ${"A".repeat(60_000)}`, variables: [] });
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe("llm_unauthorized");
+    expect((await chunked.get("/healthz")).status).toBe(200);
   });
 
   it("keeps what the chunks concluded when the final pass cannot tell", async () => {

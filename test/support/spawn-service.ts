@@ -21,10 +21,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `src/server.ts` and waits until /healthz answers (or the process exits, for start-up failures). */
-export async function spawnService(env: Record<string, string>, options: { waitReady?: boolean } = {}): Promise<SpawnedService> {
+/**
+ * Starts `src/server.ts` with tsx (or, with `entry: "dist"`, the build `npm start` runs) and waits until /healthz
+ * answers (or the process exits, for start-up failures).
+ */
+export async function spawnService(env: Record<string, string>, options: { waitReady?: boolean; entry?: "src" | "dist" } = {}): Promise<SpawnedService> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  const args = options.entry === "dist" ? ["--enable-source-maps", "dist/src/server.js"] : ["--import", "tsx", "src/server.ts"];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env, PORT: port },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatForHumans, formatForModel, normalizeTranscript } from "../../src/transcript/index.js";
+import { MAX_TURNS } from "../../src/transcript/normalize.js";
 import { AUTOCALLS_TURNS, GENERIC_TURNS, HVAC_CALL_TEXT, THOUGHTLY_TURNS } from "../fixtures/calls.js";
 
 function turnsOf(input: unknown) {
@@ -156,5 +157,24 @@ describe("every platform's transcript array", () => {
   it("still refuses a turn whose spoken text is missing rather than null", () => {
     const result = normalizeTranscript([{ role: "user", message: "hi" }, { role: "agent", tool_calls: [] }]);
     expect(result.ok ? [] : result.issues.map((issue) => issue.path)).toEqual(["transcript[1]"]);
+  });
+});
+
+describe("long transcripts", () => {
+  it("joins thousands of unlabelled lines into their turn in linear time (appending line by line was quadratic)", () => {
+    // 10 MB in 10,000 lines: appending to the growing turn copied it each time, gigabytes in all.
+    const text = `Customer: hello\n${`${"a".repeat(999)}\n`.repeat(MAX_TURNS - 1)}`;
+    const result = normalizeTranscript(text);
+    expect(result.ok && result.turns).toHaveLength(1);
+    expect(result.ok && result.turns[0]!.text.length).toBe(5 + MAX_TURNS * 1_000 - 1_000);
+  });
+
+  it.each([
+    ["lines", "AI: hi\n".repeat(MAX_TURNS + 1)],
+    ["turns", Array.from({ length: MAX_TURNS + 1 }, () => ({ role: "user", content: "hi" }))],
+  ])("refuses a transcript of more than MAX_TURNS %s, before reading them", (what, input) => {
+    const result = normalizeTranscript(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues[0]).toEqual({ path: "transcript", message: `has ${MAX_TURNS + 1} ${what}: at most ${MAX_TURNS} are read` });
   });
 });

@@ -2,8 +2,9 @@
 import { Router } from "express";
 import { z } from "zod";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
+import { TRANSCRIPT_EXPECTED } from "../../transcript/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
-import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
+import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
 
 const UsageSchema = ExtractionSchema.shape.usage;
 
@@ -115,21 +116,19 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
           headers: { "X-Request-Id": { schema: { type: "string" } } },
           content: { "application/json": { schema: response, example: RESPONSE_EXAMPLE } },
         },
-        "400": errorResponse("The body is not valid JSON, or does not match the schema (each problem in details, by JSON path).", [
+        "400": errorResponse("The body is not valid JSON or does not decode, or does not match the schema (each problem in details, by JSON path).", [
           {
             code: "invalid_request",
             message: "The request does not match the extraction schema",
             details: [
               { path: "variables[1].options", message: "an enum needs options: a non-empty list of distinct strings" },
-              { path: "transcript", message: "must be a string or an array of turns" },
+              { path: "transcript", message: TRANSCRIPT_EXPECTED },
+              { path: "variable", message: "unknown key: did you mean `variables`?" },
             ],
           },
           INVALID_JSON_EXAMPLE,
-          {
-            code: "prompt_budget_exceeded",
-            message: "The variables and instructions alone take 99870 prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=100000",
-            details: [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
-          },
+          INVALID_BODY_EXAMPLE,
+          PROMPT_BUDGET_EXAMPLE,
         ]),
         ...guardResponses(options),
         ...bodyParserResponses(),
