@@ -51,10 +51,11 @@ export interface ExtractResult {
 
 /** The narrow view of the result cache the pipeline needs; the cache module provides it. */
 export interface ExtractionCache {
+  /** `compute` gets a signal that aborts once every caller waiting for it has given up (their `signal`s). */
   getOrCompute(
     key: string,
-    compute: () => Promise<Extraction>,
-    options: { read: boolean },
+    compute: (signal: AbortSignal) => Promise<Extraction>,
+    options: { read: boolean; signal?: AbortSignal },
   ): Promise<{ value: Extraction; cached: boolean }>;
 }
 
@@ -90,9 +91,18 @@ export class Extractor {
     this.#deps = deps;
   }
 
-  /** The model a job runs on: the request's choice, else the deployment's. */
+  /** The model a job runs on: the request's choice, else the deployment's. The local provider has one model only. */
   modelFor(job: ExtractJob): string {
-    return job.options.model ?? this.#deps.settings.model;
+    const { settings } = this.#deps;
+    const requested = job.options.model;
+    if (settings.provider === "local" && requested !== undefined && requested !== settings.model && `local:${requested}` !== settings.model) {
+      throw new InvalidRequestError(
+        `This deployment runs the local model ${settings.model} only`,
+        [{ path: "options.model", message: `must be ${settings.model} (or left out), not "${requested}"` }],
+        "model_not_available",
+      );
+    }
+    return settings.provider === "local" ? settings.model : (requested ?? settings.model);
   }
 
   /** SHA-256 over a canonical form of everything that changes the answer, and nothing else. */
@@ -119,17 +129,18 @@ export class Extractor {
       structured_output: settings.structuredOutput,
       prompt_version: PROMPT_VERSION,
       evidence: job.options.evidence,
-      chunking: [settings.maxInputTokens, settings.chunkOverlapTurns],
+      chunking: [settings.maxInputTokens, settings.chunkOverlapTurns, ...(settings.local ? [settings.local.contextTokens, settings.local.answerTokens] : [])],
     };
   }
 
-  async extract(job: ExtractJob): Promise<ExtractResult> {
+  /** `signal`: the caller no longer waits (the client left); the LLM work is given up unless another caller shares it. */
+  async extract(job: ExtractJob, options: { signal?: AbortSignal } = {}): Promise<ExtractResult> {
     if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job), { read: job.options.cache })
-      : { value: await this.#run(job), cached: false };
+      ? await cache.getOrCompute(this.cacheKey(job), (signal) => this.#run(job, signal), { read: job.options.cache, signal: options.signal })
+      : { value: await this.#run(job, options.signal), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
     observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
@@ -152,7 +163,7 @@ export class Extractor {
     };
   }
 
-  async #run(job: ExtractJob): Promise<Extraction> {
+  async #run(job: ExtractJob, signal: AbortSignal | undefined): Promise<Extraction> {
     const { llm, settings } = this.#deps;
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
@@ -162,7 +173,7 @@ export class Extractor {
 
     const results = await Promise.all(
       calls.map((messages) =>
-        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages }),
+        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages, signal }),
       ),
     );
     const usage = sumUsage(results.map((result) => result.usage));
@@ -171,7 +182,7 @@ export class Extractor {
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
     if (calls.length > 1) {
-      const final = await this.#finalize(model, job.variables, results.map((result) => result.answer));
+      const final = await this.#finalize(model, job.variables, results.map((result) => result.answer), signal);
       if (final) {
         // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
         for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
@@ -201,20 +212,24 @@ export class Extractor {
    * in bytes goes out as it is, without running the tokenizer; only a longer one is measured and split into chunks.
    */
   #plan(job: ExtractJob, model: string, schema: OutputSchema, schemaInPrompt: Record<string, unknown> | undefined): ChatMessage[][] {
-    const { settings } = this.#deps;
-    const schemaText = schemaInPrompt ? "" : schemaTextOf(schema);
+    const { settings, llm } = this.#deps;
+    // A provider that knows its model (the local one) gives its own budget and tokenizer; others: the settings' and tiktoken.
+    const own = llm.promptBudget?.();
+    const maxInputTokens = own?.maxInputTokens ?? settings.maxInputTokens;
+    // The response schema is prompt text for an API server; a local model gets it as a grammar instead.
+    const schemaText = schemaInPrompt || own ? "" : schemaTextOf(schema);
     const whole = buildExtractionMessages(job, { start: 0, turns: job.turns }, { schemaInPrompt, chunkIndex: 0, chunkCount: 1 });
     const bytes = whole.reduce((sum, message) => sum + Buffer.byteLength(message.content, "utf8"), Buffer.byteLength(schemaText, "utf8"));
-    if (bytes + FRAMING_TOKENS <= settings.maxInputTokens) return [whole];
+    if (bytes + FRAMING_TOKENS <= maxInputTokens) return [whole];
 
     // The fixed part of every chunk's prompt (instructions, variables, schema) is measured with an empty transcript.
-    const count = tokenCounter(model);
+    const count = own?.countTokens ?? tokenCounter(model);
     const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
     const overhead = frame.reduce((sum, message) => sum + count(message.content), count(schemaText)) + FRAMING_TOKENS;
-    const budget = settings.maxInputTokens - overhead;
+    const budget = maxInputTokens - overhead;
     if (budget < MIN_TRANSCRIPT_BUDGET) {
       throw new InvalidRequestError(
-        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
+        `The variables and instructions alone take ${overhead} prompt tokens, leaving no room for the transcript within ${own ? `the local model's prompt budget of ${maxInputTokens}` : `DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`}`,
         [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
         "prompt_budget_exceeded",
       );
@@ -224,7 +239,7 @@ export class Extractor {
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
-  async #finalize(model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
+  async #finalize(model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[], signal: AbortSignal | undefined) {
     const specs = variables.filter((spec) => spec.name === "status" || spec.name === "summary");
     if (specs.length === 0 || answers.length < 2) return undefined;
     const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
@@ -239,6 +254,7 @@ export class Extractor {
         answers.map((answer) => ({ summary: answer.values.summary ?? null, status: answer.values.status ?? null })),
         { status: byName.status, summary: byName.summary },
       ),
+      signal,
     });
   }
 }

@@ -26,7 +26,8 @@ export async function spawnService(env: Record<string, string>, options: { waitR
   const port = env.PORT ?? String(await freePort());
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env, PORT: port },
+    // DEBRIEF_LOCAL_MODEL off: without an LLM the service would otherwise download the local model.
+    env: { PATH: process.env.PATH, HOST: "127.0.0.1", LOG_LEVEL: "warn", DEBRIEF_LOCAL_MODEL: "off", ...env, PORT: port },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -1,6 +1,7 @@
 // POST /v1/extract: a transcript and a variable schema in, typed values out.
 import { Router } from "express";
 import { z } from "zod";
+import { RequestCancelledError } from "../../errors.js";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
@@ -37,7 +38,12 @@ export function extractRouter(deps: { extractor: Extractor; limits: VariableLimi
   const router = Router();
   router.post("/extract", async (req, res) => {
     const job = parseExtractRequest(req.body, deps.limits);
-    const result = await deps.extractor.extract(job);
+    // A client that hangs up no longer waits: its share of the LLM work (a local model's sequence) is given up.
+    const left = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) left.abort(new RequestCancelledError());
+    });
+    const result = await deps.extractor.extract(job, { signal: left.signal });
     res.locals.extraction = { model: result.meta.model, cached: result.meta.cached, usage: result.meta.usage, chunks: result.meta.chunks };
     res.json(result);
   });
