@@ -171,9 +171,17 @@ export class Extractor {
     const schemaInPrompt = mode === "json_object" ? schema.jsonSchema : undefined;
     const calls = this.#plan(job, model, schema, schemaInPrompt);
 
+    // One chunk failing fails the call: the others are given up rather than left holding LLM slots.
+    const failed = new AbortController();
+    const chunkSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
     const results = await Promise.all(
       calls.map((messages) =>
-        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages, signal }),
+        completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages, signal: chunkSignal }).catch(
+          (error: unknown) => {
+            failed.abort(error);
+            throw error;
+          },
+        ),
       ),
     );
     const usage = sumUsage(results.map((result) => result.usage));

@@ -293,6 +293,7 @@ export class LocalLlm implements Llm {
     const chat = new runtime.lib.LlamaChat({ contextSequence: sequence, chatWrapper: runtime.chatWrapper, autoDisposeSequence: false });
     let aborted = false;
     try {
+      const promptTokens = await this.#prefill(runtime, sequence, history, signal);
       const response = await chat.generateResponse(history, {
         grammar,
         maxTokens: this.#local.answerTokens,
@@ -315,7 +316,7 @@ export class LocalLlm implements Llm {
         text: response.response,
         refusal: null,
         finishReason: response.metadata.stopReason === "maxTokens" ? "length" : "stop",
-        usage: { prompt_tokens: Math.max(0, sequence.contextTokens.length - completionTokens), completion_tokens: completionTokens },
+        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens },
         requests: 1,
       };
     } catch (error) {
@@ -332,6 +333,34 @@ export class LocalLlm implements Llm {
       if (aborted) await sequence.clearHistory().catch(() => undefined);
       this.#release(sequence);
     }
+  }
+
+  /**
+   * Evaluates the prompt into the sequence one batch at a time, keeping whatever prefix it already holds (the
+   * instructions a previous call on this sequence shared). node-llama-cpp checks an abort signal only between
+   * generated tokens, so a long prompt evaluated in one go would keep a cancelled or timed-out request's sequence
+   * busy until the end; between batches, it stops. Returns the prompt's length in tokens.
+   */
+  async #prefill(runtime: Runtime, sequence: LlamaContextSequence, history: ChatHistoryItem[], signal: AbortSignal): Promise<number> {
+    const tokens = runtime.chatWrapper
+      .generateContextState({ chatHistory: [...history, { type: "model", response: [] }] })
+      .contextText.tokenize(runtime.model.tokenizer);
+    if (tokens.length + this.#local.answerTokens > sequence.contextSize) {
+      throw new DebriefError(
+        "llm_error",
+        502,
+        `The prompt (${tokens.length} tokens) and room for the answer (${this.#local.answerTokens}) do not fit the local model's context of ${sequence.contextSize} tokens: raise DEBRIEF_LOCAL_CONTEXT or lower DEBRIEF_MAX_INPUT_TOKENS`,
+      );
+    }
+    await sequence.adaptStateToTokens(tokens, false);
+    const batch = runtime.context.batchSize;
+    // The last token is left to the chat, which samples the answer from its logits.
+    for (let at = sequence.nextTokenIndex; at < tokens.length - 1; at += batch) {
+      signal.throwIfAborted();
+      await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(at, Math.min(at + batch, tokens.length - 1)));
+    }
+    signal.throwIfAborted();
+    return tokens.length;
   }
 
   /** A free context sequence; waits for one (in order of arrival) when all are busy, unless the caller gives up. */
