@@ -199,7 +199,7 @@ export class LocalLlm implements Llm {
       runtime.budget.maxInputTokens = this.#maxInputTokens(runtime);
       if (runtime.budget.maxInputTokens < 256) {
         throw new LocalModelUnavailableError(
-          `DEBRIEF_LOCAL_CONTEXT=${this.#local.contextTokens} leaves ${runtime.budget.maxInputTokens} prompt tokens once ${this.#answerRoom()} are kept for answers (DEBRIEF_LOCAL_ANSWER_TOKENS, repair rounds): raise DEBRIEF_LOCAL_CONTEXT`,
+          `DEBRIEF_LOCAL_CONTEXT=${this.#local.contextTokens} leaves ${Math.max(0, runtime.budget.maxInputTokens)} prompt tokens once ${this.#answerRoom()} are kept for answers (DEBRIEF_LOCAL_ANSWER_TOKENS, repair rounds): raise DEBRIEF_LOCAL_CONTEXT`,
         );
       }
       logger?.info({ model: this.#settings.model, gpu: llama.gpu || "none", threads, prompt_budget_tokens: runtime.budget.maxInputTokens }, "local model loaded");
