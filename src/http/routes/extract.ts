@@ -1,7 +1,13 @@
 // POST /v1/extract: a transcript and a variable schema in, typed values out.
 import { Router } from "express";
 import { z } from "zod";
-import { RequestCancelledError } from "../../errors.js";
+import {
+  LlmNotConfiguredError,
+  LocalModelLoadingError,
+  LocalModelUnavailableError,
+  LocalRuntimeNotInstalledError,
+  RequestCancelledError,
+} from "../../errors.js";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
@@ -132,6 +138,11 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
           },
           INVALID_JSON_EXAMPLE,
           {
+            code: "model_not_available",
+            message: "This deployment runs the local model local:qwen2.5-1.5b-instruct-q4_k_m only",
+            details: [{ path: "options.model", message: 'must be local:qwen2.5-1.5b-instruct-q4_k_m (or left out), not "gpt-4o"' }],
+          },
+          {
             code: "prompt_budget_exceeded",
             message: "The variables and instructions alone take 99870 prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=100000",
             details: [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
@@ -150,12 +161,17 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
           { code: "llm_unauthorized", message: "The LLM server refused our credentials (HTTP 401): check OPENAI_API_KEY" },
           { code: "llm_model_not_found", message: "The LLM server does not know this model or route: 404 model not found" },
         ]),
-        "503": errorResponse("No LLM is configured.", [
-          {
-            code: "llm_not_configured",
-            message: "No LLM is configured. Set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (for an OpenAI-compatible server such as vLLM or Ollama), and optionally DEBRIEF_MODEL.",
-          },
-        ]),
+        "503": errorResponse(
+          "No LLM can answer: none is configured, or the local model is still loading (Retry-After), failed to load, or is not installed.",
+          // The examples are the errors themselves, so their messages cannot drift from what the service says.
+          [
+            new LlmNotConfiguredError(),
+            new LocalModelLoadingError(0.42),
+            new LocalModelUnavailableError("the download of https://huggingface.co/… failed: could not reach huggingface.co: getaddrinfo ENOTFOUND huggingface.co"),
+            new LocalRuntimeNotInstalledError(),
+          ].map((error) => ({ code: error.code, message: error.message })),
+          { "Retry-After": { schema: { type: "integer" }, description: "With local_model_loading: seconds to wait before retrying" } },
+        ),
         "504": errorResponse("The LLM did not answer within DEBRIEF_LLM_TIMEOUT, after retries.", [
           { code: "llm_timeout", message: "The LLM did not answer in time: Request timed out." },
         ]),
