@@ -12,6 +12,7 @@ import { renderSection, renderProfile } from "./lib/table.js";
 import { cacheHits } from "./sections/cache-hits.js";
 import { concurrencyBurst } from "./sections/concurrency.js";
 import { delivery } from "./sections/delivery.js";
+import { localModel } from "./sections/local-model.js";
 import { longCalls } from "./sections/long-calls.js";
 import { overheadAtLatency, overheadAtZero, overheadEnv } from "./sections/overhead.js";
 import { profileUnderLoad, type ProfileResult } from "./sections/profile.js";
@@ -31,7 +32,7 @@ const USAGE = `Usage: npm run bench -- [--quick] [--build|--no-build] [--only=1,
   --quick      scaled-down run in under a minute (results go to bench/out/results-quick.json)
   --build      always run \`npm run build\` first (full mode always does; quick mode only when dist/ is stale)
   --no-build   never build (dist/ must be current)
-  --only       run only these sections: 1-7 and "profile"
+  --only       run only these sections: 1-8 and "profile" (8: the local model; DEBRIEF_LOCAL_MODEL=FILE measures a real one)
   --out        where to write the results JSON (default: bench/results.json, quick: bench/out/results-quick.json)`;
 
 function parseArgs(argv: string[]): Args {
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     { key: "5", name: "long calls", run: async () => void sections.set("5", await longCalls(context)) },
     { key: "4", name: "concurrency burst", run: async () => void sections.set("4", await concurrencyBurst(context)) },
     { key: "7", name: "delivery", run: async () => void sections.set("7", await delivery(context)) },
+    { key: "8", name: "local model", run: async () => void sections.set("8", await localModel(context)) },
   ];
   for (const { key, name, run, enabled = true } of steps) {
     if (!enabled || !wanted(key)) continue;
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
     `date: ${new Date().toISOString()}; took ${durationSec} s`,
     "",
   ];
-  for (const key of ["1", "2", "3", "4", "5", "6", "7"]) {
+  for (const key of ["1", "2", "3", "4", "5", "6", "7", "8"]) {
     const section = sections.get(key);
     if (section) lines.push(renderSection(section), "");
     const profile = profiles.get(key);
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     durationSec,
     machine: info,
     plan: context.plan,
-    sections: ["1", "2", "3", "4", "5", "6", "7"].flatMap((key) => {
+    sections: ["1", "2", "3", "4", "5", "6", "7", "8"].flatMap((key) => {
       const section = sections.get(key);
       return section ? [section] : [];
     }),
