@@ -1,6 +1,6 @@
 // The grammar that constrains the local model's answer: node-llama-cpp's JSON-schema grammar for the request's strict
 // JSON Schema, with every string and list bounded and the number and date rules tightened to what validation accepts.
-import type { GbnfJsonSchema, Llama, LlamaGrammar } from "node-llama-cpp";
+import type { GbnfJsonSchema, Llama, LlamaGrammar } from "./node-llama-cpp.js";
 
 /** Most items a list value may hold: with the string bound, every answer has a finite longest form. */
 export const MAX_LIST_ITEMS = 50;
@@ -100,8 +100,7 @@ export class GrammarCache {
 
   /** json_object mode has no schema: any JSON value. */
   anyJson(): Promise<LlamaGrammar> {
-    this.#anyJson ??= this.#llama.getGrammarFor("json");
-    return this.#anyJson;
+    return this.#anyJson ?? (this.#anyJson = this.#llama.getGrammarFor("json"));
   }
 
   async #build(schema: JsonSchema): Promise<LlamaGrammar> {

@@ -3,7 +3,6 @@
 // context sequences; evaluation runs on llama.cpp's threads, never on the event loop.
 import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import type { LocalModelSettings, Settings } from "../config.js";
 import {
   DebriefError,
@@ -17,8 +16,17 @@ import type { Logger } from "../logger.js";
 import type { Completion, CompletionRequest, Llm, LlmObserver, PromptBudget } from "./client.js";
 import { GrammarCache } from "./local-grammar.js";
 import { downloadModel, ModelDownloadError, type DownloadOptions, type DownloadProgress } from "./model-download.js";
-
-type NodeLlamaCpp = typeof import("node-llama-cpp");
+import {
+  importNodeLlamaCpp,
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaLogLevel,
+  type LlamaModel,
+  type NodeLlamaCpp,
+} from "./node-llama-cpp.js";
 
 /** What /readyz reports about the local model. */
 export interface LocalModelStatus {
@@ -153,7 +161,7 @@ export class LocalLlm implements Llm {
     const logger = this.#options.logger;
     let lib: NodeLlamaCpp;
     try {
-      lib = await (this.#options.importRuntime ?? (() => import("node-llama-cpp")))();
+      lib = await (this.#options.importRuntime ?? importNodeLlamaCpp)();
     } catch (error) {
       if (isModuleNotFound(error)) throw new LocalRuntimeNotInstalledError({ cause: error });
       throw new LocalModelUnavailableError(`node-llama-cpp failed to load: ${messageOf(error)}`, { cause: error });
@@ -171,7 +179,7 @@ export class LocalLlm implements Llm {
       progressLogs: false,
       maxThreads: threads,
       logLevel: lib.LlamaLogLevel.warn,
-      logger: (level, message) => {
+      logger: (level: LlamaLogLevel, message: string) => {
         const text = message.trim();
         if (!text) return;
         if (level === lib.LlamaLogLevel.error || level === lib.LlamaLogLevel.fatal) logger?.error({ source: "llama.cpp" }, text);
@@ -301,7 +309,7 @@ export class LocalLlm implements Llm {
         signal,
         contextShift: {
           // Dropping part of the call to make room would silently lose what the customer said: fail instead.
-          strategy: ({ maxTokensCount }) => {
+          strategy: ({ maxTokensCount }: { maxTokensCount: number }) => {
             throw new DebriefError(
               "llm_error",
               502,
