@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run bench -- [--quick] [--build|--no-build] [--only=1,
   --quick      scaled-down run in under a minute (results go to bench/out/results-quick.json)
   --build      always run \`npm run build\` first (full mode always does; quick mode only when dist/ is stale)
   --no-build   never build (dist/ must be current)
-  --only       run only these sections: 1-8 and "profile" (8: the local model; DEBRIEF_LOCAL_MODEL=FILE measures a real one)
+  --only       run only these sections: 1-7, 9 and "profile" (9: the local model; DEBRIEF_LOCAL_MODEL=FILE measures a real one)
   --out        where to write the results JSON (default: bench/results.json, quick: bench/out/results-quick.json)`;
 
 function parseArgs(argv: string[]): Args {
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     { key: "5", name: "long calls", run: async () => void sections.set("5", await longCalls(context)) },
     { key: "4", name: "concurrency burst", run: async () => void sections.set("4", await concurrencyBurst(context)) },
     { key: "7", name: "delivery", run: async () => void sections.set("7", await delivery(context)) },
-    { key: "8", name: "local model", run: async () => void sections.set("8", await localModel(context)) },
+    { key: "9", name: "local model", run: async () => void sections.set("9", await localModel(context)) },
   ];
   for (const { key, name, run, enabled = true } of steps) {
     if (!enabled || !wanted(key)) continue;
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     `date: ${new Date().toISOString()}; took ${durationSec} s`,
     "",
   ];
-  for (const key of ["1", "2", "3", "4", "5", "6", "7", "8"]) {
+  for (const key of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) {
     const section = sections.get(key);
     if (section) lines.push(renderSection(section), "");
     const profile = profiles.get(key);
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     durationSec,
     machine: info,
     plan: context.plan,
-    sections: ["1", "2", "3", "4", "5", "6", "7", "8"].flatMap((key) => {
+    sections: ["1", "2", "3", "4", "5", "6", "7", "8", "9"].flatMap((key) => {
       const section = sections.get(key);
       return section ? [section] : [];
     }),

@@ -1,4 +1,4 @@
-// Section 8: the embedded model on this machine. Prompt and generation tokens per second of the llama.cpp runtime
+// Section 9: the embedded model on this machine. Prompt and generation tokens per second of the llama.cpp runtime
 // itself (node-llama-cpp, the threads Debrief gives it), then one extraction through Debrief beside what the runtime
 // alone takes for the same tokens. DEBRIEF_LOCAL_MODEL=/path/model.gguf measures a real model; without it, the tiny
 // random-weights model the tests use (no real weights can be fetched here), which shows the per-token overhead only.
@@ -136,11 +136,11 @@ export async function localModel(context: BenchContext): Promise<SectionResult> 
       },
     ];
     return {
-      id: "8",
+      id: "9",
       title: `Local model: ${model.label}`,
       figures,
       notes: model.tiny
-        ? ["No real weights on this machine: this is the tiny random-weights model the tests use, so these figures show llama.cpp's and node-llama-cpp's per-token overhead, not a real model's speed. DEBRIEF_LOCAL_MODEL=/path/model.gguf npm run bench -- --only=8 measures one."]
+        ? ["No real weights on this machine: this is the tiny random-weights model the tests use, so these figures show llama.cpp's and node-llama-cpp's per-token overhead, not a real model's speed. DEBRIEF_LOCAL_MODEL=/path/model.gguf npm run bench -- --only=9 measures one."]
         : [],
       details: { model: model.label, speed, latencies, expected },
     };

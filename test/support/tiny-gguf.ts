@@ -4,6 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { seededRandom } from "../../bench/lib/transcripts.js";
 
 export interface TinyModelOptions {
   /** Same seed, same bytes: tests are deterministic. */
@@ -44,18 +45,6 @@ function vocabulary(): { tokens: string[]; types: number[]; imEnd: number } {
   tokens.push("\u2581");
   types.push(TokenType.NORMAL);
   return { tokens, types, imEnd: 4 };
-}
-
-/** mulberry32: a small seeded PRNG, so the weights are the same on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 class GgufWriter {
@@ -157,7 +146,8 @@ export function tinyGguf(options: TinyModelOptions = {}): Buffer {
   const { seed = 1, embedding = 64, layers = 2, heads = 4, feedForward = 128, contextLength = 32_768, name = "debrief-tiny" } = options;
   if (embedding % heads !== 0) throw new Error("embedding must be a multiple of heads");
   const vocab = vocabulary();
-  const next = random(seed);
+  // The bench's seeded generator: the weights are the same on every machine.
+  const next = seededRandom(seed);
   const weights = (dims: number[]): Float32Array => {
     const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
     const scale = 1 / Math.sqrt(dims[0]!);
