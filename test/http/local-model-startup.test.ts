@@ -30,7 +30,7 @@ async function service(env: Record<string, string>): Promise<TestService> {
   return started;
 }
 
-describe("the local model's first start", () => {
+describe("the local model's first start", { timeout: 60_000 }, () => {
   it("answers /readyz 503 loading with the download's progress, extraction 503 local_model_loading, then serves", async () => {
     const server = await modelServer({ pauseAfterBytes: Math.floor(FILE.length / 2) });
     const debrief = await service({ DEBRIEF_LOCAL_MODEL: server.fileUrl("first-start.gguf") });

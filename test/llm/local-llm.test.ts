@@ -37,7 +37,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return error instanceof DebriefError ? `${error.status} ${error.code}` : `not a DebriefError: ${String(error)}`;
 }
 
-describe("LocalLlm when it cannot serve", () => {
+describe("LocalLlm when it cannot serve", { timeout: 60_000 }, () => {
   it("says a lean install (npm ci --omit=optional) lacks the runtime, and what to do", async () => {
     const missing = Object.assign(new Error("Cannot find package 'node-llama-cpp'"), { code: "ERR_MODULE_NOT_FOUND" });
     const llm = localLlm({ DEBRIEF_LOCAL_MODEL: "/nowhere/model.gguf" }, { importRuntime: () => Promise.reject(missing) });
@@ -78,7 +78,7 @@ describe("LocalLlm when it cannot serve", () => {
   });
 });
 
-describe("LocalLlm's prompt budget", () => {
+describe("LocalLlm's prompt budget", { timeout: 60_000 }, () => {
   it("is the context minus the room kept for answers and repair rounds, counted with the model's own tokenizer", async () => {
     const llm = localLlm({ DEBRIEF_LOCAL_MODEL: tinyModelFile(), DEBRIEF_LOCAL_CONTEXT: "4096", DEBRIEF_LOCAL_ANSWER_TOKENS: "500", DEBRIEF_REPAIR_ATTEMPTS: "1" });
     await llm.start();
@@ -103,7 +103,7 @@ describe("LocalLlm's prompt budget", () => {
   });
 });
 
-describe("LocalLlm's download", () => {
+describe("LocalLlm's download", { timeout: 60_000 }, () => {
   it("logs the download every tenth, then the model it loaded", async () => {
     const file = tinyGguf({ seed: 3 });
     const server = await startModelServer(file);
