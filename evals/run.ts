@@ -4,9 +4,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadSettings, SettingsError, type Settings } from "../src/config.js";
-import { LlmNotConfiguredError } from "../src/errors.js";
+import { LlmNotConfiguredError, LocalModelUnavailableError, LocalRuntimeNotInstalledError } from "../src/errors.js";
 import { Extractor, PROMPT_VERSION } from "../src/extract/index.js";
-import { createLlm } from "../src/llm/index.js";
+import { createLlm, LocalLlm } from "../src/llm/index.js";
+import { terminalDownloadBar } from "../src/llm/download-bar.js";
 import { tokenCounter } from "../src/transcript/index.js";
 import { buildReport, type ModelRuns } from "./build-report.js";
 import { parseEvalArgs, USAGE, UsageError, type EvalOptions } from "./cli-options.js";
@@ -33,7 +34,13 @@ async function evaluate(options: EvalOptions, settings: Settings): Promise<numbe
 
   // One judge for every model, so their summaries are graded by the same standard.
   const judgeModel = options.judge ? (options.judgeModel ?? models[0]!) : undefined;
-  const llm = createLlm(settings.llm);
+  const llm = createLlm(settings.llm, { onDownloadProgress: process.stderr.isTTY ? terminalDownloadBar(process.stderr) : undefined });
+  if (llm instanceof LocalLlm) {
+    // Downloaded once into DEBRIEF_DATA_DIR/models (a progress bar on a terminal), then loaded: every call waits for it.
+    process.stderr.write(`Loading the local model ${settings.llm.model}…\n`);
+    localLlm = llm;
+    await llm.start();
+  }
   // No cache: every call reaches the LLM, so latency and cost are real.
   const extractor = new Extractor({ llm, settings: settings.llm });
   const judge = judgeModel
@@ -92,7 +99,10 @@ async function evaluate(options: EvalOptions, settings: Settings): Promise<numbe
 }
 
 /** Errors a user fixes by changing the command, the environment or the dataset: exit 2 with the message alone. */
-const INPUT_ERRORS = [UsageError, SettingsError, DatasetError, PricesError, BaselineError, LlmNotConfiguredError];
+const INPUT_ERRORS = [UsageError, SettingsError, DatasetError, PricesError, BaselineError, LlmNotConfiguredError, LocalModelUnavailableError, LocalRuntimeNotInstalledError];
+
+/** The local model, when the run loads one: freed before the process exits, whatever happens. */
+let localLlm: LocalLlm | undefined;
 
 async function main(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   try {
@@ -110,6 +120,8 @@ async function main(argv: readonly string[], env: Record<string, string | undefi
     process.stderr.write(`${(error as Error).message}\n`);
     if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
     return EXIT.usage;
+  } finally {
+    await localLlm?.close();
   }
 }
 

@@ -1,5 +1,6 @@
 // Every setting Debrief reads from the environment, validated once at start-up.
 // Nothing else in the code base touches process.env: the parsed `Settings` object is passed down.
+import { basename, join } from "node:path";
 import { z } from "zod";
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -53,6 +54,46 @@ const flag = (fallback: boolean) =>
     .default(fallback ? "true" : "false")
     .transform((value) => ["true", "1", "yes"].includes(value));
 
+/** The embedded model used when no OpenAI-compatible server is configured (see "The local model" in the README). */
+export const DEFAULT_LOCAL_MODEL = "hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF/qwen2.5-1.5b-instruct-q4_k_m.gguf";
+
+/** Where the local model comes from: a file on this machine, or a URL it is downloaded from once. */
+export type LocalModelSource = { kind: "file"; path: string } | { kind: "url"; url: string; fileName: string };
+
+const HF_REFERENCE = /^hf:([\w.-]+)\/([\w.-]+)\/([^#]+\.gguf)(?:#([\w./-]+))?$/i;
+const SAFE_FILE_NAME = /^[\w.+-]+$/;
+
+/** "off", a file path, `hf:owner/repo/file.gguf[#revision]` or an http(s) URL → where the model comes from. */
+function parseLocalModel(value: string, ctx: z.RefinementCtx): LocalModelSource | "off" {
+  const text = value.trim();
+  if (text === "off") return "off";
+  const hf = HF_REFERENCE.exec(text);
+  if (hf) {
+    const [, owner, repo, path, revision] = hf as unknown as [string, string, string, string, string | undefined];
+    // The address node-llama-cpp and huggingface_hub resolve such a reference to.
+    const url = `https://huggingface.co/${owner}/${repo}/resolve/${revision ?? "main"}/${path.split("/").map(encodeURIComponent).join("/")}`;
+    return { kind: "url", url, fileName: path.split("/").pop()! };
+  }
+  if (text.startsWith("hf:")) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${text}" must name the file: hf:owner/repo/file.gguf (optionally #revision)` });
+    return z.NEVER;
+  }
+  if (/^https?:\/\//i.test(text)) {
+    let fileName: string;
+    try {
+      fileName = decodeURIComponent(new URL(text).pathname.split("/").pop() ?? "");
+    } catch {
+      fileName = "";
+    }
+    if (!SAFE_FILE_NAME.test(fileName)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${text}" must end in a file name such as model.gguf` });
+      return z.NEVER;
+    }
+    return { kind: "url", url: text, fileName };
+  }
+  return { kind: "file", path: text };
+}
+
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
@@ -72,6 +113,20 @@ const EnvSchema = z.object({
   DEBRIEF_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   /** Repair rounds after an answer that is not valid JSON or breaks the schema. */
   DEBRIEF_REPAIR_ATTEMPTS: z.coerce.number().int().min(0).max(5).default(1),
+
+  /** The local model, used when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set; "off" turns it off. */
+  DEBRIEF_LOCAL_MODEL: z.string().default(DEFAULT_LOCAL_MODEL).transform(parseLocalModel),
+  DEBRIEF_LOCAL_MODEL_SHA256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, "must be the file's SHA-256 as 64 hex digits")
+    .transform((hash) => hash.toLowerCase())
+    .optional(),
+  /** Tokens each context sequence holds (prompt and answer); every one of DEBRIEF_LLM_CONCURRENCY sequences gets this. */
+  DEBRIEF_LOCAL_CONTEXT: positiveInt(8_192).refine((n) => n >= 512, "must be at least 512 tokens"),
+  /** Most tokens the local model may write per answer; this much room is kept free in the context for it. */
+  DEBRIEF_LOCAL_ANSWER_TOKENS: positiveInt(1_024),
+  /** Longest string value the local model's grammar allows, so no answer can run on until the token limit. */
+  DEBRIEF_LOCAL_MAX_STRING_CHARS: positiveInt(500),
 
   DEBRIEF_MAX_BODY: bytes("2mb"),
   DEBRIEF_MAX_VARIABLES: positiveInt(200).refine((n) => n >= 100, "must allow at least 100 variables"),
@@ -120,12 +175,23 @@ const EnvSchema = z.object({
 
 export type Env = z.input<typeof EnvSchema>;
 
+/** `local:` and the model file's name without `.gguf`: what `meta.model` reports and what a request may name. */
+export function localModelName(source: LocalModelSource): string {
+  const file = source.kind === "file" ? basename(source.path) : source.fileName;
+  return `local:${file.replace(/\.gguf$/i, "")}`;
+}
+
 export interface Settings {
   port: number;
   host: string;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   llm: {
-    /** False when neither a key nor a base URL is set: the service runs, extraction answers 503. */
+    /**
+     * "openai": a key or a base URL is set; "local": neither is, and DEBRIEF_LOCAL_MODEL names the embedded model;
+     * "none": DEBRIEF_LOCAL_MODEL=off as well.
+     */
+    provider: "openai" | "local" | "none";
+    /** False with provider "none": the service runs, extraction answers 503 llm_not_configured. */
     configured: boolean;
     apiKey: string | undefined;
     baseURL: string | undefined;
@@ -137,6 +203,8 @@ export interface Settings {
     timeoutMs: number;
     maxRetries: number;
     repairAttempts: number;
+    /** Present with provider "local". */
+    local?: LocalModelSettings;
   };
   limits: { maxBodyBytes: number; maxVariables: number; maxDescriptionChars: number };
   cache: {
@@ -165,6 +233,19 @@ export interface Settings {
   deliveryLeaseGraceMs: number;
 }
 
+export interface LocalModelSettings {
+  source: LocalModelSource;
+  sha256: string | undefined;
+  /** Where downloaded models are kept: DEBRIEF_DATA_DIR/models. */
+  modelsDir: string;
+  contextTokens: number;
+  answerTokens: number;
+  maxStringChars: number;
+}
+
+/** A local CPU generation takes far longer than an API call: the default timeout grows to match. */
+const LOCAL_DEFAULT_TIMEOUT_MS = 600_000;
+
 export class SettingsError extends Error {}
 
 /** The raw environment, for the `${NAME}` references a DEBRIEF_CONFIG file may hold (header tokens, secrets). */
@@ -191,22 +272,37 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (e.DEBRIEF_ROLE === "worker" && !e.DEBRIEF_CONFIG) {
     throw new SettingsError(`Invalid settings:\n  DEBRIEF_ROLE: "worker" runs the post-call pipeline, which needs DEBRIEF_CONFIG (its configuration file)`);
   }
+  const provider = e.OPENAI_API_KEY || e.OPENAI_BASE_URL ? "openai" : e.DEBRIEF_LOCAL_MODEL === "off" ? "none" : "local";
+  const local =
+    provider === "local" && e.DEBRIEF_LOCAL_MODEL !== "off"
+      ? {
+          source: e.DEBRIEF_LOCAL_MODEL,
+          sha256: e.DEBRIEF_LOCAL_MODEL_SHA256,
+          modelsDir: join(e.DEBRIEF_DATA_DIR, "models"),
+          contextTokens: e.DEBRIEF_LOCAL_CONTEXT,
+          answerTokens: e.DEBRIEF_LOCAL_ANSWER_TOKENS,
+          maxStringChars: e.DEBRIEF_LOCAL_MAX_STRING_CHARS,
+        }
+      : undefined;
   return {
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     llm: {
-      configured: Boolean(e.OPENAI_API_KEY || e.OPENAI_BASE_URL),
+      provider,
+      configured: provider !== "none",
       apiKey: e.OPENAI_API_KEY,
       baseURL: e.OPENAI_BASE_URL,
-      model: e.DEBRIEF_MODEL,
-      structuredOutput: e.DEBRIEF_STRUCTURED_OUTPUT,
+      model: local ? localModelName(local.source) : e.DEBRIEF_MODEL,
+      // The local provider builds its grammar from the schema: json_object mode is for servers that cannot.
+      structuredOutput: local ? "json_schema" : e.DEBRIEF_STRUCTURED_OUTPUT,
       maxInputTokens: e.DEBRIEF_MAX_INPUT_TOKENS,
       chunkOverlapTurns: e.DEBRIEF_CHUNK_OVERLAP_TURNS,
       concurrency: e.DEBRIEF_LLM_CONCURRENCY,
-      timeoutMs: e.DEBRIEF_LLM_TIMEOUT,
+      timeoutMs: local && present.DEBRIEF_LLM_TIMEOUT === undefined ? LOCAL_DEFAULT_TIMEOUT_MS : e.DEBRIEF_LLM_TIMEOUT,
       maxRetries: e.DEBRIEF_LLM_MAX_RETRIES,
       repairAttempts: e.DEBRIEF_REPAIR_ATTEMPTS,
+      ...(local ? { local } : {}),
     },
     limits: {
       maxBodyBytes: e.DEBRIEF_MAX_BODY,

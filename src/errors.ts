@@ -46,6 +46,13 @@ export class LlmNotConfiguredError extends DebriefError {
   }
 }
 
+/** Nobody waits for the answer any more (the client closed the connection): the work was given up. */
+export class RequestCancelledError extends DebriefError {
+  constructor(options: { cause?: unknown } = {}) {
+    super("request_aborted", 400, "The client closed the request before the answer was ready", options);
+  }
+}
+
 /** The LLM could not be reached or kept failing after retries (429, 5xx, connection errors). */
 export class LlmUnavailableError extends DebriefError {
   constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
@@ -94,5 +101,38 @@ export class InvalidSignatureError extends DebriefError {
   constructor(check: string, message: string) {
     super("invalid_signature", 401, message);
     this.check = check;
+  }
+}
+
+/** What to do when the local model cannot serve: the two ways to get a working LLM. */
+const LOCAL_MODEL_REMEDY =
+  "Set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server), or put a GGUF model file on this machine and set DEBRIEF_LOCAL_MODEL to its path.";
+
+/** The local model is still being downloaded or loaded: retry shortly (/readyz tells when it is ready). */
+export class LocalModelLoadingError extends DebriefError {
+  constructor(progress: number | undefined) {
+    const done = progress === undefined ? "" : ` (downloaded ${Math.floor(progress * 100)}%)`;
+    super("local_model_loading", 503, `The local model is still loading${done}. Retry shortly: GET /readyz answers 200 once it is ready.`, {
+      headers: { "Retry-After": "10" },
+    });
+  }
+}
+
+/** The local model could not be downloaded or loaded; the reason was logged at start-up. */
+export class LocalModelUnavailableError extends DebriefError {
+  constructor(reason: string, options: { cause?: unknown } = {}) {
+    super("local_model_unavailable", 503, `The local model is unavailable: ${reason}. ${LOCAL_MODEL_REMEDY}`, options);
+  }
+}
+
+/** node-llama-cpp is an optional dependency: a lean install (npm ci --omit=optional) has no local runtime. */
+export class LocalRuntimeNotInstalledError extends DebriefError {
+  constructor(options: { cause?: unknown } = {}) {
+    super(
+      "local_runtime_not_installed",
+      503,
+      "The local model runtime (the optional package node-llama-cpp) is not installed: this is a lean install. Run `npm install` without --omit=optional (or use the Docker image's `local` target), or set OPENAI_API_KEY (or OPENAI_BASE_URL).",
+      options,
+    );
   }
 }

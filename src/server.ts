@@ -8,7 +8,8 @@ import { DatabaseSetupError } from "./db/index.js";
 import { ConfigError } from "./delivery/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
 import { createApp } from "./http/index.js";
-import { createLlm, OpenAiLlm } from "./llm/index.js";
+import { createLlm, LocalLlm, OpenAiLlm } from "./llm/index.js";
+import { terminalDownloadBar, type DownloadProgress } from "./llm/download-bar.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics/index.js";
 import { createOffload } from "./offload/index.js";
@@ -28,11 +29,15 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** The pipeline workers' poll interval; tests shorten it. */
   pipelinePollIntervalMs?: number;
+  /** The local model's download progress (a progress bar when stderr is a terminal). */
+  onDownloadProgress?: (progress: DownloadProgress) => void;
 }
 
 export async function startService(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<Service> {
   if (!settings.llm.configured) {
-    logger.warn("No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL. Extraction answers 503 llm_not_configured until then.");
+    logger.warn("No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL (DEBRIEF_LOCAL_MODEL is off). Extraction answers 503 llm_not_configured until then.");
+  } else if (settings.llm.provider === "local") {
+    logger.info({ model: settings.llm.model }, "no OPENAI_API_KEY or OPENAI_BASE_URL: extracting with the local model (DEBRIEF_LOCAL_MODEL)");
   }
   if (settings.apiKeys.length === 0) {
     logger.warn("DEBRIEF_API_KEYS is not set: API-key auth is OFF. Anyone who can reach this port can send and read call data.");
@@ -41,8 +46,13 @@ export async function startService(settings: Settings, logger: Logger, options: 
   }
 
   const metrics = new Metrics();
-  const llm = createLlm(settings.llm, { observer: metrics.llmObserver });
-  if (llm instanceof OpenAiLlm) metrics.observeLlmQueue(() => llm.pending);
+  const llm = createLlm(settings.llm, { observer: metrics.llmObserver, logger, onDownloadProgress: options.onDownloadProgress });
+  if (llm instanceof OpenAiLlm || llm instanceof LocalLlm) {
+    metrics.observeLlmQueue(() => llm.pending);
+    metrics.observeLlmInFlight(() => llm.active);
+  }
+  // The model downloads and loads in the background: the service answers (/readyz 503 "loading") meanwhile.
+  if (llm instanceof LocalLlm) llm.start().catch(() => undefined);
   const cache = settings.cache.enabled
     ? createResultCache<Extraction>(settings.cache, logger, {
         validate: (value) => ExtractionSchema.safeParse(value).success,
@@ -70,6 +80,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
       : undefined;
   } catch (error) {
     await offload.close();
+    if (llm instanceof LocalLlm) await llm.close();
     throw error;
   }
   const outbox = pipeline?.outbox;
@@ -82,6 +93,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     logger,
     metrics,
     stopping: () => stopping,
+    localModel: llm instanceof LocalLlm ? () => llm.status() : undefined,
     v1Routers: pipeline?.routers,
     apiDocs: pipeline?.apiDocs,
     selfAuthenticating: pipeline?.selfAuthenticating,
@@ -142,6 +154,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
         await pipeline?.close(Math.max(0, deadlineMs - (Date.now() - started)));
         await cache?.close();
         await offload.close();
+        if (llm instanceof LocalLlm) await llm.close();
       })();
       return closing;
     },
@@ -155,7 +168,8 @@ async function main(): Promise<void> {
   try {
     settings = loadSettings();
     logger = createLogger(settings.logLevel);
-    service = await startService(settings, logger, { env: environment() });
+    const bar = process.stderr.isTTY && settings.llm.provider === "local" ? terminalDownloadBar(process.stderr) : undefined;
+    service = await startService(settings, logger, { env: environment(), onDownloadProgress: bar });
   } catch (error) {
     // A bad setting, configuration file or database: say what is wrong, without a stack trace, and stop.
     if (error instanceof SettingsError || error instanceof ConfigError || error instanceof DatabaseSetupError) {

@@ -130,6 +130,8 @@ export async function startDebrief(options: DebriefOptions): Promise<DebriefProc
     NODE_ENV: "production",
     HOST: "127.0.0.1",
     PORT: String(port),
+    // Never a download from a bench run: a section that measures the local model names its file.
+    DEBRIEF_LOCAL_MODEL: "off",
     ...options.env,
   };
   const log = openSync(options.logFile, "a");

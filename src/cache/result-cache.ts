@@ -28,6 +28,11 @@ export interface CrossInstanceCoordination {
 export interface GetOrComputeOptions {
   /** false: skip reading (the caller wants a fresh answer), but still store what is computed. */
   read: boolean;
+  /**
+   * The caller gives up when this aborts: it is rejected with the signal's reason at once. The computation it shares
+   * is aborted only when every caller waiting for it has given up (a caller without a signal never does).
+   */
+  signal?: AbortSignal;
 }
 
 export interface CacheOutcome<T> {
@@ -50,6 +55,16 @@ interface Flight<T> {
   computed: boolean;
 }
 
+/** A computation in progress and who still waits for it. */
+interface Running<T> {
+  flight: Promise<Flight<T>>;
+  controller: AbortController;
+  /** Callers with a signal still waiting. */
+  waiting: number;
+  /** A caller without a signal waits: the computation is never abandoned. */
+  pinned: boolean;
+}
+
 export class ResultCache<T> {
   readonly #tiers: readonly Store[];
   readonly #ttlMs: number;
@@ -58,7 +73,7 @@ export class ResultCache<T> {
   readonly #clock: Clock;
   readonly #coordination: Required<CrossInstanceCoordination> | undefined;
   readonly #warn: ThrottledWarn;
-  readonly #inFlight = new Map<string, Promise<Flight<T>>>();
+  readonly #inFlight = new Map<string, Running<T>>();
 
   constructor({ tiers, ttlMs, logger, validate, clock = Date.now, coordination }: ResultCacheOptions) {
     this.#tiers = tiers;
@@ -89,21 +104,52 @@ export class ResultCache<T> {
    * `compute`: the caller that runs it reports `cached: false`, the ones that waited report `cached: true` (they paid
    * nothing). A failed `compute` stores nothing and rejects every caller that waited for it.
    */
-  async getOrCompute(key: string, compute: () => Promise<T>, { read }: GetOrComputeOptions): Promise<CacheOutcome<T>> {
+  async getOrCompute(key: string, compute: (signal: AbortSignal) => Promise<T>, { read, signal }: GetOrComputeOptions): Promise<CacheOutcome<T>> {
     if (read) {
       const running = this.#inFlight.get(key);
-      if (running) return { value: (await running).value, cached: true };
+      if (running) return { value: (await this.#wait(running, signal)).value, cached: true };
     }
     // A bypass runs its own compute rather than joining one that may have started before the caller asked;
     // it still registers, so reading callers arriving meanwhile wait for its fresh result.
-    const flight = read ? this.#lookUpOrCompute(key, compute) : this.#computeAndStore(key, compute);
-    this.#inFlight.set(key, flight);
-    try {
-      const { value, computed } = await flight;
-      return { value, cached: !computed };
-    } finally {
-      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+    const controller = new AbortController();
+    const run = () => compute(controller.signal);
+    const flight = read ? this.#lookUpOrCompute(key, run) : this.#computeAndStore(key, run);
+    const running: Running<T> = { flight, controller, waiting: 0, pinned: false };
+    this.#inFlight.set(key, running);
+    // Removed when the computation settles, not when this caller leaves: later callers may still join it.
+    const forget = () => {
+      if (this.#inFlight.get(key) === running) this.#inFlight.delete(key);
+    };
+    flight.then(forget, forget);
+    const { value, computed } = await this.#wait(running, signal);
+    return { value, cached: !computed };
+  }
+
+  #wait(running: Running<T>, signal: AbortSignal | undefined): Promise<Flight<T>> {
+    if (!signal) {
+      running.pinned = true;
+      return running.flight;
     }
+    running.waiting += 1;
+    return new Promise<Flight<T>>((resolve, reject) => {
+      const leave = () => {
+        running.waiting -= 1;
+        if (running.waiting === 0 && !running.pinned) running.controller.abort(signal.reason);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return leave();
+      signal.addEventListener("abort", leave, { once: true });
+      running.flight.then(
+        (flight) => {
+          signal.removeEventListener("abort", leave);
+          resolve(flight);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", leave);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Stores `value` in every tier. Never rejects: a tier that fails is logged and skipped. */

@@ -7,6 +7,7 @@ import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../config.js";
 import type { ChatMessage, Llm, Usage } from "../llm/index.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
+import { boundedCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
 import { mergeChunkAnswers } from "./merge.js";
 import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
@@ -52,10 +53,11 @@ export interface ExtractResult {
 
 /** The narrow view of the result cache the pipeline needs; the cache module provides it. */
 export interface ExtractionCache {
+  /** `compute` gets a signal that aborts once every caller waiting for it has given up (their `signal`s). */
   getOrCompute(
     key: string,
-    compute: () => Promise<Extraction>,
-    options: { read: boolean },
+    compute: (signal: AbortSignal) => Promise<Extraction>,
+    options: { read: boolean; signal?: AbortSignal },
   ): Promise<{ value: Extraction; cached: boolean }>;
 }
 
@@ -94,9 +96,18 @@ export class Extractor {
     this.#deps = deps;
   }
 
-  /** The model a job runs on: the request's choice, else the deployment's. */
+  /** The model a job runs on: the request's choice, else the deployment's. The local provider has one model only. */
   modelFor(job: ExtractJob): string {
-    return job.options.model ?? this.#deps.settings.model;
+    const { settings } = this.#deps;
+    const requested = job.options.model;
+    if (settings.provider === "local" && requested !== undefined && requested !== settings.model && `local:${requested}` !== settings.model) {
+      throw new InvalidRequestError(
+        `This deployment runs the local model ${settings.model} only`,
+        [{ path: "options.model", message: `must be ${settings.model} (or left out), not "${requested}"` }],
+        "model_not_available",
+      );
+    }
+    return settings.provider === "local" ? settings.model : (requested ?? settings.model);
   }
 
   /** SHA-256 over a canonical form of everything that changes the answer, and nothing else. */
@@ -123,21 +134,22 @@ export class Extractor {
       structured_output: settings.structuredOutput,
       prompt_version: PROMPT_VERSION,
       evidence: job.options.evidence,
-      chunking: [settings.maxInputTokens, settings.chunkOverlapTurns],
+      chunking: [settings.maxInputTokens, settings.chunkOverlapTurns, ...(settings.local ? [settings.local.contextTokens, settings.local.answerTokens] : [])],
     };
   }
 
   /**
    * With `turns` (the post-call pipeline's background extractions), each LLM request is built, and each answer
-   * validated, in its own turn of the event loop, so HTTP requests are served in between.
+   * validated, in its own turn of the event loop, so HTTP requests are served in between. `signal`: the caller no
+   * longer waits (the client left); the LLM work is given up unless another caller shares it.
    */
-  async extract(job: ExtractJob, options: { turns?: Pick<TurnTaking, "next"> } = {}): Promise<ExtractResult> {
+  async extract(job: ExtractJob, options: { turns?: Pick<TurnTaking, "next">; signal?: AbortSignal } = {}): Promise<ExtractResult> {
     if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKey(job), () => this.#run(job, options.turns), { read: job.options.cache })
-      : { value: await this.#run(job, options.turns), cached: false };
+      ? await cache.getOrCompute(this.cacheKey(job), (signal) => this.#run(job, options.turns, signal), { read: job.options.cache, signal: options.signal })
+      : { value: await this.#run(job, options.turns, options.signal), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
     observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
@@ -160,7 +172,7 @@ export class Extractor {
     };
   }
 
-  async #run(job: ExtractJob, turns: Pick<TurnTaking, "next"> | undefined): Promise<Extraction> {
+  async #run(job: ExtractJob, turns: Pick<TurnTaking, "next"> | undefined, signal: AbortSignal | undefined): Promise<Extraction> {
     const { settings } = this.#deps;
     const llm = turns ? inTurns(this.#deps.llm, turns) : this.#deps.llm;
     const model = this.modelFor(job);
@@ -170,16 +182,17 @@ export class Extractor {
 
     // Each chunk's request is serialised and sent on the event loop (a 100 KB prompt costs milliseconds in the SDK):
     // they are started one loop turn apart, so other requests are served between them rather than after them all.
+    // One chunk failing fails the call: the others are given up (or never sent) rather than left holding LLM slots.
+    const failed = new AbortController();
+    const chunkSignal = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
     const pending: Promise<StructuredResult>[] = [];
-    let failed = false;
     for (const [index, messages] of calls.entries()) {
       if (index > 0) await new Promise((resolve) => setImmediate(resolve));
-      // Once a chunk has failed the extraction has too: the rest are not sent.
-      if (failed) break;
-      const call = completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages });
+      if (failed.signal.aborted) break;
+      const call = completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages, signal: chunkSignal });
       // Handled now, not only by Promise.all below: a chunk failing while later ones are still being started must not
       // be an unhandled rejection (which ends the process).
-      call.catch(() => (failed = true));
+      call.catch((error: unknown) => failed.abort(error));
       pending.push(call);
     }
     const results = await Promise.all(pending);
@@ -189,7 +202,7 @@ export class Extractor {
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
     if (calls.length > 1) {
-      const final = await this.#finalize(llm, model, job.variables, results.map((result) => result.answer));
+      const final = await this.#finalize(llm, model, job.variables, results.map((result) => result.answer), signal);
       if (final) {
         // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
         for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
@@ -224,32 +237,35 @@ export class Extractor {
 
   /**
    * A call that fits the budget in bytes is rendered here, at a cost bounded by the budget; any other is measured
-   * and chunked by the planner, whose tokeniser work grows with the call (off the event loop in the service).
+   * and chunked by the planner, whose tokeniser work grows with the call (off the event loop in the service). A provider
+   * that knows its model (the local one) gives its own budget and tokenizer, which live with the model on this thread.
    */
   async #plan(job: ExtractJob, model: string, schema: OutputSchema): Promise<ChatMessage[][]> {
-    const { settings, planner = planInline } = this.#deps;
+    const { settings, llm, planner = planInline } = this.#deps;
+    const own = llm.promptBudget?.();
     const schemaInPrompt = settings.structuredOutput === "json_object" ? schema.jsonSchema : undefined;
     const input: PlanInput = {
       job,
       model,
-      maxInputTokens: settings.maxInputTokens,
+      maxInputTokens: own?.maxInputTokens ?? settings.maxInputTokens,
       chunkOverlapTurns: settings.chunkOverlapTurns,
       schemaInPrompt,
-      schemaText: schemaInPrompt ? "" : schemaTextOf(schema),
+      // The response schema is prompt text for an API server; a local model gets it as a grammar instead.
+      schemaText: schemaInPrompt || own ? "" : schemaTextOf(schema),
     };
     const fast = planWithoutTokenizer(input);
     if (fast) return fast;
-    const planned = await planner(input);
+    const planned = own ? planCalls(input, boundedCounter(own.countTokens)) : await planner(input);
     if (planned.ok) return planned.calls;
     throw new InvalidRequestError(
-      `The variables and instructions alone take ${planned.overheadTokens} prompt tokens, leaving no room for the transcript within DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`,
+      `The variables and instructions alone take ${planned.overheadTokens} prompt tokens, leaving no room for the transcript within ${own ? `the local model's prompt budget of ${input.maxInputTokens}` : `DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`}`,
       [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],
       "prompt_budget_exceeded",
     );
   }
 
   /** `status` and `summary` of a chunked call come from one pass over what every chunk concluded. */
-  async #finalize(llm: Llm, model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[]) {
+  async #finalize(llm: Llm, model: string, variables: readonly VariableSpec[], answers: readonly ModelAnswer[], signal: AbortSignal | undefined) {
     const specs = variables.filter((spec) => spec.name === "status" || spec.name === "summary");
     if (specs.length === 0 || answers.length < 2) return undefined;
     const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
@@ -264,6 +280,7 @@ export class Extractor {
         answers.map((answer) => ({ summary: answer.values.summary ?? null, status: answer.values.status ?? null })),
         { status: byName.status, summary: byName.summary },
       ),
+      signal,
     });
   }
 }

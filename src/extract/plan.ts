@@ -2,7 +2,7 @@
 // not fit. Pure and synchronous, so it can run on a worker thread (offload/) as well as inline.
 import type { ChatMessage } from "../llm/index.js";
 import type { ExtractJob } from "../schema/index.js";
-import { chunkTurns, tokenCounter } from "../transcript/index.js";
+import { chunkTurns, tokenCounter, type TokenCounter } from "../transcript/index.js";
 import { buildExtractionMessages } from "./prompt.js";
 
 /** Room for the chat framing around the messages, which the token count of their text does not see. */
@@ -44,13 +44,15 @@ export function planWithoutTokenizer(input: PlanInput): ChatMessage[][] | undefi
   return bytesOf(whole, input.schemaText) + FRAMING_TOKENS <= maxInputTokens ? [whole] : undefined;
 }
 
-/** The messages of each LLM call; a call longer than the budget is measured with the tokenizer and chunked. */
-export function planCalls(input: PlanInput): PlanResult {
+/**
+ * The messages of each LLM call; a call longer than the budget is measured with the tokenizer and chunked. `count`:
+ * tiktoken's estimate for the model unless the provider has the model's own (a counter cannot cross to a worker thread).
+ */
+export function planCalls(input: PlanInput, count: TokenCounter = tokenCounter(input.model)): PlanResult {
   const fast = planWithoutTokenizer(input);
   if (fast) return { ok: true, calls: fast };
   const { job, schemaInPrompt, schemaText, maxInputTokens } = input;
   // The fixed part of every chunk's prompt (instructions, variables, schema) is measured with an empty transcript.
-  const count = tokenCounter(input.model);
   const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
   const overhead = frame.reduce((sum, message) => sum + count(message.content), count(schemaText)) + FRAMING_TOKENS;
   const budget = maxInputTokens - overhead;

@@ -21,6 +21,8 @@ export interface StructuredRequest {
   mode: "json_schema" | "json_object";
   repairAttempts: number;
   schemaName?: string;
+  /** The caller gave up: the LLM call is abandoned. */
+  signal?: AbortSignal;
 }
 
 type Checked = { ok: true; answer: ModelAnswer } | { ok: false; issues: ErrorDetail[] };
@@ -67,7 +69,7 @@ export async function completeStructured(request: StructuredRequest): Promise<St
   let lastText = "";
 
   for (let round = 1; round <= request.repairAttempts + 1; round += 1) {
-    const completion = await request.llm.complete({ model: request.model, messages, responseFormat });
+    const completion = await request.llm.complete({ model: request.model, messages, responseFormat, signal: request.signal });
     usage.prompt_tokens += completion.usage.prompt_tokens;
     usage.completion_tokens += completion.usage.completion_tokens;
     requests += completion.requests;

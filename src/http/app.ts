@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Request, type Response, type Router } from "express";
 import type { Settings } from "../config.js";
 import type { Extractor } from "../extract/index.js";
+import type { LocalModelStatus } from "../llm/index.js";
 import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
@@ -28,6 +29,8 @@ export interface AppDeps {
   ready?: () => boolean;
   /** Is the service draining before shutdown? /readyz then answers 503 "stopping". */
   stopping?: () => boolean;
+  /** The local model's state for /readyz, when it is the provider. */
+  localModel?: () => LocalModelStatus;
   /** Further /v1 routers (calls, deliveries) mounted by the server wiring, behind auth and rate limiting. */
   v1Routers?: Router[];
   /** Their paths in the OpenAPI document: each gets the registry (`registry.registerPath({...})`). */
@@ -63,7 +66,14 @@ export function createApp(deps: AppDeps): App {
   app.use(trackRoute, requestLog(logger), httpMetrics(metrics));
 
   // Open: load balancers and orchestrators probe these without credentials.
-  app.use(healthRouter({ ready: deps.ready ?? (() => true), stopping: deps.stopping ?? (() => false), llmConfigured: settings.llm.configured }));
+  app.use(
+    healthRouter({
+      ready: deps.ready ?? (() => true),
+      stopping: deps.stopping ?? (() => false),
+      llmConfigured: settings.llm.configured,
+      localModel: deps.localModel,
+    }),
+  );
 
   const guarded = ["/v1", "/metrics", "/openapi.json", "/docs"];
   app.use(guarded, noteMount);

@@ -2,9 +2,10 @@
 // retried with backoff that honours Retry-After, and failures mapped onto Debrief's error types.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import pLimit, { type LimitFunction } from "p-limit";
-import { DebriefError, LlmNotConfiguredError, LlmTimeoutError, LlmUnavailableError } from "../errors.js";
+import { DebriefError, LlmTimeoutError, LlmUnavailableError, RequestCancelledError } from "../errors.js";
 import type { Settings } from "../config.js";
 import { parseRetryAfterMs } from "../retry-after.js";
+import type { TokenCounter } from "../transcript/index.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -19,6 +20,8 @@ export interface CompletionRequest {
   model: string;
   messages: ChatMessage[];
   responseFormat: ResponseFormat;
+  /** Aborted when nobody waits for the answer any more (the client left): the call is given up and its slot freed. */
+  signal?: AbortSignal;
 }
 
 export interface Usage {
@@ -35,13 +38,28 @@ export interface Completion {
   requests: number;
 }
 
+/** How much prompt (the messages' text) one call may take, counted with the model's own tokenizer. */
+export interface PromptBudget {
+  maxInputTokens: number;
+  countTokens: TokenCounter;
+}
+
 export interface Llm {
   complete(request: CompletionRequest): Promise<Completion>;
+  /**
+   * For a provider that knows its model's tokenizer and context (the local model): the prompt budget the planner
+   * splits calls to. Absent: DEBRIEF_MAX_INPUT_TOKENS, counted with tiktoken. Throws what `complete` would when the
+   * model cannot run now.
+   */
+  promptBudget?(): PromptBudget;
 }
 
 /** What a caller (metrics, logs) may want to hear about each HTTP attempt. */
 export interface LlmObserver {
-  onAttempt?(outcome: "ok" | "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error" | "error", latencyMs: number): void;
+  onAttempt?(
+    outcome: "ok" | "rate_limited" | "server_error" | "timeout" | "connection_error" | "client_error" | "cancelled" | "error",
+    latencyMs: number,
+  ): void;
 }
 
 interface RetryPolicy {
@@ -131,6 +149,11 @@ export class OpenAiLlm implements Llm {
     return this.#limit.pendingCount;
   }
 
+  /** Requests running now (for metrics). */
+  get active(): number {
+    return this.#limit.activeCount;
+  }
+
   complete(request: CompletionRequest): Promise<Completion> {
     return this.#limit(() => this.#completeWithRetries(request));
   }
@@ -139,13 +162,16 @@ export class OpenAiLlm implements Llm {
     for (let attempt = 0; ; attempt += 1) {
       const started = performance.now();
       try {
-        const response = await this.#client.chat.completions.create({
-          model: request.model,
-          messages: request.messages,
-          response_format: request.responseFormat,
-          // Reasoning models accept only their default temperature; every other model answers deterministically.
-          ...(/^(o\d|gpt-5)/.test(request.model) ? {} : { temperature: 0 }),
-        });
+        const response = await this.#client.chat.completions.create(
+          {
+            model: request.model,
+            messages: request.messages,
+            response_format: request.responseFormat,
+            // Reasoning models accept only their default temperature; every other model answers deterministically.
+            ...(/^(o\d|gpt-5)/.test(request.model) ? {} : { temperature: 0 }),
+          },
+          { signal: request.signal },
+        );
         this.#observer.onAttempt?.("ok", performance.now() - started);
         const choice = response.choices[0];
         return {
@@ -159,6 +185,10 @@ export class OpenAiLlm implements Llm {
           requests: attempt + 1,
         };
       } catch (error) {
+        if (request.signal?.aborted) {
+          this.#observer.onAttempt?.("cancelled", performance.now() - started);
+          throw new RequestCancelledError({ cause: error });
+        }
         const kind = classify(error);
         this.#observer.onAttempt?.(kind === "unknown" ? "error" : kind, performance.now() - started);
         const retryable = kind === "rate_limited" || kind === "server_error" || kind === "timeout" || kind === "connection_error";
@@ -167,16 +197,8 @@ export class OpenAiLlm implements Llm {
         if (hinted !== undefined && hinted > this.#retry.maxRetryAfterMs) throw toDebriefError(error, this.#endpoint);
         const backoff = Math.min(this.#retry.baseDelayMs * 2 ** attempt, this.#retry.maxDelayMs) * (0.8 + Math.random() * 0.4);
         await sleep(hinted ?? backoff);
+        if (request.signal?.aborted) throw new RequestCancelledError();
       }
     }
   }
-}
-
-/** The LLM used when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set: every call is a 503 that says what to set. */
-export const unconfiguredLlm: Llm = {
-  complete: () => Promise.reject(new LlmNotConfiguredError()),
-};
-
-export function createLlm(settings: Settings["llm"], options: { observer?: LlmObserver } = {}): Llm {
-  return settings.configured ? new OpenAiLlm(settings, options) : unconfiguredLlm;
 }

@@ -33,6 +33,7 @@ export class Metrics {
   readonly #callsReceived: Counter<"source" | "outcome">;
   #readOutboxDepth: (() => number | Promise<number>) | undefined;
   #readLlmQueue: (() => number) | undefined;
+  #readLlmInFlight: (() => number) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -129,6 +130,14 @@ export class Metrics {
         this.set(metrics.#readLlmQueue?.() ?? 0);
       },
     });
+    new Gauge({
+      name: "debrief_llm_in_flight_requests",
+      help: "LLM requests running now (with the local model: context sequences generating).",
+      registers,
+      collect() {
+        this.set(metrics.#readLlmInFlight?.() ?? 0);
+      },
+    });
   }
 
   /** The Prometheus text exposition and its content type. */
@@ -189,5 +198,10 @@ export class Metrics {
   /** Reads the LLM client's waiting requests at every scrape. */
   readonly observeLlmQueue = (read: () => number): void => {
     this.#readLlmQueue = read;
+  };
+
+  /** Reads the LLM requests running at every scrape. */
+  readonly observeLlmInFlight = (read: () => number): void => {
+    this.#readLlmInFlight = read;
   };
 }

@@ -49,12 +49,19 @@ export function longRuns(text: string): [number, number][] {
 }
 
 /**
- * Tokens in `text`, or an upper bound: a run longer than MAX_TOKENIZED_RUN counts as its UTF-8 bytes (a token is at
- * least one byte), and the text around it is counted on its own. Every budget built on these counts still holds.
+ * Tokens in `text` by tiktoken, or an upper bound: a run longer than MAX_TOKENIZED_RUN counts as its UTF-8 bytes (a
+ * token is at least one byte). Every budget built on these counts still holds.
  */
 export function tokenCounter(model: string): TokenCounter {
   const encoder = encoderFor(model);
-  const exact = (text: string) => (text === "" ? 0 : encoder.encode_ordinary(text).length);
+  return boundedCounter((text) => (text === "" ? 0 : encoder.encode_ordinary(text).length));
+}
+
+/**
+ * Any tokenizer (tiktoken, or a local model's own) made linear in the text: a run longer than MAX_TOKENIZED_RUN counts
+ * as its UTF-8 bytes, and the text around it is counted on its own. The count is then exact or an upper bound.
+ */
+export function boundedCounter(exact: TokenCounter): TokenCounter {
   return (text) => {
     if (text.length <= MAX_TOKENIZED_RUN) return exact(text);
     let total = 0;

@@ -6,6 +6,7 @@ import { ResultCache } from "../../src/cache/result-cache.js";
 import { SQLITE_CACHE_FILE, SqliteStore } from "../../src/cache/sqlite-store.js";
 import type { Store } from "../../src/cache/store.js";
 import { silentLogger } from "../../src/logger.js";
+import { until } from "../support/poll.js";
 import { fakeClock, makeTempDir } from "./fixtures.js";
 
 interface Extraction {
@@ -95,6 +96,75 @@ describe("ResultCache", () => {
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => cache.getOrCompute("call-1", failing, { read: true })));
     expect(runs).toBe(1);
     expect(results.every((result) => result.status === "rejected")).toBe(true);
+  });
+
+  /** A compute that runs until its signal aborts, and records that it was aborted. */
+  function abortableCompute() {
+    const compute = (signal: AbortSignal) =>
+      new Promise<Extraction>((_resolve, reject) => {
+        const abort = () => {
+          compute.aborted = true;
+          reject(signal.reason);
+        };
+        if (signal.aborted) abort();
+        else signal.addEventListener("abort", abort);
+      });
+    compute.aborted = false;
+    return compute;
+  }
+
+  it("abandons a computation once every caller waiting for it has given up", async () => {
+    const cache = cacheOver([memory()]);
+    const compute = abortableCompute();
+    const [first, second] = [new AbortController(), new AbortController()];
+    const a = cache.getOrCompute("call-1", compute, { read: true, signal: first.signal });
+    const b = cache.getOrCompute("call-1", compute, { read: true, signal: second.signal });
+    first.abort(new Error("first left"));
+    await expect(a).rejects.toThrow("first left");
+    expect(compute.aborted).toBe(false);
+    second.abort(new Error("second left"));
+    await expect(b).rejects.toThrow("second left");
+    await until(async () => compute.aborted, (aborted) => aborted, 2_000);
+    expect(compute.aborted).toBe(true);
+  });
+
+  it("keeps computing for a caller that cannot give up (no signal), even when the others leave", async () => {
+    const cache = cacheOver([memory()]);
+    let finish: (value: Extraction) => void = () => undefined;
+    let aborted = false;
+    const compute = (signal: AbortSignal) =>
+      new Promise<Extraction>((resolve) => {
+        finish = resolve;
+        signal.addEventListener("abort", () => (aborted = true));
+      });
+    const leaving = new AbortController();
+    const a = cache.getOrCompute("call-1", compute, { read: true, signal: leaving.signal });
+    const b = cache.getOrCompute("call-1", compute, { read: true });
+    leaving.abort(new Error("left"));
+    await expect(a).rejects.toThrow("left");
+    finish({ budget: 1, status: "completed" });
+    expect(await b).toEqual({ value: { budget: 1, status: "completed" }, cached: true });
+    expect(aborted).toBe(false);
+  });
+
+  it("lets a caller arriving after another left join the computation still running", async () => {
+    const cache = cacheOver([memory()]);
+    let finish: (value: Extraction) => void = () => undefined;
+    let runs = 0;
+    const compute = () => {
+      runs += 1;
+      return new Promise<Extraction>((resolve) => (finish = resolve));
+    };
+    const a = cache.getOrCompute("call-1", compute, { read: true });
+    const leaving = new AbortController();
+    const b = cache.getOrCompute("call-1", compute, { read: true, signal: leaving.signal });
+    leaving.abort(new Error("left"));
+    await expect(b).rejects.toThrow("left");
+    const c = cache.getOrCompute("call-1", compute, { read: true });
+    finish({ budget: 2, status: "completed" });
+    expect((await a).value).toEqual({ budget: 2, status: "completed" });
+    expect(await c).toEqual({ value: { budget: 2, status: "completed" }, cached: true });
+    expect(runs).toBe(1);
   });
 
   it("keeps different keys apart", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { until } from "../support/poll.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { spawnService, type SpawnedService } from "../support/spawn-service.js";
 import { AUTOCALLS_TURNS, UNKNOWN_FACTS } from "../fixtures/calls.js";
@@ -77,16 +78,12 @@ describe("durability", () => {
 
     const second = await start(env);
     await receiver.waitForRequests(2, 15_000);
-    let state = await callState(second, callId);
-    for (let i = 0; i < 100 && state.state !== "delivered"; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      state = await callState(second, callId);
-    }
+    const state = await until(() => callState(second, callId), (call) => call.state === "delivered", 20_000);
     expect(state.state).toBe("delivered");
     expect(receiver.requests).toHaveLength(2);
     expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
     await receiver.close();
-  });
+  }, 60_000); // two processes start, one after the other: slow on a loaded 2-core machine
 
   it("extracts and delivers, after a restart, a call accepted while the LLM was down", async () => {
     // The LLM never answers: the process dies holding the call's claim, mid-extraction.

@@ -182,7 +182,7 @@ describe("start-up", () => {
   });
 
   it("stops with a clear message when the database cannot be reached", async () => {
-    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: "postgres://nobody:secret@127.0.0.1:1/none", DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true" });
+    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: "postgres://nobody:secret@127.0.0.1:1/none", DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LOCAL_MODEL: "off" });
     const starting = startService(settings, silentLogger, { env: {} });
     await expect(starting).rejects.toThrow(DatabaseSetupError);
     await expect(starting).rejects.toThrow(/Cannot use the PostgreSQL database at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none/);

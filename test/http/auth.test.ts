@@ -114,7 +114,7 @@ describe("without DEBRIEF_API_KEYS", () => {
 
   it("warns at start-up about a key short enough to guess", async () => {
     const logs = captureLogs("warn");
-    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_API_KEYS: `${KEY_ONE},tiny-K3y` });
+    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_LOCAL_MODEL: "off", DEBRIEF_API_KEYS: `${KEY_ONE},tiny-K3y` });
     const started = await startService(settings, logs.logger);
     await started.close(1_000);
     expect(logs.text()).toContain("short enough to guess");

@@ -2,21 +2,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { parseExposition } from "../support/metrics.js";
 import { startTestService, type TestService } from "../support/service.js";
 
 const VARIABLES = [{ name: "budget", type: "number", description: "Monthly budget in USD" }];
 
-
-/** `name{label="value",…} 12` lines → a map from the series (as written) to its value. */
-function parseExposition(text: string): Map<string, number> {
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    series.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return series;
-}
 
 let llm: FakeLlm;
 const services: TestService[] = [];

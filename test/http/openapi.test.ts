@@ -79,6 +79,15 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(operation.responses).sort()).toEqual(["200", "400", "401", "413", "415", "429", "502", "503", "504"]);
   });
 
+  it("documents the local model's answers: its 503 codes, the 400 for another model, its state in /readyz", () => {
+    const responses = doc.paths["/v1/extract"].post.responses;
+    const codes = (status: string) => Object.values<any>(responses[status].content["application/json"].examples).map((entry) => entry.value.error.code);
+    expect(codes("503")).toEqual(["llm_not_configured", "local_model_loading", "local_model_unavailable", "local_runtime_not_installed"]);
+    expect(codes("400")).toContain("model_not_available");
+    expect(responses["503"].headers["Retry-After"]).toBeDefined();
+    expect(Object.keys(doc.components.schemas.Readiness.properties)).toEqual(["status", "llm_configured", "model", "progress", "reason"]);
+  });
+
   it("matches what the service answers, field for field", async () => {
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: [{ name: "budget", type: "number", description: "Budget in USD" }] }, auth);
     expect(res.status).toBe(200);

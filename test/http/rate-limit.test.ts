@@ -141,7 +141,7 @@ describe("rate limits shared through Redis", () => {
 
   it("lets requests through while Redis is down, with one warning rather than one per request", async () => {
     const logs = captureLogs("warn");
-    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_RATE_LIMIT: "2", DEBRIEF_REDIS_URL: DOWN_REDIS_URL });
+    const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", DEBRIEF_LOCAL_MODEL: "off", DEBRIEF_RATE_LIMIT: "2", DEBRIEF_REDIS_URL: DOWN_REDIS_URL });
     const service = await startService(settings, logs.logger);
     closers.push(() => service.close(1_000));
     const statuses = await postMany(service, 10);
@@ -157,6 +157,7 @@ describe("rate limits shared through Redis", () => {
       PORT: "0",
       HOST: "127.0.0.1",
       DEBRIEF_CACHE: "false",
+      DEBRIEF_LOCAL_MODEL: "off",
       DEBRIEF_RATE_LIMIT: "2",
       DEBRIEF_REDIS_URL: `redis://127.0.0.1:${port}`,
     });

@@ -127,7 +127,7 @@ describe.concurrent("graceful shutdown", () => {
   });
 
   it("answers /readyz with 503 stopping while draining", async ({ expect }) => {
-    const settings = loadSettings({ DEBRIEF_RATE_LIMIT: "0" });
+    const settings = loadSettings({ DEBRIEF_RATE_LIMIT: "0", DEBRIEF_LOCAL_MODEL: "off" });
     let stopping = false;
     const app = createApp({ settings, extractor: new Extractor({ llm: unconfiguredLlm, settings: settings.llm }), logger: silentLogger, stopping: () => stopping });
     const server = createServer(app);

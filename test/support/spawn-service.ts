@@ -30,7 +30,8 @@ export async function spawnService(env: Record<string, string>, options: { waitR
   const args = options.entry === "dist" ? ["--enable-source-maps", "dist/src/server.js"] : ["--import", "tsx", "src/server.ts"];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env, PORT: port },
+    // DEBRIEF_LOCAL_MODEL off: without an LLM the service would otherwise download the local model.
+    env: { PATH: process.env.PATH, HOST: "127.0.0.1", LOG_LEVEL: "warn", DEBRIEF_LOCAL_MODEL: "off", ...env, PORT: port },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -1,6 +1,13 @@
 // POST /v1/extract: a transcript and a variable schema in, typed values out.
 import { Router } from "express";
 import { z } from "zod";
+import {
+  LlmNotConfiguredError,
+  LocalModelLoadingError,
+  LocalModelUnavailableError,
+  LocalRuntimeNotInstalledError,
+  RequestCancelledError,
+} from "../../errors.js";
 import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
 import { TRANSCRIPT_EXPECTED } from "../../transcript/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
@@ -38,7 +45,12 @@ export function extractRouter(deps: { extractor: Extractor; limits: VariableLimi
   const router = Router();
   router.post("/extract", async (req, res) => {
     const job = parseExtractRequest(req.body, deps.limits);
-    const result = await deps.extractor.extract(job);
+    // A client that hangs up no longer waits: its share of the LLM work (a local model's sequence) is given up.
+    const left = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) left.abort(new RequestCancelledError());
+    });
+    const result = await deps.extractor.extract(job, { signal: left.signal });
     res.locals.extraction = { model: result.meta.model, cached: result.meta.cached, usage: result.meta.usage, chunks: result.meta.chunks };
     res.json(result);
   });
@@ -128,6 +140,11 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
           },
           INVALID_JSON_EXAMPLE,
           INVALID_BODY_EXAMPLE,
+          {
+            code: "model_not_available",
+            message: "This deployment runs the local model local:qwen2.5-1.5b-instruct-q4_k_m only",
+            details: [{ path: "options.model", message: 'must be local:qwen2.5-1.5b-instruct-q4_k_m (or left out), not "gpt-4o"' }],
+          },
           PROMPT_BUDGET_EXAMPLE,
         ]),
         ...guardResponses(options),
@@ -143,12 +160,17 @@ export function extractApiDocs(options: { limits: VariableLimits; auth: boolean;
           { code: "llm_unauthorized", message: "The LLM server refused our credentials (HTTP 401): check OPENAI_API_KEY" },
           { code: "llm_model_not_found", message: "The LLM server does not know this model or route: 404 model not found" },
         ]),
-        "503": errorResponse("No LLM is configured.", [
-          {
-            code: "llm_not_configured",
-            message: "No LLM is configured. Set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL (for an OpenAI-compatible server such as vLLM or Ollama), and optionally DEBRIEF_MODEL.",
-          },
-        ]),
+        "503": errorResponse(
+          "No LLM can answer: none is configured, or the local model is still loading (Retry-After), failed to load, or is not installed.",
+          // The examples are the errors themselves, so their messages cannot drift from what the service says.
+          [
+            new LlmNotConfiguredError(),
+            new LocalModelLoadingError(0.42),
+            new LocalModelUnavailableError("the download of https://huggingface.co/… failed: could not reach huggingface.co: getaddrinfo ENOTFOUND huggingface.co"),
+            new LocalRuntimeNotInstalledError(),
+          ].map((error) => ({ code: error.code, message: error.message })),
+          { "Retry-After": { schema: { type: "integer" }, description: "With local_model_loading: seconds to wait before retrying" } },
+        ),
         "504": errorResponse("The LLM did not answer within DEBRIEF_LLM_TIMEOUT, after retries.", [
           { code: "llm_timeout", message: "The LLM did not answer in time: Request timed out." },
         ]),

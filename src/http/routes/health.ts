@@ -1,22 +1,46 @@
 // GET /healthz (the process answers) and GET /readyz (it can take traffic): open, unauthenticated, unlogged.
 import { Router } from "express";
 import { z } from "zod";
-import type { ApiDocs } from "../openapi.js";
+import type { LocalModelStatus } from "../../llm/index.js";
+import type { ApiDocs, SameShape } from "../openapi.js";
 
 export const HealthSchema = z.object({ status: z.literal("ok") });
-export const ReadinessSchema = z.object({
-  status: z.enum(["ready", "starting", "stopping"]).describe("Only `ready` answers 200; route traffic elsewhere otherwise"),
-  llm_configured: z.boolean().describe("False: the service runs, but extraction answers 503 llm_not_configured"),
+export const LocalModelStatusSchema = z.object({
+  model: z
+    .enum(["loading", "ready", "unavailable"])
+    .describe("With the local model only. `loading` (downloading or loading: 503), `ready`, or `unavailable`: the service runs, extraction answers 503 local_model_unavailable"),
+  progress: z.number().min(0).max(1).optional().describe("While loading: the fraction of the model file downloaded"),
+  reason: z.string().optional().describe("When unavailable: why, and what to do"),
 });
 
-export function healthRouter(deps: { ready: () => boolean; stopping: () => boolean; llmConfigured: boolean }): Router {
+// The documented status and the one the local provider reports must stay one shape.
+const statusMatches: SameShape<z.infer<typeof LocalModelStatusSchema>, LocalModelStatus> = true;
+void statusMatches;
+
+export const ReadinessSchema = z
+  .object({
+    status: z.enum(["ready", "starting", "stopping"]).describe("Only `ready` answers 200; route traffic elsewhere otherwise"),
+    llm_configured: z.boolean().describe("False: the service runs, but extraction answers 503 llm_not_configured"),
+  })
+  .merge(LocalModelStatusSchema.partial());
+
+export function healthRouter(deps: {
+  ready: () => boolean;
+  stopping: () => boolean;
+  llmConfigured: boolean;
+  /** The local model's state, when it is the provider. */
+  localModel?: () => LocalModelStatus;
+}): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok" } satisfies z.infer<typeof HealthSchema>);
   });
   router.get("/readyz", (_req, res) => {
-    const status = deps.stopping() ? "stopping" : deps.ready() ? "ready" : "starting";
-    res.status(status === "ready" ? 200 : 503).json({ status, llm_configured: deps.llmConfigured } satisfies z.infer<typeof ReadinessSchema>);
+    const model = deps.localModel?.();
+    // A model that failed to load leaves the service ready: it still answers, and every extraction says what to do.
+    const loading = model?.model === "loading";
+    const status = deps.stopping() ? "stopping" : deps.ready() && !loading ? "ready" : "starting";
+    res.status(status === "ready" ? 200 : 503).json({ status, llm_configured: deps.llmConfigured, ...model } satisfies z.infer<typeof ReadinessSchema>);
   });
   return router;
 }
@@ -42,8 +66,16 @@ export const healthApiDocs: ApiDocs = (registry) => {
     responses: {
       "200": { description: "Ready", content: { "application/json": { schema: readiness, example: { status: "ready", llm_configured: true } } } },
       "503": {
-        description: "Starting, or draining before shutdown",
-        content: { "application/json": { schema: readiness, example: { status: "stopping", llm_configured: true } } },
+        description: "Starting (the local model still downloading or loading), or draining before shutdown",
+        content: {
+          "application/json": {
+            schema: readiness,
+            examples: {
+              loading: { value: { status: "starting", llm_configured: true, model: "loading", progress: 0.42 } },
+              stopping: { value: { status: "stopping", llm_configured: true } },
+            },
+          },
+        },
       },
     },
   });
