@@ -35,12 +35,13 @@ function model(request: RecordedRequest) {
   return { json: answerFor(request, { status: true, summary: "Demo booked", plan: basic ? "basic" : "pro", customer_name: "Dana" }, evidence) };
 }
 
+const variables = [
+  { name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" },
+  { name: "customer_name", type: "string", description: "The customer's name" },
+];
+
 function writeConfig(): string {
   const file = join(mkdtempSync(join(tmpdir(), "debrief-calls-api-")), "debrief.json");
-  const variables = [
-    { name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" },
-    { name: "customer_name", type: "string", description: "The customer's name" },
-  ];
   writeFileSync(
     file,
     JSON.stringify({
@@ -428,6 +429,40 @@ describe("GET /v1/destinations", () => {
     rejecting.script([{ status: 200 }]);
     await settled(api, await post(api, "support", "health-5", { transcript: transcript("Pro plan.") }), "delivered");
     expect(String((await api.get("/metrics")).body)).toContain('debrief_destination_consecutive_failures{destination="rejecting"} 0');
+  });
+});
+
+describe("a destination removed from the configuration", () => {
+  it("still shows on the calls it was routed to and in the health list while it has deliveries, but not in the gauge", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "debrief-removed-"));
+    const config = (destinations: string[]) => {
+      const file = join(mkdtempSync(join(tmpdir(), "debrief-removed-config-")), "debrief.json");
+      const urls: Record<string, string> = { crm: crm.url, old: rejecting.url };
+      const configured = Object.fromEntries(destinations.map((name) => [name, { url: urls[name] }]));
+      writeFileSync(file, JSON.stringify({ profiles: { booking: { variables, destinations } }, destinations: configured }));
+      return file;
+    };
+    const env = { OPENAI_BASE_URL: llm.url, DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_DATA_DIR: dataDir };
+    const before = await startTestService({ ...env, DEBRIEF_CONFIG: config(["crm", "old"]) });
+    const id = await post(before, "booking", "removed-1", { transcript: transcript("Pro plan.") });
+    await settled(before, id, "delivery_failed");
+    await before.close();
+
+    const after = await startTestService({ ...env, DEBRIEF_CONFIG: config(["crm"]) });
+    services.push(after);
+    const call = await after.get(`/v1/calls/${id}`);
+    expect(call.body.destinations.map((d: { destination: string; in_profile: boolean; fate: string }) => [d.destination, d.in_profile, d.fate])).toEqual([
+      ["crm", true, "delivered"],
+      ["old", false, "failed"],
+    ]);
+    const health = await after.get("/v1/destinations");
+    expect(health.body.destinations.map((d: { name: string; configured: boolean; host: string | null }) => [d.name, d.configured, d.host])).toEqual([
+      ["crm", true, new URL(crm.url).host],
+      ["old", false, null],
+    ]);
+    const metrics = String((await after.get("/metrics")).body);
+    expect(metrics).toContain('debrief_destination_consecutive_failures{destination="crm"} 0');
+    expect(metrics).not.toContain('destination="old"} ');
   });
 });
 
