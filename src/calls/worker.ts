@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { sourceNamed } from "../sources/index.js";
+import { routedFates } from "./fates.js";
 import { callExtractJob, enrichPayload } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
 import { noTurns, type TurnTaking } from "../turn-taking.js";
@@ -180,7 +181,18 @@ export class CallWorker {
       await turns.next();
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
-      await store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);
+      await store.markExtracted(
+        call.id,
+        {
+          extracted_variables: result.extracted_variables,
+          meta: result.meta,
+          ...(result.evidence ? { evidence: result.evidence } : {}),
+          // The turns the model read, kept so evidence turn indexes stay meaningful whatever later reads the payload.
+          turns: job.turns,
+        },
+        // Pending, at the version before any outcome: an outcome the delivery worker already recorded is newer and stays.
+        routedFates(report),
+      );
       log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: result.meta.cached }, "call extracted");
       if (report.enqueued.length > 0) this.#options.onEnqueued?.();
     } catch (error) {
