@@ -27,6 +27,8 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** The pipeline workers' poll interval; tests shorten it. */
   pipelinePollIntervalMs?: number;
+  /** Where the built console is; tests build their own. Default: dist/web. */
+  consoleDir?: string;
 }
 
 export async function startService(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<Service> {
@@ -76,6 +78,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     selfAuthenticating: pipeline?.selfAuthenticating,
     // A worker instance is probed and scraped, never sent API traffic.
     api: settings.role !== "worker",
+    consoleDir: options.consoleDir,
   });
 
   // Responses in flight when shutdown starts are sent with `Connection: close`, so their keep-alive sockets end with them.
