@@ -1,0 +1,228 @@
+// The console in a real browser (Debian's Chromium), against the real service with the loopback LLM and a loopback
+// receiver: a failed delivery retried from the call's page, the playground's highlighted evidence, and signing in.
+// Screenshots land in test/console/screenshots/ (git-ignored) for a reviewer to look at.
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { autocallsPayload } from "../fixtures/calls.js";
+import { buildConsole, launchBrowser, screenshot } from "../support/browser.js";
+import { answerFor, requestedVariables, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { until } from "../support/poll.js";
+import { startReceiver, type Receiver } from "../support/receiver.js";
+import { startTestService, type TestService } from "../support/service.js";
+
+const KEY = "dbr_console_browser_7d3f9a1c5e2b8d4f";
+
+/** The model's answer: every requested variable, with evidence for those given (null for the rest). */
+function answer(request: RecordedRequest, values: Record<string, unknown>, evidence: Record<string, { quote: string; turn: number }>) {
+  const schema = request.body.response_format?.json_schema?.schema as { properties?: Record<string, unknown> } | undefined;
+  if (schema?.properties?.evidence === undefined) return answerFor(request, values);
+  return answerFor(request, values, Object.fromEntries(requestedVariables(request).map((name) => [name, evidence[name] ?? null])));
+}
+
+/** The playground's sample call (web/src/pages/playground.tsx) and a post-call webhook answered differently. */
+function script(request: RecordedRequest) {
+  if (requestedVariables(request).includes("budget")) {
+    return {
+      json: answer(
+        request,
+        { status: true, summary: "AC repair booked for Wednesday", budget: 4000, service_type: "repair", appointment_date: "2026-06-17", decision_maker: false },
+        {
+          budget: { quote: "my boss capped it at four thousand", turn: 1 },
+          service_type: { quote: "We need the AC repaired", turn: 1 },
+          appointment_date: { quote: "make that Wednesday", turn: 3 },
+          decision_maker: { quote: "my boss capped it", turn: 1 },
+        },
+      ),
+    };
+  }
+  return { json: answer(request, { status: true, summary: "Demo booked", plan: "pro" }, { plan: { quote: "I'd like a demo of the Pro plan", turn: 1 } }) };
+}
+
+function writeConfig(crm: Receiver): string {
+  const file = join(mkdtempSync(join(tmpdir(), "debrief-console-")), "debrief.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      profiles: {
+        demos: {
+          system_prompt: "Book product demos.",
+          variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" }],
+          destinations: ["crm"],
+        },
+      },
+      // A 400 is final: the delivery fails at once, no retry wait.
+      destinations: { crm: { url: crm.url, retry: { max_attempts: 2, initial_delay_ms: 100, max_delay_ms: 200 } } },
+    }),
+  );
+  return file;
+}
+
+let consoleDir: string;
+let browser: Browser;
+let llm: FakeLlm;
+let crm: Receiver;
+let service: TestService;
+let guarded: TestService;
+
+beforeAll(async () => {
+  [consoleDir, browser, llm, crm] = await Promise.all([buildConsole(), launchBrowser(), startFakeLlm(script), startReceiver()]);
+  const env = { OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: writeConfig(crm), DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LLM_MAX_RETRIES: "0" };
+  [service, guarded] = await Promise.all([
+    startTestService(env, { consoleDir }),
+    startTestService({ ...env, DEBRIEF_API_KEYS: KEY }, { consoleDir }),
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([service?.close(), guarded?.close()]);
+  await Promise.all([llm?.close(), crm?.close()]);
+});
+
+/** Errors thrown by the console's scripts: a failed test, not a blank page someone has to notice. */
+const pageErrors: Error[] = [];
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => pageErrors.push(error));
+  return page;
+}
+
+/** Posts a call and waits until the API shows it in `state`. */
+async function callIn(state: string, id: number): Promise<string> {
+  const accepted = await service.post("/v1/calls?profile=demos", autocallsPayload({ id }));
+  expect(accepted.status).toBe(202);
+  const callId = accepted.body.call_id as string;
+  const call = await until(() => service.get(`/v1/calls/${callId}`), (res) => res.body.state === state);
+  expect(call.body.state).toBe(state);
+  return callId;
+}
+
+describe("a call's page", () => {
+  it("shows a failed delivery with the receiver's answer, and a retry turns it delivered", async () => {
+    crm.script([{ status: 400, body: '{"error":"unknown field: plan"}' }]);
+    const failed = await callIn("delivery_failed", 2002);
+    crm.script([{ status: 200, body: '{"ok":true}' }]);
+
+    const page = await newPage();
+    await page.goto(`${service.url}/console/calls/${failed}`);
+    const delivery = page.getByRole("article", { name: "Delivery to crm" });
+    await expect.poll(() => delivery.locator(".badge").first().textContent()).toBe("failed");
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("crm: not delivered (HTTP 400)");
+    expect(await delivery.locator("table.attempts tbody tr").count()).toBe(1);
+    expect(await delivery.locator("table.attempts tbody tr").first().textContent()).toContain("400");
+    await delivery.getByText("Last response body").click();
+    expect(await delivery.locator("pre").textContent()).toContain("unknown field: plan");
+    await screenshot(page, "call-failed");
+
+    await delivery.getByRole("button", { name: "Retry now" }).click();
+    await expect.poll(() => delivery.locator(".badge").first().textContent(), { timeout: 10_000 }).toBe("delivered");
+    await expect.poll(() => page.locator(".title-row .badge").textContent()).toBe("delivered");
+    expect(await delivery.locator("table.attempts tbody tr").count()).toBe(2);
+    expect(await page.getByRole("alert").count()).toBe(0);
+    await screenshot(page, "call-retried");
+    await page.context().close();
+  });
+});
+
+describe("the playground", () => {
+  it("runs the sample call and highlights each value's evidence, linked both ways", async () => {
+    const page = await newPage();
+    await page.goto(`${service.url}/console/playground`);
+    await page.getByRole("button", { name: "Run extraction" }).click();
+
+    const values = page.locator("table.values");
+    await expect.poll(() => values.locator("tr#value-budget td.value").textContent()).toBe("4000");
+    expect(await values.locator("tr#value-service_type td:first-of-type").textContent()).toBe("enum");
+    // Each quote is a highlight in its turn; two overlap in the second turn.
+    const budget = page.locator('mark[data-names~="budget"]');
+    expect(await budget.allTextContents()).toEqual(["my boss capped it", " at four thousand"]);
+    expect(await page.locator('mark[data-names~="service_type"]').textContent()).toBe("We need the AC repaired");
+
+    // Hovering a quote shows its value and marks its row.
+    const wednesday = page.locator('mark[data-names~="appointment_date"]');
+    await wednesday.hover();
+    await expect.poll(() => values.locator("tr#value-appointment_date").getAttribute("class")).toBe("active");
+    expect(await wednesday.evaluate((mark) => mark.ownerDocument.defaultView!.getComputedStyle(mark, "::after").content)).toBe('"appointment_date: 2026-06-17"');
+
+    // Clicking a value takes you to its quote.
+    await values.getByRole("button", { name: "service_type" }).click();
+    await expect.poll(() => page.evaluate("document.activeElement?.textContent")).toBe("We need the AC repaired");
+    expect(await page.locator('mark[data-names~="service_type"]').getAttribute("class")).toContain("flash");
+    await screenshot(page, "playground");
+
+    // The copied curl command runs as it is, and the YAML is the table's variables.
+    const curl = await page.locator(".copy-block", { hasText: "The request as curl" }).locator("pre").textContent();
+    const { stdout } = await promisify(execFile)("sh", ["-c", curl!]);
+    expect(JSON.parse(stdout).extracted_variables).toMatchObject({ budget: 4000, service_type: "repair" });
+    const yaml = await page.locator(".copy-block", { hasText: "profile (YAML)" }).locator("pre").textContent();
+    expect(parseYaml(yaml!).variables.map((variable: { name: string }) => variable.name)).toEqual(["budget", "service_type", "appointment_date", "decision_maker"]);
+    await page.context().close();
+  });
+
+  it("shows the API's error code and the field it names", async () => {
+    const page = await newPage();
+    await page.goto(`${service.url}/console/playground`);
+    await page.getByLabel("Type of variable 2").selectOption("enum");
+    await page.getByLabel("Options of variable 2, separated by commas").fill("");
+    await page.getByRole("button", { name: "Run extraction" }).click();
+    const error = page.getByRole("alert");
+    await expect.poll(() => error.textContent()).toContain("invalid_request");
+    expect(await error.textContent()).toContain("variables[1].options");
+    await screenshot(page, "playground-error");
+    await page.context().close();
+  });
+});
+
+describe("with auth on", () => {
+  it("asks for a key, refuses a wrong one, and signs in with a right one", async () => {
+    const page = await newPage();
+    await page.goto(`${guarded.url}/console/`);
+    await page.waitForURL(/\/console\/sign-in\?next=%2Fconsole%2F$/);
+    await page.getByLabel("API key").fill("dbr_wrong_key_0000000000000000");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const refusal = page.getByRole("alert");
+    await expect.poll(() => refusal.textContent()).toContain("That key was refused.");
+    expect(await refusal.textContent()).toContain("unauthorized");
+    await screenshot(page, "sign-in-refused");
+
+    await page.getByLabel("API key").fill(KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${guarded.url}/console/`);
+    expect(await page.evaluate('sessionStorage.getItem("debrief.apiKey")')).toBe(KEY);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/console\/sign-in/);
+    expect(await page.evaluate('sessionStorage.getItem("debrief.apiKey")')).toBeNull();
+    await page.context().close();
+  });
+
+  it("lets /docs/ load the guarded document with the console's key, and sends a tab without one to sign in", async () => {
+    const page = await newPage();
+    const documentRequests: (string | undefined)[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/openapi.json")) documentRequests.push(request.headers().authorization);
+    });
+    await page.goto(`${guarded.url}/docs/`);
+    await page.waitForURL(/\/console\/sign-in\?next=%2Fdocs%2F$/);
+    expect(documentRequests).toEqual([undefined]);
+
+    await page.getByLabel("API key").fill(KEY);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${guarded.url}/docs/`);
+    await page.locator(".opblock-summary-path", { hasText: "/v1/extract" }).first().waitFor();
+    expect(documentRequests.at(-1)).toBe(`Bearer ${KEY}`);
+    await screenshot(page, "docs-signed-in");
+    await page.context().close();
+  });
+});
