@@ -1,4 +1,5 @@
 // The console's frame: the header with its navigation, and which page answers which /console path.
+import { useEffect, useRef } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session";
 import { CallPage } from "./pages/call";
@@ -57,6 +58,17 @@ function Header() {
   );
 }
 
+/** After moving to another page, focus goes to its content, so a screen reader starts there rather than in the header. */
+function FocusOnNavigation() {
+  const { path } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else document.getElementById("main")?.focus();
+  }, [path]);
+  return null;
+}
+
 function NotFound() {
   return (
     <section>
@@ -72,6 +84,7 @@ export function App() {
   return (
     <LocationProvider scope="/console">
       <Header />
+      <FocusOnNavigation />
       <main id="main" tabIndex={-1}>
         <ErrorBoundary>
           <Router>

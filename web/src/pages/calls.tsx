@@ -3,7 +3,7 @@
 import { useLocation } from "preact-iso";
 import { query } from "../api";
 import { Badge } from "../components/badge";
-import { ErrorBox } from "../components/error-box";
+import { ErrorBox, PipelineOff } from "../components/error-box";
 import { When } from "../components/when";
 import { duration } from "../format";
 import { navigate } from "../session";
@@ -139,6 +139,7 @@ export function CallsPage() {
       </div>
       <Filters key={location.url} current={current} states={states} />
       {loaded.error ? <ErrorBox error={loaded.error} title="The calls could not be listed." /> : null}
+      <PipelineOff error={loaded.error} />
       {calls === undefined && !loaded.error ? <p aria-busy="true">Loading…</p> : null}
       {calls && calls.length === 0 ? <p class="muted">{filtered ? "No call matches these filters." : "No call yet. Point a voice platform's post-call webhook at POST /v1/calls?profile=…"}</p> : null}
       {calls && calls.length > 0 ? (

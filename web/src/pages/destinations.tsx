@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { Badge } from "../components/badge";
-import { ErrorBox } from "../components/error-box";
+import { ErrorBox, PipelineOff } from "../components/error-box";
 import { When } from "../components/when";
 import type { DestinationHealth, TestRequestResult } from "../types";
 import { useApi } from "../use-api";
@@ -53,6 +53,7 @@ export function DestinationsPage() {
     <section class="destinations">
       <h1>Destinations</h1>
       {loaded.error ? <ErrorBox error={loaded.error} title="The destinations could not be listed." /> : null}
+      <PipelineOff error={loaded.error} />
       {destinations === undefined && !loaded.error ? <p aria-busy="true">Loading…</p> : null}
       {destinations && destinations.length === 0 ? <p class="muted">No destination is configured (DEBRIEF_CONFIG).</p> : null}
       {destinations?.map((destination) => (
