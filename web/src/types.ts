@@ -1,5 +1,8 @@
 // The API's shapes as the console reads them (see /openapi.json, generated from the service's zod schemas). Only the
 // fields the console shows are named.
+import type { EvidenceItem } from "./highlight";
+
+export type { EvidenceItem };
 
 export interface CallFacts {
   completed: boolean;
@@ -27,6 +30,7 @@ export interface Delivery {
   call_id: string;
   destination: string;
   status: "pending" | "delivered" | "failed";
+  /** Every attempt, replays included (the length of attempt_history). */
   attempts: number;
   last_status: number | null;
   next_attempt_at: string | null;
@@ -38,34 +42,51 @@ export interface Delivery {
   attempt_history: Attempt[];
 }
 
+/** What became of a call at one destination, with every delivery to it (GET /v1/calls/{id}). */
+export interface DestinationFate {
+  destination: string;
+  in_profile: boolean;
+  fate: "delivered" | "pending" | "failed" | "skipped";
+  reason: { code: string; message: string } | null;
+  deliveries: Delivery[];
+}
+
 export interface Turn {
   speaker: string;
   text: string;
-  time?: string;
+  time?: string | null;
 }
 
-export interface EvidenceItem {
-  quote: string;
-  turn: number;
-}
 
-export interface CallDetail {
+/** A call in the list (GET /v1/calls), and the head of a call's page. */
+export interface CallSummary {
   call_id: string;
   profile: string;
   source: string;
   external_id: string;
   call: CallFacts | null;
+  customer_phone_e164: string | null;
   state: string;
   reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CallList {
+  calls: CallSummary[];
+  next_cursor: string | null;
+}
+
+export interface CallDetail extends CallSummary {
   attempts: number;
   next_attempt_at: string | null;
   last_error: string | null;
-  created_at: string;
-  updated_at: string;
   extracted_variables: Record<string, unknown> | null;
+  evidence: Record<string, EvidenceItem> | null;
   meta: Record<string, unknown> | null;
-  delivery_errors: { destination: string; path: string; message: string }[];
-  deliveries: Delivery[];
+  /** The turns the model read; evidence turn numbers point into them. */
+  transcript: Turn[] | null;
+  destinations: DestinationFate[];
 }
 
 export interface ExtractResult {
@@ -83,24 +104,17 @@ export interface TestRequestResult {
   webhook_id: string;
 }
 
-/** A call in the list (GET /v1/calls). */
-export interface CallSummary {
-  call_id: string;
-  external_id: string;
-  profile: string;
-  source: string;
-  state: string;
-  call: CallFacts | null;
-  created_at: string;
-}
-
-export interface CallList {
-  calls: CallSummary[];
-  next_cursor: string | null;
-}
-
 /** A destination's health (GET /v1/destinations). */
 export interface DestinationHealth {
   name: string;
-  [field: string]: unknown;
+  /** In the configuration file now (false: removed, with deliveries left in the outbox). */
+  configured: boolean;
+  host: string | null;
+  pending: number;
+  delivered_24h: number;
+  failed_24h: number;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_error_at: string | null;
+  last_delivered_at: string | null;
 }

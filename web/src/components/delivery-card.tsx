@@ -12,7 +12,7 @@ export function failureText(delivery: Delivery): string {
   return delivery.last_error ?? (delivery.last_status ? `HTTP ${delivery.last_status}` : "no attempt recorded");
 }
 
-export function DeliveryCard({ delivery, onChanged }: { delivery: Delivery; onChanged: () => void }) {
+export function DeliveryCard({ delivery, title, onChanged }: { delivery: Delivery; title: string; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const action = delivery.status === "failed" ? "Retry now" : delivery.status === "pending" ? "Send now" : undefined;
@@ -31,9 +31,9 @@ export function DeliveryCard({ delivery, onChanged }: { delivery: Delivery; onCh
   };
 
   return (
-    <article class={`delivery delivery-${delivery.status}`} aria-label={`Delivery to ${delivery.destination}`}>
+    <section class={`delivery delivery-${delivery.status}`} aria-label={`${title} to ${delivery.destination}`}>
       <header>
-        <h4>{delivery.destination}</h4>
+        <h4>{title}</h4>
         <Badge value={delivery.status} />
         <span class="muted">
           {delivery.attempt_history.length} attempt{delivery.attempt_history.length === 1 ? "" : "s"}
@@ -103,6 +103,6 @@ export function DeliveryCard({ delivery, onChanged }: { delivery: Delivery; onCh
       <p class="muted small">
         <code>webhook-id</code> {delivery.webhook_id} · <code>{delivery.id}</code>
       </p>
-    </article>
+    </section>
   );
 }

@@ -3,15 +3,11 @@
 import { useMemo, useRef, useState } from "preact/hooks";
 import { displayValue, valueType } from "../format";
 import { highlightTurns, type EvidenceItem } from "../highlight";
+import type { Turn } from "../types";
 
-export interface ViewTurn {
-  speaker: string;
-  text: string;
-  time?: string;
-}
 
 interface Props {
-  turns: readonly ViewTurn[];
+  turns: readonly Turn[];
   values: Record<string, unknown>;
   evidence: Record<string, EvidenceItem | null | undefined> | null | undefined;
   /** Declared types by variable name, where known. */

@@ -5,19 +5,20 @@ import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { api, ApiError } from "../api";
 import { Badge } from "../components/badge";
-import { DeliveryCard, failureText } from "../components/delivery-card";
+import { DeliveryCard } from "../components/delivery-card";
 import { ErrorBox } from "../components/error-box";
 import { ExtractionView } from "../components/extraction-view";
 import { When } from "../components/when";
 import { duration, pretty } from "../format";
-import type { CallDetail, EvidenceItem, Turn } from "../types";
+import type { CallDetail, DestinationFate } from "../types";
 import { useApi } from "../use-api";
 
 /** States that change on their own: the page looks again soon. */
 const MOVING = new Set(["accepted", "extracting", "delivering"]);
 
-/** Fields the API may add to a call (the transcript, evidence, payload), read only when present. */
-type CallView = CallDetail & { transcript?: Turn[]; evidence?: Record<string, EvidenceItem> | null; payload?: unknown };
+/** A destination's expression failed on the call: nothing was sent, and the call can be replayed once it is fixed. */
+const EXPRESSION_FAILURES = new Set(["when_failed", "transform_failed"]);
+const isExpressionFailure = (fate: DestinationFate) => fate.fate === "skipped" && EXPRESSION_FAILURES.has(fate.reason?.code ?? "");
 
 function Fact({ label, children }: { label: string; children: ComponentChildren }) {
   return (
@@ -28,13 +29,15 @@ function Fact({ label, children }: { label: string; children: ComponentChildren 
   );
 }
 
-function Problems({ call }: { call: CallView }) {
+/** Everything that went wrong with the call, first on the page: "why didn't my CRM get it?" */
+function Problems({ call }: { call: CallDetail }) {
   const items: string[] = [];
   if (call.state === "extraction_failed") items.push(`Extraction failed after ${call.attempts} attempt(s): ${call.last_error ?? call.reason ?? "no error recorded"}`);
   if (call.state === "extracting" && call.last_error) items.push(`Extraction attempt ${call.attempts} failed (${call.last_error}); it is retried.`);
-  for (const failure of call.delivery_errors) items.push(`${failure.destination}: ${failure.path} failed: ${failure.message}`);
-  for (const delivery of call.deliveries.filter((d) => d.status === "failed")) {
-    items.push(`${delivery.destination}: not delivered: ${failureText(delivery)}`);
+  for (const fate of call.destinations) {
+    if (fate.fate === "failed") items.push(`${fate.destination}: failed: ${fate.reason?.message || "no error recorded"}`);
+    else if (isExpressionFailure(fate)) items.push(`${fate.destination}: not sent: ${fate.reason!.message}`);
+    else if (fate.reason?.code === "retrying") items.push(`${fate.destination}: the last attempt failed (${fate.reason.message}); it is retried.`);
   }
   if (items.length === 0) return null;
   return (
@@ -49,11 +52,38 @@ function Problems({ call }: { call: CallView }) {
   );
 }
 
+/** One destination: its fate and why, then every delivery of the call to it. */
+function DestinationBlock({ fate, onChanged }: { fate: DestinationFate; onChanged: () => void }) {
+  const bad = fate.fate === "failed" || isExpressionFailure(fate);
+  return (
+    <article class={`destination-fate fate-${bad ? "bad" : fate.fate}`} aria-label={`Destination ${fate.destination}`}>
+      <header>
+        <h3>{fate.destination}</h3>
+        <Badge value={isExpressionFailure(fate) ? "failed" : fate.fate} />
+        {fate.in_profile ? null : <span class="muted small">no longer in the profile</span>}
+      </header>
+      {fate.reason ? (
+        <p class={bad ? "failure" : "muted"}>
+          <code>{fate.reason.code}</code> {fate.reason.message}
+        </p>
+      ) : null}
+      {fate.deliveries.map((delivery, index) => (
+        <DeliveryCard
+          key={delivery.id}
+          delivery={delivery}
+          title={fate.deliveries.length > 1 ? `Delivery ${index + 1} of ${fate.deliveries.length}` : "Delivery"}
+          onChanged={onChanged}
+        />
+      ))}
+    </article>
+  );
+}
+
 export function CallPage() {
   const { params } = useRoute();
   const id = params.id!;
   const [fast, setFast] = useState(true);
-  const loaded = useApi<CallView>(`/v1/calls/${encodeURIComponent(id)}`, { refreshMs: fast ? 1_500 : 15_000 });
+  const loaded = useApi<CallDetail>(`/v1/calls/${encodeURIComponent(id)}`, { refreshMs: fast ? 1_500 : 15_000 });
   const call = loaded.data;
   useEffect(() => setFast(call === undefined || MOVING.has(call.state)), [call?.state]);
 
@@ -88,7 +118,7 @@ export function CallPage() {
   }
 
   const facts = call.call;
-  const canReplay = call.state === "extraction_failed" || call.delivery_errors.length > 0;
+  const canReplay = call.state === "extraction_failed" || call.destinations.some(isExpressionFailure);
   return (
     <section class="call">
       <p class="breadcrumb">
@@ -130,6 +160,7 @@ export function CallPage() {
           </Fact>
         ) : null}
         {call.state === "skipped" ? <Fact label="Skipped because">{call.reason}</Fact> : null}
+        <Fact label="Model">{typeof call.meta?.model === "string" ? call.meta.model : <span class="muted">–</span>}</Fact>
       </dl>
 
       <Problems call={call} />
@@ -142,20 +173,14 @@ export function CallPage() {
 
       <section aria-labelledby="destinations-heading">
         <h2 id="destinations-heading">Destinations</h2>
-        {call.deliveries.length === 0 && call.delivery_errors.length === 0 ? <p class="muted">Nothing was sent for this call.</p> : null}
-        {call.deliveries.map((delivery) => (
-          <DeliveryCard key={delivery.id} delivery={delivery} onChanged={changed} />
+        {call.destinations.length === 0 ? <p class="muted">The profile has no destination.</p> : null}
+        {call.destinations.map((fate) => (
+          <DestinationBlock key={fate.destination} fate={fate} onChanged={changed} />
         ))}
       </section>
 
       <section aria-labelledby="raw-heading">
         <h2 id="raw-heading">Raw</h2>
-        {"payload" in call ? (
-          <details>
-            <summary>The payload the platform sent</summary>
-            <pre>{pretty(call.payload)}</pre>
-          </details>
-        ) : null}
         <details>
           <summary>
             This call as <code>GET /v1/calls/{call.call_id}</code> answers it

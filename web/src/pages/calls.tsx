@@ -107,6 +107,7 @@ function Row({ call }: { call: CallSummary }) {
       </td>
       <td>
         <Badge value={call.state} />
+        {call.reason && call.state !== "delivered" ? <div class="muted small">{call.reason}</div> : null}
       </td>
       <td>{call.profile}</td>
       <td>{call.source}</td>
