@@ -5,7 +5,7 @@ import { environment, loadSettings, SettingsError, type Settings } from "./confi
 import { createResultCache } from "./cache/index.js";
 import { startPipeline, type Pipeline } from "./calls/index.js";
 import { DatabaseSetupError } from "./db/index.js";
-import { ConfigError } from "./delivery/index.js";
+import { ConfigError, consecutiveFailuresByDestination } from "./delivery/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
 import { createApp } from "./http/index.js";
 import { createLlm, OpenAiLlm } from "./llm/index.js";
@@ -65,6 +65,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
       })
     : undefined;
   if (pipeline) metrics.observeOutboxDepth(async () => (await pipeline.outbox.counts()).pending);
+  if (pipeline) metrics.observeDestinationFailures(() => consecutiveFailuresByDestination(pipeline.outbox, pipeline.config.destinations.keys()));
 
   let stopping = false;
   const app = createApp({

@@ -1,20 +1,24 @@
-// The calls API in the OpenAPI document: accept a post-call payload, look a call up, replay a failed extraction.
+// The calls API in the OpenAPI document: accept a post-call payload, list calls, look one up with every destination's
+// fate, replay a failed extraction, and caller memory.
 import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
-import type { describeCall } from "./router.js";
-import { CALL_STATES } from "./store.js";
+import type { describeCall } from "./call-view.js";
+import type { describeCaller } from "./caller-memory.js";
+import { CALL_STATES, FATE_REASONS, FATES } from "./fates.js";
+import { CallerQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
 
-/** Once extracted, a call's state is its deliveries' state (derived on read by the router). */
-const PUBLIC_CALL_STATES = [...CALL_STATES, "delivering", "delivered", "delivery_failed"] as const;
-
-const CallStateSchema = z
-  .enum(PUBLIC_CALL_STATES)
+export const CallStateSchema = z
+  .enum(CALL_STATES)
   .describe(
-    "accepted → extracting (retrying after a failure) → extracted → delivering → delivered, or delivery_failed when a delivery was " +
-      "dead-lettered; extraction_failed when extraction ran out of attempts (replay it); skipped when the call did not complete",
-  );
+    "accepted: stored, waiting for (or in) its first extraction attempt; extracting: an attempt failed, retrying with backoff; " +
+      "extraction_failed: out of extraction attempts (replay it); skipped: stored but neither extracted nor delivered (`reason` says why); " +
+      "needs_review: reserved for the review hold that is coming (nothing produces it yet); extracted: extracted, and no destination " +
+      "applied; delivering: a delivery is pending; delivered: every delivery got through; delivery_failed: a delivery was " +
+      "dead-lettered, or a destination's expression failed on the call",
+  )
+  .openapi("CallState");
 
 export const CallAcceptedSchema = z.object({
   call_id: z.string().describe("Debrief's id for the call: look it up at GET /v1/calls/{id}"),
@@ -47,7 +51,8 @@ export const CallFactsSchema = z
   })
   .openapi("CallFacts");
 
-export const CallSchema = z
+/** One call in a list: what a row of the console shows. */
+export const CallSummarySchema = z
   .object({
     call_id: z.string(),
     profile: z.string(),
@@ -56,33 +61,103 @@ export const CallSchema = z
       .string()
       .describe("The platform's id of the call (Autocalls `id`, Vapi `call.id`, Retell `call_id`…), or call_id when it had none: a second call with the same one under this profile is a duplicate"),
     call: CallFactsSchema.nullable().describe("What the platform said of the call; null for calls stored before platforms were told apart"),
+    customer_phone_e164: z
+      .string()
+      .nullable()
+      .describe("The customer's number in E.164 (the profile's default_region read numbers without a country code): what GET /v1/callers/{phone} finds it by. Null when the platform sent none or it could not be read"),
     state: CallStateSchema,
     reason: z.string().nullable().describe("skipped: why; extracting or extraction_failed: the last error's code"),
-    attempts: z.number().int().describe("Extraction attempts in the current run; a replay starts again at 0"),
-    next_attempt_at: z.string().nullable().describe("ISO 8601 time of the next extraction attempt; null when none is due"),
-    last_error: z.string().nullable().describe("The last failed extraction attempt's message"),
-    created_at: z.string(),
+    created_at: z.string().describe("When Debrief accepted the call (ISO 8601): the list's order, and what since and until compare"),
     updated_at: z.string(),
-    extracted_variables: z
-      .record(z.unknown())
-      .nullable()
-      .describe("Once extracted: one key per profile variable (and the defaults status and summary), null for what the call never said"),
-    meta: z.record(z.unknown()).nullable().describe("Once extracted: the extraction's `meta`, as in the POST /v1/extract response"),
-    delivery_errors: z
-      .array(z.object({ destination: z.string(), path: z.string(), message: z.string() }))
-      .describe(
-        "Destinations whose `when` or `transform` failed on this call: nothing was enqueued for them, and the call is delivery_failed. Fix the expression, restart, and replay the call with POST /v1/calls/{id}/retry",
-      ),
-    deliveries: z.array(DeliveryWithAttemptsComponent).describe("One per destination whose `when` held, each with its attempt history"),
+  })
+  .openapi("CallSummary");
+
+export const DestinationFateSchema = z
+  .object({
+    destination: z.string().describe("The destination's name in the configuration file"),
+    in_profile: z.boolean().describe("The destination is in the profile's `destinations` now (false: removed since the call was routed to it)"),
+    fate: z
+      .enum(FATES)
+      .describe("delivered: the receiver took it; pending: waiting, in flight, retrying, or (before extraction) not routed yet; failed: dead-lettered; skipped: not sent, and `reason` says why"),
+    reason: z
+      .object({
+        code: z
+          .enum(FATE_REASONS)
+          .describe(
+            "when_false: its `when` was not true; when_failed / transform_failed: its expression failed on this call (the call is delivery_failed: fix it and replay the call); " +
+              "dead_lettered: out of attempts or a final status; retrying: the last attempt failed and another is scheduled; awaiting_extraction: the call is not extracted yet; " +
+              "call_skipped: the call itself was skipped; not_recorded: no fate was kept (a destination added later, or a call routed before fates were kept)",
+          ),
+        message: z.string(),
+      })
+      .nullable(),
+    deliveries: z.array(DeliveryWithAttemptsComponent).describe("Every delivery of the call to this destination, oldest first, each with every attempt"),
+  })
+  .openapi("DestinationFate");
+
+const TranscriptTurnSchema = z.object({
+  speaker: z.enum(["agent", "customer"]),
+  text: z.string(),
+  time: z.string().nullable().describe("ISO 8601 time of the turn when the platform sent one"),
+});
+
+// Flat rather than CallSummarySchema.extend(…): the document then shows every field of a call in one object.
+export const CallSchema = z
+  .object({
+  ...CallSummarySchema.shape,
+  attempts: z.number().int().describe("Extraction attempts in the current run; a replay starts again at 0"),
+  next_attempt_at: z.string().nullable().describe("ISO 8601 time of the next extraction attempt; null when none is due"),
+  last_error: z.string().nullable().describe("The last failed extraction attempt's message"),
+  extracted_variables: z
+    .record(z.unknown())
+    .nullable()
+    .describe("Once extracted: one key per profile variable (and the defaults status and summary), null for what the call never said"),
+  evidence: z
+    .record(z.object({ quote: z.string(), turn: z.number().int() }))
+    .nullable()
+    .describe("Per non-null value, the verbatim quote it rests on and the index of its turn in `transcript` (profiles with `evidence`, the default); null before extraction or without evidence"),
+  meta: z.record(z.unknown()).nullable().describe("Once extracted: the extraction's `meta`, as in the POST /v1/extract response"),
+  transcript: z
+    .array(TranscriptTurnSchema)
+    .nullable()
+    .describe("The normalised transcript: the turns the model read, which `evidence` turn indexes point into. Null when the payload's transcript cannot be read"),
+  destinations: z
+    .array(DestinationFateSchema)
+    .describe("Every destination of the profile, then any other the call was routed to, each with its latest fate and every delivery to it"),
+  payload: z.record(z.unknown()).describe("The platform's post-call payload exactly as it came"),
   })
   .openapi("Call");
 
-// The document's schema and what the route answers must stay one shape: this fails to compile otherwise. `state` is
-// left out because the router types it as a string; the tests check it answers only the documented states.
-const callMatches: SameShape<Omit<z.infer<typeof CallSchema>, "state">, Omit<Awaited<ReturnType<typeof describeCall>>, "state">> = true;
-void callMatches;
+export const CallListSchema = z.object({
+  calls: z.array(CallSummarySchema).describe("Newest first"),
+  next_cursor: z.string().nullable().describe("Pass as `cursor` (with the same filters) for the next page; null on the last page"),
+});
 
-const { delivered: DELIVERED } = DELIVERY_EXAMPLES;
+export const CallerSchema = z.object({
+  phone: z.string().describe("The number in E.164, as looked up"),
+  profile: z.string(),
+  known: z.boolean().describe("The number has called this profile before"),
+  latest: z
+    .object({ call_id: z.string(), created_at: z.string(), extracted_variables: z.record(z.unknown()) })
+    .nullable()
+    .describe("The newest extracted call's values; null when no call from this number was extracted yet"),
+  dynamic_variables: z
+    .record(z.string())
+    .describe(
+      "A flat map of strings for a platform's pre-call webhook: every variable of the profile (status and summary included) from `latest`, then " +
+        "`debrief_known_caller` (\"true\"/\"false\") and `debrief_last_call_at` (ISO 8601, or \"\"). The keys are the same for every caller. Strings stay " +
+        "as they are, numbers in their JSON form, booleans \"true\"/\"false\", lists joined with \", \", objects as JSON, and null (never said) is \"\"",
+    ),
+  calls: z.array(CallSummarySchema).describe("The number's recent calls under this profile, newest first"),
+});
+
+// The document's schemas and what the routes answer must stay one shape: this fails to compile otherwise.
+const callMatches: SameShape<z.infer<typeof CallSchema>, Awaited<ReturnType<typeof describeCall>>> = true;
+const listMatches: SameShape<z.infer<typeof CallListSchema>, Awaited<ReturnType<typeof listCalls>>> = true;
+const callerMatches: SameShape<z.infer<typeof CallerSchema>, ReturnType<typeof describeCaller>> = true;
+void [callMatches, listMatches, callerMatches];
+
+const { delivered: DELIVERED, deadLettered: DEAD_LETTERED } = DELIVERY_EXAMPLES;
 
 const PAYLOAD_EXAMPLE: AutocallsPayload = {
   id: 48213,
@@ -118,6 +193,7 @@ const DELIVERED_CALL: z.infer<typeof CallSchema> = {
     agent_phone: "+15555550100",
     recording_url: "https://app.autocalls.ai/storage/recordings/call-48213.mp4",
   },
+  customer_phone_e164: "+15555550123",
   state: "delivered",
   reason: null,
   attempts: 1,
@@ -134,11 +210,60 @@ const DELIVERED_CALL: z.infer<typeof CallSchema> = {
     chunks: 1,
     llm_calls: 1,
     usage: { prompt_tokens: 643, completion_tokens: 58 },
+    ungrounded: 0,
     latency_ms: 2917,
     extracted_at: "2025-01-15T10:32:09.388Z",
   },
-  delivery_errors: [],
-  deliveries: [DELIVERED],
+  evidence: {
+    status: { quote: "You're booked for a Pro demo on Wednesday, January 22.", turn: 2 },
+    plan: { quote: "I'd like to see a demo of the Pro plan", turn: 1 },
+    demo_date: { quote: "Pro demo on Wednesday, January 22", turn: 2 },
+  },
+  transcript: [
+    { speaker: "agent", text: "Hi, this is Sarah from Acme. Am I speaking with John?", time: "2025-01-15T10:30:00.315Z" },
+    { speaker: "customer", text: "Yes. I'd like to see a demo of the Pro plan.", time: "2025-01-15T10:30:04.104Z" },
+    { speaker: "agent", text: "You're booked for a Pro demo on Wednesday, January 22.", time: "2025-01-15T10:30:08.520Z" },
+  ],
+  destinations: [
+    { destination: "crm", in_profile: true, fate: "delivered", reason: null, deliveries: [DELIVERED] },
+    {
+      destination: "slack_qualified",
+      in_profile: true,
+      fate: "skipped",
+      reason: { code: "when_false", message: "its `when` was not true for this call" },
+      deliveries: [],
+    },
+  ],
+  payload: PAYLOAD_EXAMPLE,
+};
+
+/** "Why didn't my CRM get it?": its transform failed on this call, and Slack's delivery was dead-lettered. */
+const DELIVERY_FAILED_CALL: z.infer<typeof CallSchema> = {
+  ...DELIVERED_CALL,
+  call_id: DEAD_LETTERED.call_id,
+  external_id: "48377",
+  state: "delivery_failed",
+  created_at: "2025-01-15T11:04:38.514Z",
+  updated_at: "2025-01-15T11:05:30.690Z",
+  destinations: [
+    {
+      destination: "crm",
+      in_profile: true,
+      fate: "skipped",
+      reason: {
+        code: "transform_failed",
+        message: "destinations.crm.transform: evaluation failed: Unable to cast value to a number: \"John booked a Pro plan demo\"",
+      },
+      deliveries: [],
+    },
+    {
+      destination: "slack_qualified",
+      in_profile: true,
+      fate: "failed",
+      reason: { code: "dead_lettered", message: DEAD_LETTERED.last_error! },
+      deliveries: [DEAD_LETTERED],
+    },
+  ],
 };
 
 const FAILED_CALL: z.infer<typeof CallSchema> = {
@@ -155,6 +280,7 @@ const FAILED_CALL: z.infer<typeof CallSchema> = {
     agent_phone: "+15555550100",
     recording_url: "https://storage.vapi.ai/0b4f5c1e-mono.wav",
   },
+  customer_phone_e164: "+15555550188",
   state: "extraction_failed",
   reason: "llm_unavailable",
   attempts: 30,
@@ -163,10 +289,37 @@ const FAILED_CALL: z.infer<typeof CallSchema> = {
   created_at: "2025-01-15T10:40:12.004Z",
   updated_at: "2025-01-16T09:12:47.631Z",
   extracted_variables: null,
+  evidence: null,
   meta: null,
-  delivery_errors: [],
-  deliveries: [],
+  transcript: [
+    { speaker: "agent", text: "Hi, it's Ava from CoolAir. Is now a good time?", time: "2025-01-15T10:38:03.002Z" },
+    { speaker: "customer", text: "Sure, the AC in the office stopped working.", time: "2025-01-15T10:38:07.450Z" },
+  ],
+  destinations: ["crm", "slack_qualified"].map((destination) => ({
+    destination,
+    in_profile: true,
+    fate: "pending" as const,
+    reason: { code: "awaiting_extraction" as const, message: "the call is not extracted yet: it is routed to its destinations once it is" },
+    deliveries: [],
+  })),
+  payload: {
+    message: {
+      type: "end-of-call-report",
+      call: { id: "0b4f5c1e-7d2a-4e8b-9c3f-6a1d2e5b8c70" },
+      artifact: {
+        messages: [
+          { role: "bot", message: "Hi, it's Ava from CoolAir. Is now a good time?", time: 1736937483002 },
+          { role: "user", message: "Sure, the AC in the office stopped working.", time: 1736937487450 },
+        ],
+      },
+    },
+  },
 };
+
+function summaryOf(call: z.infer<typeof CallSchema>): z.infer<typeof CallSummarySchema> {
+  const { call_id, profile, source, external_id, call: facts, customer_phone_e164, state, reason, created_at, updated_at } = call;
+  return { call_id, profile, source, external_id, call: facts, customer_phone_e164, state, reason, created_at, updated_at };
+}
 
 const CallIdParams = z.object({ id: z.string().describe("The `call_id` POST /v1/calls answered").openapi({ example: DELIVERED.call_id }) });
 
@@ -272,12 +425,69 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
       },
     });
 
+    const q = ListCallsQuerySchema.shape;
+    registry.registerPath({
+      method: "get",
+      path: "/v1/calls",
+      operationId: "listCalls",
+      tags: ["Calls"],
+      summary: "List calls, newest first, with filters and cursor pagination",
+      description:
+        "Every filter is optional and they combine (AND). A page holds at most `limit` calls; `next_cursor` continues it. A cursor is a " +
+        "position, not an offset: calls that arrive between two pages are newer than it and never shift a page, so nothing repeats or is " +
+        "skipped. It is signed and tied to its filters: one altered, or used with other filters, is `400 invalid_cursor`. " +
+        "`state` is the one list of call states (see CallState); `destination` finds the calls routed to (or skipped for) a destination.",
+      request: {
+        query: ListCallsQuerySchema.extend({
+          profile: q.profile.describe("Only calls under this profile"),
+          source: q.source.describe("Only calls from this platform"),
+          state: q.state.describe(`Only calls in one of these states; repeat it for several: \`?state=extraction_failed&state=delivery_failed\`. One of ${CALL_STATES.join(", ")}`),
+          external_id: q.external_id.describe("Only the call(s) with this platform call id (one per profile)"),
+          since: q.since.describe("Only calls accepted at or after this ISO 8601 instant"),
+          until: q.until.describe("Only calls accepted before this ISO 8601 instant"),
+          destination: q.destination.describe("Only calls with a fate for this destination: routed to it, or skipped for it"),
+          limit: q.limit.describe(`Calls per page (default 50, at most ${MAX_CALLS_PER_PAGE})`),
+          cursor: q.cursor.describe("The previous page's next_cursor"),
+        }),
+      },
+      responses: {
+        "200": {
+          description: "A page of calls",
+          content: {
+            "application/json": {
+              schema: CallListSchema,
+              example: {
+                calls: [summaryOf(DELIVERY_FAILED_CALL), summaryOf(DELIVERED_CALL)],
+                next_cursor: "WzE3MzY5Mzk0NzgxMTQsImNhbGxfN2UyYTljIiwiOWYzYjJkN2UwYTFjNGU1YiJd.q8Zf0kM1c2VbYQx9w3d7Lg",
+              },
+            },
+          },
+        },
+        "400": errorResponse("A query parameter is not valid or not one of this route's (each one in details), or the cursor is.", [
+          {
+            code: "invalid_request",
+            message: 'Invalid query parameter "state[0]": state[0] must be one of accepted, extracting, extraction_failed, skipped, needs_review, extracted, delivering, delivered, delivery_failed',
+            details: [{ path: "state[0]", message: `must be one of ${CALL_STATES.join(", ")}` }],
+          },
+          {
+            code: "invalid_cursor",
+            message: "The cursor is not one this service wrote: pass next_cursor exactly as a previous page gave it",
+            details: [{ path: "cursor", message: "The cursor is not one this service wrote: pass next_cursor exactly as a previous page gave it" }],
+          },
+        ]),
+        ...guards,
+      },
+    });
+
     registry.registerPath({
       method: "get",
       path: "/v1/calls/{id}",
       operationId: "getCall",
       tags: ["Calls"],
-      summary: "A call: its state, extracted variables and deliveries",
+      summary: "A call: its state, values with their evidence, transcript, and every destination's fate with every delivery",
+      description:
+        "Answers \"why didn't my CRM get it?\": `destinations` lists every destination of the profile with its latest fate (delivered, pending, " +
+        "failed, or skipped with the reason) and every delivery to it with every attempt. `evidence` turn indexes point into `transcript`.",
       request: { params: CallIdParams },
       responses: {
         "200": {
@@ -286,13 +496,72 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             "application/json": {
               schema: CallSchema,
               examples: {
-                delivered: { summary: "Extracted and delivered", value: DELIVERED_CALL },
+                delivered: { summary: "Extracted and delivered; Slack's `when` was false", value: DELIVERED_CALL },
+                delivery_failed: { summary: "The CRM's transform failed on this call, and Slack's delivery was dead-lettered", value: DELIVERY_FAILED_CALL },
                 extraction_failed: { summary: "Out of extraction attempts: replay it with POST /v1/calls/{id}/retry", value: FAILED_CALL },
               },
             },
           },
         },
         "404": callNotFound,
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "get",
+      path: "/v1/callers/{phone}",
+      operationId: "getCaller",
+      tags: ["Calls"],
+      summary: "Caller memory: what is known of a phone number, for a platform's pre-call webhook",
+      description:
+        "The number is read as E.164 (`+15551234567`, URL-encoded as `%2B15551234567` or not); one without a country code is read in the " +
+        "profile's `default_region`, and without one it is a 400. Answers 200 for a number never seen (`known: false`), with the same " +
+        "`dynamic_variables` keys, blank.",
+      request: {
+        params: z.object({ phone: z.string().describe("The caller's number").openapi({ example: "+15555550123" }) }),
+        query: CallerQuerySchema.extend({
+          profile: CallerQuerySchema.shape.profile.describe("The profile whose calls and variables to look at").openapi({ example: "booking" }),
+          limit: CallerQuerySchema.shape.limit.describe(`Recent calls to list (default 10, at most ${MAX_CALLER_CALLS})`),
+        }),
+      },
+      responses: {
+        "200": {
+          description: "What is known of the number",
+          content: {
+            "application/json": {
+              schema: CallerSchema,
+              example: {
+                phone: "+15555550123",
+                profile: "booking",
+                known: true,
+                latest: { call_id: DELIVERED_CALL.call_id, created_at: DELIVERED_CALL.created_at, extracted_variables: DELIVERED_CALL.extracted_variables! },
+                dynamic_variables: {
+                  status: "true",
+                  summary: "John booked a Pro plan demo for January 22.",
+                  plan: "pro",
+                  demo_date: "2025-01-22",
+                  debrief_known_caller: "true",
+                  debrief_last_call_at: DELIVERED_CALL.created_at,
+                },
+                calls: [summaryOf(DELIVERED_CALL)],
+              },
+            },
+          },
+        },
+        "400": errorResponse("No or an unknown `profile`, a bad `limit`, or a phone number that cannot be read (without a country code, and no default_region).", [
+          {
+            code: "invalid_request",
+            message:
+              'The phone number has no country code, and profile "booking" has no default_region: send it in E.164 (+15551234567) or set the profile\'s default_region',
+            details: [
+              {
+                path: "phone",
+                message: 'has no country code, and profile "booking" has no default_region: send it in E.164 (+15551234567) or set the profile\'s default_region',
+              },
+            ],
+          },
+        ]),
         ...guards,
       },
     });

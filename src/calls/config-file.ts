@@ -14,6 +14,7 @@ import {
 } from "../delivery/index.js";
 import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
 import { SOURCE_NAMES, type SourceChoice } from "../sources/index.js";
+import { isPhoneRegion } from "./phone.js";
 
 const RetrySchema = z
   .object({
@@ -35,6 +36,10 @@ function profileSchema(limits: VariableLimits) {
       model: z.string().min(1).optional(),
       /** IANA zone the profile's calls happen in, for relative dates when the payload gives none. */
       timezone: z.string().optional(),
+      /** ISO 3166-1 alpha-2 region of customer numbers written without a country code (caller memory, E.164). */
+      default_region: z.string().optional(),
+      /** Ask the model for each value's verbatim quote and turn: what makes a value checkable (and the console highlight it). */
+      evidence: z.boolean().default(true),
       /** The platform that posts to this profile; `auto` picks the adapter whose markers match. */
       source: z.enum(["auto", ...SOURCE_NAMES]).default("auto"),
       /** How the platform proves a request is its own; values may be `${ENV_VAR}` references. */
@@ -74,6 +79,10 @@ export interface Profile {
   destinations: CompiledDestination[];
   model?: string;
   timezone?: string;
+  /** Region of customer numbers written without a country code. */
+  defaultRegion?: string;
+  /** Extractions ask for evidence quotes. */
+  evidence: boolean;
   source: SourceChoice;
   /** Set: requests to this profile authenticate themselves (signature or URL token), not with an API key. */
   inbound?: { secret?: string; urlToken?: string };
@@ -116,6 +125,9 @@ export function compilePipelineConfig(raw: unknown, env: Record<string, string |
     if (profile.timezone && !isTimeZone(profile.timezone)) {
       issues.push({ path: `profiles.${name}.timezone`, message: "must be an IANA time zone such as America/New_York" });
     }
+    if (profile.default_region !== undefined && !isPhoneRegion(profile.default_region)) {
+      issues.push({ path: `profiles.${name}.default_region`, message: "must be an ISO 3166-1 alpha-2 region code such as US, GB or DE (upper case)" });
+    }
     const at = ["profiles", name, "inbound"];
     const secret = profile.inbound?.secret === undefined ? undefined : substituteEnv(profile.inbound.secret, env, [...at, "secret"], issues);
     const urlToken = profile.inbound?.url_token === undefined ? undefined : substituteEnv(profile.inbound.url_token, env, [...at, "url_token"], issues);
@@ -131,6 +143,8 @@ export function compilePipelineConfig(raw: unknown, env: Record<string, string |
       destinations: profile.destinations.flatMap((destination) => destinations.get(destination) ?? []),
       model: profile.model,
       timezone: profile.timezone,
+      defaultRegion: profile.default_region,
+      evidence: profile.evidence,
       source: profile.source,
       ...(profile.inbound ? { inbound: { secret, urlToken } } : {}),
       gates: { minDurationS: profile.min_duration_s, minCustomerTurns: profile.min_customer_turns, skipEndedReasons: profile.skip_ended_reasons ?? [] },

@@ -7,15 +7,19 @@ import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
 import { callsApiDocs } from "./api-docs.js";
+import { syncFates } from "./fate-sync.js";
 import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
 import { selfAuthenticating } from "./inbound.js";
 import { openPipelineStores } from "./open-stores.js";
+import { callsReadRouter } from "./read-router.js";
 import { callsRouter, type CallsRouterDeps } from "./router.js";
 import { pruneFinished } from "./retention.js";
 import type { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
+/** How long a delivery's fate can lag behind the outbox after a crash between the two writes. */
+const FATE_SWEEP_INTERVAL_MS = 30_000;
 
 export interface Pipeline {
   config: PipelineConfig;
@@ -42,6 +46,8 @@ export interface PipelineOptions {
   onCallReceived?: CallsRouterDeps["onReceived"];
   /** Poll intervals; tests shorten them. */
   pollIntervalMs?: number;
+  /** How often workers push fates the call store has not confirmed (see fate-sync.ts); tests shorten it. */
+  fateSweepIntervalMs?: number;
 }
 
 /**
@@ -65,6 +71,12 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
 
   let stopWorkers = async (_deadlineMs: number) => {};
   let pruning: NodeJS.Timeout | undefined;
+  let sweeping: NodeJS.Timeout | undefined;
+  const pushFates = (ids: readonly string[]) =>
+    syncFates(store, outbox, { ids }).then(
+      () => undefined,
+      (error: unknown) => logger.error({ err: error }, "could not record deliveries' fates on their calls; the fate sweep will"),
+    );
   if (works) {
     const interrupted = { calls: await store.releaseAbandonedClaims(), deliveries: await outbox.releaseAbandonedClaims() };
     if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
@@ -76,6 +88,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       metrics: options.deliveryMetrics,
       pollIntervalMs: options.pollIntervalMs,
       leaseGraceMs: settings.deliveryLeaseGraceMs,
+      onStatusChanged: (delivery) => pushFates([delivery.id]),
     });
     const callWorker = new CallWorker({
       store,
@@ -106,6 +119,17 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     };
     void prune();
     pruning = setInterval(() => void prune(), PRUNE_INTERVAL_MS).unref();
+    // Fates a crash left unconfirmed (and, after an upgrade, every delivery the outbox already had) reach their calls.
+    const sweep = async () => {
+      try {
+        const pushed = await syncFates(store, outbox);
+        if (pushed > 0) logger.info({ pushed }, "recorded deliveries' fates on their calls");
+      } catch (error) {
+        logger.error({ err: error }, "the fate sweep failed; it runs again shortly");
+      }
+    };
+    void sweep();
+    sweeping = setInterval(() => void sweep(), options.fateSweepIntervalMs ?? FATE_SWEEP_INTERVAL_MS).unref();
     stopWorkers = async (deadlineMs) => void (await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]));
   }
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
@@ -126,15 +150,16 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       ? [
           callsRouter({
             store,
-            outbox,
             config,
             limits: settings.limits,
             onAccepted: () => signals.notify("calls"),
             onReceived: options.onCallReceived,
           }),
+          callsReadRouter({ store, outbox, config }),
           deliveriesRouter({
             outbox,
             worker: { wake: () => signals.notify("deliveries") },
+            onRetried: (id) => pushFates([id]),
             destinations: config.destinations,
             allowPrivate: settings.allowPrivateDestinations,
             testDispatcher,
@@ -144,6 +169,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     apiDocs: serves ? [callsApiDocs(guards), deliveriesApiDocs(guards)] : [],
     async close(deadlineMs) {
       clearInterval(pruning);
+      clearInterval(sweeping);
       await stopWorkers(deadlineMs);
       await closeStores();
       await testDispatcher?.close();

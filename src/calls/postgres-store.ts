@@ -2,7 +2,25 @@
 // whichever instance it lands, and claims use FOR UPDATE SKIP LOCKED, so instances never take the same call.
 import type pg from "pg";
 import type { PostgresMigrations } from "../db/postgres.js";
-import { emptyCallCounts, newCallId, toCallRecord, type AcceptCallInput, type CallRecord, type CallRow, type CallState, type CallStore } from "./store.js";
+import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "./fates.js";
+import {
+  emptyCallCounts,
+  FINISHED_CALL,
+  listCallsSql,
+  newCallId,
+  REPLAYABLE_CALL,
+  SUMMARY_COLUMNS,
+  toCallRecord,
+  toCallSummary,
+  uniqueFates,
+  type AcceptCallInput,
+  type CallExtraction,
+  type CallListQuery,
+  type CallRecord,
+  type CallRow,
+  type CallStore,
+  type CallSummary,
+} from "./store.js";
 
 /** Append-only; version 1 mirrors the SQLite schema (times in ms since the epoch, JSON kept as the exact text). */
 export const CALLS_POSTGRES_MIGRATIONS: PostgresMigrations = {
@@ -41,16 +59,56 @@ ALTER TABLE calls ADD COLUMN agent_phone TEXT;
 ALTER TABLE calls ADD COLUMN recording_url TEXT;
 CREATE INDEX calls_source ON calls (source, external_id);
 `,
+    // Public state, fates, caller numbers and the cursor key (as SQLite's step 3, which says why and how existing calls upgrade).
+    `
+ALTER TABLE calls ADD COLUMN public_state TEXT NOT NULL DEFAULT 'accepted';
+ALTER TABLE calls ADD COLUMN customer_e164 TEXT;
+CREATE TABLE call_fates (
+  call_id     TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  destination TEXT    NOT NULL,
+  event       INTEGER NOT NULL DEFAULT 1,
+  fate        TEXT    NOT NULL CHECK (fate IN ('pending', 'delivered', 'failed', 'skipped')),
+  reason_code TEXT,
+  reason      TEXT,
+  delivery_id TEXT    UNIQUE,
+  version     INTEGER NOT NULL DEFAULT 0,
+  updated_at  BIGINT  NOT NULL,
+  PRIMARY KEY (call_id, destination, event)
+);
+CREATE INDEX call_fates_by_destination ON call_fates (destination, call_id);
+INSERT INTO call_fates (call_id, destination, fate, reason_code, reason, updated_at)
+  SELECT calls.id, error->>'destination', 'skipped',
+         CASE WHEN error->>'path' LIKE '%.when' THEN 'when_failed' ELSE 'transform_failed' END,
+         error->>'message', calls.updated_at
+  FROM calls CROSS JOIN LATERAL json_array_elements(calls.delivery_errors::json) AS error
+  WHERE calls.state = 'extracted' AND calls.delivery_errors LIKE '[%'
+  ON CONFLICT DO NOTHING;
+UPDATE calls SET public_state = CASE
+  WHEN state <> 'extracted' THEN state
+  WHEN EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id) THEN 'delivery_failed'
+  ELSE 'extracted' END;
+UPDATE calls SET customer_e164 = customer_phone WHERE customer_phone ~ '^\\+[1-9][0-9]{6,14}$';
+CREATE INDEX calls_by_time ON calls (created_at, id);
+CREATE INDEX calls_by_state ON calls (public_state, created_at, id);
+CREATE INDEX calls_by_profile ON calls (profile, created_at, id);
+CREATE INDEX calls_by_source ON calls (source, created_at, id);
+CREATE INDEX calls_by_external_id ON calls (external_id);
+CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) WHERE customer_e164 IS NOT NULL;
+CREATE TABLE cursor_key (key TEXT NOT NULL);
+INSERT INTO cursor_key (key) VALUES (replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''));
+`,
   ],
 };
 
 /** PostgreSQL text cannot hold NUL; a platform's call id, or an error message quoting a model, might. */
 const storable = (text: string): string => text.replaceAll("\u0000", "\uFFFD");
+const storableOrNull = (text: string | null): string | null => (text === null ? null : storable(text));
 
 export class PostgresCallStore implements CallStore {
   readonly engine = "postgres";
   readonly #pool: pg.Pool;
   readonly #now: () => number;
+  #cursorKey: Promise<Buffer> | undefined;
 
   /** The pool belongs to whoever opened it (see openPostgres), which also applied CALLS_POSTGRES_MIGRATIONS. */
   constructor(pool: pg.Pool, now: () => number = Date.now) {
@@ -67,8 +125,8 @@ export class PostgresCallStore implements CallStore {
     const text = (value: string | null) => (value === null ? null : storable(value));
     const inserted = await this.#pool.query<CallRow>(
       `INSERT INTO calls (id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone,
-       recording_url, state, reason, payload, next_attempt_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+       recording_url, state, public_state, reason, payload, next_attempt_at, created_at, updated_at, customer_e164)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $16, $17)
        ON CONFLICT (profile, external_id) DO NOTHING RETURNING *`,
       [
         id,
@@ -87,6 +145,7 @@ export class PostgresCallStore implements CallStore {
         JSON.stringify(input.payload),
         input.state === "accepted" ? now : null,
         now,
+        input.customerE164 ?? null,
       ],
     );
     if (inserted.rows[0]) return { call: toCallRecord(inserted.rows[0]), created: true };
@@ -117,36 +176,144 @@ export class PostgresCallStore implements CallStore {
     return 0;
   }
 
-  async markExtracted(id: string, extraction: CallRecord["extraction"], deliveryErrors: CallRecord["delivery_errors"]): Promise<void> {
-    await this.#pool.query(
-      `UPDATE calls SET state = 'extracted', extraction = $1, delivery_errors = $2, attempts = attempts + 1, claimed_until = NULL,
-       next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $3 WHERE id = $4`,
-      [JSON.stringify(extraction), JSON.stringify(deliveryErrors), this.#now(), id],
-    );
+  async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void> {
+    const now = this.#now();
+    await this.#transaction(async (client) => {
+      await client.query(
+        `UPDATE calls SET state = 'extracted', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
+         next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
+        [storable(JSON.stringify(extraction)), now, id],
+      );
+      await this.#writeFates(client, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
+    });
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {
+    const stage: CallStage = nextAttemptAt === undefined ? "extraction_failed" : "extracting";
     await this.#pool.query(
-      `UPDATE calls SET state = $1, reason = $2, last_error = $3, attempts = attempts + 1, claimed_until = NULL,
+      `UPDATE calls SET state = $1, public_state = $1, reason = $2, last_error = $3, attempts = attempts + 1, claimed_until = NULL,
        next_attempt_at = $4, updated_at = $5 WHERE id = $6`,
-      [nextAttemptAt === undefined ? "extraction_failed" : "extracting", error.code, storable(error.message), nextAttemptAt ?? null, this.#now(), id],
+      [stage, error.code, storable(error.message), nextAttemptAt ?? null, this.#now(), id],
     );
   }
 
   async replay(id: string): Promise<boolean> {
     const now = this.#now();
     const result = await this.#pool.query(
-      `UPDATE calls SET state = 'accepted', attempts = 0, next_attempt_at = $1, claimed_until = NULL, updated_at = $1
-       WHERE id = $2 AND (state = 'extraction_failed' OR (state = 'extracted' AND delivery_errors NOT IN ('[]', '')))`,
+      `UPDATE calls SET state = 'accepted', public_state = 'accepted', attempts = 0, next_attempt_at = $1, claimed_until = NULL, updated_at = $1
+       WHERE id = $2 AND ${REPLAYABLE_CALL}`,
       [now, id],
     );
     return result.rowCount === 1;
   }
 
+  async recordFates(fates: readonly CallFateInput[]): Promise<void> {
+    if (fates.length === 0) return;
+    await this.#transaction((client) => this.#writeFates(client, fates.map((fate) => fate.call_id), fates, this.#now()));
+  }
+
+  /**
+   * Locks the calls (in id order, so two writers never deadlock, and so two deliveries of one call finishing on two
+   * instances summarise one after the other), upserts the fates (a skip never replaces a delivery's fate; a delivery's
+   * fate only moves to a newer version), then brings the public state of `ids` up to date.
+   */
+  async #writeFates(client: pg.PoolClient, ids: readonly string[], fates: readonly CallFateInput[], now: number): Promise<void> {
+    const unique = uniqueFates(fates);
+    const callIds = [...new Set(ids)].sort();
+    const { rows: calls } = await client.query<{ id: string; state: CallStage; public_state: CallState }>(
+      "SELECT id, state, public_state FROM calls WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+      [callIds],
+    );
+    const column = <K extends keyof CallFateInput>(key: K) => unique.map((fate) => fate[key]);
+    await client.query(
+      `INSERT INTO call_fates (call_id, destination, event, fate, reason_code, reason, delivery_id, version, updated_at)
+       SELECT f.*, $9::bigint FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])
+         AS f(call_id, destination, event, fate, reason_code, reason, delivery_id, version)
+       WHERE f.call_id = ANY($10)
+       ON CONFLICT (call_id, destination, event) DO UPDATE SET fate = excluded.fate, reason_code = excluded.reason_code,
+         reason = excluded.reason, delivery_id = excluded.delivery_id, version = excluded.version, updated_at = excluded.updated_at
+       WHERE call_fates.delivery_id IS NULL OR (call_fates.delivery_id = excluded.delivery_id AND excluded.version > call_fates.version)`,
+      [
+        column("call_id"),
+        column("destination"),
+        column("event"),
+        column("fate"),
+        column("reason_code"),
+        column("reason").map(storableOrNull),
+        column("delivery_id"),
+        column("version"),
+        now,
+        calls.map((call) => call.id),
+      ],
+    );
+    const { rows: stored } = await client.query<FateRecord & { call_id: string }>("SELECT * FROM call_fates WHERE call_id = ANY($1)", [callIds]);
+    const changed = calls
+      .map((call) => ({ id: call.id, was: call.public_state, state: summarizeCallState(call.state, stored.filter((fate) => fate.call_id === call.id)) }))
+      .filter((call) => call.state !== call.was);
+    if (changed.length === 0) return;
+    await client.query("UPDATE calls SET public_state = v.state FROM unnest($1::text[], $2::text[]) AS v(id, state) WHERE calls.id = v.id", [
+      changed.map((call) => call.id),
+      changed.map((call) => call.state),
+    ]);
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async listFates(callId: string): Promise<FateRecord[]> {
+    const { rows } = await this.#pool.query<FateRecord>(
+      `SELECT destination, event, fate, reason_code, reason, delivery_id, version, updated_at FROM call_fates
+       WHERE call_id = $1 ORDER BY event, destination`,
+      [callId],
+    );
+    return rows;
+  }
+
+  async list(query: CallListQuery): Promise<CallSummary[]> {
+    const { sql, params } = listCallsSql(
+      { ...query, externalId: query.externalId === undefined ? undefined : storable(query.externalId) },
+      (n) => `$${n}`,
+    );
+    return (await this.#pool.query<CallRow>(sql, params)).rows.map(toCallSummary);
+  }
+
+  async callerHistory(profile: string, customerE164: string, limit: number): Promise<{ recent: CallSummary[]; latest: CallRecord | undefined }> {
+    const [recent, latest] = await Promise.all([
+      this.#pool.query<CallRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM calls WHERE profile = $1 AND customer_e164 = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
+        [profile, customerE164, limit],
+      ),
+      this.#pool.query<CallRow>(
+        `SELECT * FROM calls WHERE profile = $1 AND customer_e164 = $2 AND extraction IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1`,
+        [profile, customerE164],
+      ),
+    ]);
+    return { recent: recent.rows.map(toCallSummary), latest: latest.rows[0] ? toCallRecord(latest.rows[0]) : undefined };
+  }
+
+  async cursorKey(): Promise<Buffer> {
+    this.#cursorKey ??= this.#pool.query<{ key: string }>("SELECT key FROM cursor_key").then(({ rows }) => Buffer.from(rows[0]!.key, "hex"));
+    return this.#cursorKey.catch((error: unknown) => {
+      this.#cursorKey = undefined;
+      throw error;
+    });
+  }
+
   async findFinished(before: number, limit: number): Promise<string[]> {
     const { rows } = await this.#pool.query<{ id: string }>(
-      `SELECT id FROM calls WHERE updated_at < $1 AND (state = 'skipped' OR (state = 'extracted' AND delivery_errors IN ('[]', '')))
-       ORDER BY updated_at LIMIT $2`,
+      `SELECT id FROM calls WHERE updated_at < $1 AND ${FINISHED_CALL} ORDER BY updated_at LIMIT $2`,
       [before, limit],
     );
     return rows.map((row) => row.id);
@@ -159,8 +326,8 @@ export class PostgresCallStore implements CallStore {
 
   async counts(): Promise<Record<CallState, number>> {
     const counts = emptyCallCounts();
-    const { rows } = await this.#pool.query<{ state: CallState; n: number }>("SELECT state, COUNT(*) AS n FROM calls GROUP BY state");
-    for (const row of rows) counts[row.state] = row.n;
+    const { rows } = await this.#pool.query<{ public_state: CallState; n: number }>("SELECT public_state, COUNT(*) AS n FROM calls GROUP BY public_state");
+    for (const row of rows) counts[row.public_state] = row.n;
     return counts;
   }
 

@@ -1,7 +1,25 @@
 // The call store on SQLite (`calls.sqlite`): the embedded default, for one process and its own data dir.
 import type Database from "better-sqlite3";
 import { openDatabase } from "../db/sqlite.js";
-import { emptyCallCounts, newCallId, toCallRecord, type AcceptCallInput, type CallRecord, type CallRow, type CallState, type CallStore } from "./store.js";
+import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "./fates.js";
+import {
+  emptyCallCounts,
+  FINISHED_CALL,
+  listCallsSql,
+  newCallId,
+  REPLAYABLE_CALL,
+  SUMMARY_COLUMNS,
+  toCallRecord,
+  toCallSummary,
+  uniqueFates,
+  type AcceptCallInput,
+  type CallExtraction,
+  type CallListQuery,
+  type CallRecord,
+  type CallRow,
+  type CallStore,
+  type CallSummary,
+} from "./store.js";
 
 /** Append-only: each entry runs once (see openDatabase). Version 1 is the schema of the first release. */
 export const CALLS_SQLITE_MIGRATIONS: readonly string[] = [
@@ -38,6 +56,52 @@ ALTER TABLE calls ADD COLUMN agent_phone TEXT;
 ALTER TABLE calls ADD COLUMN recording_url TEXT;
 CREATE INDEX IF NOT EXISTS calls_source ON calls (source, external_id);
 `,
+  // Calls can be listed and filtered by their public state and by destination, and looked up by caller:
+  // - public_state, kept beside the stage in every transaction that changes the stage or a fate;
+  // - call_fates, each destination's fate per event (enqueued, skipped and why, then each delivery's outcome);
+  // - customer_e164, the customer's number in E.164, for caller memory;
+  // - cursor_key, the key list cursors are signed with.
+  // Existing calls: their expression failures (delivery_errors) become skipped fates, their state follows from them
+  // (an extracted call's deliveries are projected into fates by the worker's fate sweep, which every delivery in the
+  // upgraded outbox is marked for), and a number already in E.164 is taken as is.
+  `
+ALTER TABLE calls ADD COLUMN public_state TEXT NOT NULL DEFAULT 'accepted';
+ALTER TABLE calls ADD COLUMN customer_e164 TEXT;
+CREATE TABLE call_fates (
+  call_id     TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  destination TEXT    NOT NULL,
+  event       INTEGER NOT NULL DEFAULT 1,
+  fate        TEXT    NOT NULL CHECK (fate IN ('pending', 'delivered', 'failed', 'skipped')),
+  reason_code TEXT,
+  reason      TEXT,
+  delivery_id TEXT    UNIQUE,
+  version     INTEGER NOT NULL DEFAULT 0,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (call_id, destination, event)
+);
+CREATE INDEX call_fates_by_destination ON call_fates (destination, call_id);
+INSERT INTO call_fates (call_id, destination, fate, reason_code, reason, updated_at)
+  SELECT calls.id, json_extract(error.value, '$.destination'), 'skipped',
+         CASE WHEN json_extract(error.value, '$.path') LIKE '%.when' THEN 'when_failed' ELSE 'transform_failed' END,
+         json_extract(error.value, '$.message'), calls.updated_at
+  FROM calls, json_each(calls.delivery_errors) AS error
+  WHERE calls.state = 'extracted' AND json_valid(calls.delivery_errors)
+  ON CONFLICT DO NOTHING;
+UPDATE calls SET public_state = CASE
+  WHEN state <> 'extracted' THEN state
+  WHEN EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id) THEN 'delivery_failed'
+  ELSE 'extracted' END;
+UPDATE calls SET customer_e164 = customer_phone
+  WHERE customer_phone GLOB '+[1-9]*' AND length(customer_phone) BETWEEN 8 AND 16 AND substr(customer_phone, 2) NOT GLOB '*[^0-9]*';
+CREATE INDEX calls_by_time ON calls (created_at, id);
+CREATE INDEX calls_by_state ON calls (public_state, created_at, id);
+CREATE INDEX calls_by_profile ON calls (profile, created_at, id);
+CREATE INDEX calls_by_source ON calls (source, created_at, id);
+CREATE INDEX calls_by_external_id ON calls (external_id);
+CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) WHERE customer_e164 IS NOT NULL;
+CREATE TABLE cursor_key (key TEXT NOT NULL);
+INSERT INTO cursor_key (key) VALUES (lower(hex(randomblob(32))));
+`,
 ];
 
 export class SqliteCallStore implements CallStore {
@@ -69,8 +133,8 @@ export class SqliteCallStore implements CallStore {
     const { call } = input;
     const result = this.#sql(
       `INSERT INTO calls (id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone,
-       recording_url, state, reason, payload, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (profile, external_id) DO NOTHING`,
+       recording_url, customer_e164, state, public_state, reason, payload, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (profile, external_id) DO NOTHING`,
     ).run(
       id,
       input.profile,
@@ -83,6 +147,8 @@ export class SqliteCallStore implements CallStore {
       call.customer_phone,
       call.agent_phone,
       call.recording_url,
+      input.customerE164 ?? null,
+      input.state,
       input.state,
       input.reason ?? null,
       JSON.stringify(input.payload),
@@ -114,35 +180,96 @@ export class SqliteCallStore implements CallStore {
     return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL").run().changes;
   }
 
-  async markExtracted(id: string, extraction: CallRecord["extraction"], deliveryErrors: CallRecord["delivery_errors"]): Promise<void> {
-    this.#sql(
-      `UPDATE calls SET state = 'extracted', extraction = ?, delivery_errors = ?, attempts = attempts + 1, claimed_until = NULL,
-       next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
-    ).run(JSON.stringify(extraction), JSON.stringify(deliveryErrors), this.#now(), id);
+  async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void> {
+    const now = this.#now();
+    this.#db.transaction(() => {
+      this.#sql(
+        `UPDATE calls SET state = 'extracted', extraction = ?, attempts = attempts + 1, claimed_until = NULL,
+         next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
+      ).run(JSON.stringify(extraction), now, id);
+      this.#writeFates([id], fates.map((fate) => ({ ...fate, call_id: id })), now);
+    })();
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {
+    const stage: CallStage = nextAttemptAt === undefined ? "extraction_failed" : "extracting";
     this.#sql(
-      `UPDATE calls SET state = ?, reason = ?, last_error = ?, attempts = attempts + 1, claimed_until = NULL,
+      `UPDATE calls SET state = ?, public_state = ?, reason = ?, last_error = ?, attempts = attempts + 1, claimed_until = NULL,
        next_attempt_at = ?, updated_at = ? WHERE id = ?`,
-    ).run(nextAttemptAt === undefined ? "extraction_failed" : "extracting", error.code, error.message, nextAttemptAt ?? null, this.#now(), id);
+    ).run(stage, stage, error.code, error.message, nextAttemptAt ?? null, this.#now(), id);
   }
 
   async replay(id: string): Promise<boolean> {
     const now = this.#now();
     return (
       this.#sql(
-        `UPDATE calls SET state = 'accepted', attempts = 0, next_attempt_at = ?, claimed_until = NULL, updated_at = ?
-         WHERE id = ? AND (state = 'extraction_failed' OR (state = 'extracted' AND delivery_errors NOT IN ('[]', '')))`,
+        `UPDATE calls SET state = 'accepted', public_state = 'accepted', attempts = 0, next_attempt_at = ?, claimed_until = NULL, updated_at = ?
+         WHERE id = ? AND ${REPLAYABLE_CALL}`,
       ).run(now, now, id).changes === 1
     );
+  }
+
+  async recordFates(fates: readonly CallFateInput[]): Promise<void> {
+    if (fates.length === 0) return;
+    this.#db.transaction(() => this.#writeFates(fates.map((fate) => fate.call_id), fates, this.#now()))();
+  }
+
+  /**
+   * Upserts fates (a skip never replaces a delivery's fate; a delivery's fate only moves to a newer version), then
+   * brings the public state of `callIds` up to date. Runs inside the caller's transaction.
+   */
+  #writeFates(callIds: readonly string[], fates: readonly CallFateInput[], now: number): void {
+    const upsert = this.#sql(
+      `INSERT INTO call_fates (call_id, destination, event, fate, reason_code, reason, delivery_id, version, updated_at)
+       SELECT @call_id, @destination, @event, @fate, @reason_code, @reason, @delivery_id, @version, @now
+       WHERE EXISTS (SELECT 1 FROM calls WHERE id = @call_id)
+       ON CONFLICT (call_id, destination, event) DO UPDATE SET fate = excluded.fate, reason_code = excluded.reason_code,
+         reason = excluded.reason, delivery_id = excluded.delivery_id, version = excluded.version, updated_at = excluded.updated_at
+       WHERE call_fates.delivery_id IS NULL OR (call_fates.delivery_id = excluded.delivery_id AND excluded.version > call_fates.version)`,
+    );
+    for (const fate of uniqueFates(fates)) upsert.run({ ...fate, now });
+    for (const callId of new Set(callIds)) {
+      const call = this.#sql("SELECT state, public_state FROM calls WHERE id = ?").get(callId) as { state: CallStage; public_state: CallState } | undefined;
+      if (!call) continue;
+      const state = summarizeCallState(call.state, this.#fates(callId));
+      if (state !== call.public_state) this.#sql("UPDATE calls SET public_state = ? WHERE id = ?").run(state, callId);
+    }
+  }
+
+  #fates(callId: string): FateRecord[] {
+    return this.#sql(
+      `SELECT destination, event, fate, reason_code, reason, delivery_id, version, updated_at FROM call_fates
+       WHERE call_id = ? ORDER BY event, destination`,
+    ).all(callId) as FateRecord[];
+  }
+
+  async listFates(callId: string): Promise<FateRecord[]> {
+    return this.#fates(callId);
+  }
+
+  async list(query: CallListQuery): Promise<CallSummary[]> {
+    const { sql, params } = listCallsSql(query, () => "?");
+    return (this.#sql(sql).all(...params) as CallRow[]).map(toCallSummary);
+  }
+
+  async callerHistory(profile: string, customerE164: string, limit: number): Promise<{ recent: CallSummary[]; latest: CallRecord | undefined }> {
+    const recent = this.#sql(
+      `SELECT ${SUMMARY_COLUMNS} FROM calls WHERE profile = ? AND customer_e164 = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+    ).all(profile, customerE164, limit) as CallRow[];
+    const latest = this.#sql(
+      `SELECT * FROM calls WHERE profile = ? AND customer_e164 = ? AND extraction IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1`,
+    ).get(profile, customerE164) as CallRow | undefined;
+    return { recent: recent.map(toCallSummary), latest: latest ? toCallRecord(latest) : undefined };
+  }
+
+  async cursorKey(): Promise<Buffer> {
+    return Buffer.from((this.#sql("SELECT key FROM cursor_key").get() as { key: string }).key, "hex");
   }
 
   async findFinished(before: number, limit: number): Promise<string[]> {
     return (
       this.#sql(
-        `SELECT id FROM calls WHERE updated_at < ? AND (state = 'skipped' OR (state = 'extracted' AND delivery_errors IN ('[]', '')))
-         ORDER BY updated_at LIMIT ?`,
+        `SELECT id FROM calls WHERE updated_at < ? AND ${FINISHED_CALL} ORDER BY updated_at LIMIT ?`,
       ).all(before, limit) as { id: string }[]
     ).map((row) => row.id);
   }
@@ -154,8 +281,8 @@ export class SqliteCallStore implements CallStore {
 
   async counts(): Promise<Record<CallState, number>> {
     const counts = emptyCallCounts();
-    for (const row of this.#sql("SELECT state, COUNT(*) AS n FROM calls GROUP BY state").all() as { state: CallState; n: number }[]) {
-      counts[row.state] = row.n;
+    for (const row of this.#sql("SELECT public_state, COUNT(*) AS n FROM calls GROUP BY public_state").all() as { public_state: CallState; n: number }[]) {
+      counts[row.public_state] = row.n;
     }
     return counts;
   }

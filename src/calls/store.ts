@@ -2,16 +2,31 @@
 // extraction state machine. Adapters: SQLite (sqlite-store.ts, one process) and PostgreSQL (postgres-store.ts, shared).
 import { randomUUID } from "node:crypto";
 import type { CallFacts, SourceName } from "../sources/index.js";
+import type { Turn } from "../transcript/index.js";
+import type { CallFateInput, CallStage, CallState, FateInput, FateRecord } from "./fates.js";
+import { CALL_STATES } from "./fates.js";
 
 /**
+ * A call's stage (the store's `state` column), the extraction's own lifecycle:
  * accepted → (extraction fails, retries left) extracting → … → extracted
  *                                    ↘ (out of attempts, or a failure retrying cannot fix) extraction_failed → (replay) accepted
  * skipped: the call was stored but not extracted (its status was not a completed one); `reason` says why.
+ * Its public `state` (fates.ts) is kept beside it, in the same transaction as every change to the stage or the fates.
  */
-export const CALL_STATES = ["accepted", "extracting", "extracted", "extraction_failed", "skipped"] as const;
-export type CallState = (typeof CALL_STATES)[number];
+export type { CallStage, CallState } from "./fates.js";
 
-export interface CallRecord {
+/** What extraction produced, kept with the call. */
+export interface CallExtraction {
+  extracted_variables: Record<string, unknown>;
+  meta: Record<string, unknown>;
+  /** Per non-null value, a quote and the index of its turn in `turns` (profiles with `evidence`). */
+  evidence?: Record<string, { quote: string; turn: number }>;
+  /** The normalised transcript the model read: the turns evidence indexes point into. Absent for calls extracted before it was kept. */
+  turns?: Turn[];
+}
+
+/** A call without its payload and extraction: what lists show. */
+export interface CallSummary {
   id: string;
   profile: string;
   external_id: string;
@@ -19,16 +34,22 @@ export interface CallRecord {
   source: SourceName;
   /** What the platform said of the call (null fields where it did not say); null for calls stored before sources existed. */
   call: CallFacts | null;
+  /** The customer's number in E.164, as caller memory looks it up; null when the platform sent none or it could not be read. */
+  customer_phone_e164: string | null;
+  /** The public state (one of CALL_STATES), kept up to date with the stage and the fates. */
   state: CallState;
+  stage: CallStage;
   reason: string | null;
-  payload: unknown;
   attempts: number;
   next_attempt_at: number | null;
   last_error: string | null;
-  extraction: { extracted_variables: Record<string, unknown>; meta: Record<string, unknown> } | null;
-  delivery_errors: { destination: string; path: string; message: string }[];
   created_at: number;
   updated_at: number;
+}
+
+export interface CallRecord extends CallSummary {
+  payload: unknown;
+  extraction: CallExtraction | null;
 }
 
 export interface AcceptCallInput {
@@ -36,11 +57,35 @@ export interface AcceptCallInput {
   source: SourceName;
   /** What the platform said of the call: kept in columns, so calls can be listed by source and show duration and phones. */
   call: CallFacts;
+  /** The customer's number normalised to E.164 (caller memory looks calls up by it); none when unknown. */
+  customerE164?: string | null;
   /** The platform's id; a call without one gets its own call id, so it is never a duplicate. */
   externalId?: string;
   payload: unknown;
   state: "accepted" | "skipped";
   reason?: string;
+}
+
+/** Where a page of calls starts: after this call in newest-first order. */
+export interface ListPosition {
+  created_at: number;
+  id: string;
+}
+
+/** `GET /v1/calls` as the store answers it: every filter is a column or an indexed lookup. */
+export interface CallListQuery {
+  profile?: string;
+  source?: SourceName;
+  /** Any of these public states. */
+  states?: readonly CallState[];
+  externalId?: string;
+  /** created_at >= since, < until (ms since the epoch). */
+  since?: number;
+  until?: number;
+  /** Calls with a fate for this destination (routed to it, or skipped for it). */
+  destination?: string;
+  after?: ListPosition;
+  limit: number;
 }
 
 /**
@@ -57,7 +102,8 @@ export interface CallStore {
    * another, gets them. A call claimed by a worker that died is due again once its lease has run out.
    */
   claimDue(limit: number, leaseMs: number): Promise<CallRecord[]>;
-  markExtracted(id: string, extraction: CallRecord["extraction"], deliveryErrors: CallRecord["delivery_errors"]): Promise<void>;
+  /** Records the extraction and each destination's fate (enqueued: pending with its delivery; skipped: why), in one transaction. */
+  markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void>;
   /** Records a failed attempt: retried at `nextAttemptAt`, or marked extraction_failed when that is undefined. */
   markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void>;
   /**
@@ -65,9 +111,24 @@ export interface CallStore {
    * on it (its other deliveries are not sent twice: enqueueing is idempotent per destination). False otherwise.
    */
   replay(id: string): Promise<boolean>;
+  /**
+   * Writes fates that follow deliveries (the delivery worker's outcomes, the sweeper's catch-up) and brings each call's
+   * state up to date in the same transaction. A fate never goes back to an older version of its delivery, and a skip
+   * never replaces a delivery's fate. Fates of calls that no longer exist are ignored.
+   */
+  recordFates(fates: readonly CallFateInput[]): Promise<void>;
+  /** Every fate of one call, every event, oldest event first. */
+  listFates(callId: string): Promise<FateRecord[]>;
+  /** Newest first (created_at, then id), from `after` on. */
+  list(query: CallListQuery): Promise<CallSummary[]>;
+  /** A caller's calls under a profile, newest first, and the newest one that was extracted. */
+  callerHistory(profile: string, customerE164: string, limit: number): Promise<{ recent: CallSummary[]; latest: CallRecord | undefined }>;
+  /** The key list cursors are signed with: made once per database, the same for every instance sharing it. */
+  cursorKey(): Promise<Buffer>;
   /** Finished calls (extracted with every delivery enqueued, or skipped) last changed before `before`. */
   findFinished(before: number, limit: number): Promise<string[]>;
   delete(ids: readonly string[]): Promise<number>;
+  /** Calls per public state. */
   counts(): Promise<Record<CallState, number>>;
   /**
    * At start-up: frees the claims that can only have been left by a process that died. SQLite: every claim (a data dir
@@ -93,7 +154,9 @@ export interface CallRow {
   customer_phone: string | null;
   agent_phone: string | null;
   recording_url: string | null;
-  state: CallState;
+  customer_e164: string | null;
+  state: CallStage;
+  public_state: CallState;
   reason: string | null;
   payload: string;
   attempts: number;
@@ -105,7 +168,12 @@ export interface CallRow {
   updated_at: number;
 }
 
-export function toCallRecord(row: CallRow): CallRecord {
+/** The columns a list reads: everything but the payload and the extraction. */
+export const SUMMARY_COLUMNS =
+  "id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone, recording_url, customer_e164, " +
+  "state, public_state, reason, attempts, next_attempt_at, last_error, created_at, updated_at";
+
+export function toCallSummary(row: Omit<CallRow, "payload" | "extraction" | "delivery_errors">): CallSummary {
   return {
     id: row.id,
     profile: row.profile,
@@ -123,19 +191,62 @@ export function toCallRecord(row: CallRow): CallRecord {
             agent_phone: row.agent_phone,
             recording_url: row.recording_url,
           },
-    state: row.state,
+    customer_phone_e164: row.customer_e164,
+    state: row.public_state,
+    stage: row.state,
     reason: row.reason,
-    payload: JSON.parse(row.payload),
     attempts: row.attempts,
     next_attempt_at: row.next_attempt_at,
     last_error: row.last_error,
-    extraction: row.extraction ? JSON.parse(row.extraction) : null,
-    delivery_errors: row.delivery_errors ? JSON.parse(row.delivery_errors) : [],
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
 }
 
+export function toCallRecord(row: CallRow): CallRecord {
+  return { ...toCallSummary(row), payload: JSON.parse(row.payload), extraction: row.extraction ? JSON.parse(row.extraction) : null };
+}
+
 export function emptyCallCounts(): Record<CallState, number> {
   return Object.fromEntries(CALL_STATES.map((state) => [state, 0])) as Record<CallState, number>;
 }
+
+/** One fate per (call, destination, event): the last one given wins (a batch must not touch a row twice). */
+export function uniqueFates<T extends CallFateInput>(fates: readonly T[]): T[] {
+  return [...new Map(fates.map((fate) => [`${fate.call_id}\u0000${fate.destination}\u0000${fate.event}`, fate])).values()];
+}
+
+/** A call that may be replayed: out of extraction attempts, or routed with an expression that failed on it. */
+export const REPLAYABLE_CALL = `(state = 'extraction_failed' OR (state = 'extracted' AND EXISTS (
+  SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND fate = 'skipped' AND reason_code IN ('when_failed', 'transform_failed'))))`;
+
+/** Finished: skipped, or extracted and routed with every expression working (its deliveries are the outbox's to keep). */
+export const FINISHED_CALL = `(state = 'skipped' OR (state = 'extracted' AND NOT EXISTS (
+  SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND fate = 'skipped' AND reason_code IN ('when_failed', 'transform_failed'))))`;
+
+/**
+ * The `calls` query of a list page, for either engine (`placeholder(n)` names its n-th parameter). Only the filters
+ * given become conditions, so each query can use the index that fits it: (public_state | profile | source, created_at,
+ * id), external_id, or the fates' (destination, call_id).
+ */
+export function listCallsSql(query: CallListQuery, placeholder: (n: number) => string): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const p = (value: unknown) => {
+    params.push(value);
+    return placeholder(params.length);
+  };
+  const where: string[] = [];
+  if (query.profile !== undefined) where.push(`profile = ${p(query.profile)}`);
+  if (query.source !== undefined) where.push(`source = ${p(query.source)}`);
+  if (query.states !== undefined && query.states.length > 0) where.push(`public_state IN (${query.states.map(p).join(", ")})`);
+  if (query.externalId !== undefined) where.push(`external_id = ${p(query.externalId)}`);
+  if (query.since !== undefined) where.push(`created_at >= ${p(query.since)}`);
+  if (query.until !== undefined) where.push(`created_at < ${p(query.until)}`);
+  if (query.destination !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND call_fates.destination = ${p(query.destination)})`);
+  }
+  if (query.after !== undefined) where.push(`(created_at, id) < (${p(query.after.created_at)}, ${p(query.after.id)})`);
+  const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+  return { sql: `SELECT ${SUMMARY_COLUMNS} FROM calls ${filter} ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`, params };
+}
+

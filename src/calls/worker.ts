@@ -8,6 +8,8 @@ import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { sourceNamed } from "../sources/index.js";
+import { syncFates } from "./fate-sync.js";
+import { routedFates } from "./fates.js";
 import { callExtractJob, enrichPayload } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
 
@@ -161,7 +163,19 @@ export class CallWorker {
       const report = await enqueueCallDeliveries({ outbox, destinations: profile.destinations, callId: call.id, payload: enriched });
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
-      await store.markExtracted(call.id, { extracted_variables: result.extracted_variables, meta: result.meta }, report.errors);
+      await store.markExtracted(
+        call.id,
+        {
+          extracted_variables: result.extracted_variables,
+          meta: result.meta,
+          ...(result.evidence ? { evidence: result.evidence } : {}),
+          // The turns the model read, kept so evidence turn indexes stay meaningful whatever later reads the payload.
+          turns: job.turns,
+        },
+        routedFates(report),
+      );
+      // The deliveries' fates as the outbox has them now (the delivery worker may already have sent some).
+      await syncFates(store, outbox, { ids: report.enqueued.map((delivery) => delivery.id) });
       log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: result.meta.cached }, "call extracted");
       if (report.enqueued.length > 0) this.#options.onEnqueued?.();
     } catch (error) {

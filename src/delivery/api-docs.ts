@@ -5,6 +5,7 @@ import { MAX_LIST_LIMIT } from "./outbox.js";
 import { ListQuerySchema } from "./router.js";
 import { webhookIdFor } from "./signing.js";
 import type { TestRequestResult } from "./test-request.js";
+import type { destinationsHealth } from "./health.js";
 import { DeliverySchema, DeliveryWithAttemptsSchema, type Delivery, type DeliveryWithAttempts } from "./types.js";
 
 // Named components: every schema that embeds one (a call's deliveries) refers to it instead of repeating it.
@@ -23,9 +24,33 @@ export const TestRequestResultSchema = z
   })
   .openapi("TestRequestResult");
 
-// The document's schema and the type the route returns must stay one shape: this fails to compile otherwise.
+export const DestinationHealthSchema = z
+  .object({
+    name: z.string().describe("The destination's name in the configuration file"),
+    configured: z.boolean().describe("Still in the configuration file (false: removed, with deliveries left in the outbox)"),
+    host: z.string().nullable().describe("The host its URL points at (never the path or query: those may hold secrets)"),
+    pending: z.number().int().describe("Deliveries waiting or in flight now"),
+    delivered_24h: z.number().int().describe("Deliveries delivered in the last 24 hours"),
+    failed_24h: z.number().int().describe("Deliveries dead-lettered in the last 24 hours (and not sent again since)"),
+    consecutive_failures: z
+      .number()
+      .int()
+      .describe("Failed attempts (retried or final) since its last delivered one; 0 once one gets through. Also the debrief_destination_consecutive_failures gauge"),
+    last_error: z.string().nullable().describe("The last failed attempt's error"),
+    last_error_at: z.string().nullable(),
+    last_delivered_at: z.string().nullable(),
+  })
+  .openapi("DestinationHealth");
+
+export const DestinationsHealthSchema = z.object({
+  since: z.string().describe("The start of the 24-hour window the counts cover (ISO 8601)"),
+  destinations: z.array(DestinationHealthSchema),
+});
+
+// The document's schemas and the types the routes return must stay one shape: this fails to compile otherwise.
 const testResultMatches: SameShape<z.infer<typeof TestRequestResultSchema>, TestRequestResult> = true;
-void testResultMatches;
+const healthMatches: SameShape<z.infer<typeof DestinationsHealthSchema>, Awaited<ReturnType<typeof destinationsHealth>>> = true;
+void [testResultMatches, healthMatches];
 
 
 const CALL_ID = "call_5b0e1c9a7d2f4e8b9a6c3d1e0f7b2a4c";
@@ -36,6 +61,7 @@ const DELIVERED: DeliveryWithAttempts = {
   destination: "crm",
   status: "delivered",
   attempts: 1,
+  run_attempts: 1,
   last_status: 200,
   next_attempt_at: null,
   created_at: "2025-01-15T10:32:09.412Z",
@@ -44,7 +70,7 @@ const DELIVERED: DeliveryWithAttempts = {
   last_response: '{"ok":true,"contact_id":"c_88412"}',
   webhook_id: webhookIdFor(CALL_ID, "crm"),
   attempt_history: [
-    { attempt: 1, started_at: "2025-01-15T10:32:09.418Z", finished_at: "2025-01-15T10:32:09.731Z", status: 200, latency_ms: 313, outcome: "delivered", error: null },
+    { attempt: 1, started_at: "2025-01-15T10:32:09.418Z", finished_at: "2025-01-15T10:32:09.731Z", status: 200, latency_ms: 313, outcome: "delivered", error: null, response_snippet: '{"ok":true,"contact_id":"c_88412"}' },
   ],
 };
 
@@ -55,6 +81,7 @@ const DEAD_LETTERED: DeliveryWithAttempts = {
   destination: "slack_qualified",
   status: "failed",
   attempts: 3,
+  run_attempts: 3,
   last_status: null,
   next_attempt_at: null,
   created_at: "2025-01-15T11:04:40.102Z",
@@ -63,8 +90,8 @@ const DEAD_LETTERED: DeliveryWithAttempts = {
   last_response: null,
   webhook_id: webhookIdFor("call_0c7d2e9f1a4b4c6d8e3f5a7b9c1d2e4f", "slack_qualified"),
   attempt_history: [
-    { attempt: 1, started_at: "2025-01-15T11:04:40.110Z", finished_at: "2025-01-15T11:04:40.388Z", status: 503, latency_ms: 278, outcome: "retry", error: "HTTP 503" },
-    { attempt: 2, started_at: "2025-01-15T11:04:45.402Z", finished_at: "2025-01-15T11:04:45.655Z", status: 503, latency_ms: 253, outcome: "retry", error: "HTTP 503" },
+    { attempt: 1, started_at: "2025-01-15T11:04:40.110Z", finished_at: "2025-01-15T11:04:40.388Z", status: 503, latency_ms: 278, outcome: "retry", error: "HTTP 503", response_snippet: "upstream connect error" },
+    { attempt: 2, started_at: "2025-01-15T11:04:45.402Z", finished_at: "2025-01-15T11:04:45.655Z", status: 503, latency_ms: 253, outcome: "retry", error: "HTTP 503", response_snippet: "upstream connect error" },
     {
       attempt: 3,
       started_at: "2025-01-15T11:05:15.671Z",
@@ -73,6 +100,7 @@ const DEAD_LETTERED: DeliveryWithAttempts = {
       latency_ms: 15002,
       outcome: "failed",
       error: "gave up after 3 attempts; last: no response within 15000 ms",
+      response_snippet: null,
     },
   ],
 };
@@ -82,7 +110,7 @@ function withoutHistory({ attempt_history: _history, ...delivery }: DeliveryWith
 }
 
 /** What `POST /v1/deliveries/{id}/retry` answers: due again now, with a fresh attempt budget. */
-const REPLAYED: Delivery = { ...withoutHistory(DEAD_LETTERED), status: "pending", attempts: 0, next_attempt_at: "2025-01-15T12:10:03.250Z" };
+const REPLAYED: Delivery = { ...withoutHistory(DEAD_LETTERED), status: "pending", run_attempts: 0, next_attempt_at: "2025-01-15T12:10:03.250Z" };
 
 /** The delivered call and the dead letter of the examples above, for the calls API's documentation. */
 export const DELIVERY_EXAMPLES = { delivered: DELIVERED, deadLettered: DEAD_LETTERED } as const;
@@ -162,25 +190,78 @@ export function deliveriesApiDocs(options: { auth: boolean; rateLimited: boolean
       path: "/v1/deliveries/{id}/retry",
       operationId: "retryDelivery",
       tags: ["Deliveries"],
-      summary: "Replay a dead-lettered delivery now",
+      summary: "Send a delivery now: replay a dead letter, or skip a pending one's wait",
       description:
-        "Only a `failed` delivery can be replayed. It gets a fresh attempt budget and sends the exact bytes and `webhook-id` it was " +
-        "enqueued with, so a receiver that did get an earlier attempt can drop the duplicate.",
+        "A `failed` delivery is re-queued with a fresh run of attempts (`run_attempts` starts again at 0). A `pending` one waiting for its next " +
+        "attempt (a backoff of hours, while the receiver is back) becomes due now; its run goes on. Either way the workers of every instance " +
+        "are woken, and it sends the exact bytes and `webhook-id` it was enqueued with, so a receiver that did get an earlier attempt can " +
+        "drop the duplicate. A delivered one, or one with an attempt in flight, is a 409.",
       request: { params: DeliveryIdParams },
       responses: {
         "200": {
-          description: "Pending again, due now",
+          description: "Pending, due now",
           content: { "application/json": { schema: z.object({ delivery: DeliveryComponent }), example: { delivery: REPLAYED } } },
         },
         "404": deliveryNotFound("dlv_missing"),
-        "409": errorResponse("The delivery is pending or delivered: only failed ones can be replayed.", [
+        "409": errorResponse("The delivery is delivered, or an attempt at it is in flight right now.", [
           {
             code: "conflict",
-            message: `Delivery "${DELIVERED.id}" is delivered; only failed deliveries can be retried.`,
+            message: `Delivery "${DELIVERED.id}" is delivered; only pending and failed deliveries can be sent again.`,
             details: [{ path: "status", message: "is delivered" }],
           },
         ]),
         ...unusedBodyResponses(),
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "get",
+      path: "/v1/destinations",
+      operationId: "listDestinations",
+      tags: ["Deliveries"],
+      summary: "Each destination's health: what is waiting, what got through and what failed in the last 24 hours",
+      description:
+        "Debrief never disables a failing destination by itself: it keeps retrying on its schedule. `consecutive_failures` (also the " +
+        "`debrief_destination_consecutive_failures` gauge) is what to alert on.",
+      responses: {
+        "200": {
+          description: "Every configured destination, then any other the outbox still has deliveries for",
+          content: {
+            "application/json": {
+              schema: DestinationsHealthSchema,
+              example: {
+                since: "2025-01-14T12:00:00.000Z",
+                destinations: [
+                  {
+                    name: "crm",
+                    configured: true,
+                    host: "crm.example.com",
+                    pending: 0,
+                    delivered_24h: 412,
+                    failed_24h: 0,
+                    consecutive_failures: 0,
+                    last_error: null,
+                    last_error_at: null,
+                    last_delivered_at: "2025-01-15T11:58:41.206Z",
+                  },
+                  {
+                    name: "slack_qualified",
+                    configured: true,
+                    host: "hooks.slack.com",
+                    pending: 17,
+                    delivered_24h: 88,
+                    failed_24h: 3,
+                    consecutive_failures: 26,
+                    last_error: "HTTP 503",
+                    last_error_at: "2025-01-15T11:59:02.771Z",
+                    last_delivered_at: "2025-01-15T09:12:40.018Z",
+                  },
+                ],
+              },
+            },
+          },
+        },
         ...guards,
       },
     });

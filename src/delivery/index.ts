@@ -3,21 +3,24 @@ export { DestinationsConfigSchema, type DestinationConfig, type DestinationsConf
 export { compileDestinations, substituteEnv, type CompiledDestination } from "./compile-destinations.js";
 export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
-export type { ClaimedDelivery, ClaimRequest, DeliveryOutbox } from "./outbox.js";
+export type { ClaimedDelivery, ClaimRequest, DeliveryOutbox, FateSyncRow } from "./outbox.js";
 export { SqliteOutbox } from "./sqlite-outbox.js";
 export { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox } from "./postgres-outbox.js";
 export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
 export { enqueueCallDeliveries, type EnqueueReport } from "./enqueue-call.js";
 export { deliveriesRouter } from "./router.js";
+export { consecutiveFailuresByDestination, destinationsHealth, HEALTH_WINDOW_MS } from "./health.js";
 export { samplePayload } from "./sample-payload.js";
 export { webhookIdFor } from "./signing.js";
 export { createDeliveryDispatcher, forbiddenAddressReason, refusedUrlReason } from "./address-guard.js";
 export { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema } from "./types.js";
-export type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
+export type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, DestinationHealth } from "./types.js";
 export {
   deliveriesApiDocs,
   DeliveryComponent,
   DeliveryWithAttemptsComponent,
   DELIVERY_EXAMPLES,
+  DestinationHealthSchema,
+  DestinationsHealthSchema,
   TestRequestResultSchema,
 } from "./api-docs.js";

@@ -1,9 +1,11 @@
 // The outbox's SQLite schema; `user_version` records which migrations have run. Version 1 is the first release's.
+import { DESTINATION_HEALTH_FROM_HISTORY } from "./outbox.js";
 
 /**
  * deliveries: one row per (call, destination), holding the exact body bytes to send.
  *   pending → (claim: claimed_until = lease) → delivered | pending (retry at next_attempt_at) | failed
  *   failed → pending (replay: attempts reset to 0)
+ *   `attempts` counts the current run (the retry budget), `total_attempts` every attempt (the history's length)
  * attempts: one row per try, inserted at claim time with finished_at NULL; a row still NULL when the
  * delivery is claimed again means the process died mid-attempt, and it is closed as "interrupted".
  */
@@ -44,5 +46,24 @@ export const OUTBOX_MIGRATIONS: readonly string[] = [
     response_snippet TEXT,
     PRIMARY KEY (delivery_id, attempt)
   );
+  `,
+  // The call store keeps each delivery's fate (calls are listed by state and destination from it): `version` grows with
+  // every status change, `fate_version` is the one the call store has confirmed. Every existing delivery starts
+  // unconfirmed, so the workers' fate sweep projects the whole upgraded outbox into the call store once.
+  // destination_health: each destination's failure streak, last error and last success, kept by recordAttempt.
+  `
+  ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE deliveries ADD COLUMN fate_version INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX deliveries_fate_unsynced ON deliveries (seq) WHERE fate_version < version;
+  CREATE INDEX deliveries_settled ON deliveries (status, updated_at);
+  CREATE TABLE destination_health (
+    destination          TEXT    PRIMARY KEY,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error           TEXT,
+    last_status          INTEGER,
+    last_error_at        INTEGER,
+    last_delivered_at    INTEGER
+  );
+  ${DESTINATION_HEALTH_FROM_HISTORY}
   `,
 ];

@@ -2,7 +2,7 @@
 // Adapters: SQLite (sqlite-outbox.ts, one process) and PostgreSQL (postgres-outbox.ts, shared by instances).
 import { randomBytes } from "node:crypto";
 import { ConflictError, NotFoundError } from "./errors.js";
-import type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
+import type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, DestinationHealth } from "./types.js";
 
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 200;
@@ -62,7 +62,11 @@ export interface DeliveryOutbox {
   list(filter?: DeliveryFilter): Promise<Delivery[]>;
   /** Every delivery of one call with its attempt history: for `GET /v1/calls/:id`. */
   listForCall(callId: string): Promise<DeliveryWithAttempts[]>;
-  /** Replays a dead-lettered delivery now with a fresh attempt budget. Throws NotFoundError / ConflictError. */
+  /**
+   * Sends a delivery now. A dead letter (failed) is re-queued with a fresh run budget; a pending one waiting for its
+   * next attempt becomes due now, its run going on. Throws NotFoundError, or ConflictError when it is delivered or an
+   * attempt at it is in flight.
+   */
   retry(id: string): Promise<Delivery>;
   /**
    * Takes due deliveries (oldest due first) within the request's room, each under a lease, and records each attempt as
@@ -76,9 +80,23 @@ export interface DeliveryOutbox {
    */
   recordAttempt(claim: ClaimedDelivery, result: AttemptResultInput): Promise<Delivery | undefined>;
   counts(): Promise<Record<DeliveryStatus, number>>;
+  /**
+   * Deliveries whose status the call store has not confirmed yet (enqueued, delivered, dead-lettered or re-queued since),
+   * oldest first; only those of `ids` when given. Every status change bumps a delivery's version in the same write.
+   */
+  unsyncedFates(options: { ids?: readonly string[]; limit: number }): Promise<FateSyncRow[]>;
+  /** The call store now has these versions: they are no longer listed by unsyncedFates (a newer one still is). */
+  markFatesSynced(rows: readonly { id: string; version: number }[]): Promise<void>;
+  /** Per destination that has deliveries or attempts: pending now, delivered and dead-lettered since `since`, its failure streak. */
+  destinationHealth(since: number): Promise<DestinationHealth[]>;
+  /** Failed attempts since each destination's last delivered one (cheap: read at every metrics scrape). */
+  consecutiveFailures(): Promise<Map<string, number>>;
   /** Does any delivery of this call remain (pending, failed, or delivered but not yet pruned)? */
   hasDeliveries(callId: string): Promise<boolean>;
-  /** Deletes delivered rows (bodies hold call data) delivered before `before`; failed ones stay for replay. */
+  /**
+   * Deletes delivered rows (bodies hold call data) delivered before `before`; failed ones stay for replay, and so does a
+   * delivered one whose status the call store has not confirmed yet.
+   */
   pruneDelivered(before: number): Promise<number>;
   /** At start-up: frees claims only a dead process can have left (SQLite: all of them; PostgreSQL: none). See CallStore. */
   releaseAbandonedClaims(): Promise<number>;
@@ -117,7 +135,88 @@ export function pickClaims<T extends { destination: string }>(candidates: readon
 }
 
 export const DELIVERY_COLUMNS =
-  "id, call_id, destination, webhook_id, status, attempts, last_status, last_error, last_response, next_attempt_at, created_at, delivered_at";
+  "id, call_id, destination, webhook_id, status, attempts, total_attempts, last_status, last_error, last_response, next_attempt_at, created_at, delivered_at";
+
+/** A delivery as the call store's fate of it: what the fate sync reads. */
+export interface FateSyncRow {
+  id: string;
+  call_id: string;
+  destination: string;
+  status: DeliveryStatus;
+  last_error: string | null;
+  version: number;
+}
+
+export const FATE_SYNC_COLUMNS = "id, call_id, destination, status, last_error, version";
+
+/**
+ * Frozen: part of outbox migration 2 on both engines. Each destination's failure streak, last error and last success,
+ * from the attempts already recorded, so an upgraded outbox reports a destination that was failing as failing.
+ */
+export const DESTINATION_HEALTH_FROM_HISTORY = `
+INSERT INTO destination_health (destination, consecutive_failures, last_error, last_status, last_error_at, last_delivered_at)
+SELECT names.destination,
+  (SELECT COUNT(*) FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
+    WHERE deliveries.destination = names.destination AND attempts.outcome IN ('retry', 'failed')
+      AND attempts.finished_at > COALESCE((SELECT MAX(a.finished_at) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                                           WHERE d.destination = names.destination AND a.outcome = 'delivered'), -1)),
+  (SELECT attempts.error FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
+    WHERE deliveries.destination = names.destination AND attempts.outcome IN ('retry', 'failed') ORDER BY attempts.finished_at DESC LIMIT 1),
+  (SELECT attempts.status FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
+    WHERE deliveries.destination = names.destination AND attempts.outcome IN ('retry', 'failed') ORDER BY attempts.finished_at DESC LIMIT 1),
+  (SELECT MAX(attempts.finished_at) FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
+    WHERE deliveries.destination = names.destination AND attempts.outcome IN ('retry', 'failed')),
+  (SELECT MAX(attempts.finished_at) FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
+    WHERE deliveries.destination = names.destination AND attempts.outcome = 'delivered')
+FROM (SELECT DISTINCT destination FROM deliveries) AS names;
+`;
+
+/**
+ * Sends a delivery now (see DeliveryOutbox.retry): a dead letter gets a fresh run and a new version (its fate changes
+ * back to pending); a waiting pending one is only made due. `:now`-style names are the engine's placeholders.
+ */
+export function retrySql(id: string, now: string): string {
+  return `UPDATE deliveries SET
+      version = CASE WHEN status = 'failed' THEN version + 1 ELSE version END,
+      attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END,
+      status = 'pending', next_attempt_at = ${now}, claimed_until = NULL, updated_at = ${now}
+    WHERE id = ${id} AND (status = 'failed' OR (status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ${now})))`;
+}
+
+/** Counts per destination and status: pending now, delivered and dead-lettered since the window's start (`since`). */
+export function healthCountsSql(since: string): string {
+  return `SELECT destination, status, COUNT(*) AS n FROM deliveries WHERE status = 'pending' GROUP BY destination, status
+    UNION ALL
+    SELECT destination, status, COUNT(*) AS n FROM deliveries WHERE status IN ('delivered', 'failed') AND updated_at >= ${since}
+    GROUP BY destination, status`;
+}
+
+export interface HealthRow {
+  destination: string;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_error_at: number | null;
+  last_delivered_at: number | null;
+}
+
+/** One entry per destination seen in either result. */
+export function combineHealth(counts: readonly { destination: string; status: DeliveryStatus; n: number }[], health: readonly HealthRow[]): DestinationHealth[] {
+  const names = [...new Set([...health.map((row) => row.destination), ...counts.map((row) => row.destination)])].sort();
+  return names.map((destination) => {
+    const row = health.find((entry) => entry.destination === destination);
+    const count = (status: DeliveryStatus) => Number(counts.find((entry) => entry.destination === destination && entry.status === status)?.n ?? 0);
+    return {
+      destination,
+      pending: count("pending"),
+      delivered: count("delivered"),
+      failed: count("failed"),
+      consecutive_failures: row?.consecutive_failures ?? 0,
+      last_error: row?.last_error ?? null,
+      last_error_at: row?.last_error_at ?? null,
+      last_delivered_at: row?.last_delivered_at ?? null,
+    };
+  });
+}
 
 /** A `deliveries` row as both engines return it (times in ms since the epoch). */
 export interface DeliveryRow {
@@ -127,6 +226,7 @@ export interface DeliveryRow {
   webhook_id: string;
   status: DeliveryStatus;
   attempts: number;
+  total_attempts: number;
   last_status: number | null;
   last_error: string | null;
   last_response: string | null;
@@ -155,6 +255,7 @@ export interface AttemptRow {
   latency_ms: number | null;
   outcome: AttemptOutcome | null;
   error: string | null;
+  response_snippet: string | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -165,7 +266,8 @@ export function toDelivery(row: DeliveryRow): Delivery {
     call_id: row.call_id,
     destination: row.destination,
     status: row.status,
-    attempts: row.attempts,
+    attempts: row.total_attempts,
+    run_attempts: row.attempts,
     last_status: row.last_status,
     next_attempt_at: iso(row.next_attempt_at),
     created_at: iso(row.created_at)!,
@@ -185,6 +287,7 @@ export function toAttempt(row: AttemptRow): AttemptRecord {
     latency_ms: row.latency_ms,
     outcome: row.outcome,
     error: row.error,
+    response_snippet: row.response_snippet,
   };
 }
 
@@ -220,11 +323,16 @@ export function emptyDeliveryCounts(): Record<DeliveryStatus, number> {
   return { pending: 0, delivered: 0, failed: 0 };
 }
 
-/** What `retry` answers once its update ran: the delivery, or why it could not be replayed. */
+/** What `retry` answers once its update ran: the delivery, or why it could not be sent now. */
 export function retried(id: string, changed: boolean, delivery: DeliveryWithAttempts | undefined): Delivery {
   if (!delivery) throw new NotFoundError(`No delivery with id "${id}".`);
+  if (!changed && delivery.status === "pending") {
+    throw new ConflictError(`Delivery "${id}" has an attempt in flight right now; its outcome is recorded when it ends.`, [
+      { path: "status", message: "is pending, with an attempt in flight" },
+    ]);
+  }
   if (!changed) {
-    throw new ConflictError(`Delivery "${id}" is ${delivery.status}; only failed deliveries can be retried.`, [
+    throw new ConflictError(`Delivery "${id}" is ${delivery.status}; only pending and failed deliveries can be sent again.`, [
       { path: "status", message: `is ${delivery.status}` },
     ]);
   }

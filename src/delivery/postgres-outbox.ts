@@ -4,14 +4,19 @@ import type pg from "pg";
 import type { PostgresMigrations } from "../db/postgres.js";
 import {
   claimWindow,
+  combineHealth,
   DEFAULT_LIST_LIMIT,
+  DESTINATION_HEALTH_FROM_HISTORY,
   DELIVERY_COLUMNS,
   emptyDeliveryCounts,
+  FATE_SYNC_COLUMNS,
+  healthCountsSql,
   INTERRUPTED_BY_CRASH,
   MAX_LIST_LIMIT,
   newDeliveryId,
   pickClaims,
   retried,
+  retrySql,
   saturatedDestinations,
   serializeBody,
   toClaimed,
@@ -24,9 +29,11 @@ import {
   type ClaimRow,
   type DeliveryOutbox,
   type DeliveryRow,
+  type FateSyncRow,
+  type HealthRow,
 } from "./outbox.js";
 import { webhookIdFor } from "./signing.js";
-import type { AttemptOutcome, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
+import type { AttemptOutcome, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, DestinationHealth } from "./types.js";
 
 /** Append-only; version 1 mirrors the SQLite schema in outbox-schema.ts (times in ms since the epoch). */
 export const OUTBOX_POSTGRES_MIGRATIONS: PostgresMigrations = {
@@ -70,6 +77,22 @@ CREATE TABLE attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 `,
+    // Fate versions and destination health (as SQLite's step 2, which says why).
+    `
+ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE deliveries ADD COLUMN fate_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_fate_unsynced ON deliveries (seq) WHERE fate_version < version;
+CREATE INDEX deliveries_settled ON deliveries (status, updated_at);
+CREATE TABLE destination_health (
+  destination          TEXT    PRIMARY KEY,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  last_error           TEXT,
+  last_status          INTEGER,
+  last_error_at        BIGINT,
+  last_delivered_at    BIGINT
+);
+${DESTINATION_HEALTH_FROM_HISTORY}
+`,
   ],
 };
 
@@ -78,14 +101,24 @@ const storable = (text: string | null): string | null => (text === null ? null :
 
 /** How each outcome moves the delivery on ($1 id, $2 attempt, $3 now, $4 status, $5 error, $6 snippet; params: the next attempt). */
 const MOVE: Record<AttemptOutcome, string> = {
-  delivered: `status = 'delivered', delivered_at = $3, next_attempt_at = NULL, claimed_until = NULL,
+  delivered: `status = 'delivered', delivered_at = $3, next_attempt_at = NULL, claimed_until = NULL, version = version + 1,
               last_status = $4, last_error = NULL, last_response = $6, updated_at = $3`,
   retry: `next_attempt_at = (SELECT next_attempt_at FROM params), claimed_until = NULL, last_status = $4, last_error = $5, last_response = $6, updated_at = $3`,
-  failed: `status = 'failed', next_attempt_at = NULL, claimed_until = NULL,
+  failed: `status = 'failed', next_attempt_at = NULL, claimed_until = NULL, version = version + 1,
            last_status = $4, last_error = $5, last_response = $6, updated_at = $3`,
   // Shutdown cut the attempt short: due again at once, and it does not use up the retry budget.
   interrupted: `next_attempt_at = $3, claimed_until = NULL, attempts = GREATEST(attempts - 1, 0), updated_at = $3`,
 };
+
+/** How each outcome moves the destination's failure streak (a CTE after `moved`; an interrupted attempt leaves it alone). */
+const HEALTH_DELIVERED = `, health AS (
+  INSERT INTO destination_health (destination, consecutive_failures, last_delivered_at) SELECT destination, 0, $3 FROM moved
+  ON CONFLICT (destination) DO UPDATE SET consecutive_failures = 0, last_delivered_at = excluded.last_delivered_at)`;
+const HEALTH_FAILED = `, health AS (
+  INSERT INTO destination_health (destination, consecutive_failures, last_error, last_status, last_error_at) SELECT destination, 1, $5, $4, $3 FROM moved
+  ON CONFLICT (destination) DO UPDATE SET consecutive_failures = destination_health.consecutive_failures + 1,
+    last_error = excluded.last_error, last_status = excluded.last_status, last_error_at = excluded.last_error_at)`;
+const HEALTH: Record<AttemptOutcome, string> = { delivered: HEALTH_DELIVERED, retry: HEALTH_FAILED, failed: HEALTH_FAILED, interrupted: "" };
 
 export class PostgresOutbox implements DeliveryOutbox {
   readonly engine = "postgres";
@@ -147,11 +180,7 @@ export class PostgresOutbox implements DeliveryOutbox {
 
   async retry(id: string): Promise<Delivery> {
     const now = this.now();
-    const changed = await this.#pool.query(
-      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, claimed_until = NULL, updated_at = $2
-       WHERE id = $1 AND status = 'failed'`,
-      [id, now],
-    );
+    const changed = await this.#pool.query(retrySql("$1", "$2"), [id, now]);
     return retried(id, changed.rowCount === 1, await this.get(id));
   }
 
@@ -221,7 +250,7 @@ export class PostgresOutbox implements DeliveryOutbox {
        moved AS (
          UPDATE deliveries SET ${MOVE[result.outcome]}
          WHERE id = $1 AND total_attempts = $2 AND status = 'pending' AND EXISTS (SELECT 1 FROM closed)
-         RETURNING ${DELIVERY_COLUMNS})
+         RETURNING ${DELIVERY_COLUMNS})${HEALTH[result.outcome]}
        SELECT * FROM moved
        UNION ALL
        SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1 AND EXISTS (SELECT 1 FROM closed) AND NOT EXISTS (SELECT 1 FROM moved)`,
@@ -247,12 +276,47 @@ export class PostgresOutbox implements DeliveryOutbox {
     return counts;
   }
 
+  async unsyncedFates(options: { ids?: readonly string[]; limit: number }): Promise<FateSyncRow[]> {
+    const only = options.ids === undefined ? "" : "AND id = ANY($2)";
+    const { rows } = await this.#pool.query<FateSyncRow>(
+      `SELECT ${FATE_SYNC_COLUMNS} FROM deliveries WHERE fate_version < version ${only} ORDER BY seq LIMIT $1`,
+      options.ids === undefined ? [options.limit] : [options.limit, options.ids],
+    );
+    return rows;
+  }
+
+  async markFatesSynced(rows: readonly { id: string; version: number }[]): Promise<void> {
+    if (rows.length === 0) return;
+    // One row per id (an UPDATE … FROM applies only one of several matches): the newest version.
+    const newest = new Map<string, number>();
+    for (const row of rows) newest.set(row.id, Math.max(row.version, newest.get(row.id) ?? 0));
+    rows = [...newest].map(([id, version]) => ({ id, version }));
+    await this.#pool.query(
+      `UPDATE deliveries SET fate_version = GREATEST(fate_version, v.version) FROM unnest($1::text[], $2::int[]) AS v(id, version)
+       WHERE deliveries.id = v.id`,
+      [rows.map((row) => row.id), rows.map((row) => row.version)],
+    );
+  }
+
+  async destinationHealth(since: number): Promise<DestinationHealth[]> {
+    const [counts, health] = await Promise.all([
+      this.#pool.query<{ destination: string; status: DeliveryStatus; n: number }>(healthCountsSql("$1"), [since]),
+      this.#pool.query<HealthRow>("SELECT * FROM destination_health"),
+    ]);
+    return combineHealth(counts.rows, health.rows);
+  }
+
+  async consecutiveFailures(): Promise<Map<string, number>> {
+    const { rows } = await this.#pool.query<HealthRow>("SELECT destination, consecutive_failures FROM destination_health");
+    return new Map(rows.map((row) => [row.destination, row.consecutive_failures]));
+  }
+
   async hasDeliveries(callId: string): Promise<boolean> {
     return (await this.#pool.query("SELECT 1 FROM deliveries WHERE call_id = $1 LIMIT 1", [callId])).rowCount === 1;
   }
 
   async pruneDelivered(before: number): Promise<number> {
-    return (await this.#pool.query("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < $1", [before])).rowCount ?? 0;
+    return (await this.#pool.query("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < $1 AND fate_version >= version", [before])).rowCount ?? 0;
   }
 
   /** Nothing to close: the pool is its opener's. */

@@ -1,11 +1,13 @@
-// HTTP API for deliveries: list, inspect, replay a dead letter, and "Make test request" for a destination.
-import { Router, type Request } from "express";
+// HTTP API for deliveries: list, inspect, send again (a dead letter, or a pending one now), destinations' health, and
+// "Make test request" for a destination.
+import { Router } from "express";
 import type { Dispatcher } from "undici";
 import { z } from "zod";
-import { InvalidRequestError } from "../errors.js";
+import { parseQuery } from "../http/parse-query.js";
 import { createDeliveryDispatcher } from "./address-guard.js";
 import type { CompiledDestination } from "./compile-destinations.js";
 import { NotFoundError } from "./errors.js";
+import { destinationsHealth } from "./health.js";
 import { MAX_LIST_LIMIT, type DeliveryOutbox } from "./outbox.js";
 import { sendTestRequest } from "./test-request.js";
 import { DELIVERY_STATUSES } from "./types.js";
@@ -18,19 +20,13 @@ export const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
 });
 
-function parseQuery<T extends z.ZodTypeAny>(schema: T, req: Request): z.infer<T> {
-  const parsed = schema.safeParse(req.query);
-  if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
-  const names = [...new Set(details.map((detail) => `"${detail.path}"`))].join(", ");
-  throw new InvalidRequestError(`Invalid query parameter ${names}: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}`, details);
-}
-
 /** Mounted by the app under `/v1`. Errors are DebriefErrors for the app's error middleware to render. */
 export function deliveriesRouter(deps: {
   outbox: DeliveryOutbox;
   /** Told when a delivery is queued again, so the workers (of any instance) send it now. */
   worker: { wake(): void };
+  /** Awaited after a delivery was sent again (a dead letter's fate goes back to pending on its call). Must not throw. */
+  onRetried?: (deliveryId: string) => Promise<void>;
   destinations: Map<string, CompiledDestination>;
   allowPrivate: boolean;
   /** The client for "Make test request"; the owner closes it at shutdown. Default: a new guarded one. */
@@ -55,8 +51,13 @@ export function deliveriesRouter(deps: {
 
   router.post("/deliveries/:id/retry", async (req, res) => {
     const delivery = await deps.outbox.retry(req.params.id);
+    await deps.onRetried?.(delivery.id);
     deps.worker.wake();
     res.json({ delivery });
+  });
+
+  router.get("/destinations", async (_req, res) => {
+    res.json(await destinationsHealth(deps.outbox, deps.destinations));
   });
 
   router.post("/destinations/:name/test", async (req, res) => {

@@ -4,14 +4,18 @@ import { openDatabase } from "../db/sqlite.js";
 import { OUTBOX_MIGRATIONS } from "./outbox-schema.js";
 import {
   claimWindow,
+  combineHealth,
   DEFAULT_LIST_LIMIT,
   DELIVERY_COLUMNS,
   emptyDeliveryCounts,
+  FATE_SYNC_COLUMNS,
+  healthCountsSql,
   INTERRUPTED_BY_CRASH,
   MAX_LIST_LIMIT,
   newDeliveryId,
   pickClaims,
   retried,
+  retrySql,
   saturatedDestinations,
   serializeBody,
   toClaimed,
@@ -24,9 +28,11 @@ import {
   type ClaimRow,
   type DeliveryOutbox,
   type DeliveryRow,
+  type FateSyncRow,
+  type HealthRow,
 } from "./outbox.js";
 import { webhookIdFor } from "./signing.js";
-import type { Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts } from "./types.js";
+import type { Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, DestinationHealth } from "./types.js";
 
 export class SqliteOutbox implements DeliveryOutbox {
   readonly engine = "sqlite";
@@ -102,10 +108,7 @@ export class SqliteOutbox implements DeliveryOutbox {
 
   async retry(id: string): Promise<Delivery> {
     const now = this.now();
-    const changed = this.#sql(
-      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @now, claimed_until = NULL, updated_at = @now
-       WHERE id = @id AND status = 'failed'`,
-    ).run({ id, now }).changes;
+    const changed = this.#sql(retrySql("@id", "@now")).run({ id, now }).changes;
     return retried(id, changed === 1, this.#get(id));
   }
 
@@ -162,25 +165,26 @@ export class SqliteOutbox implements DeliveryOutbox {
       if (closed === 0) return undefined;
       const params = { id: claim.id, attempt: claim.attempt, now, status: result.status, error: result.error, snippet: result.responseSnippet };
       const where = "WHERE id = @id AND total_attempts = @attempt AND status = 'pending'";
+      let moved = 0;
       switch (result.outcome) {
         case "delivered":
-          this.#sql(
-            `UPDATE deliveries SET status = 'delivered', delivered_at = @now, next_attempt_at = NULL, claimed_until = NULL,
+          moved = this.#sql(
+            `UPDATE deliveries SET status = 'delivered', delivered_at = @now, next_attempt_at = NULL, claimed_until = NULL, version = version + 1,
              last_status = @status, last_error = NULL, last_response = @snippet, updated_at = @now ${where}`,
-          ).run(params);
+          ).run(params).changes;
           break;
         case "retry":
           if (result.nextAttemptAt === undefined) throw new Error("a retry needs nextAttemptAt");
-          this.#sql(
+          moved = this.#sql(
             `UPDATE deliveries SET next_attempt_at = @next, claimed_until = NULL,
              last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
-          ).run({ ...params, next: result.nextAttemptAt });
+          ).run({ ...params, next: result.nextAttemptAt }).changes;
           break;
         case "failed":
-          this.#sql(
-            `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_until = NULL,
+          moved = this.#sql(
+            `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, claimed_until = NULL, version = version + 1,
              last_status = @status, last_error = @error, last_response = @snippet, updated_at = @now ${where}`,
-          ).run(params);
+          ).run(params).changes;
           break;
         case "interrupted":
           // Shutdown cut the attempt short: due again at once, and it does not use up the retry budget.
@@ -189,6 +193,7 @@ export class SqliteOutbox implements DeliveryOutbox {
           ).run({ id: claim.id, attempt: claim.attempt, now });
           break;
       }
+      if (moved === 1) this.#recordHealth(claim.destination, result, now);
       return toDelivery(this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(claim.id) as DeliveryRow);
     })();
   }
@@ -200,12 +205,51 @@ export class SqliteOutbox implements DeliveryOutbox {
     return counts;
   }
 
+  /** The destination's failure streak: a delivered attempt ends it, a retried or final failure adds to it. */
+  #recordHealth(destination: string, result: AttemptResultInput, now: number): void {
+    if (result.outcome === "delivered") {
+      this.#sql(
+        `INSERT INTO destination_health (destination, consecutive_failures, last_delivered_at) VALUES (?, 0, ?)
+         ON CONFLICT (destination) DO UPDATE SET consecutive_failures = 0, last_delivered_at = excluded.last_delivered_at`,
+      ).run(destination, now);
+    } else if (result.outcome === "retry" || result.outcome === "failed") {
+      this.#sql(
+        `INSERT INTO destination_health (destination, consecutive_failures, last_error, last_status, last_error_at) VALUES (?, 1, ?, ?, ?)
+         ON CONFLICT (destination) DO UPDATE SET consecutive_failures = destination_health.consecutive_failures + 1,
+           last_error = excluded.last_error, last_status = excluded.last_status, last_error_at = excluded.last_error_at`,
+      ).run(destination, result.error, result.status, now);
+    }
+  }
+
+  async unsyncedFates(options: { ids?: readonly string[]; limit: number }): Promise<FateSyncRow[]> {
+    const only = options.ids === undefined ? "" : "AND id IN (SELECT value FROM json_each(@ids))";
+    return this.#sql(`SELECT ${FATE_SYNC_COLUMNS} FROM deliveries WHERE fate_version < version ${only} ORDER BY seq LIMIT @limit`).all({
+      ids: JSON.stringify(options.ids ?? []),
+      limit: options.limit,
+    }) as FateSyncRow[];
+  }
+
+  async markFatesSynced(rows: readonly { id: string; version: number }[]): Promise<void> {
+    const mark = this.#sql("UPDATE deliveries SET fate_version = MAX(fate_version, @version) WHERE id = @id");
+    this.#db.transaction(() => rows.forEach((row) => mark.run(row)))();
+  }
+
+  async destinationHealth(since: number): Promise<DestinationHealth[]> {
+    const counts = this.#sql(healthCountsSql("?")).all(since) as { destination: string; status: DeliveryStatus; n: number }[];
+    return combineHealth(counts, this.#sql("SELECT * FROM destination_health").all() as HealthRow[]);
+  }
+
+  async consecutiveFailures(): Promise<Map<string, number>> {
+    const rows = this.#sql("SELECT destination, consecutive_failures FROM destination_health").all() as HealthRow[];
+    return new Map(rows.map((row) => [row.destination, row.consecutive_failures]));
+  }
+
   async hasDeliveries(callId: string): Promise<boolean> {
     return this.#sql("SELECT 1 FROM deliveries WHERE call_id = ? LIMIT 1").get(callId) !== undefined;
   }
 
   async pruneDelivered(before: number): Promise<number> {
-    return this.#sql("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
+    return this.#sql("DELETE FROM deliveries WHERE status = 'delivered' AND delivered_at < ? AND fate_version >= version").run(before).changes;
   }
 
   /** Prepared once per distinct SQL text: claim and record run on every attempt. */

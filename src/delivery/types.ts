@@ -12,7 +12,11 @@ export const DeliverySchema = z.object({
   status: z
     .enum(DELIVERY_STATUSES)
     .describe("pending: waiting or in flight; delivered: a 2xx arrived; failed: dead-lettered (final status, refused, or out of attempts)"),
-  attempts: z.number().int().describe("Attempts in the current run; a replay starts again at 0"),
+  attempts: z.number().int().describe("Every attempt made at it, replays and interrupted attempts included: always the length of its attempt_history"),
+  run_attempts: z
+    .number()
+    .int()
+    .describe("Attempts in the current run, what the retry budget counts: a replay of a dead letter starts it again at 0, an attempt cut short by shutdown gives its place back"),
   last_status: z.number().int().nullable().describe("HTTP status of the last response; null before any, or when none arrived"),
   next_attempt_at: z.string().nullable().describe("ISO 8601 time of the next attempt; null once delivered or failed"),
   created_at: z.string(),
@@ -37,11 +41,27 @@ export const AttemptRecordSchema = z.object({
     "delivered/retry/failed as decided after the attempt; interrupted: shutdown or a crash cut it short; null while in flight",
   ),
   error: z.string().nullable(),
+  response_snippet: z.string().nullable().describe("The start of the response body (20 KB); null when none arrived"),
 });
 export type AttemptRecord = z.infer<typeof AttemptRecordSchema>;
 
 export const DeliveryWithAttemptsSchema = DeliverySchema.extend({ attempt_history: z.array(AttemptRecordSchema) });
 export type DeliveryWithAttempts = z.infer<typeof DeliveryWithAttemptsSchema>;
+
+/** A destination's health, as the outbox knows it (the API adds what the configuration says). */
+export interface DestinationHealth {
+  destination: string;
+  /** Waiting or in flight now. */
+  pending: number;
+  /** Delivered, and dead-lettered, since the window's start. */
+  delivered: number;
+  failed: number;
+  /** Failed attempts (retried or final) since the last delivered one; interrupted attempts count neither way. */
+  consecutive_failures: number;
+  last_error: string | null;
+  last_error_at: number | null;
+  last_delivered_at: number | null;
+}
 
 export interface DeliveryFilter {
   status?: DeliveryStatus | undefined;

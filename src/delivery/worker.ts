@@ -35,6 +35,8 @@ export interface DeliveryWorkerOptions {
   /** Jitter source in [0, 1); injectable for tests. */
   random?: () => number;
   onDelivered?: (delivery: Delivery) => void;
+  /** Awaited after an attempt delivered or dead-lettered a delivery (the call store records the fate). */
+  onStatusChanged?: (delivery: Delivery) => Promise<void>;
   metrics?: DeliveryMetrics;
   /** The HTTP client; default: one guarded by the SSRF rules unless allowPrivate. */
   dispatcher?: Dispatcher;
@@ -68,6 +70,7 @@ export class DeliveryWorker {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly onDelivered: ((delivery: Delivery) => void) | undefined;
+  private readonly onStatusChanged: ((delivery: Delivery) => Promise<void>) | undefined;
   private readonly metrics: DeliveryMetrics | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
@@ -96,6 +99,7 @@ export class DeliveryWorker {
     this.clock = options.clock ?? options.outbox.now;
     this.random = options.random ?? Math.random;
     this.onDelivered = options.onDelivered;
+    this.onStatusChanged = options.onStatusChanged;
     this.metrics = options.metrics;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? createDeliveryDispatcher({ allowPrivate: options.allowPrivate });
@@ -292,6 +296,12 @@ export class DeliveryWorker {
     if (!delivery) this.logger.warn(fields, "delivery lease was lost before the attempt was recorded; the newer attempt owns it");
     else if (outcome === "failed") this.logger.warn({ ...fields, error }, "delivery failed and was dead-lettered");
     else this.logger.info(outcome === "delivered" ? fields : { ...fields, error }, "delivery attempt");
+    if (delivery && (outcome === "delivered" || outcome === "failed")) {
+      // A failure here leaves the change unconfirmed in the outbox: the fate sweep records it later.
+      await this.onStatusChanged?.(delivery).catch((error: unknown) =>
+        this.logger.error({ err: error, delivery_id: claim.id }, "could not record the delivery's fate on its call; the fate sweep will"),
+      );
+    }
     if (delivery && outcome === "delivered") {
       try {
         this.onDelivered?.(delivery);

@@ -33,6 +33,7 @@ export class Metrics {
   readonly #callsReceived: Counter<"source" | "outcome">;
   #readOutboxDepth: (() => number | Promise<number>) | undefined;
   #readLlmQueue: (() => number) | undefined;
+  #readDestinationFailures: (() => Promise<ReadonlyMap<string, number>>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -122,6 +123,24 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: "debrief_destination_consecutive_failures",
+      help:
+        "Failed delivery attempts (retried or final) to each destination since its last delivered one; 0 once one gets through. " +
+        "Alert on it: Debrief never disables a destination by itself. On PostgreSQL, the outbox every instance shares.",
+      labelNames: ["destination"],
+      registers,
+      async collect() {
+        if (!metrics.#readDestinationFailures) return;
+        try {
+          const streaks = await metrics.#readDestinationFailures();
+          this.reset();
+          for (const [destination, failures] of streaks) this.set({ destination }, failures);
+        } catch {
+          // keep the last values: one slow or failed query must not fail the whole scrape
+        }
+      },
+    });
+    new Gauge({
       name: "debrief_llm_queued_requests",
       help: "LLM requests waiting for a free slot (DEBRIEF_LLM_CONCURRENCY).",
       registers,
@@ -184,6 +203,11 @@ export class Metrics {
   /** Reads the outbox depth at every scrape (e.g. `async () => (await outbox.counts()).pending`). */
   readonly observeOutboxDepth = (read: () => number | Promise<number>): void => {
     this.#readOutboxDepth = read;
+  };
+
+  /** Reads each destination's failure streak at every scrape. */
+  readonly observeDestinationFailures = (read: () => Promise<ReadonlyMap<string, number>>): void => {
+    this.#readDestinationFailures = read;
   };
 
   /** Reads the LLM client's waiting requests at every scrape. */

@@ -56,7 +56,7 @@ async function postCall(service: SpawnedService, id: number) {
 }
 
 async function callState(service: SpawnedService, callId: string) {
-  return (await (await fetch(`${service.url}/v1/calls/${callId}`)).json()) as { state: string; deliveries: { attempts: number; status: string }[] };
+  return (await (await fetch(`${service.url}/v1/calls/${callId}`)).json()) as { state: string; destinations: { deliveries: { attempts: number; status: string }[] }[] };
 }
 
 const okAnswer = () => (request: Parameters<FakeLlm["script"]>[0]) => ({
@@ -120,7 +120,7 @@ describe("durability", () => {
     const restarted = await start(env);
     const state = await callState(restarted, callId);
     expect(state.state).toBe("delivered");
-    expect(state.deliveries[0]).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(state.destinations[0]!.deliveries[0]).toMatchObject({ status: "delivered", attempts: 1 });
     expect(receiver.requests).toHaveLength(1);
     await receiver.close();
   });

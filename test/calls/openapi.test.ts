@@ -5,8 +5,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { CallAcceptedSchema, CallDuplicateSchema, CallIgnoredSchema, CallReplayedSchema, CallSchema } from "../../src/calls/index.js";
-import { AttemptRecordSchema, DeliverySchema, DeliveryWithAttemptsSchema, TestRequestResultSchema } from "../../src/delivery/index.js";
+import {
+  CallAcceptedSchema,
+  CallDuplicateSchema,
+  CallerSchema,
+  CallIgnoredSchema,
+  CallListSchema,
+  CallReplayedSchema,
+  CallSchema,
+  CallSummarySchema,
+  DestinationFateSchema,
+} from "../../src/calls/index.js";
+import {
+  AttemptRecordSchema,
+  DeliverySchema,
+  DeliveryWithAttemptsSchema,
+  DestinationHealthSchema,
+  DestinationsHealthSchema,
+  TestRequestResultSchema,
+} from "../../src/delivery/index.js";
 import { ErrorBodySchema } from "../../src/http/errors.js";
 import { autocallsPayload } from "../fixtures/calls.js";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
@@ -21,7 +38,10 @@ const auth = { authorization: `Bearer ${KEY}` };
 /** Every pipeline operation, with every status its route (and the auth, rate-limit and body-parsing layers in front) can answer. */
 const OPERATIONS: Record<string, string[]> = {
   "post /v1/calls": ["200", "202", "400", "401", "413", "415", "429"],
+  "get /v1/calls": ["200", "400", "401", "429"],
   "get /v1/calls/{id}": ["200", "401", "404", "429"],
+  "get /v1/callers/{phone}": ["200", "400", "401", "429"],
+  "get /v1/destinations": ["200", "401", "429"],
   "post /v1/calls/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
   "get /v1/deliveries": ["200", "400", "401", "429"],
   "get /v1/deliveries/{id}": ["200", "401", "404", "429"],
@@ -33,7 +53,11 @@ const OPERATIONS: Record<string, string[]> = {
 // Deep-strict copies of the documented schemas: a field the service sends that the document does not name fails.
 const StrictDelivery = DeliverySchema.strict();
 const StrictDeliveryWithAttempts = DeliveryWithAttemptsSchema.strict().extend({ attempt_history: z.array(AttemptRecordSchema.strict()) });
-const StrictCall = CallSchema.strict().extend({ deliveries: z.array(StrictDeliveryWithAttempts) });
+const StrictFate = DestinationFateSchema.strict().extend({ deliveries: z.array(StrictDeliveryWithAttempts) });
+const StrictCall = CallSchema.strict().extend({ destinations: z.array(StrictFate) });
+const StrictList = CallListSchema.strict().extend({ calls: z.array(CallSummarySchema.strict()) });
+const StrictCaller = CallerSchema.strict().extend({ calls: z.array(CallSummarySchema.strict()) });
+const StrictHealth = DestinationsHealthSchema.strict().extend({ destinations: z.array(DestinationHealthSchema.strict()) });
 
 let llm: FakeLlm;
 let crm: Receiver;
@@ -108,7 +132,7 @@ afterAll(async () => {
 });
 
 describe("GET /openapi.json with the post-call pipeline configured", () => {
-  it("lists all seven pipeline operations, each with every error response its route can give", () => {
+  it("lists all ten pipeline operations, each with every error response its route can give", () => {
     const listed = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
     expect(listed.filter((key) => !key.endsWith("/v1/extract") && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
     for (const [key, statuses] of Object.entries(OPERATIONS)) {
@@ -133,9 +157,22 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     expect(responses["401"].headers["WWW-Authenticate"]).toBeDefined();
   });
 
-  it("has no dangling references, and a call's deliveries refer to the Delivery schema", () => {
+  it("has no dangling references, and a call's destinations refer to the fate and delivery schemas", () => {
     for (const ref of refsIn(doc)) expect(resolve(doc, ref), ref).toBeDefined();
-    expect(doc.components.schemas.Call.properties.deliveries.items).toEqual({ $ref: "#/components/schemas/DeliveryWithAttempts" });
+    expect(doc.components.schemas.Call.properties.destinations.items).toEqual({ $ref: "#/components/schemas/DestinationFate" });
+    expect(doc.components.schemas.DestinationFate.properties.deliveries.items).toEqual({ $ref: "#/components/schemas/DeliveryWithAttempts" });
+    expect(doc.components.schemas.Call.properties.state).toEqual({ $ref: "#/components/schemas/CallState" });
+    expect(doc.components.schemas.CallState.enum).toEqual([
+      "accepted",
+      "extracting",
+      "extraction_failed",
+      "skipped",
+      "needs_review",
+      "extracted",
+      "delivering",
+      "delivered",
+      "delivery_failed",
+    ]);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(["AutocallsPayload", "VapiPayload", "RetellPayload", "ElevenlabsPayload", "BlandPayload", "SynthflowPayload", "ThoughtlyPayload"]),
     );
@@ -151,6 +188,15 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     expect(filters.map((parameter: any) => parameter.name)).toEqual(["status", "destination", "call_id", "limit"]);
     expect(filters[0].schema.enum).toEqual(["pending", "delivered", "failed"]);
     expect(filters[3].schema).toMatchObject({ type: "integer", minimum: 1, maximum: 200 });
+    const calls = operation("get /v1/calls").parameters;
+    expect(calls.map((parameter: any) => parameter.name)).toEqual(["profile", "source", "state", "external_id", "since", "until", "destination", "limit", "cursor"]);
+    expect(calls.every((parameter: any) => parameter.in === "query" && parameter.required === false)).toBe(true);
+    expect(calls[2].schema).toMatchObject({ type: "array", items: { enum: doc.components.schemas.CallState.enum } });
+    expect(operation("get /v1/callers/{phone}").parameters).toEqual([
+      expect.objectContaining({ name: "phone", in: "path", required: true }),
+      expect.objectContaining({ name: "profile", in: "query", required: true }),
+      expect.objectContaining({ name: "limit", in: "query", required: false }),
+    ]);
   });
 
   it.each([
@@ -185,6 +231,9 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     for (const { value } of Object.values<any>(json("post /v1/calls", "202").examples)) CallAcceptedSchema.strict().parse(value);
     for (const { value } of Object.values<any>(json("post /v1/calls", "200").examples)) z.union([CallDuplicateSchema.strict(), CallIgnoredSchema.strict()]).parse(value);
     for (const { value } of Object.values<any>(json("get /v1/calls/{id}", "200").examples)) StrictCall.parse(value);
+    StrictList.parse(json("get /v1/calls", "200").example);
+    StrictCaller.parse(json("get /v1/callers/{phone}", "200").example);
+    StrictHealth.parse(json("get /v1/destinations", "200").example);
     CallReplayedSchema.strict().parse(json("post /v1/calls/{id}/retry", "200").example);
     z.object({ deliveries: z.array(StrictDelivery) }).strict().parse(json("get /v1/deliveries", "200").example);
     const shown = Object.values<any>(json("get /v1/deliveries/{id}", "200").examples).map(({ value }) => StrictDeliveryWithAttempts.parse(value.delivery));
@@ -204,9 +253,17 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     const callId = accepted.body.call_id;
     const call = await until(() => service.get(`/v1/calls/${callId}`, auth), (res) => res.body.state === "delivery_failed");
     expect(StrictCall.safeParse(call.body).error?.issues).toBeUndefined();
-    expect(call.body.deliveries.map((delivery: { status: string }) => delivery.status).sort()).toEqual(["delivered", "failed"]);
-    const failed = call.body.deliveries.find((delivery: { status: string }) => delivery.status === "failed");
-    const delivered = call.body.deliveries.find((delivery: { status: string }) => delivery.status === "delivered");
+    const deliveries = call.body.destinations.flatMap((destination: { deliveries: unknown[] }) => destination.deliveries);
+    expect(deliveries.map((delivery: { status: string }) => delivery.status).sort()).toEqual(["delivered", "failed"]);
+    const failed = deliveries.find((delivery: { status: string }) => delivery.status === "failed");
+    const delivered = deliveries.find((delivery: { status: string }) => delivery.status === "delivered");
+    const list = await service.get("/v1/calls?limit=1", auth);
+    expect(StrictList.safeParse(list.body).error?.issues).toBeUndefined();
+    const caller = await service.get(`/v1/callers/${encodeURIComponent("+15551234567")}?profile=booking`, auth);
+    expect(StrictCaller.safeParse(caller.body).error?.issues).toBeUndefined();
+    expect(caller.body.known).toBe(true);
+    const health = await service.get("/v1/destinations", auth);
+    expect(StrictHealth.safeParse(health.body).error?.issues).toBeUndefined();
 
     const listed = await service.get(`/v1/deliveries?call_id=${callId}`, auth);
     expect(z.object({ deliveries: z.array(StrictDelivery) }).strict().safeParse(listed.body).error?.issues).toBeUndefined();
@@ -224,6 +281,12 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
       ["post /v1/calls", service.post("/v1/calls?profile=booking", "{", auth)],
       ["post /v1/calls", service.post("/v1/calls?profile=booking", autocallsPayload(), { ...auth, "content-type": "text/plain" })],
       ["get /v1/calls/{id}", service.get("/v1/calls/call_nope", auth)],
+      ["get /v1/calls", service.get("/v1/calls?state=lost", auth)],
+      ["get /v1/calls", service.get("/v1/calls?cursor=abc.def", auth)],
+      ["get /v1/calls", service.get("/v1/calls", {})],
+      ["get /v1/callers/{phone}", service.get("/v1/callers/5551234567?profile=booking", auth)],
+      ["get /v1/callers/{phone}", service.get("/v1/callers/+15551234567", auth)],
+      ["get /v1/destinations", service.get("/v1/destinations", {})],
       ["get /v1/calls/{id}", service.get(`/v1/calls/${callId}`)],
       ["post /v1/calls/{id}/retry", service.post("/v1/calls/call_nope/retry", undefined, auth)],
       ["post /v1/calls/{id}/retry", service.post(`/v1/calls/${callId}/retry`, undefined, auth)],

@@ -113,7 +113,10 @@ describe("POST /v1/calls", () => {
       (res) => res.body.state === "delivered",
     );
     expect(call.body).toMatchObject({ state: "delivered", extracted_variables: { plan: "pro" }, external_id: "12345" });
-    expect(call.body.deliveries).toEqual([expect.objectContaining({ destination: "crm", status: "delivered", attempts: 1 })]);
+    expect(call.body.destinations).toEqual([
+      expect.objectContaining({ destination: "crm", fate: "delivered", reason: null, deliveries: [expect.objectContaining({ status: "delivered", attempts: 1 })] }),
+      expect.objectContaining({ destination: "slack_qualified", fate: "skipped", reason: expect.objectContaining({ code: "when_false" }), deliveries: [] }),
+    ]);
   });
 
   it("sends to a destination whose `when` holds, with the body its `transform` builds", async () => {
@@ -212,8 +215,9 @@ describe("POST /v1/calls", () => {
     const service = await pipelineService();
     const res = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 781 }));
     const failed = await until(() => service.get(`/v1/calls/${res.body.call_id}`), (r) => r.body.state === "delivery_failed");
-    const [delivery] = failed.body.deliveries;
+    const [delivery] = failed.body.destinations[0].deliveries;
     expect(delivery).toMatchObject({ status: "failed", last_status: 400 });
+    expect(failed.body.destinations[0]).toMatchObject({ destination: "crm", fate: "failed", reason: { code: "dead_lettered", message: "HTTP 400: not retried" } });
     const listed = await service.get("/v1/deliveries?status=failed&destination=crm");
     expect(listed.body.deliveries.map((d: { id: string }) => d.id)).toContain(delivery.id);
 
@@ -232,8 +236,15 @@ describe("POST /v1/calls", () => {
     await slack.waitForRequests(1);
     const call = await until(() => service.get(`/v1/calls/${res.body.call_id}`), (r) => r.body.state === "delivery_failed");
     expect(call.body.state).toBe("delivery_failed");
-    expect(call.body.delivery_errors).toEqual([expect.objectContaining({ destination: "crm", path: "destinations.crm.transform" })]);
-    expect(call.body.deliveries.map((d: { destination: string }) => d.destination)).toEqual(["slack_qualified"]);
+    expect(call.body.destinations).toEqual([
+      expect.objectContaining({
+        destination: "crm",
+        fate: "skipped",
+        reason: { code: "transform_failed", message: expect.stringContaining("destinations.crm.transform") },
+        deliveries: [],
+      }),
+      expect.objectContaining({ destination: "slack_qualified", fate: "delivered" }),
+    ]);
 
     expect((await service.post(`/v1/calls/${res.body.call_id}/retry`, {})).status).toBe(200);
     const replayed = await until(() => service.get(`/v1/calls/${res.body.call_id}`), (r) => r.body.state === "delivery_failed" && r.body.updated_at !== call.body.updated_at);

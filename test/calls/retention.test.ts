@@ -1,5 +1,6 @@
 // Retention on every engine: what is past the period and finished goes; anything still owed stays.
 import { afterAll, describe, expect, it } from "vitest";
+import { syncFates } from "../../src/calls/index.js";
 import { pruneFinished } from "../../src/calls/retention.js";
 import type { ClaimRequest } from "../../src/delivery/index.js";
 import { UNKNOWN_FACTS } from "../fixtures/calls.js";
@@ -25,7 +26,8 @@ describe.each(ENGINES)("retention on $name", (engine) => {
     const claimed = await store.claimDue(10, 1_000);
     for (const id of [delivered, failedDelivery, expressionFailed]) {
       expect(claimed.map((call) => call.id)).toContain(id);
-      await store.markExtracted(id, { extracted_variables: {}, meta: {} }, id === expressionFailed ? [{ destination: "crm", path: "destinations.crm.transform", message: "x" }] : []);
+      const transformFailed = { destination: "crm", event: 1, fate: "skipped", reason_code: "transform_failed", reason: "x", delivery_id: null, version: 0 } as const;
+      await store.markExtracted(id, { extracted_variables: {}, meta: {} }, id === expressionFailed ? [transformFailed] : []);
     }
     await store.markAttemptFailed(waiting, { code: "llm_unavailable", message: "down" }, now + DAY);
     const ok = await outbox.enqueue({ callId: delivered, destination: "crm", payload: {} });
@@ -38,12 +40,15 @@ describe.each(ENGINES)("retention on $name", (engine) => {
     expect(await pruneFinished(store, outbox, now - 30 * DAY)).toEqual({ calls: 0, deliveries: 0 });
 
     now += 31 * DAY;
+    // A delivered delivery whose fate its call has not recorded yet stays until it has.
+    expect(await pruneFinished(store, outbox, now - 30 * DAY)).toEqual({ calls: 1, deliveries: 0 });
+    expect(await store.get(skipped)).toBeUndefined();
+    expect(await syncFates(store, outbox)).toBe(2);
     // Two instances pruning at the same moment delete each row once between them.
     const other = await reopen();
     const [first, second] = await Promise.all([pruneFinished(store, outbox, now - 30 * DAY), pruneFinished(other.store, other.outbox, now - 30 * DAY)]);
-    expect({ calls: first.calls + second.calls, deliveries: first.deliveries + second.deliveries }).toEqual({ calls: 2, deliveries: 1 });
+    expect({ calls: first.calls + second.calls, deliveries: first.deliveries + second.deliveries }).toEqual({ calls: 1, deliveries: 1 });
     expect(await store.get(delivered)).toBeUndefined();
-    expect(await store.get(skipped)).toBeUndefined();
     expect(await store.get(failedDelivery)).toBeDefined(); // its dead letter can still be replayed
     expect(await store.get(expressionFailed)).toBeDefined(); // the call itself can still be replayed
     expect(await store.get(waiting)).toBeDefined(); // never extracted yet

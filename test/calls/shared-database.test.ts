@@ -52,8 +52,12 @@ beforeAll(async () => {
   writeFileSync(
     config,
     JSON.stringify({
-      profiles: { booking: { variables: [], destinations: ["crm"] } },
-      destinations: { crm: { url: crm.url, retry: { max_attempts: 2, initial_delay_ms: 100, max_delay_ms: 100 } } },
+      profiles: { booking: { variables: [], destinations: ["crm"] }, patient: { variables: [], destinations: ["crm_patient"] } },
+      destinations: {
+        crm: { url: crm.url, retry: { max_attempts: 2, initial_delay_ms: 100, max_delay_ms: 100 } },
+        // The same receiver, with a backoff of ten hours after a failure.
+        crm_patient: { url: crm.url, retry: { initial_delay_ms: 36_000_000, max_delay_ms: 36_000_000 } },
+      },
       extraction: { retry: { max_attempts: 2, initial_delay_ms: 100, max_delay_ms: 100 } },
     }),
   );
@@ -77,7 +81,7 @@ describe("instances sharing one PostgreSQL database", () => {
     await crm.waitForRequests(1, 10_000); // well under the 60 s poll: the NOTIFY woke both workers
     expect(JSON.parse(crm.requests[0]!.body).debrief.call_id).toBe(accepted.body.call_id);
     const call = await until(() => api.get(`/v1/calls/${accepted.body.call_id}`), (res) => res.body.state === "delivered");
-    expect(call.body.deliveries).toEqual([expect.objectContaining({ status: "delivered", attempts: 1 })]);
+    expect(call.body.destinations).toEqual([expect.objectContaining({ fate: "delivered", deliveries: [expect.objectContaining({ status: "delivered", attempts: 1 })] })]);
     // The worker serves probes and metrics, nothing else.
     expect((await worker.get("/healthz")).status).toBe(200);
     expect((await worker.get("/readyz")).status).toBe(200);
@@ -107,11 +111,32 @@ describe("instances sharing one PostgreSQL database", () => {
     const api = await instance("api");
     const accepted = await api.post("/v1/calls?profile=booking", autocallsPayload({ id: "replay-1" }));
     const failed = await until(() => api.get(`/v1/calls/${accepted.body.call_id}`), (res) => res.body.state === "delivery_failed");
-    const [delivery] = failed.body.deliveries;
+    const [delivery] = failed.body.destinations[0].deliveries;
     crm.script([{ status: 200 }]);
     expect((await api.post(`/v1/deliveries/${delivery.id}/retry`, {})).status).toBe(200);
     await until(() => api.get(`/v1/calls/${accepted.body.call_id}`), (res) => res.body.state === "delivered");
     expect(crm.requests.map((request) => request.headers["webhook-id"])).toEqual([delivery.webhook_id, delivery.webhook_id]);
+  });
+
+  it("sends a delivery waiting out a ten-hour backoff now from an api instance: NOTIFY wakes the worker instance", async () => {
+    crm.script([{ status: 503 }, { status: 200 }]);
+    await instance("worker");
+    const api = await instance("api");
+    const accepted = await api.post("/v1/calls?profile=patient", autocallsPayload({ id: "send-now-1" }));
+    await crm.waitForRequests(1, 10_000);
+    const waiting = await until(
+      () => api.get(`/v1/deliveries?call_id=${accepted.body.call_id}`),
+      (res) => res.body.deliveries[0]?.last_status === 503,
+    );
+    const [delivery] = waiting.body.deliveries;
+    expect(Date.parse(delivery.next_attempt_at) - Date.now()).toBeGreaterThan(3_600_000);
+    const sent = await api.post(`/v1/deliveries/${delivery.id}/retry`, {});
+    expect(sent.body.delivery).toMatchObject({ status: "pending", run_attempts: 1 });
+    await crm.waitForRequests(2, 10_000); // well under the worker's 60 s poll
+    const call = await until(() => api.get(`/v1/calls/${accepted.body.call_id}`), (res) => res.body.state === "delivered");
+    expect(call.body.destinations[0].deliveries[0]).toMatchObject({ status: "delivered", attempts: 2, run_attempts: 2 });
+    const listed = await api.get("/v1/calls?state=delivered&destination=crm_patient");
+    expect(listed.body.calls.map((c: { call_id: string }) => c.call_id)).toEqual([accepted.body.call_id]);
   });
 
   it("reports the shared outbox's depth on every instance", async () => {
@@ -177,7 +202,7 @@ describe("start-up", () => {
     const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", DEBRIEF_CACHE: "false", OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: config, DEBRIEF_DATABASE_URL: newer.url });
     const starting = startService(settings, silentLogger, { env: {} });
     await expect(starting).rejects.toThrow(DatabaseSetupError);
-    await expect(starting).rejects.toThrow(/outbox schema is version 99, newer than this Debrief knows \(1\)/);
+    await expect(starting).rejects.toThrow(/outbox schema is version 99, newer than this Debrief knows \(2\)/);
   });
 
   it("stops with a clear message when the database cannot be reached", async () => {

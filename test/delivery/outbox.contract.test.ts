@@ -107,20 +107,105 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     expect((await outbox.get(delivery.id))!.attempt_history[0]).toMatchObject({ outcome: "retry", status: 503, latency_ms: 13, error: "HTTP 503" });
   });
 
-  it("dead-letters, refuses to replay anything but a dead letter, and replays one with a fresh budget", async () => {
+  it("dead-letters, refuses to send again one in flight or delivered, and replays a dead letter with a fresh budget", async () => {
     const outbox = await open();
     const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
-    await expect(outbox.retry(delivery.id)).rejects.toMatchObject({ code: "conflict", status: 409 });
     await expect(outbox.retry("dlv_missing")).rejects.toMatchObject({ code: "not_found", status: 404 });
     const [claim] = await outbox.claimDue(claimAll());
+    await expect(outbox.retry(delivery.id)).rejects.toMatchObject({ code: "conflict", status: 409, message: expect.stringContaining("in flight") });
     await outbox.recordAttempt(claim!, { outcome: "failed", status: 400, latencyMs: 5, error: "HTTP 400: not retried", responseSnippet: "bad" });
     expect(await outbox.list({ status: "failed" })).toEqual([expect.objectContaining({ id: delivery.id, next_attempt_at: null })]);
 
     const replayed = await outbox.retry(delivery.id);
-    expect(replayed).toMatchObject({ id: delivery.id, status: "pending", attempts: 0 });
+    expect(replayed).toMatchObject({ id: delivery.id, status: "pending", attempts: 1, run_attempts: 0 });
     expect(replayed).not.toHaveProperty("attempt_history");
     const [again] = await outbox.claimDue(claimAll());
     expect(again).toMatchObject({ attempt: 2, runAttempt: 1 });
+    await outbox.recordAttempt(again!, { outcome: "delivered", status: 200, latencyMs: 5, error: null, responseSnippet: "ok" });
+    const after = (await outbox.get(delivery.id))!;
+    expect(after).toMatchObject({ status: "delivered", attempts: 2, run_attempts: 1 });
+    expect(after.attempt_history).toHaveLength(after.attempts);
+    await expect(outbox.retry(delivery.id)).rejects.toMatchObject({ code: "conflict", details: [{ path: "status", message: "is delivered" }] });
+  });
+
+  it("sends a pending delivery waiting for its next attempt now, its run going on", async () => {
+    const outbox = await open();
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const [claim] = await outbox.claimDue(claimAll());
+    await outbox.recordAttempt(claim!, { outcome: "retry", nextAttemptAt: harness.clock.now() + 36_000_000, status: 503, latencyMs: 3, error: "HTTP 503", responseSnippet: null });
+    expect(await outbox.claimDue(claimAll())).toEqual([]);
+    harness.clock.advance(1_000);
+    expect(await outbox.retry(delivery.id)).toMatchObject({ status: "pending", run_attempts: 1, next_attempt_at: new Date(harness.clock.now()).toISOString() });
+    const [now] = await outbox.claimDue(claimAll());
+    expect(now).toMatchObject({ id: delivery.id, attempt: 2, runAttempt: 2 });
+    // An attempt whose worker died can be sent now too, once its lease has run out.
+    harness.clock.advance(60_000);
+    expect(await outbox.retry(delivery.id)).toMatchObject({ status: "pending" });
+    expect((await outbox.claimDue(claimAll())).map((c) => c.attempt)).toEqual([3]);
+    expect((await outbox.get(delivery.id))!.attempt_history.map((a) => a.outcome)).toEqual(["retry", "interrupted", null]);
+  });
+
+  it("lists each status change until the call store confirms it, and only the newer one after", async () => {
+    const outbox = await open();
+    const a = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const b = await outbox.enqueue({ callId: "call_2", destination: "crm", payload: {} });
+    const unsynced = async (ids?: string[]) => (await outbox.unsyncedFates({ ids, limit: 10 })).map((row) => [row.id, row.status, row.version]);
+    expect(await unsynced()).toEqual([[a.id, "pending", 1], [b.id, "pending", 1]]);
+    expect(await unsynced([b.id])).toEqual([[b.id, "pending", 1]]);
+    await outbox.markFatesSynced([{ id: a.id, version: 1 }, { id: b.id, version: 1 }]);
+    expect(await unsynced()).toEqual([]);
+
+    const claims = await outbox.claimDue(claimAll());
+    const claimOf = (id: string) => claims.find((claim) => claim.id === id)!;
+    await outbox.recordAttempt(claimOf(a.id), { outcome: "retry", nextAttemptAt: harness.clock.now(), status: 503, latencyMs: 1, error: "HTTP 503", responseSnippet: null });
+    expect(await unsynced()).toEqual([]); // still pending: its fate did not change
+    await outbox.recordAttempt(claimOf(b.id), { outcome: "failed", status: 410, latencyMs: 1, error: "HTTP 410: not retried", responseSnippet: null });
+    expect(await outbox.unsyncedFates({ limit: 10 })).toEqual([
+      { id: b.id, call_id: "call_2", destination: "crm", status: "failed", last_error: "HTTP 410: not retried", version: 2 },
+    ]);
+    await outbox.retry(b.id);
+    await outbox.markFatesSynced([{ id: b.id, version: 2 }]); // a confirmation of the older version changes nothing
+    expect(await unsynced()).toEqual([[b.id, "pending", 3]]);
+    await outbox.markFatesSynced([{ id: b.id, version: 3 }, { id: b.id, version: 1 }]);
+    expect(await unsynced()).toEqual([]);
+  });
+
+  it("keeps each destination's failure streak, last error and last success, and counts its last day", async () => {
+    const outbox = await open();
+    const earlier: string[] = [];
+    const attempt = async (callId: string, destination: string, outcome: "delivered" | "retry" | "failed" | "interrupted", error: string | null = null) => {
+      const { id } = await outbox.enqueue({ callId, destination, payload: {} });
+      const [claim] = await outbox.claimDue(claimAll(60_000, { excludeIds: [...earlier] }));
+      earlier.push(id);
+      const next = outcome === "retry" ? { nextAttemptAt: harness.clock.now() + 1_000_000 } : {};
+      await outbox.recordAttempt(claim!, { outcome, ...next, status: outcome === "delivered" ? 200 : 503, latencyMs: 1, error, responseSnippet: null });
+      harness.clock.advance(10);
+    };
+    expect(await outbox.destinationHealth(0)).toEqual([]);
+    await attempt("call_1", "crm", "failed", "HTTP 503 one");
+    const started = harness.clock.now();
+    await attempt("call_2", "crm", "delivered");
+    await attempt("call_3", "crm", "retry", "HTTP 503 two");
+    await attempt("call_4", "crm", "failed", "HTTP 503 three");
+    await attempt("call_5", "crm", "interrupted", "interrupted by shutdown"); // neither a failure nor a success
+    await attempt("call_6", "slack", "delivered");
+    expect(await outbox.consecutiveFailures()).toEqual(new Map([["crm", 2], ["slack", 0]]));
+    const health = await outbox.destinationHealth(started);
+    expect(health).toEqual([
+      {
+        destination: "crm",
+        pending: 2,
+        delivered: 1,
+        failed: 1, // call_1's dead letter was before the window
+        consecutive_failures: 2,
+        last_error: "HTTP 503 three",
+        last_error_at: started + 20,
+        last_delivered_at: started,
+      },
+      { destination: "slack", pending: 0, delivered: 1, failed: 0, consecutive_failures: 0, last_error: null, last_error_at: null, last_delivered_at: started + 40 },
+    ]);
+    await attempt("call_7", "crm", "delivered");
+    expect((await outbox.consecutiveFailures()).get("crm")).toBe(0);
   });
 
   it("puts an attempt cut short by shutdown back at once, without using its budget", async () => {
@@ -128,7 +213,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
     const [claim] = await outbox.claimDue(claimAll());
     await outbox.recordAttempt(claim!, { outcome: "interrupted", status: null, latencyMs: 3, error: "interrupted by shutdown", responseSnippet: null });
-    expect(await outbox.get(delivery.id)).toMatchObject({ status: "pending", attempts: 0 });
+    expect(await outbox.get(delivery.id)).toMatchObject({ status: "pending", attempts: 1, run_attempts: 0 });
     expect((await outbox.claimDue(claimAll())).map((c) => c.attempt)).toEqual([2]);
   });
 
@@ -214,7 +299,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     expect(crm!.attempt_history[0]!.started_at).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
-  it("prunes delivered rows but keeps dead letters and pending ones", async () => {
+  it("prunes delivered rows once their calls have their fates, but keeps dead letters and pending ones", async () => {
     const outbox = await open();
     for (const [n, outcome] of [[1, "delivered"], [2, "failed"]] as const) {
       await outbox.enqueue({ callId: `call_${n}`, destination: "crm", payload: {} });
@@ -223,6 +308,8 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     }
     await outbox.enqueue({ callId: "call_3", destination: "crm", payload: {} });
     expect(await outbox.pruneDelivered(harness.clock.now())).toBe(0); // not before the cut-off
+    expect(await outbox.pruneDelivered(harness.clock.now() + 1)).toBe(0); // its call does not know it was delivered yet
+    await outbox.markFatesSynced((await outbox.unsyncedFates({ limit: 10 })).map(({ id, version }) => ({ id, version })));
     expect(await outbox.pruneDelivered(harness.clock.now() + 1)).toBe(1);
     expect((await outbox.list()).map((d) => d.status)).toEqual(["pending", "failed"]);
     expect(await outbox.hasDeliveries("call_1")).toBe(false);

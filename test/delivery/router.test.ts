@@ -16,7 +16,9 @@ async function startApi(responses: ScriptedResponse[] = [{ status: 200 }], extra
   const secret = newSecret();
   const setup = setupDelivery({ crm: { url: hook.url, secret }, slack: { url: hook.url }, ...extra(hook.url) });
   const app = express();
-  app.use("/v1", deliveriesRouter({ outbox: setup.outbox, worker: setup.worker, destinations: setup.destinations, allowPrivate: true }));
+  let woken = 0;
+  const worker = { wake: () => void woken++ };
+  app.use("/v1", deliveriesRouter({ outbox: setup.outbox, worker, destinations: setup.destinations, allowPrivate: true }));
   const renderErrors: ErrorRequestHandler = (error, _req, res, _next) => {
     if (error instanceof DebriefError) res.status(error.status).json({ error: { code: error.code, message: error.message, details: error.details } });
     else res.status(500).json({ error: { code: "internal", message: String(error) } });
@@ -31,7 +33,16 @@ async function startApi(responses: ScriptedResponse[] = [{ status: 200 }], extra
     const response = await fetch(`${base}${path}`, { method });
     return { status: response.status, body: (await response.json()) as any };
   };
-  return { ...setup, hook, secret, call };
+  return {
+    ...setup,
+    hook,
+    secret,
+    call,
+    /** How often the route woke the workers. */
+    get woken() {
+      return woken;
+    },
+  };
 }
 
 describe("deliveries API", () => {
@@ -46,7 +57,7 @@ describe("deliveries API", () => {
     expect(all.status).toBe(200);
     expect(all.body.deliveries.map((d: { id: string }) => d.id)).toEqual([third.id, second.id, first.id]);
     expect(Object.keys(all.body.deliveries[2]).sort()).toEqual(
-      ["id", "call_id", "destination", "status", "attempts", "last_status", "next_attempt_at", "created_at", "delivered_at", "last_error", "last_response", "webhook_id"].sort(),
+      ["id", "call_id", "destination", "status", "attempts", "run_attempts", "last_status", "next_attempt_at", "created_at", "delivered_at", "last_error", "last_response", "webhook_id"].sort(),
     );
     expect((await api.call("GET", "/deliveries?status=delivered")).body.deliveries.map((d: { id: string }) => d.id)).toEqual([first.id]);
     expect((await api.call("GET", "/deliveries?status=pending&destination=slack")).body.deliveries.map((d: { id: string }) => d.id)).toEqual([third.id]);
@@ -81,23 +92,49 @@ describe("deliveries API", () => {
     api.hook.script([{ status: 200 }]);
     const replay = await api.call("POST", `/deliveries/${delivery.id}/retry`);
     expect(replay.status).toBe(200);
-    expect(replay.body.delivery).toMatchObject({ id: delivery.id, status: "pending", attempts: 0 });
+    expect(replay.body.delivery).toMatchObject({ id: delivery.id, status: "pending", attempts: 1, run_attempts: 0 });
     await api.worker.tick();
 
-    expect(await api.outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(await api.outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 2, run_attempts: 1 });
     expect((await api.outbox.get(delivery.id))!.attempt_history.map((a) => a.attempt)).toEqual([1, 2]);
     expect(api.hook.requests.map((r) => r.headers["webhook-id"])).toEqual([delivery.webhook_id, delivery.webhook_id]);
   });
 
-  it("answers 404 for an unknown delivery and 409 for one that has not failed", async () => {
+  it("sends a delivery waiting out a long backoff now, once the receiver is back, its run going on", async () => {
+    const api = await startApi([{ status: 503 }, { status: 200 }], (url) => ({
+      crm: { url, retry: { initial_delay_ms: 10 * 3_600_000, max_delay_ms: 10 * 3_600_000 } },
+    }));
+    const delivery = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    await api.worker.tick();
+    expect(await api.outbox.get(delivery.id)).toMatchObject({ status: "pending", next_attempt_at: new Date(api.clock.now() + 10 * 3_600_000).toISOString() });
+    await api.worker.tick();
+    expect(api.hook.requests).toHaveLength(1); // ten hours to go
+
+    const sent = await api.call("POST", `/deliveries/${delivery.id}/retry`);
+    expect(sent.status).toBe(200);
+    expect(sent.body.delivery).toMatchObject({ status: "pending", attempts: 1, run_attempts: 1, next_attempt_at: new Date(api.clock.now()).toISOString() });
+    expect(api.woken).toBe(1);
+    await api.worker.tick();
+    expect(api.hook.requests).toHaveLength(2);
+    expect(await api.outbox.get(delivery.id)).toMatchObject({ status: "delivered", attempts: 2, run_attempts: 2 });
+  });
+
+  it("answers 404 for an unknown delivery, and 409 for a delivered one or one with an attempt in flight", async () => {
     const api = await startApi();
     const missing = await api.call("POST", "/deliveries/dlv_nope/retry");
     expect(missing).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
 
-    const pending = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
-    const conflict = await api.call("POST", `/deliveries/${pending.id}/retry`);
-    expect(conflict).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
-    expect(conflict.body.error.message).toContain("is pending");
+    const delivered = await api.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    await api.worker.tick();
+    const done = await api.call("POST", `/deliveries/${delivered.id}/retry`);
+    expect(done).toMatchObject({ status: 409, body: { error: { code: "conflict", details: [{ path: "status", message: "is delivered" }] } } });
+
+    const inFlight = await api.outbox.enqueue({ callId: "call_2", destination: "crm", payload: {} });
+    await api.outbox.claimDue({ limit: 1, destinations: new Map(), other: { room: 1, leaseMs: 60_000 } });
+    const busy = await api.call("POST", `/deliveries/${inFlight.id}/retry`);
+    expect(busy).toMatchObject({ status: 409, body: { error: { code: "conflict" } } });
+    expect(busy.body.error.message).toContain("in flight");
+    expect(api.woken).toBe(0);
   });
 });
 

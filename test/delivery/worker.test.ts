@@ -226,7 +226,7 @@ describe("DeliveryWorker concurrency and shutdown", () => {
     expect(Date.now() - stopping).toBeLessThan(2_000);
 
     const after = (await outbox.get(delivery.id))!;
-    expect(after).toMatchObject({ status: "pending", attempts: 0 });
+    expect(after).toMatchObject({ status: "pending", attempts: 1, run_attempts: 0 });
     expect(after.attempt_history).toEqual([expect.objectContaining({ attempt: 1, outcome: "interrupted", error: "interrupted by shutdown" })]);
   });
 });

@@ -46,10 +46,16 @@ export function requestedVariables(request: RecordedRequest): string[] {
   return Object.keys(schema?.properties?.values?.properties ?? {});
 }
 
-/** A complete model answer to what the request asks: every requested variable null unless given. */
+/** Does the request's schema ask for evidence (`options.evidence`, or a profile's `evidence`)? */
+export function asksForEvidence(request: RecordedRequest): boolean {
+  const schema = request.body.response_format?.json_schema?.schema as { properties?: { evidence?: unknown } } | undefined;
+  return schema?.properties?.evidence !== undefined;
+}
+
+/** A complete model answer to what the request asks: every requested variable null unless given, and its evidence when asked for. */
 export function answerFor(request: RecordedRequest, values: Record<string, unknown> = {}, evidence?: Record<string, unknown>) {
   const all = Object.fromEntries(requestedVariables(request).map((name) => [name, null]));
-  return { values: { ...all, ...values }, ...(evidence ? { evidence } : {}) };
+  return { values: { ...all, ...values }, ...(evidence || asksForEvidence(request) ? { evidence: { ...all, ...evidence } } : {}) };
 }
 
 export async function startFakeLlm(script: Script = () => ({ json: { values: {} } })): Promise<FakeLlm> {

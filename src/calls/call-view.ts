@@ -1,0 +1,63 @@
+// How the API shows a call: the list's summary, and the whole call with every destination's fate, the evidence and
+// the transcript its turn indexes point into (so a client never reads a platform's payload itself).
+import type { DeliveryOutbox } from "../delivery/index.js";
+import { sourceNamed } from "../sources/index.js";
+import type { PipelineConfig } from "./config-file.js";
+import { describeFates, stateOfView } from "./fates.js";
+import type { CallRecord, CallStore, CallSummary } from "./store.js";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** One call in GET /v1/calls (and a caller's recent calls). */
+export function callSummaryView(call: CallSummary) {
+  return {
+    call_id: call.id,
+    profile: call.profile,
+    source: call.source,
+    external_id: call.external_id,
+    call: call.call,
+    customer_phone_e164: call.customer_phone_e164,
+    state: call.state,
+    reason: call.reason,
+    created_at: iso(call.created_at)!,
+    updated_at: iso(call.updated_at)!,
+  };
+}
+
+/**
+ * The turns evidence points into: those the model read (kept with the extraction), or, before extraction and for
+ * calls extracted before they were kept, the payload read again by its platform's adapter.
+ */
+function transcriptOf(call: CallRecord): { speaker: "agent" | "customer"; text: string; time: string | null }[] | null {
+  let turns = call.extraction?.turns;
+  if (!turns) {
+    try {
+      turns = sourceNamed(call.source).normalize(call.payload as Record<string, unknown>).turns;
+    } catch {
+      return null;
+    }
+  }
+  return turns.map((turn) => ({ speaker: turn.speaker, text: turn.text, time: turn.time ?? null }));
+}
+
+/** The `GET /v1/calls/{id}` body; exported so the OpenAPI document's schema is checked against it. */
+export async function describeCall(call: CallRecord, deps: { store: CallStore; outbox: DeliveryOutbox; config: PipelineConfig }) {
+  const [fates, deliveries] = await Promise.all([deps.store.listFates(call.id), deps.outbox.listForCall(call.id)]);
+  const profileDestinations = deps.config.profiles.get(call.profile)?.destinations.map((destination) => destination.name) ?? [];
+  const destinations = describeFates({ stage: call.stage, stageReason: call.reason, profileDestinations, fates, deliveries });
+  return {
+    ...callSummaryView(call),
+    // From the outbox's live statuses: right even while the stored state (what lists filter on) is catching up.
+    state: stateOfView(call.stage, destinations),
+    attempts: call.attempts,
+    next_attempt_at: iso(call.next_attempt_at),
+    last_error: call.last_error,
+    extracted_variables: call.extraction?.extracted_variables ?? null,
+    evidence: call.extraction ? (call.extraction.evidence ?? null) : null,
+    meta: call.extraction?.meta ?? null,
+    transcript: transcriptOf(call),
+    destinations,
+    // Always an object: POST /v1/calls takes nothing else.
+    payload: call.payload as Record<string, unknown>,
+  };
+}
