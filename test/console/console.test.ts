@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { autocallsPayload } from "../fixtures/calls.js";
 import { buildConsole, launchBrowser, screenshot } from "../support/browser.js";
-import { answerFor, requestedVariables, startFakeLlm, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { answerFor, requestedVariables, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
 import { until } from "../support/poll.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { startTestService, type TestService } from "../support/service.js";
@@ -25,8 +25,12 @@ function answer(request: RecordedRequest, values: Record<string, unknown>, evide
   return answerFor(request, values, Object.fromEntries(requestedVariables(request).map((name) => [name, evidence[name] ?? null])));
 }
 
+/** While true, the LLM answers 503 to calls that mention the Basic plan. */
+let basicPlanOutage = false;
+
 /** The playground's sample call (web/src/pages/playground.tsx) and a post-call webhook answered differently. */
 function script(request: RecordedRequest) {
+  if (basicPlanOutage && userMessage(request).includes("Basic plan")) return { status: 503 };
   if (requestedVariables(request).includes("budget")) {
     return {
       json: answer(
@@ -58,6 +62,8 @@ function writeConfig(crm: Receiver): string {
       },
       // A 400 is final: the delivery fails at once, no retry wait.
       destinations: { crm: { url: crm.url, retry: { max_attempts: 2, initial_delay_ms: 100, max_delay_ms: 200 } } },
+      // One attempt: an LLM outage fails the extraction at once, for the replay test.
+      extraction: { retry: { max_attempts: 1, initial_delay_ms: 100, max_delay_ms: 200 } },
     }),
   );
   return file;
@@ -99,8 +105,8 @@ async function newPage(): Promise<Page> {
 }
 
 /** Posts a call and waits until the API shows it in `state`. */
-async function callIn(state: string, id: number): Promise<string> {
-  const accepted = await service.post("/v1/calls?profile=demos", autocallsPayload({ id }));
+async function callIn(state: string, id: number, overrides: Record<string, unknown> = {}): Promise<string> {
+  const accepted = await service.post("/v1/calls?profile=demos", autocallsPayload({ id, ...overrides }));
   expect(accepted.status).toBe(202);
   const callId = accepted.body.call_id as string;
   const call = await until(() => service.get(`/v1/calls/${callId}`), (res) => res.body.state === state);
@@ -108,29 +114,95 @@ async function callIn(state: string, id: number): Promise<string> {
   return callId;
 }
 
-describe("a call's page", () => {
-  it("shows a failed delivery with the receiver's answer, and a retry turns it delivered", async () => {
+describe("calls", () => {
+  it("lists a delivered call and a failed one; the failed one's page says why, and a retry turns it delivered", async () => {
+    crm.script([{ status: 200, body: '{"ok":true}' }]);
+    const delivered = await callIn("delivered", 2001);
     crm.script([{ status: 400, body: '{"error":"unknown field: plan"}' }]);
     const failed = await callIn("delivery_failed", 2002);
     crm.script([{ status: 200, body: '{"ok":true}' }]);
 
     const page = await newPage();
-    await page.goto(`${service.url}/console/calls/${failed}`);
-    const delivery = page.getByRole("article", { name: "Delivery to crm" });
-    await expect.poll(() => delivery.locator(".badge").first().textContent()).toBe("failed");
-    await expect.poll(() => page.getByRole("alert").textContent()).toContain("crm: not delivered (HTTP 400)");
+    await page.goto(`${service.url}/console/`);
+    const rows = page.locator("table.list tbody tr");
+    await expect.poll(() => rows.count()).toBe(2);
+    // Newest first, each with the platform's own id, its state, profile, source and duration.
+    expect(await rows.nth(0).textContent()).toMatch(/2002.*delivery failed.*demos.*autocalls.*2:05/);
+    expect(await rows.nth(1).textContent()).toMatch(/2001.*delivered.*demos.*autocalls.*2:05/);
+    await screenshot(page, "calls");
+
+    // The list filters by state, and the filter stays in the address.
+    await page.getByRole("group", { name: "State" }).getByLabel("delivery failed").check();
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.waitForURL(/state=delivery_failed/);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain("2002");
+
+    await rows.first().getByRole("link").click();
+    await page.waitForURL(`${service.url}/console/calls/${failed}`);
+    const crmFate = page.getByRole("article", { name: "Destination crm" });
+    await expect.poll(() => crmFate.locator(":scope > header .badge").textContent()).toBe("failed");
+    expect(await page.getByRole("alert").textContent()).toContain("crm: failed");
+    const delivery = crmFate.getByRole("region", { name: "Delivery to crm" });
     expect(await delivery.locator("table.attempts tbody tr").count()).toBe(1);
     expect(await delivery.locator("table.attempts tbody tr").first().textContent()).toContain("400");
     await delivery.getByText("Last response body").click();
     expect(await delivery.locator("pre").textContent()).toContain("unknown field: plan");
+    // The transcript, with the value's quote highlighted.
+    expect(await page.locator('mark[data-names~="plan"]').textContent()).toBe("I'd like a demo of the Pro plan");
     await screenshot(page, "call-failed");
 
     await delivery.getByRole("button", { name: "Retry now" }).click();
-    await expect.poll(() => delivery.locator(".badge").first().textContent(), { timeout: 10_000 }).toBe("delivered");
+    await expect.poll(() => crmFate.locator(":scope > header .badge").textContent(), { timeout: 10_000 }).toBe("delivered");
     await expect.poll(() => page.locator(".title-row .badge").textContent()).toBe("delivered");
     expect(await delivery.locator("table.attempts tbody tr").count()).toBe(2);
     expect(await page.getByRole("alert").count()).toBe(0);
     await screenshot(page, "call-retried");
+
+    // Back on the list, both calls are delivered now.
+    await page.goto(`${service.url}/console/`);
+    await expect.poll(() => page.locator("table.list tbody tr .badge").allTextContents()).toEqual(["delivered", "delivered"]);
+    expect(delivered).not.toBe(failed);
+    await page.context().close();
+  });
+});
+
+describe("a call whose extraction failed", () => {
+  it("says why, and replaying it once the LLM is back extracts and delivers it", async () => {
+    basicPlanOutage = true;
+    const transcript = [
+      { text: "Hello! This is Sarah from Autocalls.", type: "transcript", sender: "bot", timestamp: 1756812511.3 },
+      { text: "I'd like the Basic plan, please.", type: "transcript", sender: "human", timestamp: 1756812514.1 },
+    ];
+    const id = await callIn("extraction_failed", 2003, { transcript });
+    basicPlanOutage = false;
+
+    const page = await newPage();
+    await page.goto(`${service.url}/console/calls/${id}`);
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Extraction failed after 1 attempt(s)");
+    expect(await page.getByRole("alert").textContent()).toContain("503");
+    await screenshot(page, "call-extraction-failed");
+
+    await page.getByRole("button", { name: "Replay the call" }).click();
+    await expect.poll(() => page.locator(".title-row .badge").textContent(), { timeout: 10_000 }).toBe("delivered");
+    expect(await page.locator("table.values tr#value-plan td.value").textContent()).toBe("pro");
+    await page.context().close();
+  });
+});
+
+describe("destinations", () => {
+  it("shows each destination's health, and sends a test with the receiver's answer", async () => {
+    crm.script([{ status: 202, body: '{"received":"test"}' }]);
+    const page = await newPage();
+    await page.goto(`${service.url}/console/destinations`);
+    const card = page.getByRole("article", { name: "crm" });
+    await expect.poll(() => card.locator("dl.counts").textContent()).toContain("Delivered (24 h)");
+    await card.getByRole("button", { name: "Send a test payload to crm" }).click();
+    const result = card.getByRole("status");
+    await expect.poll(() => result.textContent()).toContain("HTTP 202");
+    expect(await result.textContent()).toContain('{"received":"test"}');
+    await screenshot(page, "destinations");
+    crm.script([{ status: 200, body: '{"ok":true}' }]);
     await page.context().close();
   });
 });

@@ -22,7 +22,7 @@ export interface Attempt {
   latency_ms: number | null;
   outcome: "delivered" | "retry" | "failed" | "interrupted" | null;
   error: string | null;
-  response_snippet?: string | null;
+  response_snippet: string | null;
 }
 
 export interface Delivery {
@@ -87,6 +87,8 @@ export interface CallDetail extends CallSummary {
   /** The turns the model read; evidence turn numbers point into them. */
   transcript: Turn[] | null;
   destinations: DestinationFate[];
+  /** What the platform posted, as it came. */
+  payload: Record<string, unknown>;
 }
 
 export interface ExtractResult {

@@ -7,11 +7,6 @@ import { Badge } from "./badge";
 import { ErrorBox } from "./error-box";
 import { When } from "./when";
 
-/** Why a delivery failed, in the words of its last attempt ("HTTP 400: not retried", "connect ECONNREFUSED"). */
-export function failureText(delivery: Delivery): string {
-  return delivery.last_error ?? (delivery.last_status ? `HTTP ${delivery.last_status}` : "no attempt recorded");
-}
-
 export function DeliveryCard({ delivery, title, onChanged }: { delivery: Delivery; title: string; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>(undefined);
@@ -56,9 +51,6 @@ export function DeliveryCard({ delivery, title, onChanged }: { delivery: Deliver
           </button>
         ) : null}
       </header>
-      {delivery.status === "failed" ? (
-        <p class="failure">Failed: {failureText(delivery)}</p>
-      ) : null}
       {error ? <ErrorBox error={error} /> : null}
       {delivery.attempt_history.length > 0 ? (
         <table class="attempts">

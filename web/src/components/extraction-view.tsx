@@ -8,16 +8,19 @@ import type { Turn } from "../types";
 
 interface Props {
   turns: readonly Turn[];
-  values: Record<string, unknown>;
+  /** Null before extraction: the transcript is shown alone. */
+  values: Record<string, unknown> | null;
+  /** What to say in place of the values when there are none. */
+  noValues?: string;
   evidence: Record<string, EvidenceItem | null | undefined> | null | undefined;
-  /** Declared types by variable name, where known. */
+  /** Declared types by variable name (the playground's table); without them, each value's JSON type is shown. */
   types?: Record<string, string>;
 }
 
 const rowId = (name: string) => `value-${name}`;
 const SPEAKERS: Record<string, string> = { agent: "Agent", customer: "Customer" };
 
-export function ExtractionView({ turns, values, evidence, types = {} }: Props) {
+export function ExtractionView({ turns, values, evidence, types, noValues = "Not extracted yet." }: Props) {
   const [active, setActive] = useState<string | undefined>(undefined);
   const [flashing, setFlashing] = useState<string | undefined>(undefined);
   const transcript = useRef<HTMLOListElement>(null);
@@ -51,7 +54,7 @@ export function ExtractionView({ turns, values, evidence, types = {} }: Props) {
                       key={i}
                       class={["quote", piece.names.length > 1 ? "overlap" : "", active && piece.names.includes(active) ? "active" : "", flashing && piece.names.includes(flashing) ? "flash" : ""].join(" ").trim()}
                       data-names={piece.names.join(" ")}
-                      data-tip={piece.names.map((name) => `${name}: ${displayValue(values[name])}`).join("\n")}
+                      data-tip={piece.names.map((name) => `${name}: ${displayValue(values?.[name])}`).join("\n")}
                       tabIndex={0}
                       aria-describedby={piece.names.map(rowId).join(" ")}
                       onMouseEnter={() => setActive(piece.names[0])}
@@ -72,17 +75,20 @@ export function ExtractionView({ turns, values, evidence, types = {} }: Props) {
       </section>
       <section class="panel values-panel" aria-labelledby="values-heading">
         <h3 id="values-heading">Values</h3>
-        <table class="values">
+        {values === null ? <p class="muted">{noValues}</p> : null}
+        <table class="values" hidden={values === null}>
           <thead>
             <tr>
               <th scope="col">Variable</th>
-              <th scope="col">Type</th>
+              <th scope="col" title={types ? undefined : "The profile's declared types are not part of the call: this is each value's JSON type"}>
+                {types ? "Type" : "JSON type"}
+              </th>
               <th scope="col">Value</th>
               <th scope="col">Evidence</th>
             </tr>
           </thead>
           <tbody>
-            {Object.entries(values).map(([name, value]) => (
+            {Object.entries(values ?? {}).map(([name, value]) => (
               <tr key={name} id={rowId(name)} class={active === name ? "active" : undefined}>
                 <th scope="row">
                   {located[name] !== undefined ? (
@@ -94,7 +100,7 @@ export function ExtractionView({ turns, values, evidence, types = {} }: Props) {
                   )}
                 </th>
                 <td>
-                  <code>{valueType(value, types[name])}</code>
+                  <code>{valueType(value, types?.[name])}</code>
                 </td>
                 <td class={value === null ? "value null" : "value"}>{value === null ? "null (not said)" : displayValue(value)}</td>
                 <td class="evidence">{evidence?.[name]?.quote ? <q>{evidence[name]!.quote}</q> : <span class="muted">–</span>}</td>

@@ -165,11 +165,12 @@ export function CallPage() {
 
       <Problems call={call} />
 
-      {call.extracted_variables ? (
-        <ExtractionView turns={call.transcript ?? []} values={call.extracted_variables} evidence={call.evidence} />
-      ) : (
-        <p class="muted">{call.state === "skipped" ? "Skipped calls are not extracted." : "Not extracted yet."}</p>
-      )}
+      <ExtractionView
+        turns={call.transcript ?? []}
+        values={call.extracted_variables}
+        evidence={call.evidence}
+        noValues={call.state === "skipped" ? "Skipped calls are not extracted." : "Not extracted yet."}
+      />
 
       <section aria-labelledby="destinations-heading">
         <h2 id="destinations-heading">Destinations</h2>
@@ -182,10 +183,14 @@ export function CallPage() {
       <section aria-labelledby="raw-heading">
         <h2 id="raw-heading">Raw</h2>
         <details>
+          <summary>The payload the platform sent</summary>
+          <pre>{pretty(call.payload)}</pre>
+        </details>
+        <details>
           <summary>
             This call as <code>GET /v1/calls/{call.call_id}</code> answers it
           </summary>
-          <pre>{pretty(call)}</pre>
+          <pre>{pretty({ ...call, payload: "(above)" })}</pre>
         </details>
       </section>
     </section>

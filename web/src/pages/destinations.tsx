@@ -33,7 +33,7 @@ function SendTest({ name }: { name: string }) {
       {result ? (
         <div class="test-result" role="status">
           <p>
-            <Badge value={result.ok ? "delivered" : "failed"} /> {result.status === null ? "No response" : `HTTP ${result.status}`} in {result.latency_ms} ms
+            <Badge value={result.ok ? "ok" : "failed"} /> {result.status === null ? "No response" : `HTTP ${result.status}`} in {result.latency_ms} ms
             {result.error ? <span class="failure">: {result.error}</span> : null}
           </p>
           {result.body_snippet ? <pre>{result.body_snippet}</pre> : null}
