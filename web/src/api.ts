@@ -1,5 +1,5 @@
 // Talks to the service's /v1 API with the signed-in key; every failure becomes an ApiError with the API's code.
-import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session";
+import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session.js";
 
 export interface ErrorDetail {
   path?: string;

@@ -1,12 +1,12 @@
 // The console's frame: the header with its navigation, and which page answers which /console path.
 import { useEffect, useRef } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from "preact-iso";
-import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session";
-import { CallPage } from "./pages/call";
-import { CallsPage } from "./pages/calls";
-import { DestinationsPage } from "./pages/destinations";
-import { PlaygroundPage } from "./pages/playground";
-import { SignInPage } from "./pages/sign-in";
+import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session.js";
+import { CallPage } from "./pages/call.js";
+import { CallsPage } from "./pages/calls.js";
+import { DestinationsPage } from "./pages/destinations.js";
+import { PlaygroundPage } from "./pages/playground.js";
+import { SignInPage } from "./pages/sign-in.js";
 
 const NAV = [
   { href: "/console/", label: "Calls", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },

@@ -1,6 +1,6 @@
 // The API's shapes as the console reads them (see /openapi.json, generated from the service's zod schemas). Only the
 // fields the console shows are named.
-import type { EvidenceItem } from "./highlight";
+import type { EvidenceItem } from "./highlight.js";
 
 export type { EvidenceItem };
 

@@ -1,6 +1,6 @@
 // Loads an API resource for a page, optionally refreshing it while the tab is visible; keeps the last good data on screen.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "./api";
+import { api, ApiError } from "./api.js";
 
 export interface Loaded<T> {
   data: T | undefined;

@@ -1,11 +1,11 @@
 // One delivery to one destination, every attempt shown (status, latency, outcome, error, what the receiver said), and
 // the button that fits its state: retry a failed one, send a pending one now.
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
-import type { Delivery } from "../types";
-import { Badge } from "./badge";
-import { ErrorBox } from "./error-box";
-import { When } from "./when";
+import { api, ApiError } from "../api.js";
+import type { Delivery } from "../types.js";
+import { Badge } from "./badge.js";
+import { ErrorBox } from "./error-box.js";
+import { When } from "./when.js";
 
 export function DeliveryCard({ delivery, title, onChanged }: { delivery: Delivery; title: string; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);

@@ -1,5 +1,5 @@
 // An API error as the API said it: the code, the HTTP status, the message and each detail with its field.
-import type { ApiError } from "../api";
+import type { ApiError } from "../api.js";
 
 /** The pipeline's routes are 404 on a service without DEBRIEF_CONFIG: say so, beside the API's own words. */
 export function PipelineOff({ error }: { error: ApiError | undefined }) {

@@ -1,9 +1,9 @@
 // A transcript beside its extracted values, linked both ways: a value's quote is highlighted in the transcript; clicking
 // the value scrolls to its quote and flashes it, and hovering (or focusing) a quote shows its value and marks its row.
 import { useMemo, useRef, useState } from "preact/hooks";
-import { displayValue, valueType } from "../format";
-import { highlightTurns, type EvidenceItem } from "../highlight";
-import type { Turn } from "../types";
+import { displayValue, valueType } from "../format.js";
+import { highlightTurns, type EvidenceItem } from "../highlight.js";
+import type { Turn } from "../types.js";
 
 
 interface Props {

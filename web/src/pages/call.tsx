@@ -3,15 +3,15 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
-import { api, ApiError } from "../api";
-import { Badge } from "../components/badge";
-import { DeliveryCard } from "../components/delivery-card";
-import { ErrorBox } from "../components/error-box";
-import { ExtractionView } from "../components/extraction-view";
-import { When } from "../components/when";
-import { duration, pretty } from "../format";
-import type { CallDetail, DestinationFate } from "../types";
-import { useApi } from "../use-api";
+import { api, ApiError } from "../api.js";
+import { Badge } from "../components/badge.js";
+import { DeliveryCard } from "../components/delivery-card.js";
+import { ErrorBox } from "../components/error-box.js";
+import { ExtractionView } from "../components/extraction-view.js";
+import { When } from "../components/when.js";
+import { duration, pretty } from "../format.js";
+import type { CallDetail, DestinationFate } from "../types.js";
+import { useApi } from "../use-api.js";
 
 /** States that change on their own: the page looks again soon. */
 const MOVING = new Set(["accepted", "extracting", "delivering"]);

@@ -1,17 +1,16 @@
 // Calls, the landing page: the newest calls first with the platform's own id, state, profile, source, duration and
 // age; filters kept in the address (so a filtered view can be shared); older pages by cursor; refreshed every few seconds.
 import { useLocation } from "preact-iso";
-import { query } from "../api";
-import { Badge } from "../components/badge";
-import { ErrorBox, PipelineOff } from "../components/error-box";
-import { When } from "../components/when";
-import { duration } from "../format";
-import { navigate } from "../session";
-import type { CallSummary, CallList } from "../types";
-import { useApi } from "../use-api";
+import { query } from "../api.js";
+import { Badge } from "../components/badge.js";
+import { ErrorBox, PipelineOff } from "../components/error-box.js";
+import { When } from "../components/when.js";
+import { duration } from "../format.js";
+import { navigate } from "../session.js";
+import type { CallSummary, CallList } from "../types.js";
+import { useApi } from "../use-api.js";
+import { CALL_STATES, SOURCE_NAMES } from "../vocabulary.js";
 
-const STATES = ["accepted", "extracting", "extraction_failed", "skipped", "needs_review", "extracted", "delivering", "delivered", "delivery_failed"];
-const SOURCES = ["autocalls", "thoughtly", "vapi", "retell", "elevenlabs", "bland", "synthflow"];
 const PAGE_SIZE = 50;
 const FILTERS = ["profile", "source", "destination", "external_id", "since", "until"] as const;
 
@@ -46,7 +45,7 @@ function Filters({ current, states }: { current: Record<string, string>; states:
     <form class="filters" onSubmit={submit} aria-label="Filter calls">
       <fieldset class="states">
         <legend>State</legend>
-        {STATES.map((state) => (
+        {CALL_STATES.map((state) => (
           <label key={state} class="check">
             <input type="checkbox" name="state" value={state} defaultChecked={states.includes(state)} />
             {state.replaceAll("_", " ")}
@@ -62,7 +61,7 @@ function Filters({ current, states }: { current: Record<string, string>; states:
           Source
           <select name="source">
             <option value="">any</option>
-            {SOURCES.map((source) => (
+            {SOURCE_NAMES.map((source) => (
               <option key={source} value={source} selected={current.source === source}>
                 {source}
               </option>

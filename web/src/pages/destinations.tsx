@@ -1,12 +1,12 @@
 // Destinations: each one's health (deliveries over the last 24 h, consecutive failures, the last error), and "Send
 // test": a signed sample payload sent now, with what the receiver answered.
 import { useState } from "preact/hooks";
-import { api, ApiError, query } from "../api";
-import { Badge } from "../components/badge";
-import { ErrorBox, PipelineOff } from "../components/error-box";
-import { When } from "../components/when";
-import type { DestinationHealth, TestRequestResult } from "../types";
-import { useApi } from "../use-api";
+import { api, ApiError, query } from "../api.js";
+import { Badge } from "../components/badge.js";
+import { ErrorBox, PipelineOff } from "../components/error-box.js";
+import { When } from "../components/when.js";
+import type { DestinationHealth, TestRequestResult } from "../types.js";
+import { useApi } from "../use-api.js";
 
 function SendTest({ name }: { name: string }) {
   const [result, setResult] = useState<TestRequestResult | undefined>(undefined);

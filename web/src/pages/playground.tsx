@@ -2,15 +2,15 @@
 // the result shown as on a call's page. The request can be copied as curl, the variables as a profile's YAML.
 import { useMemo, useState } from "preact/hooks";
 import { normalizeTranscript } from "../../../src/transcript/normalize.js";
-import { api, ApiError } from "../api";
-import { ErrorBox } from "../components/error-box";
-import { ExtractionView } from "../components/extraction-view";
-import { CopyBlock } from "../components/copy-block";
-import { curlCommand, profileYaml, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export";
-import { storedApiKey } from "../session";
-import type { ExtractResult } from "../types";
+import { api, ApiError } from "../api.js";
+import { ErrorBox } from "../components/error-box.js";
+import { ExtractionView } from "../components/extraction-view.js";
+import { CopyBlock } from "../components/copy-block.js";
+import { curlCommand, profileYaml, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export.js";
+import { storedApiKey } from "../session.js";
+import type { ExtractResult } from "../types.js";
+import { VARIABLE_TYPES } from "../vocabulary.js";
 
-const TYPES = ["string", "number", "integer", "boolean", "enum", "date", "datetime", "list"];
 
 const SAMPLE_TRANSCRIPT = [
   "AI: Hi, is this Dana?",
@@ -171,7 +171,7 @@ export function PlaygroundPage() {
                       value={row.type}
                       onChange={(event) => updateRow(index, { type: (event.currentTarget as HTMLSelectElement).value })}
                     >
-                      {TYPES.map((type) => (
+                      {VARIABLE_TYPES.map((type) => (
                         <option key={type} value={type}>
                           {type}
                         </option>

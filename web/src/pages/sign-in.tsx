@@ -1,9 +1,9 @@
 // Sign in with an API key (when DEBRIEF_API_KEYS is set): the key is checked against the API, then kept in this tab.
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
-import { api, ApiError } from "../api";
-import { ErrorBox } from "../components/error-box";
-import { navigate, saveApiKey } from "../session";
+import { api, ApiError } from "../api.js";
+import { ErrorBox } from "../components/error-box.js";
+import { navigate, saveApiKey } from "../session.js";
 
 /** Only a path on this site: a crafted link must not send the key's owner elsewhere after signing in. */
 function safeNext(next: string | undefined): string {
