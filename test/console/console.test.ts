@@ -230,7 +230,8 @@ describe("the playground", () => {
     // Clicking a value takes you to its quote.
     await values.getByRole("button", { name: "service_type" }).click();
     await expect.poll(() => page.evaluate("document.activeElement?.textContent")).toBe("We need the AC repaired");
-    expect(await page.locator('mark[data-names~="service_type"]').getAttribute("class")).toContain("flash");
+    // The flash starts on the next animation frame.
+    await expect.poll(() => page.locator('mark[data-names~="service_type"]').getAttribute("class")).toContain("flash");
     await screenshot(page, "playground");
 
     // The copied curl command runs as it is, and the YAML is the table's variables.
