@@ -277,6 +277,12 @@ describe("with auth on", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/console\/sign-in/);
     expect(await page.evaluate('sessionStorage.getItem("debrief.apiKey")')).toBeNull();
+
+    // A key taken out of DEBRIEF_API_KEYS: the first 401 forgets it and asks again, coming back to the same page after.
+    await page.evaluate('sessionStorage.setItem("debrief.apiKey", "dbr_revoked_key_000000000000000")');
+    await page.goto(`${guarded.url}/console/destinations`);
+    await page.waitForURL(/\/console\/sign-in\?next=%2Fconsole%2Fdestinations$/);
+    expect(await page.evaluate('sessionStorage.getItem("debrief.apiKey")')).toBeNull();
     await page.context().close();
   });
 

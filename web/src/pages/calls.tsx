@@ -133,7 +133,7 @@ export function CallsPage() {
     <section class="calls">
       <div class="title-row">
         <h1>Calls</h1>
-        <span class="muted small" aria-live="polite">
+        <span class="muted small">
           {loaded.updatedAt ? `Updated ${loaded.updatedAt.toLocaleTimeString()}; refreshes every 5 s` : ""}
         </span>
       </div>
