@@ -22,11 +22,12 @@ function fakeBuild(): string {
 
 let service: TestService;
 let unbuilt: TestService;
+const emptyDir = mkdtempSync(join(tmpdir(), "debrief-console-none-"));
 
 beforeAll(async () => {
   [service, unbuilt] = await Promise.all([
     startTestService({ DEBRIEF_API_KEYS: KEY }, { consoleDir: fakeBuild() }),
-    startTestService({}, { consoleDir: mkdtempSync(join(tmpdir(), "debrief-console-none-")) }),
+    startTestService({}, { consoleDir: emptyDir }),
   ]);
 });
 afterAll(async () => {
@@ -71,11 +72,14 @@ describe("GET /console", () => {
     expect((await service.get("/openapi.json")).status).toBe(401);
   });
 
-  it("says how to build the console when it was not built", async () => {
+  it("says how to build the console when it was not built, and serves a build made while it runs", async () => {
     const res = await unbuilt.get("/console/");
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("console_not_built");
     expect(res.body.error.message).toContain("npm run build");
+    expect(res.body.error.message).not.toContain(emptyDir);
+    writeFileSync(join(emptyDir, "index.html"), INDEX);
+    expect((await unbuilt.get("/console/")).body).toBe(INDEX);
   });
 
   it("looks for the build in dist/web beside package.json, from src/ as from dist/src/", () => {

@@ -1,6 +1,7 @@
 // The web console at /console: the files `npm run build` writes to dist/web, with every other page path answered by
 // its index.html (the console routes in the browser). The page holds no data: it asks the guarded /v1 API for it.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { Router, type Response } from "express";
@@ -31,8 +32,8 @@ export function defaultConsoleDir(from = fileURLToPath(import.meta.url)): string
 }
 
 class ConsoleNotBuiltError extends DebriefError {
-  constructor(dir: string) {
-    super("console_not_built", 503, `The console is not built (no ${join(dir, "index.html")}): run \`npm run build\`, which \`npm start\` runs first`);
+  constructor() {
+    super("console_not_built", 503, "The console is not built (no dist/web/index.html): run `npm run build`, which `npm start` runs first");
   }
 }
 
@@ -43,12 +44,14 @@ function secure(res: Response): void {
 export function consoleRouter(options: { dir: string }): Router {
   const router = Router();
   const indexFile = join(options.dir, "index.html");
-  // Read once: the build does not change under a running service, and a page load then costs no disk read.
-  let index: string | undefined;
-  const page = (): string => {
-    index ??= existsSync(indexFile) ? readFileSync(indexFile, "utf8") : undefined;
-    if (index === undefined) throw new ConsoleNotBuiltError(options.dir);
-    return index;
+  // Read on each page load (a small file, loaded once per visit): a build made while the service runs is served at once.
+  const page = async (): Promise<string> => {
+    try {
+      return await readFile(indexFile, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ConsoleNotBuiltError();
+      throw error;
+    }
   };
 
   router.use("/console", (_req, res, next) => {
@@ -60,14 +63,14 @@ export function consoleRouter(options: { dir: string }): Router {
   router.use("/console/assets", express.static(join(options.dir, "assets"), { immutable: true, maxAge: "1y", index: false, redirect: false }), notFound);
   // Anything else in the build (the icon) keeps its name across builds: revalidated on each use.
   router.use("/console", express.static(options.dir, { index: false, redirect: false, setHeaders: (res) => res.setHeader("Cache-Control", "no-cache") }));
-  router.get(["/console", "/console/{*path}"], (req, res) => {
+  router.get(["/console", "/console/{*path}"], async (req, res) => {
     // One address per page: /console and /console/ are the same landing page.
     if (req.path === "/console") {
       res.redirect(301, "/console/");
       return;
     }
     res.setHeader("Cache-Control", "no-cache");
-    res.type("html").send(page());
+    res.type("html").send(await page());
   });
   return router;
 }
