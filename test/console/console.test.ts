@@ -159,9 +159,14 @@ describe("calls", () => {
     expect(await page.getByRole("alert").count()).toBe(0);
     await screenshot(page, "call-retried");
 
-    // Back on the list, both calls are delivered now.
-    await page.goto(`${service.url}/console/`);
-    await expect.poll(() => page.locator("table.list tbody tr .badge").allTextContents()).toEqual(["delivered", "delivered"]);
+    // Back on the list, both calls are delivered now; a page at a time, older ones by cursor.
+    await page.goto(`${service.url}/console/?limit=1`);
+    await expect.poll(() => page.locator("table.list tbody tr").allTextContents()).toEqual([expect.stringMatching(/^2002.*delivered/)]);
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Older" }).click();
+    await expect.poll(() => page.locator("table.list tbody tr").allTextContents()).toEqual([expect.stringMatching(/^2001.*delivered/)]);
+    expect(await page.getByRole("link", { name: "Older" }).count()).toBe(0);
+    await page.getByRole("link", { name: "Newest" }).click();
+    await expect.poll(() => page.locator("table.list tbody tr").allTextContents()).toEqual([expect.stringMatching(/^2002/)]);
     expect(delivered).not.toBe(failed);
     await page.context().close();
   });

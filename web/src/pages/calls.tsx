@@ -12,7 +12,8 @@ import { useApi } from "../use-api.js";
 import { CALL_STATES, SOURCE_NAMES } from "../vocabulary.js";
 
 const PAGE_SIZE = 50;
-const FILTERS = ["profile", "source", "destination", "external_id", "since", "until"] as const;
+/** Filters kept in the address; `limit` (the page size) too, though no form field sets it. */
+const FILTERS = ["profile", "source", "destination", "external_id", "since", "until", "limit"] as const;
 
 /** A datetime-local value ("2026-06-12T14:05") as the instant it means here, and back. */
 const toIso = (local: string) => (local ? new Date(local).toISOString() : "");
@@ -124,9 +125,9 @@ export function CallsPage() {
   const states = params.getAll("state");
   const current = Object.fromEntries(FILTERS.map((name) => [name, params.get(name) ?? undefined]).filter(([, value]) => value)) as Record<string, string>;
   const cursor = params.get("cursor") ?? undefined;
-  const apiQuery = query({ ...current, state: states, cursor, limit: PAGE_SIZE });
+  const apiQuery = query({ limit: PAGE_SIZE, ...current, state: states, cursor });
   const loaded = useApi<CallList>(`/v1/calls${apiQuery}`, { refreshMs: 5_000 });
-  const filtered = states.length > 0 || Object.keys(current).length > 0;
+  const filtered = states.length > 0 || Object.keys(current).some((name) => name !== "limit");
   const calls = loaded.data?.calls;
 
   return (
