@@ -227,7 +227,8 @@ export const FINISHED_CALL = `(state = 'skipped' OR (state = 'extracted' AND NOT
 /**
  * The `calls` query of a list page, for either engine (`placeholder(n)` names its n-th parameter). Only the filters
  * given become conditions, so each query can use the index that fits it: (public_state | profile | source, created_at,
- * id), external_id, or the fates' (destination, call_id).
+ * id), external_id, or the fates' (destination, call_id). Several states are one index range each, every range read
+ * in order and cut at the page size, then merged: a page never sorts every call in a common state.
  */
 export function listCallsSql(query: CallListQuery, placeholder: (n: number) => string): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
@@ -235,18 +236,23 @@ export function listCallsSql(query: CallListQuery, placeholder: (n: number) => s
     params.push(value);
     return placeholder(params.length);
   };
-  const where: string[] = [];
-  if (query.profile !== undefined) where.push(`profile = ${p(query.profile)}`);
-  if (query.source !== undefined) where.push(`source = ${p(query.source)}`);
-  if (query.states !== undefined && query.states.length > 0) where.push(`public_state IN (${query.states.map(p).join(", ")})`);
-  if (query.externalId !== undefined) where.push(`external_id = ${p(query.externalId)}`);
-  if (query.since !== undefined) where.push(`created_at >= ${p(query.since)}`);
-  if (query.until !== undefined) where.push(`created_at < ${p(query.until)}`);
-  if (query.destination !== undefined) {
-    where.push(`EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND call_fates.destination = ${p(query.destination)})`);
-  }
-  if (query.after !== undefined) where.push(`(created_at, id) < (${p(query.after.created_at)}, ${p(query.after.id)})`);
-  const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-  return { sql: `SELECT ${SUMMARY_COLUMNS} FROM calls ${filter} ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`, params };
+  const page = (state: CallState | undefined) => {
+    const where: string[] = [];
+    if (state !== undefined) where.push(`public_state = ${p(state)}`);
+    if (query.profile !== undefined) where.push(`profile = ${p(query.profile)}`);
+    if (query.source !== undefined) where.push(`source = ${p(query.source)}`);
+    if (query.externalId !== undefined) where.push(`external_id = ${p(query.externalId)}`);
+    if (query.since !== undefined) where.push(`created_at >= ${p(query.since)}`);
+    if (query.until !== undefined) where.push(`created_at < ${p(query.until)}`);
+    if (query.destination !== undefined) {
+      where.push(`EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND call_fates.destination = ${p(query.destination)})`);
+    }
+    if (query.after !== undefined) where.push(`(created_at, id) < (${p(query.after.created_at)}, ${p(query.after.id)})`);
+    const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+    return `SELECT ${SUMMARY_COLUMNS} FROM calls ${filter} ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`;
+  };
+  const states = query.states ?? [];
+  if (states.length <= 1) return { sql: page(states[0]), params };
+  const ranges = states.map((state, n) => `SELECT * FROM (${page(state)}) AS range_${n}`).join(" UNION ALL ");
+  return { sql: `SELECT * FROM (${ranges}) AS ranges ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`, params };
 }
-

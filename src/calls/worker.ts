@@ -8,7 +8,6 @@ import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
 import { sourceNamed } from "../sources/index.js";
-import { syncFates } from "./fate-sync.js";
 import { routedFates } from "./fates.js";
 import { callExtractJob, enrichPayload } from "./payload.js";
 import type { CallRecord, CallStore } from "./store.js";
@@ -172,10 +171,9 @@ export class CallWorker {
           // The turns the model read, kept so evidence turn indexes stay meaningful whatever later reads the payload.
           turns: job.turns,
         },
+        // Pending, at the version before any outcome: an outcome the delivery worker already recorded is newer and stays.
         routedFates(report),
       );
-      // The deliveries' fates as the outbox has them now (the delivery worker may already have sent some).
-      await syncFates(store, outbox, { ids: report.enqueued.map((delivery) => delivery.id) });
       log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: result.meta.cached }, "call extracted");
       if (report.enqueued.length > 0) this.#options.onEnqueued?.();
     } catch (error) {

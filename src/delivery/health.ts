@@ -19,11 +19,15 @@ function hostOf(url: string): string | null {
 
 const EMPTY = { pending: 0, delivered: 0, failed: 0, consecutive_failures: 0, last_error: null, last_error_at: null, last_delivered_at: null };
 
-/** The `GET /v1/destinations` body: every configured destination (in the file's order), then any other the outbox still has deliveries for. */
+/**
+ * The `GET /v1/destinations` body: every configured destination (in the file's order), then any other (removed from
+ * the file) that still has deliveries pending or settled in the window.
+ */
 export async function destinationsHealth(outbox: DeliveryOutbox, destinations: ReadonlyMap<string, CompiledDestination>) {
   const since = outbox.now() - HEALTH_WINDOW_MS;
   const known = new Map((await outbox.destinationHealth(since)).map((row) => [row.destination, row]));
-  const names = [...destinations.keys(), ...[...known.keys()].filter((name) => !destinations.has(name))];
+  const removed = [...known.values()].filter((row) => !destinations.has(row.destination) && row.pending + row.delivered + row.failed > 0);
+  const names = [...destinations.keys(), ...removed.map((row) => row.destination)];
   return {
     since: iso(since)!,
     destinations: names.map((name) => {
@@ -46,8 +50,11 @@ export async function destinationsHealth(outbox: DeliveryOutbox, destinations: R
   };
 }
 
-/** The gauge's value for each destination: every configured one (0 until it fails), and any other with a streak. */
+/**
+ * The gauge's value for each configured destination (0 until it fails). A destination removed from the file is left
+ * out: its leftover deliveries fail by design, and an alert on them would never clear.
+ */
 export async function consecutiveFailuresByDestination(outbox: DeliveryOutbox, destinations: Iterable<string>): Promise<Map<string, number>> {
   const streaks = await outbox.consecutiveFailures();
-  return new Map([...[...destinations].map((name): [string, number] => [name, 0]), ...streaks]);
+  return new Map([...destinations].map((name): [string, number] => [name, streaks.get(name) ?? 0]));
 }

@@ -48,6 +48,10 @@ describe("pipeline configuration", () => {
     expect(booking.destinations[0]!.url).toBe("https://crm.example.com/hooks/calls");
     expect(booking.destinations[0]!.headers["X-API-Token"]).toBe("t0k3n");
     expect(config.extractionRetry.maxAttempts).toBe(30);
+    // Evidence is asked for unless a profile turns it off; numbers without a country code have no region to read them in.
+    expect(booking).toMatchObject({ evidence: true, defaultRegion: undefined });
+    const tuned = compilePipelineConfig({ ...valid, profiles: { booking: { ...valid.profiles.booking, evidence: false, default_region: "GB" } } }, env, limits);
+    expect(tuned.profiles.get("booking")).toMatchObject({ evidence: false, defaultRegion: "GB" });
   });
 
   it.each([
@@ -57,6 +61,10 @@ describe("pipeline configuration", () => {
     ["a bad JSONata expression", { ...valid, destinations: { crm: { ...valid.destinations.crm, when: "extracted_variables.status = " } } }, "destinations.crm.when"],
     ["a wrong type", { ...valid, destinations: { crm: { ...valid.destinations.crm, timeout_ms: "fast" } } }, "destinations.crm.timeout_ms"],
     ["a bad time zone", { ...valid, profiles: { booking: { ...valid.profiles.booking, timezone: "Mars/Olympus" } } }, "profiles.booking.timezone"],
+    ["a region that is not ISO 3166-1 alpha-2", { ...valid, profiles: { booking: { ...valid.profiles.booking, default_region: "USA" } } }, "profiles.booking.default_region"],
+    ["a region in lower case", { ...valid, profiles: { booking: { ...valid.profiles.booking, default_region: "us" } } }, "profiles.booking.default_region"],
+    ["a region without numbering data", { ...valid, profiles: { booking: { ...valid.profiles.booking, default_region: "XX" } } }, "profiles.booking.default_region"],
+    ["evidence that is not a boolean", { ...valid, profiles: { booking: { ...valid.profiles.booking, evidence: "yes" } } }, "profiles.booking.evidence"],
     ["no profiles at all", { destinations: {} }, "profiles"],
   ])("rejects %s, naming the path", (_name, raw, path) => {
     expect(issuesOf(raw).some((issue) => issue.startsWith(path))).toBe(true);

@@ -197,4 +197,187 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
       expect((await restarted.claimDue(10, 1_000)).map((c) => c.id)).toEqual(engine.shared ? [] : [accepted.id]);
     },
   );
+
+  describe("fates and the public state", () => {
+    const extraction = { extracted_variables: { plan: "pro" }, meta: {} };
+    const pending = (destination: string, deliveryId: string): FateInput => ({
+      destination,
+      event: 1,
+      fate: "pending",
+      reason_code: null,
+      reason: null,
+      delivery_id: deliveryId,
+      version: 0,
+    });
+    const followed = (callId: string, destination: string, deliveryId: string, fate: "pending" | "delivered" | "failed", version: number) => ({
+      call_id: callId,
+      destination,
+      event: 1,
+      fate,
+      reason_code: fate === "failed" ? ("dead_lettered" as const) : null,
+      reason: fate === "failed" ? "HTTP 410: not retried" : null,
+      delivery_id: deliveryId,
+      version,
+    });
+    async function extracted(store: CallStore, externalId: string, fates: FateInput[]) {
+      const { call: accepted } = await store.accept(call(externalId));
+      await store.claimDue(10, 60_000);
+      await store.markExtracted(accepted.id, extraction, fates);
+      return accepted.id;
+    }
+
+    it("derives the state from the extraction stage, then from every destination's latest fate", async () => {
+      const store = await open();
+      const whenFalse: FateInput = { destination: "slack", event: 1, fate: "skipped", reason_code: "when_false", reason: null, delivery_id: null, version: 0 };
+      const none = await extracted(store, "none", [whenFalse]);
+      const id = await extracted(store, "x", [pending("crm", "dlv_crm"), pending("slack", "dlv_slack")]);
+      expect((await store.get(none))!.state).toBe("extracted");
+      expect(await store.get(id)).toMatchObject({ stage: "extracted", state: "delivering" });
+      await store.recordFates([followed(id, "crm", "dlv_crm", "delivered", 2)]);
+      expect((await store.get(id))!.state).toBe("delivering");
+      await store.recordFates([followed(id, "slack", "dlv_slack", "delivered", 2)]);
+      expect((await store.get(id))!.state).toBe("delivered");
+      await store.recordFates([followed(id, "slack", "dlv_slack", "failed", 3)]);
+      expect((await store.get(id))!.state).toBe("delivery_failed");
+      await store.recordFates([followed(id, "slack", "dlv_slack", "pending", 4)]); // sent again
+      expect((await store.get(id))!.state).toBe("delivering");
+      expect(await store.counts()).toMatchObject({ extracted: 1, delivering: 1 });
+      expect((await store.listFates(id)).map((f) => [f.destination, f.fate, f.version])).toEqual([
+        ["crm", "delivered", 2],
+        ["slack", "pending", 4],
+      ]);
+    });
+
+    it("keeps the newest version of a delivery's fate whatever order writes arrive in, and never lets a skip replace it", async () => {
+      const store = await open();
+      const other = await store.reopen();
+      const { call: accepted } = await store.accept(call("race"));
+      await store.claimDue(10, 60_000);
+      // The delivery worker records the outcome before the extraction's own write lands.
+      await other.recordFates([followed(accepted.id, "crm", "dlv_1", "delivered", 2)]);
+      expect((await store.get(accepted.id))!.state).toBe("accepted"); // not extracted yet: the stage decides
+      await store.markExtracted(accepted.id, extraction, [pending("crm", "dlv_1")]);
+      expect((await store.get(accepted.id))!.state).toBe("delivered");
+      await store.recordFates([followed(accepted.id, "crm", "dlv_1", "pending", 1)]); // a stale push
+      const skip: FateInput = { destination: "crm", event: 1, fate: "skipped", reason_code: "when_false", reason: null, delivery_id: null, version: 0 };
+      await store.markExtracted(accepted.id, extraction, [skip]); // a replay whose `when` no longer holds
+      expect((await store.listFates(accepted.id)).map((f) => [f.fate, f.delivery_id, f.version])).toEqual([["delivered", "dlv_1", 2]]);
+      expect((await store.get(accepted.id))!.state).toBe("delivered");
+    });
+
+    it("lets a delivery replace an expression failure once a replay enqueues it, and then no longer replays the call", async () => {
+      const store = await open();
+      const id = await extracted(store, "fix", [whenFailed("crm", "boom")]);
+      expect((await store.get(id))!.state).toBe("delivery_failed");
+      expect(await store.replay(id)).toBe(true);
+      expect((await store.get(id))!.state).toBe("accepted");
+      await store.claimDue(10, 60_000);
+      await store.markExtracted(id, extraction, [pending("crm", "dlv_fixed")]);
+      expect((await store.get(id))!.state).toBe("delivering");
+      expect(await store.replay(id)).toBe(false);
+    });
+
+    it("ignores fates of calls it does not have, and writes several calls' fates in one go", async () => {
+      const store = await open();
+      const a = await extracted(store, "a", [pending("crm", "dlv_a")]);
+      const b = await extracted(store, "b", [pending("crm", "dlv_b")]);
+      await store.recordFates([
+        followed(a, "crm", "dlv_a", "delivered", 2),
+        followed("call_gone", "crm", "dlv_gone", "delivered", 2),
+        followed(b, "crm", "dlv_b", "failed", 2),
+      ]);
+      expect([(await store.get(a))!.state, (await store.get(b))!.state]).toEqual(["delivered", "delivery_failed"]);
+      expect(await store.listFates("call_gone")).toEqual([]);
+      await store.recordFates([]);
+      expect(await store.delete([a])).toBe(1);
+      expect(await store.listFates(a)).toEqual([]);
+    });
+  });
+
+  describe("listing", () => {
+    async function seed() {
+      const store = await open();
+      const ids: Record<string, string> = {};
+      const add = async (name: string, input: Partial<Parameters<CallStore["accept"]>[0]> = {}) => {
+        ids[name] = (await store.accept({ ...call(name), ...input })).call.id;
+        harness.clock.advance(1_000);
+      };
+      await add("vapi-1", { source: "vapi", profile: "support" });
+      await add("auto-1");
+      await add("skip-1", { state: "skipped", reason: "not_completed" });
+      await add("auto-2");
+      await add("auto-3", { customerE164: "+15551234567" });
+      await store.claimDue(10, 60_000);
+      await store.markExtracted(ids["auto-1"]!, { extracted_variables: {}, meta: {} }, [
+        { destination: "crm", event: 1, fate: "pending", reason_code: null, reason: null, delivery_id: "dlv_1", version: 0 },
+      ]);
+      await store.markExtracted(ids["auto-2"]!, { extracted_variables: {}, meta: {} }, [whenFailed("slack", "boom")]);
+      await store.markAttemptFailed(ids["vapi-1"]!, { code: "llm_unavailable", message: "down" }, harness.clock.now() + 60_000);
+      await store.markAttemptFailed(ids["auto-3"]!, { code: "llm_unavailable", message: "down" }, undefined);
+      return { store, ids };
+    }
+    const names = (ids: Record<string, string>, calls: { id: string }[]) => calls.map((c) => Object.keys(ids).find((name) => ids[name] === c.id));
+
+    it("lists newest first, each filter alone and together", async () => {
+      const { store, ids } = await seed();
+      const list = async (query: Partial<Parameters<CallStore["list"]>[0]>) => names(ids, await store.list({ limit: 50, ...query }));
+      const start = harness.clock.now() - 5_000;
+      expect(await list({})).toEqual(["auto-3", "auto-2", "skip-1", "auto-1", "vapi-1"]);
+      expect(await list({ profile: "support" })).toEqual(["vapi-1"]);
+      expect(await list({ source: "autocalls" })).toEqual(["auto-3", "auto-2", "skip-1", "auto-1"]);
+      expect(await list({ states: ["delivering"] })).toEqual(["auto-1"]);
+      expect(await list({ states: ["delivery_failed", "extraction_failed"] })).toEqual(["auto-3", "auto-2"]);
+      expect(await list({ states: ["extracting", "skipped"] })).toEqual(["skip-1", "vapi-1"]);
+      expect(await list({ states: ["delivered"] })).toEqual([]);
+      expect(await list({ externalId: "auto-2" })).toEqual(["auto-2"]);
+      expect(await list({ since: start + 1_000, until: start + 3_000 })).toEqual(["skip-1", "auto-1"]);
+      expect(await list({ destination: "slack" })).toEqual(["auto-2"]);
+      expect(await list({ destination: "crm", states: ["delivering"], profile: "booking", source: "autocalls" })).toEqual(["auto-1"]);
+      expect(await list({ limit: 2 })).toEqual(["auto-3", "auto-2"]);
+      const [summary] = await store.list({ limit: 1 });
+      expect(summary).toMatchObject({ external_id: "auto-3", customer_phone_e164: "+15551234567", state: "extraction_failed", stage: "extraction_failed" });
+      expect(summary).not.toHaveProperty("payload");
+    });
+
+    it("continues after a position, ties on the same millisecond broken by id, and new calls never shift a page", async () => {
+      const store = await open();
+      for (let n = 0; n < 4; n++) await store.accept(call(`same-ms-${n}`)); // one millisecond for all
+      const first = await store.list({ limit: 2 });
+      harness.clock.advance(1);
+      await store.accept(call("newer")); // arrives between two pages
+      const rest = await store.list({ limit: 10, after: { created_at: first[1]!.created_at, id: first[1]!.id } });
+      const all = [...first, ...rest].map((c) => c.external_id);
+      expect(all).toHaveLength(4);
+      expect(new Set(all).size).toBe(4);
+      expect(all).not.toContain("newer");
+      expect([...first, ...rest].map((c) => c.id)).toEqual([...first, ...rest].map((c) => c.id).sort().reverse());
+    });
+
+    it("finds a caller's calls newest first, and the newest one extracted", async () => {
+      const store = await open();
+      const phone = "+15551234567";
+      const older = (await store.accept({ ...call("c1"), customerE164: phone })).call.id;
+      harness.clock.advance(1);
+      await store.accept({ ...call("other"), customerE164: "+15550000000" });
+      await store.accept({ ...call("c2"), profile: "support", customerE164: phone });
+      harness.clock.advance(1);
+      await store.claimDue(10, 60_000);
+      await store.markExtracted(older, { extracted_variables: { name: "Dana" }, meta: {} }, []);
+      const newest = (await store.accept({ ...call("c3"), customerE164: phone })).call.id;
+      const history = await store.callerHistory("booking", phone, 10);
+      expect(history.recent.map((c) => c.id)).toEqual([newest, older]);
+      expect(history.latest).toMatchObject({ id: older, extraction: { extracted_variables: { name: "Dana" } } });
+      expect((await store.callerHistory("booking", phone, 1)).recent.map((c) => c.id)).toEqual([newest]);
+      expect(await store.callerHistory("booking", "+15559999999", 10)).toEqual({ recent: [], latest: undefined });
+    });
+
+    it("signs cursors with one key per database, the same for every handle on it", async () => {
+      const store = await open();
+      const key = await store.cursorKey();
+      expect(key.length).toBe(32);
+      expect((await (await store.reopen()).cursorKey()).equals(key)).toBe(true);
+      const elsewhere = await open();
+      expect((await elsewhere.cursorKey()).equals(key)).toBe(false);
+    });
+  });
 });

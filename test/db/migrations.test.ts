@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { CALLS_POSTGRES_MIGRATIONS } from "../../src/calls/index.js";
+import { CALLS_POSTGRES_MIGRATIONS, PostgresCallStore, SqliteCallStore, syncFates, type CallStore } from "../../src/calls/index.js";
 import { CALLS_SQLITE_MIGRATIONS } from "../../src/calls/sqlite-store.js";
 import { DatabaseSetupError, migrate, openDatabase, openPostgres } from "../../src/db/index.js";
-import { OUTBOX_POSTGRES_MIGRATIONS } from "../../src/delivery/index.js";
+import { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox, SqliteOutbox, type DeliveryOutbox } from "../../src/delivery/index.js";
 import { OUTBOX_MIGRATIONS } from "../../src/delivery/outbox-schema.js";
 import { silentLogger } from "../../src/logger.js";
 import { autocallsPayload } from "../fixtures/calls.js";
@@ -55,6 +55,8 @@ describe("SQLite data dirs", () => {
       expect(call.body.state).toBe("delivered");
       // Stored before calls had a source: read as the Autocalls call it was, facts unknown.
       expect(call.body).toMatchObject({ source: "autocalls", call: null });
+      const listed = await until(() => service.get("/v1/calls?state=delivered&destination=crm"), (res) => res.body.calls.length === 1);
+      expect(listed.body.calls).toEqual([expect.objectContaining({ call_id: "call_v1", state: "delivered", customer_phone_e164: null })]);
       const duplicate = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 4242 }));
       expect(duplicate.body).toMatchObject({ call_id: "call_v1", duplicate: true });
     } finally {
@@ -70,6 +72,104 @@ describe("SQLite data dirs", () => {
     db.close();
     expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(DatabaseSetupError);
     expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(`${file} was written by a newer Debrief (schema 7, this one knows ${CALLS_SQLITE_MIGRATIONS.length})`);
+  });
+});
+
+/** Rows as the release before call fates wrote them: calls schema 2, outbox schema 1. Plain SQL that both engines run. */
+const BEFORE_FATES = `
+INSERT INTO calls (id, profile, external_id, state, reason, payload, attempts, next_attempt_at, extraction, delivery_errors, created_at, updated_at, source, customer_phone) VALUES
+  ('call_a', 'booking', 'a', 'extracted', NULL, '{"transcript":"AI: Hi."}', 1, NULL, '{"extracted_variables":{"name":"Dana"},"meta":{}}', '[]', 1000, 1000, 'autocalls', '+15551234567'),
+  ('call_b', 'booking', 'b', 'extracted', NULL, '{"transcript":"AI: Hi."}', 1, NULL, '{"extracted_variables":{},"meta":{}}',
+   '[{"destination":"sheets","path":"destinations.sheets.transform","message":"destinations.sheets.transform: evaluation failed: boom"}]', 2000, 2000, 'autocalls', NULL),
+  ('call_c', 'booking', 'c', 'extracted', NULL, '{"transcript":"AI: Hi."}', 1, NULL, '{"extracted_variables":{},"meta":{}}', '[]', 3000, 3000, 'vapi', '555-123-4567'),
+  ('call_d', 'support', 'd', 'skipped', 'not_completed', '{"transcript":"AI: Hi."}', 0, NULL, NULL, NULL, 4000, 4000, 'autocalls', NULL),
+  ('call_e', 'booking', 'e', 'accepted', NULL, '{"transcript":"AI: Hi."}', 0, 5000, NULL, NULL, 5000, 5000, 'autocalls', '+15551234567');
+INSERT INTO deliveries (id, call_id, destination, webhook_id, body, status, attempts, total_attempts, next_attempt_at, last_status, last_error, created_at, updated_at, delivered_at) VALUES
+  ('dlv_a', 'call_a', 'crm', 'msg_a', '{}', 'delivered', 2, 2, NULL, 200, NULL, 1000, 1100, 1100),
+  ('dlv_c', 'call_c', 'crm', 'msg_c', '{}', 'failed', 1, 1, NULL, 410, 'HTTP 410: not retried', 3000, 3100, NULL);
+INSERT INTO attempts (delivery_id, attempt, started_at, finished_at, status, latency_ms, outcome, error) VALUES
+  ('dlv_a', 1, 1000, 1010, 503, 10, 'retry', 'HTTP 503'),
+  ('dlv_a', 2, 1090, 1100, 200, 10, 'delivered', NULL),
+  ('dlv_c', 1, 3000, 3100, 410, 10, 'failed', 'HTTP 410: not retried');
+`;
+
+describe.each([
+  {
+    engine: "sqlite",
+    async open(): Promise<{ store: CallStore; outbox: DeliveryOutbox; close(): Promise<void> }> {
+      const dir = mkdtempSync(join(tmpdir(), "debrief-before-fates-"));
+      const calls = new Database(join(dir, "calls.sqlite"));
+      const outbox = new Database(join(dir, "outbox.sqlite"));
+      for (const step of CALLS_SQLITE_MIGRATIONS.slice(0, 2)) calls.exec(step);
+      calls.pragma("user_version = 2");
+      outbox.exec(OUTBOX_MIGRATIONS[0]!);
+      outbox.pragma("user_version = 1");
+      const [forCalls, forOutbox] = BEFORE_FATES.split("INSERT INTO deliveries");
+      calls.exec(forCalls!);
+      outbox.exec(`INSERT INTO deliveries${forOutbox}`);
+      calls.close();
+      outbox.close();
+      const stores = { store: SqliteCallStore.open(join(dir, "calls.sqlite"), () => 10_000), outbox: SqliteOutbox.open(join(dir, "outbox.sqlite"), () => 10_000) };
+      return { ...stores, close: async () => void (await Promise.all([stores.store.close(), stores.outbox.close()])) };
+    },
+  },
+  {
+    engine: "postgres",
+    async open(): Promise<{ store: CallStore; outbox: DeliveryOutbox; close(): Promise<void> }> {
+      const database = await createTestDatabase();
+      databases.push(database);
+      const before = [
+        { ...CALLS_POSTGRES_MIGRATIONS, steps: CALLS_POSTGRES_MIGRATIONS.steps.slice(0, 2) },
+        { ...OUTBOX_POSTGRES_MIGRATIONS, steps: OUTBOX_POSTGRES_MIGRATIONS.steps.slice(0, 1) },
+      ];
+      const old = await openPostgres({ url: database.url, logger: silentLogger, migrations: before });
+      await old.pool.query(BEFORE_FATES);
+      await old.close();
+      const postgres = await openPostgres({ url: database.url, logger: silentLogger, migrations: [CALLS_POSTGRES_MIGRATIONS, OUTBOX_POSTGRES_MIGRATIONS] });
+      return { store: new PostgresCallStore(postgres.pool, () => 10_000), outbox: new PostgresOutbox(postgres.pool, () => 10_000), close: () => postgres.close() };
+    },
+  },
+])("upgrading $engine stores written before call fates", ({ open }) => {
+  it("lists, filters and shows the calls they hold, once the fate sweep has projected the outbox", async () => {
+    const { store, outbox, close } = await open();
+    try {
+      const list = async (query: Partial<Parameters<CallStore["list"]>[0]> = {}) => (await store.list({ limit: 50, ...query })).map((c) => [c.id, c.state]);
+      // Straight after the upgrade: the stage and the expression failures are known; the outbox's outcomes not yet.
+      expect(await list()).toEqual([
+        ["call_e", "accepted"],
+        ["call_d", "skipped"],
+        ["call_c", "extracted"],
+        ["call_b", "delivery_failed"],
+        ["call_a", "extracted"],
+      ]);
+      expect(await syncFates(store, outbox)).toBe(2);
+      expect(await list({ states: ["delivered", "delivery_failed"] })).toEqual([
+        ["call_c", "delivery_failed"],
+        ["call_b", "delivery_failed"],
+        ["call_a", "delivered"],
+      ]);
+      expect(await list({ destination: "crm" })).toEqual([
+        ["call_c", "delivery_failed"],
+        ["call_a", "delivered"],
+      ]);
+      expect(await list({ destination: "sheets" })).toEqual([["call_b", "delivery_failed"]]);
+      expect(await list({ source: "vapi" })).toEqual([["call_c", "delivery_failed"]]);
+      expect((await store.listFates("call_b")).map((f) => [f.destination, f.fate, f.reason_code])).toEqual([["sheets", "skipped", "transform_failed"]]);
+      expect(await store.replay("call_b")).toBe(true); // its expression failure can still be replayed
+      // A number already in E.164 is found by caller memory; one in another form is not guessed at.
+      const caller = await store.callerHistory("booking", "+15551234567", 10);
+      expect(caller.recent.map((c) => c.id)).toEqual(["call_e", "call_a"]);
+      expect(caller.latest?.id).toBe("call_a");
+      expect((await store.get("call_c"))!.customer_phone_e164).toBeNull();
+      // The destination's failure streak and last error, from the attempts already recorded.
+      expect(await outbox.destinationHealth(0)).toEqual([
+        { destination: "crm", pending: 0, delivered: 1, failed: 1, consecutive_failures: 1, last_error: "HTTP 410: not retried", last_error_at: 3100, last_delivered_at: 1100 },
+      ]);
+      expect(await outbox.get("dlv_a")).toMatchObject({ attempts: 2, run_attempts: 2, attempt_history: [expect.anything(), expect.anything()] });
+      expect((await store.cursorKey()).length).toBe(32);
+    } finally {
+      await close();
+    }
   });
 });
 
