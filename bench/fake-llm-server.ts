@@ -54,14 +54,16 @@ function valueFor(schema: JsonSchema): unknown {
   return null;
 }
 
-/** Every other variable gets a typed value, the rest null ("the call never said"). */
-function answerFor(body: ChatBody): { values: Record<string, unknown> } {
-  const properties = body.response_format?.json_schema?.schema?.properties?.values?.properties ?? {};
+/** Every other variable gets a typed value, the rest null ("the call never said"); evidence, when asked for, is null. */
+function answerFor(body: ChatBody): { values: Record<string, unknown>; evidence?: Record<string, null> } {
+  const schema = body.response_format?.json_schema?.schema;
+  const properties = schema?.properties?.values?.properties ?? {};
   const values: Record<string, unknown> = {};
   Object.entries(properties).forEach(([name, schema], index) => {
     values[name] = index % 2 === 0 ? valueFor(schema) : null;
   });
-  return { values };
+  if (!schema?.properties?.evidence) return { values };
+  return { values, evidence: Object.fromEntries(Object.keys(properties).map((name) => [name, null])) };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -572,7 +572,10 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
       operationId: "retryCall",
       tags: ["Calls"],
       summary: "Replay a failed extraction now",
-      description: "Only a call in `extraction_failed` can be replayed; its attempts start again. Replay a failed delivery with POST /v1/deliveries/{id}/retry.",
+      description:
+        "A call in `extraction_failed`, or one a destination's expression failed on (a `when_failed` or `transform_failed` fate: fix the " +
+        "expression and restart first), is extracted and routed again; its attempts start again, and destinations that already have their " +
+        "delivery are not sent it twice. Send a dead-lettered or waiting delivery with POST /v1/deliveries/{id}/retry.",
       request: { params: CallIdParams },
       responses: {
         "200": {
@@ -580,7 +583,7 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
           content: { "application/json": { schema: CallReplayedSchema, example: { call_id: FAILED_CALL.call_id, state: "accepted" } } },
         },
         "404": callNotFound,
-        "409": errorResponse("The call is not in extraction_failed.", [
+        "409": errorResponse("The call is neither in extraction_failed nor routed with a failed expression.", [
           { code: "conflict", message: "Only a call in extraction_failed can be replayed; this one is extracted" },
         ]),
         ...unusedBodyResponses(),

@@ -94,10 +94,6 @@ export function summarizeCallState(stage: CallStage, fates: readonly Pick<FateRe
   return "extracted";
 }
 
-/** True when a fate records an expression failure: the call can be replayed once the expression is fixed. */
-export const isExpressionFailure = (fate: Pick<FateRecord, "fate" | "reason_code">): boolean =>
-  fate.fate === "skipped" && fate.reason_code !== null && EXPRESSION_FAILURES.has(fate.reason_code);
-
 /** The fate a delivery's status stands for, with why when it is not plain. */
 export function fateOfDelivery(delivery: { status: DeliveryStatus; last_error: string | null }): { fate: Fate; reason_code: FateReason | null; reason: string | null } {
   if (delivery.status === "failed") return { fate: "failed", reason_code: "dead_lettered", reason: delivery.last_error };

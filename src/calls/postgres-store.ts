@@ -182,7 +182,7 @@ export class PostgresCallStore implements CallStore {
       await client.query(
         `UPDATE calls SET state = 'extracted', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
-        [storable(JSON.stringify(extraction)), now, id],
+        [JSON.stringify(extraction), now, id],
       );
       await this.#writeFates(client, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     });
