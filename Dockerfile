@@ -3,15 +3,18 @@
 #   docker build -t debrief .                       slim (the default): an OpenAI-compatible LLM server does the extraction
 #   docker build -t debrief:local --target local .  with the embedded model runtime (node-llama-cpp, CPU)
 
-# Build stage: compile TypeScript and the native SQLite addon. The optional model runtime is not needed to build.
+# Build stage: compile TypeScript and the native SQLite addon, and build the console (dist/web).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=optional --no-audit --no-fund
+# Optional packages too: the console's bundler (vite, rolldown) ships its native binding as one. node-llama-cpp's
+# postinstall is skipped (package.json); the prune below drops it from this stage's output.
+RUN NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY evals ./evals
+COPY web ./web
 # --omit=optional again: a prune reinstalls optional packages the lock lists otherwise.
 RUN npm run build && npm prune --omit=dev --omit=optional
 

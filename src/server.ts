@@ -31,6 +31,8 @@ export interface StartOptions {
   pipelinePollIntervalMs?: number;
   /** The local model's download progress (a progress bar when stderr is a terminal). */
   onDownloadProgress?: (progress: DownloadProgress) => void;
+  /** Where the built console is; tests build their own. Default: dist/web. */
+  consoleDir?: string;
 }
 
 export async function startService(settings: Settings, logger: Logger, options: StartOptions = {}): Promise<Service> {
@@ -100,6 +102,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     selfAuthenticating: pipeline?.selfAuthenticating,
     // A worker instance is probed and scraped, never sent API traffic.
     api: settings.role !== "worker",
+    consoleDir: options.consoleDir,
   });
 
   // Responses in flight when shutdown starts are sent with `Connection: close`, so their keep-alive sockets end with them.

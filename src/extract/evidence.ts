@@ -1,5 +1,7 @@
 // Checks every evidence quote against the transcript: a quote the call never contained is a hallucination signal.
-import type { Turn } from "../transcript/index.js";
+// From normalize.js itself, not the folder index: the console bundles this module, and the index also holds the
+// tokenizer (Node-only).
+import type { Turn } from "../transcript/normalize.js";
 
 export interface Evidence {
   quote: string;

@@ -14,6 +14,7 @@ import { createRateLimiter } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
 import { noteMount, trackRoute } from "./middleware/route-label.js";
 import type { ApiDocs } from "./openapi.js";
+import { consoleApiDocs, consoleRouter, defaultConsoleDir } from "./routes/console.js";
 import { docsApiDocs, docsRouter } from "./routes/docs.js";
 import { extractApiDocs, extractRouter } from "./routes/extract.js";
 import { healthApiDocs, healthRouter } from "./routes/health.js";
@@ -39,6 +40,8 @@ export interface AppDeps {
   api?: boolean;
   /** /v1 requests that authenticate themselves (a platform's signed webhook): no API key asked, raw body kept for the route. */
   selfAuthenticating?: (req: Request) => boolean;
+  /** Where the built console is (default: dist/web, where `npm run build` writes it). */
+  consoleDir?: string;
 }
 
 export interface App extends express.Express {
@@ -75,8 +78,9 @@ export function createApp(deps: AppDeps): App {
     }),
   );
 
-  const guarded = ["/v1", "/metrics", "/openapi.json", "/docs"];
-  app.use(guarded, noteMount);
+  // The /docs and /console pages hold no data and load without a key: they send the key with their API calls.
+  const guarded = ["/v1", "/metrics", "/openapi.json"];
+  app.use([...guarded, "/docs", "/console"], noteMount);
   const selfAuthenticating = deps.selfAuthenticating;
   if (selfAuthenticating) {
     app.use("/v1", (req, res, next) => {
@@ -101,9 +105,11 @@ export function createApp(deps: AppDeps): App {
         ...(deps.apiDocs ?? []),
         metricsApiDocs({ auth }),
         docsApiDocs({ auth }),
+        consoleApiDocs,
       ],
     }),
   );
+  app.use(consoleRouter({ dir: deps.consoleDir ?? defaultConsoleDir() }));
 
   // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse. A
   // platform's webhook is the exception: its signature is checked by the route, on the raw body, once parsed.

@@ -78,9 +78,19 @@ describe("with DEBRIEF_API_KEYS set", () => {
     expectUnauthorized(await service.get("/v1/no-such-route"));
   });
 
-  it.each(["/metrics", "/openapi.json", "/docs/"])("protects %s too", async (path) => {
+  it.each(["/metrics", "/openapi.json"])("protects %s too", async (path) => {
     expectUnauthorized(await service.get(path));
     expect((await service.get(path, { "x-api-key": KEY_ONE })).status).toBe(200);
+  });
+
+  it("serves the /docs/ page without a key: it holds no data, and sends the console's key for the document", async () => {
+    const page = await service.get("/docs/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const init = await service.get("/docs/swagger-ui-init.js");
+    expect(init.status).toBe(200);
+    expect(String(init.body)).toContain('sessionStorage.getItem("debrief.apiKey")');
+    expect(String(init.body)).toMatch(/"requestInterceptor": function/);
   });
 
   it.each(["/healthz", "/readyz"])("leaves %s open for probes", async (path) => {

@@ -41,7 +41,7 @@ afterAll(async () => {
 describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document covering every route, each operation with responses", () => {
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual(["/docs/", "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/extract"]);
+    expect(Object.keys(doc.paths).sort()).toEqual(["/console/", "/docs/", "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/extract"]);
     expect(Object.keys(doc.paths["/v1/extract"])).toEqual(["post"]);
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, operation] of Object.entries<any>(item)) {
@@ -97,11 +97,14 @@ describe("GET /openapi.json", () => {
     expect(ErrorBodySchema.strict().safeParse(refused.body).success).toBe(true);
   });
 
-  it("requires an API key everywhere but the probes when auth is on", () => {
+  it("requires an API key everywhere but the probes and the two pages (which send the key themselves) when auth is on", () => {
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKeyHeader", "bearerAuth"]);
     expect(doc.security).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }]);
-    expect(doc.paths["/healthz"].get.security).toEqual([]);
-    expect(doc.paths["/readyz"].get.security).toEqual([]);
+    for (const open of ["/healthz", "/readyz", "/docs/", "/console/"]) {
+      expect(doc.paths[open].get.security, open).toEqual([]);
+      expect(doc.paths[open].get.responses["401"], open).toBeUndefined();
+    }
+    expect(doc.paths["/openapi.json"].get.responses["401"]).toBeDefined();
     expect(doc.paths["/v1/extract"].post.responses["401"]).toBeDefined();
   });
 

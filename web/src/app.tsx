@@ -1,0 +1,102 @@
+// The console's frame: the header with its navigation, and which page answers which /console path.
+import { useEffect, useRef } from "preact/hooks";
+import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session.js";
+import { CallPage } from "./pages/call.js";
+import { CallsPage } from "./pages/calls.js";
+import { DestinationsPage } from "./pages/destinations.js";
+import { PlaygroundPage } from "./pages/playground.js";
+import { SignInPage } from "./pages/sign-in.js";
+
+const NAV = [
+  { href: "/console/", label: "Calls", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },
+  { href: "/console/destinations", label: "Destinations", current: (path: string) => path.startsWith("/console/destinations") },
+  { href: "/console/playground", label: "Playground", current: (path: string) => path.startsWith("/console/playground") },
+];
+
+function Header() {
+  const { path } = useLocation();
+  const signedIn = storedApiKey() !== undefined;
+  return (
+    <header class="top">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <a class="brand" href="/console/">
+        Debrief
+      </a>
+      <nav aria-label="Console">
+        <ul>
+          {NAV.map((item) => (
+            <li key={item.href}>
+              <a href={item.href} aria-current={item.current(path) ? "page" : undefined}>
+                {item.label}
+              </a>
+            </li>
+          ))}
+          <li>
+            {/* Not a console page: a full page load, outside the router. */}
+            <a href="/docs/">
+              API reference
+            </a>
+          </li>
+        </ul>
+      </nav>
+      {signedIn ? (
+        <button
+          type="button"
+          class="secondary sign-out"
+          onClick={() => {
+            forgetApiKey();
+            navigate(signInUrl("/console/"));
+          }}
+        >
+          Sign out
+        </button>
+      ) : null}
+    </header>
+  );
+}
+
+/** After moving to another page, focus goes to its content, so a screen reader starts there rather than in the header. */
+function FocusOnNavigation() {
+  const { path } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else document.getElementById("main")?.focus();
+  }, [path]);
+  return null;
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        There is no console page here. <a href="/console/">See every call</a>.
+      </p>
+    </section>
+  );
+}
+
+export function App() {
+  return (
+    <LocationProvider scope="/console">
+      <Header />
+      <FocusOnNavigation />
+      <main id="main" tabIndex={-1}>
+        <ErrorBoundary>
+          <Router>
+            <Route path="/console" component={CallsPage} />
+            <Route path="/console/calls/:id" component={CallPage} />
+            <Route path="/console/destinations" component={DestinationsPage} />
+            <Route path="/console/playground" component={PlaygroundPage} />
+            <Route path="/console/sign-in" component={SignInPage} />
+            <Route default component={NotFound} />
+          </Router>
+        </ErrorBoundary>
+      </main>
+    </LocationProvider>
+  );
+}

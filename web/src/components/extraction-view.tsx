@@ -1,0 +1,114 @@
+// A transcript beside its extracted values, linked both ways: a value's quote is highlighted in the transcript; clicking
+// the value scrolls to its quote and flashes it, and hovering (or focusing) a quote shows its value and marks its row.
+import { useMemo, useRef, useState } from "preact/hooks";
+import { displayValue, valueType } from "../format.js";
+import { highlightTurns, type EvidenceItem } from "../highlight.js";
+import type { Turn } from "../types.js";
+
+
+interface Props {
+  turns: readonly Turn[];
+  /** Null before extraction: the transcript is shown alone. */
+  values: Record<string, unknown> | null;
+  /** What to say in place of the values when there are none. */
+  noValues?: string;
+  evidence: Record<string, EvidenceItem | null | undefined> | null | undefined;
+  /** Declared types by variable name (the playground's table); without them, each value's JSON type is shown. */
+  types?: Record<string, string>;
+}
+
+const rowId = (name: string) => `value-${name}`;
+const SPEAKERS: Record<string, string> = { agent: "Agent", customer: "Customer" };
+
+export function ExtractionView({ turns, values, evidence, types, noValues = "Not extracted yet." }: Props) {
+  const [active, setActive] = useState<string | undefined>(undefined);
+  const [flashing, setFlashing] = useState<string | undefined>(undefined);
+  const transcript = useRef<HTMLOListElement>(null);
+  const { segments, located, missing } = useMemo(() => highlightTurns(turns, evidence ?? {}), [turns, evidence]);
+
+  const showQuote = (name: string) => {
+    const mark = transcript.current?.querySelector<HTMLElement>(`mark[data-names~="${CSS.escape(name)}"]`);
+    if (!mark) return;
+    mark.scrollIntoView({ block: "center", behavior: "smooth" });
+    mark.focus({ preventScroll: true });
+    // Off, then on in the next frame: the animation starts again when the same value is clicked twice.
+    setFlashing(undefined);
+    requestAnimationFrame(() => setFlashing(name));
+  };
+
+  return (
+    <div class="extraction">
+      <section class="panel transcript-panel" aria-labelledby="transcript-heading">
+        <h3 id="transcript-heading">Transcript</h3>
+        {turns.length === 0 ? <p class="muted">No transcript.</p> : null}
+        <ol class="transcript" ref={transcript}>
+          {segments.map((pieces, index) => (
+            <li key={index} class={`turn turn-${turns[index]!.speaker}`}>
+              <span class="speaker">{SPEAKERS[turns[index]!.speaker] ?? turns[index]!.speaker}</span>
+              <span class="turn-text">
+                {pieces.map((piece, i) =>
+                  piece.names.length === 0 ? (
+                    piece.text
+                  ) : (
+                    <mark
+                      key={i}
+                      class={["quote", piece.names.length > 1 ? "overlap" : "", active && piece.names.includes(active) ? "active" : "", flashing && piece.names.includes(flashing) ? "flash" : ""].join(" ").trim()}
+                      data-names={piece.names.join(" ")}
+                      data-tip={piece.names.map((name) => `${name}: ${displayValue(values?.[name])}`).join("\n")}
+                      tabIndex={0}
+                      aria-describedby={piece.names.map(rowId).join(" ")}
+                      onMouseEnter={() => setActive(piece.names[0])}
+                      onMouseLeave={() => setActive(undefined)}
+                      onFocus={() => setActive(piece.names[0])}
+                      onBlur={() => setActive(undefined)}
+                      onAnimationEnd={() => setFlashing(undefined)}
+                    >
+                      {piece.text}
+                    </mark>
+                  ),
+                )}
+              </span>
+            </li>
+          ))}
+        </ol>
+        {missing.length > 0 ? <p class="muted">Quotes not found in this transcript: {missing.join(", ")}</p> : null}
+      </section>
+      <section class="panel values-panel" aria-labelledby="values-heading">
+        <h3 id="values-heading">Values</h3>
+        {values === null ? <p class="muted">{noValues}</p> : null}
+        <table class="values" hidden={values === null}>
+          <thead>
+            <tr>
+              <th scope="col">Variable</th>
+              <th scope="col" title={types ? undefined : "The profile's declared types are not part of the call: this is each value's JSON type"}>
+                {types ? "Type" : "JSON type"}
+              </th>
+              <th scope="col">Value</th>
+              <th scope="col">Evidence</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(values ?? {}).map(([name, value]) => (
+              <tr key={name} id={rowId(name)} class={active === name ? "active" : undefined}>
+                <th scope="row">
+                  {located[name] !== undefined ? (
+                    <button type="button" class="link" onClick={() => showQuote(name)} title="Show its quote in the transcript">
+                      {name}
+                    </button>
+                  ) : (
+                    name
+                  )}
+                </th>
+                <td>
+                  <code>{valueType(value, types?.[name])}</code>
+                </td>
+                <td class={value === null ? "value null" : "value"}>{value === null ? "null (not said)" : displayValue(value)}</td>
+                <td class="evidence">{evidence?.[name]?.quote ? <q>{evidence[name]!.quote}</q> : <span class="muted">–</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  );
+}

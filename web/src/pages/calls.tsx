@@ -1,0 +1,172 @@
+// Calls, the landing page: the newest calls first with the platform's own id, state, profile, source, duration and
+// age; filters kept in the address (so a filtered view can be shared); older pages by cursor; refreshed every few seconds.
+import { useLocation } from "preact-iso";
+import { query } from "../api.js";
+import { Badge } from "../components/badge.js";
+import { ErrorBox, PipelineOff } from "../components/error-box.js";
+import { When } from "../components/when.js";
+import { duration } from "../format.js";
+import { navigate } from "../session.js";
+import type { CallSummary, CallList } from "../types.js";
+import { useApi } from "../use-api.js";
+import { CALL_STATES, SOURCE_NAMES } from "../vocabulary.js";
+
+const PAGE_SIZE = 50;
+/** Filters kept in the address; `limit` (the page size) too, though no form field sets it. */
+const FILTERS = ["profile", "source", "destination", "external_id", "since", "until", "limit"] as const;
+
+/** A datetime-local value ("2026-06-12T14:05") as the instant it means here, and back. */
+const toIso = (local: string) => (local ? new Date(local).toISOString() : "");
+function toLocal(iso: string | undefined): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** Uncontrolled (default values only): the list's refreshes re-render the page, and must not undo what is being typed. */
+function Filters({ current, states }: { current: Record<string, string>; states: string[] }) {
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const text = (name: string) => String(form.get(name) ?? "").trim();
+    navigate(
+      `/console/${query({
+        state: form.getAll("state").map(String),
+        profile: text("profile"),
+        source: text("source"),
+        destination: text("destination"),
+        external_id: text("external_id"),
+        since: toIso(text("since")),
+        until: toIso(text("until")),
+      })}`,
+    );
+  };
+  return (
+    <form class="filters" onSubmit={submit} aria-label="Filter calls">
+      <fieldset class="states">
+        <legend>State</legend>
+        {CALL_STATES.map((state) => (
+          <label key={state} class="check">
+            <input type="checkbox" name="state" value={state} defaultChecked={states.includes(state)} />
+            {state.replaceAll("_", " ")}
+          </label>
+        ))}
+      </fieldset>
+      <div class="filter-fields">
+        <label>
+          Profile
+          <input name="profile" defaultValue={current.profile ?? ""} />
+        </label>
+        <label>
+          Source
+          <select name="source">
+            <option value="">any</option>
+            {SOURCE_NAMES.map((source) => (
+              <option key={source} value={source} selected={current.source === source}>
+                {source}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Destination
+          <input name="destination" defaultValue={current.destination ?? ""} />
+        </label>
+        <label>
+          Platform's call id
+          <input name="external_id" defaultValue={current.external_id ?? ""} />
+        </label>
+        <label>
+          Received since
+          <input type="datetime-local" name="since" defaultValue={toLocal(current.since)} />
+        </label>
+        <label>
+          Received until
+          <input type="datetime-local" name="until" defaultValue={toLocal(current.until)} />
+        </label>
+      </div>
+      <div class="filter-actions">
+        <button type="submit">Apply filters</button>
+        <a href="/console/" class="button secondary">
+          Clear
+        </a>
+      </div>
+    </form>
+  );
+}
+
+function Row({ call }: { call: CallSummary }) {
+  return (
+    <tr>
+      <td>
+        <a href={`/console/calls/${encodeURIComponent(call.call_id)}`}>
+          <code>{call.external_id}</code>
+        </a>
+        {call.external_id !== call.call_id ? <div class="muted small">{call.call_id}</div> : null}
+      </td>
+      <td>
+        <Badge value={call.state} />
+        {call.reason && call.state !== "delivered" ? <div class="muted small">{call.reason}</div> : null}
+      </td>
+      <td>{call.profile}</td>
+      <td>{call.source}</td>
+      <td class="number">{duration(call.call?.duration_s)}</td>
+      <td>
+        <When iso={call.created_at} />
+      </td>
+    </tr>
+  );
+}
+
+export function CallsPage() {
+  const location = useLocation();
+  const params = new URLSearchParams(location.url.split("?")[1] ?? "");
+  const states = params.getAll("state");
+  const current = Object.fromEntries(FILTERS.map((name) => [name, params.get(name) ?? undefined]).filter(([, value]) => value)) as Record<string, string>;
+  const cursor = params.get("cursor") ?? undefined;
+  const apiQuery = query({ limit: PAGE_SIZE, ...current, state: states, cursor });
+  const loaded = useApi<CallList>(`/v1/calls${apiQuery}`, { refreshMs: 5_000 });
+  const filtered = states.length > 0 || Object.keys(current).some((name) => name !== "limit");
+  const calls = loaded.data?.calls;
+
+  return (
+    <section class="calls">
+      <div class="title-row">
+        <h1>Calls</h1>
+        <span class="muted small">
+          {loaded.updatedAt ? `Updated ${loaded.updatedAt.toLocaleTimeString()}; refreshes every 5 s` : ""}
+        </span>
+      </div>
+      <Filters key={location.url} current={current} states={states} />
+      {loaded.error ? <ErrorBox error={loaded.error} title="The calls could not be listed." /> : null}
+      <PipelineOff error={loaded.error} />
+      {calls === undefined && !loaded.error ? <p aria-busy="true">Loading…</p> : null}
+      {calls && calls.length === 0 ? <p class="muted">{filtered ? "No call matches these filters." : "No call yet. Point a voice platform's post-call webhook at POST /v1/calls?profile=…"}</p> : null}
+      {calls && calls.length > 0 ? (
+        <table class="list">
+          <caption class="visually-hidden">Calls, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Call (platform's id)</th>
+              <th scope="col">State</th>
+              <th scope="col">Profile</th>
+              <th scope="col">Source</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Received</th>
+            </tr>
+          </thead>
+          <tbody>
+            {calls.map((call) => (
+              <Row key={call.call_id} call={call} />
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <nav class="pager" aria-label="Pages">
+        {cursor ? <a href={`/console/${query({ ...current, state: states })}`}>Newest</a> : null}
+        {loaded.data?.next_cursor ? <a href={`/console/${query({ ...current, state: states, cursor: loaded.data.next_cursor })}`}>Older</a> : null}
+      </nav>
+    </section>
+  );
+}

@@ -1,0 +1,277 @@
+// Playground: a transcript in any shape /v1/extract reads, variables edited in a table, one run with evidence, and
+// the result shown as on a call's page. The request can be copied as curl, the variables as a profile's YAML.
+import { useMemo, useState } from "preact/hooks";
+import { normalizeTranscript } from "../../../src/transcript/normalize.js";
+import { api, ApiError } from "../api.js";
+import { ErrorBox } from "../components/error-box.js";
+import { ExtractionView } from "../components/extraction-view.js";
+import { CopyBlock } from "../components/copy-block.js";
+import { curlCommand, profileYaml, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export.js";
+import { storedApiKey } from "../session.js";
+import type { ExtractResult } from "../types.js";
+import { VARIABLE_TYPES } from "../vocabulary.js";
+
+
+const SAMPLE_TRANSCRIPT = [
+  "AI: Hi, is this Dana?",
+  "Customer: Yes. We need the AC repaired, my boss capped it at four thousand.",
+  "AI: Can we come next Tuesday?",
+  "Customer: Tuesday works. Actually, make that Wednesday.",
+].join("\n");
+
+const SAMPLE_ROWS: VariableRow[] = [
+  { name: "budget", type: "number", options: "", description: "Budget the customer states, in USD" },
+  { name: "service_type", type: "enum", options: "cleaning, repair", description: "What the customer needs" },
+  { name: "appointment_date", type: "date", options: "", description: "The date the visit is booked for" },
+  { name: "decision_maker", type: "boolean", options: "", description: "Whether the caller makes the final decision" },
+];
+
+interface Draft {
+  transcript: string;
+  rows: VariableRow[];
+  systemPrompt: string;
+  callTime: string;
+  timezone: string;
+  model: string;
+  cache: boolean;
+}
+
+// Kept while the tab lives: leaving the playground for a call's page and coming back finds it as it was.
+let draft: Draft = {
+  transcript: SAMPLE_TRANSCRIPT,
+  rows: SAMPLE_ROWS,
+  systemPrompt: "",
+  callTime: "",
+  timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+  model: "",
+  cache: true,
+};
+
+/** JSON when it looks like JSON (a turn array, a platform's object), else the `Speaker: text` string itself. */
+function readTranscript(text: string): { value: unknown } | { error: ApiError } {
+  const trimmed = text.trim();
+  if (!/^[[{]/.test(trimmed)) return { value: text };
+  try {
+    return { value: JSON.parse(trimmed) as unknown };
+  } catch (error) {
+    return { error: new ApiError(0, "invalid_json", `The transcript looks like JSON but does not parse: ${(error as Error).message}`, [{ path: "transcript", message: "fix the JSON, or paste `Speaker: text` lines" }]) };
+  }
+}
+
+function requestBody(state: Draft, transcript: unknown) {
+  const call = {
+    ...(state.callTime ? { created_at: new Date(state.callTime).toISOString() } : {}),
+    ...(state.timezone.trim() ? { timezone: state.timezone.trim() } : {}),
+  };
+  const context = {
+    ...(state.systemPrompt.trim() ? { system_prompt: state.systemPrompt.trim() } : {}),
+    ...(Object.keys(call).length > 0 ? { call } : {}),
+  };
+  return {
+    transcript,
+    variables: variablesFromRows(state.rows),
+    ...(Object.keys(context).length > 0 ? { context } : {}),
+    options: { evidence: true, cache: state.cache, ...(state.model.trim() ? { model: state.model.trim() } : {}) },
+  };
+}
+
+export function PlaygroundPage() {
+  const [state, setState] = useState<Draft>(draft);
+  const [result, setResult] = useState<{ answer: ExtractResult; transcript: unknown } | undefined>(undefined);
+  const [error, setError] = useState<ApiError | undefined>(undefined);
+  const [running, setRunning] = useState(false);
+
+  const update = (change: Partial<Draft>) => {
+    draft = { ...state, ...change };
+    setState(draft);
+  };
+  const updateRow = (index: number, change: Partial<VariableRow>) => update({ rows: state.rows.map((row, i) => (i === index ? { ...row, ...change } : row)) });
+
+  const parsed = useMemo(() => readTranscript(state.transcript), [state.transcript]);
+  const body = "value" in parsed ? requestBody(state, parsed.value) : undefined;
+  // The turns exactly as the service reads them (its own normaliser), so evidence turn numbers line up.
+  const turns = useMemo(() => {
+    if (!result) return [];
+    const normalized = normalizeTranscript(result.transcript);
+    return normalized.ok ? normalized.turns : [];
+  }, [result]);
+
+  const run = async (event: Event) => {
+    event.preventDefault();
+    if ("error" in parsed) {
+      setError(parsed.error);
+      return;
+    }
+    setRunning(true);
+    setError(undefined);
+    try {
+      const answer = await api.post<ExtractResult>("/v1/extract", body);
+      setResult({ answer, transcript: parsed.value });
+    } catch (failure) {
+      setError(failure as ApiError);
+      setResult(undefined);
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const meta = result?.answer.meta;
+  const types = Object.fromEntries(variablesFromRows(state.rows).map((variable) => [variable.name, variable.type]));
+
+  return (
+    <section class="playground">
+      <h1>Playground</h1>
+      <p class="lead">
+        Try a transcript and a set of variables on <code>POST /v1/extract</code>, with evidence. Nothing is stored.
+      </p>
+      <form onSubmit={run}>
+        <label for="transcript">Transcript</label>
+        <p class="hint" id="transcript-hint">
+          <code>Speaker: text</code> lines, or a JSON array of turns in any platform's shape (Vapi, Retell, ElevenLabs, Bland, Thoughtly,
+          Autocalls, <code>{"{role, content}"}</code>).
+        </p>
+        <textarea
+          id="transcript"
+          rows={9}
+          spellcheck={false}
+          aria-describedby="transcript-hint"
+          value={state.transcript}
+          onInput={(event) => update({ transcript: (event.currentTarget as HTMLTextAreaElement).value })}
+        />
+
+        <fieldset>
+          <legend>Variables</legend>
+          <table class="variables">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Type</th>
+                <th scope="col">Options (enum, list)</th>
+                <th scope="col">Description</th>
+                <th scope="col">
+                  <span class="visually-hidden">Remove</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.rows.map((row, index) => (
+                <tr key={index}>
+                  <td>
+                    <input
+                      aria-label={`Name of variable ${index + 1}`}
+                      value={row.name}
+                      pattern="[a-z][a-z0-9_]{1,63}"
+                      title="Lower case letters, digits and _, starting with a letter"
+                      onInput={(event) => updateRow(index, { name: (event.currentTarget as HTMLInputElement).value })}
+                    />
+                  </td>
+                  <td>
+                    <select
+                      aria-label={`Type of variable ${index + 1}`}
+                      value={row.type}
+                      onChange={(event) => updateRow(index, { type: (event.currentTarget as HTMLSelectElement).value })}
+                    >
+                      {VARIABLE_TYPES.map((type) => (
+                        <option key={type} value={type}>
+                          {type}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <input
+                      aria-label={`Options of variable ${index + 1}, separated by commas`}
+                      value={row.options}
+                      disabled={!TYPES_WITH_OPTIONS.has(row.type)}
+                      placeholder={TYPES_WITH_OPTIONS.has(row.type) ? "a, b, c" : ""}
+                      onInput={(event) => updateRow(index, { options: (event.currentTarget as HTMLInputElement).value })}
+                    />
+                  </td>
+                  <td>
+                    <input
+                      aria-label={`Description of variable ${index + 1}`}
+                      value={row.description}
+                      onInput={(event) => updateRow(index, { description: (event.currentTarget as HTMLInputElement).value })}
+                    />
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-label={`Remove variable ${index + 1}${row.name ? ` (${row.name})` : ""}`}
+                      onClick={() => update({ rows: state.rows.filter((_, i) => i !== index) })}
+                    >
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <button type="button" class="secondary" onClick={() => update({ rows: [...state.rows, { name: "", type: "string", options: "", description: "" }] })}>
+            Add a variable
+          </button>
+          <p class="hint">
+            <code>status</code> and <code>summary</code> are always extracted unless you define them.
+          </p>
+        </fieldset>
+
+        <details>
+          <summary>Context and options</summary>
+          <div class="grid">
+            <label>
+              The agent's prompt (what the call was for)
+              <textarea rows={3} value={state.systemPrompt} onInput={(event) => update({ systemPrompt: (event.currentTarget as HTMLTextAreaElement).value })} />
+            </label>
+            <label>
+              When the call took place (for relative dates)
+              <input type="datetime-local" value={state.callTime} onInput={(event) => update({ callTime: (event.currentTarget as HTMLInputElement).value })} />
+            </label>
+            <label>
+              Time zone
+              <input value={state.timezone} placeholder="America/New_York" onInput={(event) => update({ timezone: (event.currentTarget as HTMLInputElement).value })} />
+            </label>
+            <label>
+              Model (empty: the service's default)
+              <input value={state.model} onInput={(event) => update({ model: (event.currentTarget as HTMLInputElement).value })} />
+            </label>
+            <label class="check">
+              <input type="checkbox" checked={state.cache} onChange={(event) => update({ cache: (event.currentTarget as HTMLInputElement).checked })} />
+              Answer from the result cache when the same request was run before
+            </label>
+          </div>
+        </details>
+
+        <button type="submit" disabled={running}>
+          {running ? "Extracting…" : "Run extraction"}
+        </button>
+      </form>
+
+      {error ? <ErrorBox error={error} title="The extraction did not run." /> : null}
+
+      {result && meta ? (
+        <section aria-labelledby="result-heading" class="result">
+          <h2 id="result-heading">Result</h2>
+          <p class="facts">
+            <span>model {meta.model}</span>
+            <span>{meta.cached ? "from the cache" : `${meta.latency_ms} ms`}</span>
+            {meta.ungrounded ? <span class="warn">{meta.ungrounded} quote(s) not in the transcript were dropped</span> : null}
+          </p>
+          <ExtractionView turns={turns} values={result.answer.extracted_variables} evidence={result.answer.evidence} types={types} />
+        </section>
+      ) : null}
+
+      <section aria-labelledby="export-heading" class="export">
+        <h2 id="export-heading">Take it with you</h2>
+        {body ? (
+          <CopyBlock
+            label="The request as curl"
+            text={curlCommand(location.origin, body, { auth: storedApiKey() !== undefined })}
+            hint={storedApiKey() ? "Reads the key from $DEBRIEF_API_KEY: set it in your shell first." : undefined}
+          />
+        ) : null}
+        <CopyBlock label="The variables as a profile (YAML)" text={profileYaml(variablesFromRows(state.rows))} hint="Paste under a profile in your DEBRIEF_CONFIG file." />
+      </section>
+    </section>
+  );
+}

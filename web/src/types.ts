@@ -1,0 +1,122 @@
+// The API's shapes as the console reads them (see /openapi.json, generated from the service's zod schemas). Only the
+// fields the console shows are named.
+import type { EvidenceItem } from "./highlight.js";
+
+export type { EvidenceItem };
+
+export interface CallFacts {
+  completed: boolean;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_s: number | null;
+  customer_phone: string | null;
+  agent_phone: string | null;
+  recording_url: string | null;
+}
+
+export interface Attempt {
+  attempt: number;
+  started_at: string;
+  finished_at: string | null;
+  status: number | null;
+  latency_ms: number | null;
+  outcome: "delivered" | "retry" | "failed" | "interrupted" | null;
+  error: string | null;
+  response_snippet: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  call_id: string;
+  destination: string;
+  status: "pending" | "delivered" | "failed";
+  /** Every attempt, replays included (the length of attempt_history). */
+  attempts: number;
+  last_status: number | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+  last_response: string | null;
+  webhook_id: string;
+  attempt_history: Attempt[];
+}
+
+/** What became of a call at one destination, with every delivery to it (GET /v1/calls/{id}). */
+export interface DestinationFate {
+  destination: string;
+  in_profile: boolean;
+  fate: "delivered" | "pending" | "failed" | "skipped";
+  reason: { code: string; message: string } | null;
+  deliveries: Delivery[];
+}
+
+export interface Turn {
+  speaker: string;
+  text: string;
+  time?: string | null;
+}
+
+
+/** A call in the list (GET /v1/calls), and the head of a call's page. */
+export interface CallSummary {
+  call_id: string;
+  profile: string;
+  source: string;
+  external_id: string;
+  call: CallFacts | null;
+  customer_phone_e164: string | null;
+  state: string;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CallList {
+  calls: CallSummary[];
+  next_cursor: string | null;
+}
+
+export interface CallDetail extends CallSummary {
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  extracted_variables: Record<string, unknown> | null;
+  evidence: Record<string, EvidenceItem> | null;
+  meta: Record<string, unknown> | null;
+  /** The turns the model read; evidence turn numbers point into them. */
+  transcript: Turn[] | null;
+  destinations: DestinationFate[];
+  /** What the platform posted, as it came. */
+  payload: Record<string, unknown>;
+}
+
+export interface ExtractResult {
+  extracted_variables: Record<string, unknown>;
+  evidence?: Record<string, EvidenceItem>;
+  meta: Record<string, unknown> & { model: string; cached: boolean; latency_ms: number; ungrounded?: number };
+}
+
+export interface TestRequestResult {
+  ok: boolean;
+  status: number | null;
+  latency_ms: number;
+  body_snippet: string | null;
+  error: string | null;
+  webhook_id: string;
+}
+
+/** A destination's health (GET /v1/destinations). */
+export interface DestinationHealth {
+  name: string;
+  /** In the configuration file now (false: removed, with deliveries left in the outbox). */
+  configured: boolean;
+  host: string | null;
+  pending: number;
+  delivered_24h: number;
+  failed_24h: number;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_error_at: string | null;
+  last_delivered_at: string | null;
+}
