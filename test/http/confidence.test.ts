@@ -1,7 +1,7 @@
 // Per-value confidence and review flags end to end: real HTTP into the service, the real openai SDK out to the
 // loopback LLM, which answers with OpenAI-shaped token log-probabilities (or omits or refuses them).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { answerFor, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
+import { answerFor, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest, type Reply } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
 
@@ -140,7 +140,7 @@ describe("confidence from the server's token log-probabilities", () => {
 describe("review flags", () => {
   it("repaired: only the values the first answer got wrong, rated by the final answer's own tokens", async () => {
     llm.logprobs = "give";
-    llm.script = (request, index) =>
+    llm.script = (request, index): Reply =>
       index === 0
         ? { json: answerFor(request, { ...BOOKED, budget: "four grand" }), tokens: { uncertain: { service_type: -3 } } }
         : { json: answerFor(request, BOOKED), tokens: { uncertain: { budget: -0.05 } } };
@@ -198,7 +198,7 @@ describe("review flags", () => {
       "AI: Done: Wednesday, June 17. Goodbye!",
     ].join("\n");
     const isFinalPass = (request: RecordedRequest) => request.body.response_format?.json_schema?.name === "call_outcome";
-    llm.script = (request) => {
+    llm.script = (request): Reply => {
       if (isFinalPass(request)) return { json: { values: { status: true, summary: "Visit booked for June 17" } }, tokens: { uncertain: { summary: -0.9 } } };
       const text = userMessage(request);
       const last = text.includes("Goodbye!");
