@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { answerFor, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest, type Reply } from "../support/fake-llm.js";
 import { startTestService, type TestService } from "../support/service.js";
-import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
+import { HVAC_CALL_TEXT, longCall } from "../fixtures/calls.js";
 
 const VARIABLES = [
   { name: "budget", type: "number", description: "Monthly budget the customer states, in USD" },
@@ -187,16 +187,10 @@ describe("review flags", () => {
   it("chunks_disagree: chunks that gave different values; each value rated by the chunk it came from, status and summary by the final pass", async () => {
     const chunked = await serviceWith({ DEBRIEF_MAX_INPUT_TOKENS: "2500", DEBRIEF_CHUNK_OVERLAP_TURNS: "2" });
     llm.logprobs = "give";
-    const filler = Array.from({ length: 160 }, (_, i) =>
-      i % 2 ? `Customer: Well, about item ${i}, I'd say it is fine, nothing special to report there today.` : `AI: Thanks. Let's go over point ${i} of the checklist together.`,
+    const transcript = longCall(
+      ["AI: Hi Dana, this is Sam from CoolAir.", "Customer: Hi. Let's book the visit for Tuesday, June 16. My budget is four thousand."],
+      ["Customer: Actually, make that Wednesday, June 17.", "AI: Done: Wednesday, June 17. Goodbye!"],
     );
-    const transcript = [
-      "AI: Hi Dana, this is Sam from CoolAir.",
-      "Customer: Hi. Let's book the visit for Tuesday, June 16. My budget is four thousand.",
-      ...filler,
-      "Customer: Actually, make that Wednesday, June 17.",
-      "AI: Done: Wednesday, June 17. Goodbye!",
-    ].join("\n");
     const isFinalPass = (request: RecordedRequest) => request.body.response_format?.json_schema?.name === "call_outcome";
     llm.script = (request): Reply => {
       if (isFinalPass(request)) return { json: { values: { status: true, summary: "Visit booked for June 17" } }, tokens: { uncertain: { summary: -0.9 } } };
