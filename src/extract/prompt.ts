@@ -68,7 +68,7 @@ function formattersFor(zone: string) {
   return pair;
 }
 
-/** "Friday, 12 June 2026, 10:22 (America/New_York, GMT-04:00)", computed in the call's own time zone. */
+/** "Call date: Friday 2026-06-12, 10:22 local time (America/New_York, UTC-04:00).", computed in the call's own time zone. */
 export function describeCallDate(createdAt: string | undefined, timezone: string | undefined): string {
   if (!createdAt) return "Call date: unknown: answer null for a relative date (\"tomorrow\") unless the customer states an absolute one.";
   const zone = timezone ?? "UTC";
