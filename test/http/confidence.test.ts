@@ -61,6 +61,14 @@ describe("confidence from the server's token log-probabilities", () => {
     expect(strict.body.review.fields).toEqual({ appointment_date: ["low_confidence"], budget: ["low_confidence"] });
   });
 
+  it.each([[1.5], [-0.1], ["high"]])("refuses a min_confidence of %j with a 400 naming it", async (min_confidence) => {
+    const res = await extract(service, { options: { min_confidence } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
+    expect(res.body.error.details).toEqual([expect.objectContaining({ path: "options.min_confidence" })]);
+    expect(llm.requests).toHaveLength(0);
+  });
+
   it("maps the tokens of an answer written with whitespace and newlines", async () => {
     llm.logprobs = "give";
     llm.script = (request) => ({ json: answerFor(request, BOOKED), indent: 2, tokens: { uncertain: { budget: -2 } } });
