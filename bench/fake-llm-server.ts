@@ -1,13 +1,15 @@
 // A lean OpenAI-compatible chat-completions server for the bench, run as its own process on loopback.
 // The latency is part of the URL (`/latency/500/v1`), so one server serves every section and the bare-SDK baseline
 // hits exactly what Debrief hits. It answers a valid {"values": …} for whatever schema it is sent and reports
-// `usage.prompt_tokens` counted with tiktoken o200k_base. Prints `{"port": N}` on stdout once listening.
+// `usage.prompt_tokens` counted with tiktoken o200k_base, and the answer's tokens with log-probabilities when asked
+// (`logprobs: true`, as Debrief asks by default). Prints `{"port": N}` on stdout once listening.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { countChatPrompt, countTokens, type PromptMessage } from "./lib/tokens.js";
+import { countChatPrompt, countTokens, tokenBytes, type PromptMessage } from "./lib/tokens.js";
 
 interface ChatBody {
   model?: string;
+  logprobs?: boolean;
   messages?: PromptMessage[];
   response_format?: { type?: string; json_schema?: { schema?: JsonSchema } };
 }
@@ -52,6 +54,14 @@ function valueFor(schema: JsonSchema): unknown {
     }
   }
   return null;
+}
+
+/** OpenAI's `choices[0].logprobs`: the answer's o200k tokens, each nearly certain. */
+function logprobsFor(content: string) {
+  return {
+    content: tokenBytes(content).map((bytes) => ({ token: Buffer.from(bytes).toString("utf8"), logprob: -0.01, bytes: [...bytes], top_logprobs: [] })),
+    refusal: null,
+  };
 }
 
 /** Every other variable gets a typed value, the rest null ("the call never said"); evidence, when asked for, is null. */
@@ -113,7 +123,7 @@ const server = createServer(async (req, res) => {
         object: "chat.completion",
         created: Math.floor(Date.now() / 1000),
         model: body.model ?? "bench",
-        choices: [{ index: 0, message: { role: "assistant", content, refusal: null }, finish_reason: "stop", logprobs: null }],
+        choices: [{ index: 0, message: { role: "assistant", content, refusal: null }, finish_reason: "stop", logprobs: body.logprobs === true ? logprobsFor(content) : null }],
         usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
       });
     } finally {

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadSettings, SettingsError, type Settings } from "../src/config.js";
 import { LlmNotConfiguredError, LocalModelUnavailableError, LocalRuntimeNotInstalledError } from "../src/errors.js";
-import { Extractor, PROMPT_VERSION } from "../src/extract/index.js";
+import { Extractor } from "../src/extract/index.js";
 import { createLlm, LocalLlm } from "../src/llm/index.js";
 import { terminalDownloadBar } from "../src/llm/download-bar.js";
 import { tokenCounter } from "../src/transcript/index.js";
@@ -71,7 +71,7 @@ async function evaluate(options: EvalOptions, settings: Settings): Promise<numbe
       started_at: startedAt.toISOString(),
       finished_at: new Date().toISOString(),
       models,
-      prompt_version: PROMPT_VERSION,
+      prompt_version: extractor.promptVersion,
       structured_output: settings.llm.structuredOutput,
       datasets: options.datasets,
       concurrency: options.concurrency,

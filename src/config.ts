@@ -113,6 +113,10 @@ const EnvSchema = z.object({
   DEBRIEF_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   /** Repair rounds after an answer that is not valid JSON or breaks the schema. */
   DEBRIEF_REPAIR_ATTEMPTS: z.coerce.number().int().min(0).max(5).default(1),
+  /** Token log-probabilities (per-value confidence): auto asks and copes with a server that refuses; on: a refusal is an error. */
+  DEBRIEF_LOGPROBS: z.enum(["auto", "on", "off"]).default("auto"),
+  /** Variable descriptions in the prompt as well as in the JSON Schema: auto sends them once to OpenAI, which shows the schema to the model. */
+  DEBRIEF_SCHEMA_IN_PROMPT: z.enum(["auto", "always", "never"]).default("auto"),
 
   /** The local model, used when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set; "off" turns it off. */
   DEBRIEF_LOCAL_MODEL: z.string().default(DEFAULT_LOCAL_MODEL).transform(parseLocalModel),
@@ -203,6 +207,14 @@ export interface Settings {
     timeoutMs: number;
     maxRetries: number;
     repairAttempts: number;
+    /** off: never ask for token log-probabilities; auto: ask, and stop asking a model whose server refuses; on: a refusal is an error. */
+    logprobs: "auto" | "on" | "off";
+    /**
+     * "never": the prompt names the variables and their types only, their descriptions reach the model through the
+     * JSON Schema alone (OpenAI shows it to the model); "always": the prompt describes them too. DEBRIEF_SCHEMA_IN_PROMPT
+     * resolved: auto is never for OpenAI's own API in json_schema mode, always otherwise.
+     */
+    schemaInPrompt: "always" | "never";
     /** Present with provider "local". */
     local?: LocalModelSettings;
   };
@@ -243,6 +255,30 @@ export interface LocalModelSettings {
   maxStringChars: number;
 }
 
+/**
+ * auto: the descriptions once (in the JSON Schema) where the server is OpenAI's own API in json_schema mode, which shows
+ * the schema, descriptions included, to the model; twice everywhere else: other servers may only constrain decoding
+ * with the schema, the local model only gets a grammar, and json_object mode sends no schema through the API.
+ */
+export function resolveSchemaInPrompt(
+  mode: "auto" | "always" | "never",
+  llm: { provider: "openai" | "local" | "none"; baseURL: string | undefined; structuredOutput: "json_schema" | "json_object" },
+): "always" | "never" {
+  if (mode !== "auto") return mode;
+  if (llm.provider !== "openai" || llm.structuredOutput !== "json_schema") return "always";
+  return isOpenAiApi(llm.baseURL) ? "never" : "always";
+}
+
+/** Unset (the SDK's default) or api.openai.com. */
+function isOpenAiApi(baseURL: string | undefined): boolean {
+  if (baseURL === undefined) return true;
+  try {
+    return new URL(baseURL).hostname.toLowerCase() === "api.openai.com";
+  } catch {
+    return false;
+  }
+}
+
 /** A local CPU generation takes far longer than an API call: the default timeout grows to match. */
 const LOCAL_DEFAULT_TIMEOUT_MS = 600_000;
 
@@ -273,6 +309,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new SettingsError(`Invalid settings:\n  DEBRIEF_ROLE: "worker" runs the post-call pipeline, which needs DEBRIEF_CONFIG (its configuration file)`);
   }
   const provider = e.OPENAI_API_KEY || e.OPENAI_BASE_URL ? "openai" : e.DEBRIEF_LOCAL_MODEL === "off" ? "none" : "local";
+  // The local model decodes under a grammar: it never reads the schema's descriptions, so the prompt must carry them.
+  if (e.DEBRIEF_SCHEMA_IN_PROMPT === "never" && provider === "local") {
+    throw new SettingsError(
+      "Invalid settings:\n  DEBRIEF_SCHEMA_IN_PROMPT: \"never\" would leave the local model without the variable descriptions (its grammar carries none); use auto or always",
+    );
+  }
   const local =
     provider === "local" && e.DEBRIEF_LOCAL_MODEL !== "off"
       ? {
@@ -302,6 +344,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       timeoutMs: local && present.DEBRIEF_LLM_TIMEOUT === undefined ? LOCAL_DEFAULT_TIMEOUT_MS : e.DEBRIEF_LLM_TIMEOUT,
       maxRetries: e.DEBRIEF_LLM_MAX_RETRIES,
       repairAttempts: e.DEBRIEF_REPAIR_ATTEMPTS,
+      logprobs: e.DEBRIEF_LOGPROBS,
+      schemaInPrompt: resolveSchemaInPrompt(e.DEBRIEF_SCHEMA_IN_PROMPT, {
+        provider,
+        baseURL: e.OPENAI_BASE_URL,
+        structuredOutput: local ? "json_schema" : e.DEBRIEF_STRUCTURED_OUTPUT,
+      }),
       ...(local ? { local } : {}),
     },
     limits: {

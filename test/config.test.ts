@@ -94,3 +94,37 @@ describe("DEBRIEF_LOCAL_MODEL", () => {
     expect(() => loadSettings({ DEBRIEF_LOCAL_CONTEXT: "256" })).toThrow(/DEBRIEF_LOCAL_CONTEXT: must be at least 512/);
   });
 });
+
+describe("DEBRIEF_SCHEMA_IN_PROMPT", () => {
+  it.each([
+    ["OpenAI's API (no base URL)", { OPENAI_API_KEY: "k" }, "never"],
+    ["OpenAI's API named", { OPENAI_API_KEY: "k", OPENAI_BASE_URL: "https://api.openai.com/v1" }, "never"],
+    ["another server, which may only constrain decoding", { OPENAI_BASE_URL: "http://vllm.internal:8000/v1" }, "always"],
+    ["a look-alike host", { OPENAI_BASE_URL: "https://api.openai.com.example.net/v1" }, "always"],
+    ["OpenAI in json_object mode, where no schema reaches the model", { OPENAI_API_KEY: "k", DEBRIEF_STRUCTURED_OUTPUT: "json_object" }, "always"],
+    ["the local model, which only gets a grammar", { DEBRIEF_LOCAL_MODEL: "/models/m.gguf" }, "always"],
+  ])("auto sends descriptions once only to %s", (_name, env, expected) => {
+    expect(loadSettings(env).llm.schemaInPrompt).toBe(expected);
+  });
+
+  it("keeps an explicit choice", () => {
+    expect(loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_SCHEMA_IN_PROMPT: "always" }).llm.schemaInPrompt).toBe("always");
+    expect(loadSettings({ OPENAI_BASE_URL: "http://vllm.internal:8000/v1", DEBRIEF_SCHEMA_IN_PROMPT: "never" }).llm.schemaInPrompt).toBe("never");
+  });
+
+  it("refuses never for the local model, which would then never read the descriptions", () => {
+    expect(() => loadSettings({ DEBRIEF_LOCAL_MODEL: "/models/m.gguf", DEBRIEF_SCHEMA_IN_PROMPT: "never" })).toThrow(/DEBRIEF_SCHEMA_IN_PROMPT/);
+  });
+
+  it("refuses a value it does not know", () => {
+    expect(() => loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_SCHEMA_IN_PROMPT: "sometimes" })).toThrow(/DEBRIEF_SCHEMA_IN_PROMPT/);
+  });
+});
+
+describe("DEBRIEF_LOGPROBS", () => {
+  it("asks for log-probabilities by default, and takes on and off", () => {
+    expect(loadSettings({ OPENAI_API_KEY: "k" }).llm.logprobs).toBe("auto");
+    expect(loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LOGPROBS: "off" }).llm.logprobs).toBe("off");
+    expect(() => loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LOGPROBS: "yes" })).toThrow(/DEBRIEF_LOGPROBS/);
+  });
+});

@@ -13,6 +13,12 @@ export function countTokens(text: string): number {
   return text === "" ? 0 : o200k().encode_ordinary(text).length;
 }
 
+/** Each token's UTF-8 bytes, in order: what an OpenAI server's `logprobs.content[].bytes` holds for an answer. */
+export function tokenBytes(text: string): Uint8Array[] {
+  const encoder = o200k();
+  return [...encoder.encode_ordinary(text)].map((token) => encoder.decode_single_token_bytes(token));
+}
+
 const lineCounts = new Map<string, number>();
 const MAX_MEMO_LINES = 200_000;
 

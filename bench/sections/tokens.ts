@@ -1,13 +1,20 @@
-// Section 6: prompt tokens Debrief spends beyond the transcript itself, for 5 and 20 variables, and its whole prompt
-// against a naive one (the transcript turns as a JSON array, the JSON Schema and descriptions in the user message).
+// Section 6: prompt tokens Debrief spends beyond the transcript itself, for 5 and 20 variables, with the variable
+// descriptions in the prompt and in the schema (DEBRIEF_SCHEMA_IN_PROMPT=always) and in the schema only (never), and
+// its whole prompt against a naive one (the transcript turns as a JSON array, the JSON Schema and descriptions in the
+// user message).
 import { expectOk, lastLlmRequest, type BenchContext, type Figure, type SectionResult } from "../lib/context.js";
+import type { DebriefProcess } from "../lib/processes.js";
 import { countChatPrompt, countTokensByLine, type PromptMessage } from "../lib/tokens.js";
+import { overheadEnv } from "./overhead.js";
 import { extractBody, generateTranscript, UNIQUE_MARKER, VARIABLE_POOL, type Transcript, type VariableSpecInput } from "../lib/transcripts.js";
 
 interface CapturedChat {
   messages: PromptMessage[];
   response_format?: { json_schema?: { schema?: unknown } };
 }
+
+/** Set explicitly: auto would pick `always` for the bench's loopback LLM, which is not OpenAI's API. */
+const MODES = ["always", "never"] as const;
 
 const DEFAULT_DESCRIPTIONS: VariableSpecInput[] = [
   { name: "status", type: "boolean", description: "Whether the call's objective was achieved: true, false, or null if the transcript gives no way to tell." },
@@ -35,13 +42,42 @@ export function naivePrompt(transcript: Transcript, variables: readonly Variable
 
 export async function promptTokens(context: BenchContext): Promise<SectionResult> {
   const transcript = generateTranscript({ seed: 600, tokens: 2_000 });
-  const debrief = await context.zeroLatencyDebrief();
   const figures: Figure[] = [];
   const details: Record<string, unknown> = {};
+  for (const mode of MODES) {
+    const name = `tokens-${mode}`;
+    const debrief = await context.startDebrief(name, { ...overheadEnv(context, name, 0), DEBRIEF_SCHEMA_IN_PROMPT: mode });
+    try {
+      figures.push(...(await measureMode(context, debrief, transcript, mode, details)));
+    } finally {
+      await debrief.stop();
+    }
+  }
+  return {
+    id: "tokens",
+    title: `6. Tokens (a ~${transcript.tokens}-token call, counted with tiktoken o200k_base)`,
+    figures,
+    notes: [
+      "Debrief's figures are meta.usage.prompt_tokens as the fake LLM counted them (messages + response_format schema + chat framing); the transcript part is cut from the captured prompt.",
+      "always: the variable descriptions in the prompt and in the JSON Schema; never: in the schema only (what auto picks for OpenAI's API, which shows the schema to the model).",
+      "The naive prompt (bench/sections/tokens.ts) is counted with the same function, its schema in the message instead of response_format.",
+    ],
+    details,
+  };
+}
+
+async function measureMode(
+  context: BenchContext,
+  debrief: DebriefProcess,
+  transcript: Transcript,
+  mode: (typeof MODES)[number],
+  details: Record<string, unknown>,
+): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const extras: Record<number, number> = {};
   for (const count of [5, 20]) {
     const body = { ...extractBody(transcript, count), options: { cache: false } };
-    const response = await expectOk(debrief, JSON.stringify(body).replaceAll(UNIQUE_MARKER, `tokens-${count}`));
+    const response = await expectOk(debrief, JSON.stringify(body).replaceAll(UNIQUE_MARKER, `tokens-${mode}-${count}`));
     const chat = JSON.parse(await lastLlmRequest(context)) as CapturedChat;
     const user = chat.messages.filter((message) => message.role === "user").at(-1)?.content ?? "";
     const at = user.lastIndexOf("Transcript:\n");
@@ -51,11 +87,11 @@ export async function promptTokens(context: BenchContext): Promise<SectionResult
     const extra = total - transcriptTokens;
     extras[count] = extra;
     const naive = countChatPrompt(naivePrompt(transcript, [...DEFAULT_DESCRIPTIONS, ...VARIABLE_POOL.slice(0, count)], chat.response_format?.json_schema?.schema));
-    details[`${count}_variables`] = { total, transcriptTokens, extra, naive };
+    details[`${count}_variables_${mode}`] = { total, transcriptTokens, extra, naive };
     figures.push(
       {
-        id: `tokens.extra_${count}_variables`,
-        label: `${count} variables (+status, summary): prompt tokens beyond the transcript`,
+        id: `tokens.extra_${count}_variables_${mode}`,
+        label: `${count} variables (+status, summary), ${mode}: prompt tokens beyond the transcript`,
         value: extra,
         unit: "tokens/call",
         baseline: { label: "the transcript itself", value: transcriptTokens, unit: "tokens" },
@@ -63,8 +99,8 @@ export async function promptTokens(context: BenchContext): Promise<SectionResult
         note: "instructions, call date, variable list, response_format schema, chat framing",
       },
       {
-        id: `tokens.total_${count}_variables`,
-        label: `${count} variables: Debrief's whole prompt`,
+        id: `tokens.total_${count}_variables_${mode}`,
+        label: `${count} variables, ${mode}: Debrief's whole prompt`,
         value: total,
         unit: "tokens/call",
         baseline: { label: "naive prompt (JSON turns + schema in the message)", value: naive, unit: "tokens" },
@@ -73,19 +109,10 @@ export async function promptTokens(context: BenchContext): Promise<SectionResult
     );
   }
   figures.push({
-    id: "tokens.per_variable",
-    label: "marginal prompt tokens per variable (5 → 20)",
+    id: `tokens.per_variable_${mode}`,
+    label: `marginal prompt tokens per variable (5 → 20), ${mode}`,
     value: Math.round(((extras[20]! - extras[5]!) / 15) * 10) / 10,
     unit: "tokens/variable",
   });
-  return {
-    id: "tokens",
-    title: `6. Tokens (a ~${transcript.tokens}-token call, counted with tiktoken o200k_base)`,
-    figures,
-    notes: [
-      "Debrief's figures are meta.usage.prompt_tokens as the fake LLM counted them (messages + response_format schema + chat framing); the transcript part is cut from the captured prompt.",
-      "The naive prompt (bench/sections/tokens.ts) is counted with the same function, its schema in the message instead of response_format.",
-    ],
-    details,
-  };
+  return figures;
 }

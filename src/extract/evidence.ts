@@ -16,6 +16,8 @@ export function normalizeForMatch(text: string): string {
 export interface GroundedEvidence {
   evidence: Record<string, Evidence>;
   ungrounded: number;
+  /** The values whose quote was dropped (`ungrounded` of them). */
+  ungroundedNames: string[];
 }
 
 /**
@@ -29,20 +31,14 @@ export function groundEvidence(
 ): GroundedEvidence {
   const normalizedTurns = turns.map((turn) => normalizeForMatch(turn.text));
   const evidence: Record<string, Evidence> = {};
-  let ungrounded = 0;
+  const ungroundedNames: string[] = [];
   for (const [name, item] of Object.entries(claimed)) {
     if (!item || values[name] === null || values[name] === undefined) continue;
     const quote = normalizeForMatch(item.quote);
-    if (quote === "") {
-      ungrounded += 1;
-      continue;
-    }
-    const turn = normalizedTurns[item.turn]?.includes(quote) ? item.turn : normalizedTurns.findIndex((text) => text.includes(quote));
-    if (turn === -1) {
-      ungrounded += 1;
-      continue;
-    }
-    evidence[name] = { quote: item.quote.trim(), turn };
+    const turn =
+      quote === "" ? -1 : normalizedTurns[item.turn]?.includes(quote) ? item.turn : normalizedTurns.findIndex((text) => text.includes(quote));
+    if (turn === -1) ungroundedNames.push(name);
+    else evidence[name] = { quote: item.quote.trim(), turn };
   }
-  return { evidence, ungrounded };
+  return { evidence, ungrounded: ungroundedNames.length, ungroundedNames };
 }

@@ -9,9 +9,10 @@ import type { ChatMessage, Llm, Usage } from "../llm/index.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
 import { boundedCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
-import { mergeChunkAnswers } from "./merge.js";
+import { mergeChunkAnswers, type MergedAnswer } from "./merge.js";
 import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
-import { buildFinalizeMessages, PROMPT_VERSION } from "./prompt.js";
+import { buildFinalizeMessages, promptVersion } from "./prompt.js";
+import { addFlag, ANSWER_FLAGS, reviewOf, type AnswerFlag, type Review } from "./review.js";
 import { completeStructured, type StructuredResult } from "./structured.js";
 import type { TurnTaking } from "../turn-taking.js";
 
@@ -29,12 +30,18 @@ export const ExtractionSchema = z.object({
   ungrounded: z.number().int().optional(),
   usage: UsageSchema,
   extracted_at: z.string(),
+  /** Each non-null value's confidence; absent when the LLM gave no token log-probabilities. */
+  confidence: z.record(z.number().min(0).max(1)).optional(),
+  /** The flags known when the answer was made, per non-null value (low_confidence is judged per request). */
+  flags: z.record(z.array(z.enum(ANSWER_FLAGS))).optional(),
 });
 export type Extraction = z.infer<typeof ExtractionSchema>;
 
 export interface ExtractResult {
   extracted_variables: Record<string, unknown>;
   evidence?: Record<string, Evidence>;
+  confidence?: Record<string, number>;
+  review: Review;
   meta: {
     model: string;
     prompt_version: string;
@@ -96,6 +103,11 @@ export class Extractor {
     this.#deps = deps;
   }
 
+  /** `meta.prompt_version`: the templates' version, and where the variable descriptions go. */
+  get promptVersion(): string {
+    return promptVersion(this.#deps.settings.schemaInPrompt);
+  }
+
   /** The model a job runs on: the request's choice, else the deployment's. The local provider has one model only. */
   modelFor(job: ExtractJob): string {
     const { settings } = this.#deps;
@@ -132,7 +144,10 @@ export class Extractor {
       },
       model: this.modelFor(job),
       structured_output: settings.structuredOutput,
-      prompt_version: PROMPT_VERSION,
+      // The descriptions' place (DEBRIEF_SCHEMA_IN_PROMPT) is in the prompt version.
+      prompt_version: this.promptVersion,
+      // Whether the answer may carry confidence: `on` and `auto` give the same answers from the same server.
+      logprobs: settings.logprobs !== "off",
       evidence: job.options.evidence,
       chunking: [settings.maxInputTokens, settings.chunkOverlapTurns, ...(settings.local ? [settings.local.contextTokens, settings.local.answerTokens] : [])],
     };
@@ -156,6 +171,8 @@ export class Extractor {
     return {
       extracted_variables: value.extracted_variables,
       ...(value.evidence ? { evidence: value.evidence } : {}),
+      ...(value.confidence ? { confidence: value.confidence } : {}),
+      review: reviewOf({ values: value.extracted_variables, confidence: value.confidence, flags: value.flags, minConfidence: job.options.min_confidence }),
       meta: {
         model: value.model,
         prompt_version: value.prompt_version,
@@ -201,11 +218,13 @@ export class Extractor {
     let llmCalls = results.reduce((sum, result) => sum + result.requests, 0);
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
+    const judged = judgeValues(merged, results);
     if (calls.length > 1) {
       const final = await this.#finalize(llm, model, job.variables, results.map((result) => result.answer), signal);
       if (final) {
         // The final pass settles status and summary; where it cannot tell (null), what the chunks concluded stands.
         for (const [name, value] of Object.entries(final.answer.values)) if (value !== null) merged.values[name] = value;
+        settleFromFinalPass(judged, final);
         usage.prompt_tokens += final.usage.prompt_tokens;
         usage.completion_tokens += final.usage.completion_tokens;
         attempts = Math.max(attempts, final.attempts);
@@ -214,11 +233,14 @@ export class Extractor {
     }
 
     const grounded = job.options.evidence ? groundEvidence(job.turns, merged.values, merged.evidence) : undefined;
+    for (const name of grounded?.ungroundedNames ?? []) addFlag(judged.flags, name, "ungrounded");
     return {
       extracted_variables: merged.values,
       ...(grounded ? { evidence: grounded.evidence, ungrounded: grounded.ungrounded } : {}),
+      ...(judged.confidence ? { confidence: judged.confidence } : {}),
+      ...(Object.keys(judged.flags).length > 0 ? { flags: judged.flags } : {}),
       model,
-      prompt_version: PROMPT_VERSION,
+      prompt_version: this.promptVersion,
       attempts,
       chunks: calls.length,
       llm_calls: llmCalls,
@@ -250,6 +272,7 @@ export class Extractor {
       maxInputTokens: own?.maxInputTokens ?? settings.maxInputTokens,
       chunkOverlapTurns: settings.chunkOverlapTurns,
       schemaInPrompt,
+      descriptions: settings.schemaInPrompt === "always",
       // The response schema is prompt text for an API server; a local model gets it as a grammar instead.
       schemaText: schemaInPrompt || own ? "" : schemaTextOf(schema),
     };
@@ -279,9 +302,47 @@ export class Extractor {
       messages: buildFinalizeMessages(
         answers.map((answer) => ({ summary: answer.values.summary ?? null, status: answer.values.status ?? null })),
         { status: byName.status, summary: byName.summary },
+        { descriptions: this.#deps.settings.schemaInPrompt === "always" },
       ),
       signal,
     });
+  }
+}
+
+interface Judged {
+  /** Present when any answer carried log-probabilities. */
+  confidence?: Record<string, number>;
+  flags: Record<string, AnswerFlag[]>;
+}
+
+/**
+ * Each merged value's confidence and flags, from the chunk answers it came from: a value one chunk gave takes that
+ * chunk's; a list gathered from several takes the least confidence among them and every flag any of them had.
+ */
+function judgeValues(merged: MergedAnswer, results: readonly StructuredResult[]): Judged {
+  const confidence: Record<string, number> = {};
+  const flags: Record<string, AnswerFlag[]> = {};
+  for (const [name, from] of Object.entries(merged.sources)) {
+    const answers = from.map((index) => results[index]!);
+    const each = answers.map((result) => result.confidence?.[name]);
+    if (each.every((value) => value !== undefined)) confidence[name] = Math.min(...(each as number[]));
+    if (answers.some((result) => result.repaired.includes(name))) addFlag(flags, name, "repaired");
+    if (answers.some((result) => result.coerced.includes(name))) addFlag(flags, name, "coerced");
+  }
+  for (const name of merged.disagreements) addFlag(flags, name, "chunks_disagree");
+  return { ...(results.some((result) => result.confidence) ? { confidence } : {}), flags };
+}
+
+/** A value the final pass settled (status, summary) takes that pass's confidence and flags, not the chunks'. */
+function settleFromFinalPass(judged: Judged, final: StructuredResult): void {
+  for (const [name, value] of Object.entries(final.answer.values)) {
+    if (value === null) continue;
+    delete judged.flags[name];
+    if (judged.confidence) delete judged.confidence[name];
+    const confidence = final.confidence?.[name];
+    if (confidence !== undefined) (judged.confidence ??= {})[name] = confidence;
+    if (final.repaired.includes(name)) addFlag(judged.flags, name, "repaired");
+    if (final.coerced.includes(name)) addFlag(judged.flags, name, "coerced");
   }
 }
 

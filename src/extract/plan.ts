@@ -17,6 +17,8 @@ export interface PlanInput {
   chunkOverlapTurns: number;
   /** json_object mode: the schema the prompt must carry. */
   schemaInPrompt?: Record<string, unknown>;
+  /** Whether the prompt describes each variable, or only names it and its type (the JSON Schema describes it). */
+  descriptions: boolean;
   /** The response_format schema's JSON text ("" in json_object mode): it counts against the budget too. */
   schemaText: string;
 }
@@ -40,7 +42,7 @@ export function planWithoutTokenizer(input: PlanInput): ChatMessage[][] | undefi
   let characters = job.context.systemPrompt?.length ?? 0;
   for (const turn of job.turns) characters += turn.text.length;
   if (characters > maxInputTokens) return undefined;
-  const whole = buildExtractionMessages(job, { start: 0, turns: job.turns }, { schemaInPrompt: input.schemaInPrompt, chunkIndex: 0, chunkCount: 1 });
+  const whole = buildExtractionMessages(job, { start: 0, turns: job.turns }, { schemaInPrompt: input.schemaInPrompt, descriptions: input.descriptions, chunkIndex: 0, chunkCount: 1 });
   return bytesOf(whole, input.schemaText) + FRAMING_TOKENS <= maxInputTokens ? [whole] : undefined;
 }
 
@@ -51,12 +53,15 @@ export function planWithoutTokenizer(input: PlanInput): ChatMessage[][] | undefi
 export function planCalls(input: PlanInput, count: TokenCounter = tokenCounter(input.model)): PlanResult {
   const fast = planWithoutTokenizer(input);
   if (fast) return { ok: true, calls: fast };
-  const { job, schemaInPrompt, schemaText, maxInputTokens } = input;
+  const { job, schemaInPrompt, descriptions, schemaText, maxInputTokens } = input;
   // The fixed part of every chunk's prompt (instructions, variables, schema) is measured with an empty transcript.
-  const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, chunkIndex: 0, chunkCount: 2 });
+  const frame = buildExtractionMessages(job, { start: 0, turns: [] }, { schemaInPrompt, descriptions, chunkIndex: 0, chunkCount: 2 });
   const overhead = frame.reduce((sum, message) => sum + count(message.content), count(schemaText)) + FRAMING_TOKENS;
   const budget = maxInputTokens - overhead;
   if (budget < MIN_TRANSCRIPT_BUDGET) return { ok: false, overheadTokens: overhead };
   const chunks = chunkTurns(job.turns, { budgetTokens: budget, overlapTurns: input.chunkOverlapTurns, countTokens: count });
-  return { ok: true, calls: chunks.map((chunk, chunkIndex) => buildExtractionMessages(job, chunk, { schemaInPrompt, chunkIndex, chunkCount: chunks.length })) };
+  return {
+    ok: true,
+    calls: chunks.map((chunk, chunkIndex) => buildExtractionMessages(job, chunk, { schemaInPrompt, descriptions, chunkIndex, chunkCount: chunks.length })),
+  };
 }

@@ -29,6 +29,11 @@ export const PROMPT_VERSION = `${read("VERSION").trim()}+${createHash("sha256")
   .digest("hex")
   .slice(0, 8)}`;
 
+/** The version of the prompt as sent: `+lean` when the variables' descriptions are left to the JSON Schema (DEBRIEF_SCHEMA_IN_PROMPT). */
+export function promptVersion(schemaInPrompt: "always" | "never"): string {
+  return schemaInPrompt === "never" ? `${PROMPT_VERSION}+lean` : PROMPT_VERSION;
+}
+
 function render(template: string, values: Record<string, string>): string {
   return template
     .replace(/\{\{(\w+)\}\}/g, (_, name: string) => values[name] ?? "")
@@ -63,11 +68,9 @@ function formattersFor(zone: string) {
   return pair;
 }
 
-/** "Friday, 12 June 2026, 10:22 (America/New_York, GMT-04:00)", computed in the call's own time zone. */
+/** "Call date: Friday 2026-06-12, 10:22 local time (America/New_York, UTC-04:00).", computed in the call's own time zone. */
 export function describeCallDate(createdAt: string | undefined, timezone: string | undefined): string {
-  if (!createdAt) {
-    return "Call date: unknown. Do not resolve relative dates (\"tomorrow\", \"next Tuesday\"): answer null for them unless the customer states an absolute date.";
-  }
+  if (!createdAt) return "Call date: unknown: answer null for a relative date (\"tomorrow\") unless the customer states an absolute one.";
   const zone = timezone ?? "UTC";
   const when = new Date(createdAt);
   const { long, isoDay } = formattersFor(zone);
@@ -75,13 +78,18 @@ export function describeCallDate(createdAt: string | undefined, timezone: string
   const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "";
   const isoDate = isoDay.format(when);
   const offset = get("timeZoneName").replace("GMT", "") || "+00:00";
-  return [
-    `Call date: ${get("weekday")}, ${get("day")} ${get("month")} ${get("year")}, ${get("hour")}:${get("minute")} local time (${zone}, UTC${offset === "+00:00" ? "" : offset}).`,
-    `Resolve relative dates against ${isoDate} (${get("weekday")}); give date-times the UTC offset in force in ${zone} on their own date (${offset === "" ? "+00:00" : offset} on the call date; mind daylight-saving changes).${timezone ? "" : " The call's time zone was not given: UTC is assumed."}`,
-  ].join("\n");
+  // Rule 5 of the system prompt says a date-time takes the offset in force on its own date (daylight saving).
+  return `Call date: ${get("weekday")} ${isoDate}, ${get("hour")}:${get("minute")} local time (${zone}, UTC${offset === "+00:00" ? "" : offset}).${timezone ? "" : " The call's time zone was not given: UTC is assumed."}`;
 }
 
-function describeVariables(specs: readonly VariableSpec[]): string {
+/**
+ * Each variable, its type and what it means. Without `descriptions` (the server shows the model the JSON Schema,
+ * which holds them and the options), only names and types: the schema says the rest once.
+ */
+function describeVariables(specs: readonly VariableSpec[], descriptions: boolean): string {
+  if (!descriptions) {
+    return `Variables under "values" (each may be null): ${specs.map((spec) => `${spec.name} (${spec.type})`).join(", ")}.`;
+  }
   const lines = specs.map((spec) => {
     const type =
       spec.type === "enum" || (spec.type === "list" && spec.options)
@@ -97,6 +105,8 @@ function describeVariables(specs: readonly VariableSpec[]): string {
 export interface PromptOptions {
   /** json_object mode: the model gets no schema through the API, so the prompt must carry it. */
   schemaInPrompt?: Record<string, unknown>;
+  /** Whether each variable's description is in the prompt (DEBRIEF_SCHEMA_IN_PROMPT=always), or only in the schema. */
+  descriptions: boolean;
   chunkIndex: number;
   chunkCount: number;
 }
@@ -105,21 +115,21 @@ export function buildExtractionMessages(job: ExtractJob, chunk: Chunk, options: 
   const evidence = job.options.evidence;
   const system = render(templates.system, {
     evidence_rule: evidence
-      ? '9. Under "evidence", for each non-null value give the shortest verbatim quote from the transcript that establishes it, copied exactly, and the [number] of its line; null for null values.'
+      ? '8. Under "evidence", give for each non-null value the shortest verbatim quote of the transcript that establishes it and the [number] of its line; null for null values.'
       : "",
   });
   const last = chunk.start + chunk.turns.length - 1;
   const user = render(templates.user, {
     agent_instructions: job.context.systemPrompt
       ? `The agent's instructions (background: what the call was trying to achieve):\n"""\n${job.context.systemPrompt}\n"""`
-      : "The agent's instructions were not given: judge the call's objective from the conversation.",
+      : "The agent's instructions: not given.",
     call_date: describeCallDate(job.context.callCreatedAt, job.context.timezone),
     input_variables: job.context.inputVariables
       ? `Known before the call (context, not evidence of what was said): ${JSON.stringify(job.context.inputVariables)}`
       : "",
     variables: options.schemaInPrompt
-      ? `${describeVariables(job.variables)}\nAnswer with JSON matching this JSON Schema:\n${JSON.stringify(options.schemaInPrompt)}`
-      : describeVariables(job.variables),
+      ? `${describeVariables(job.variables, options.descriptions)}\nAnswer with JSON matching this JSON Schema:\n${JSON.stringify(options.schemaInPrompt)}`
+      : describeVariables(job.variables, options.descriptions),
     chunk_note:
       options.chunkCount > 1
         ? `This is part ${options.chunkIndex + 1} of ${options.chunkCount} of a long call (lines ${chunk.start}–${last}). Extract what this part establishes; answer null for what it does not mention.`
@@ -137,14 +147,20 @@ export interface PartOutcome {
   status: unknown;
 }
 
-export function buildFinalizeMessages(parts: readonly PartOutcome[], specs: { status?: VariableSpec; summary?: VariableSpec }): ChatMessage[] {
+/** `descriptions`: as for the extraction prompt; without them the schema alone says what status and summary mean. */
+export function buildFinalizeMessages(
+  parts: readonly PartOutcome[],
+  specs: { status?: VariableSpec; summary?: VariableSpec },
+  options: { descriptions: boolean },
+): ChatMessage[] {
   const lines = parts.map((part, i) => `Part ${i + 1}: summary=${JSON.stringify(part.summary)}; status=${JSON.stringify(part.status)}`);
   const described = [specs.status, specs.summary]
     .filter((spec): spec is VariableSpec => Boolean(spec))
     .map((spec) => `- ${spec.name}: ${spec.description}`)
     .join("\n");
+  const meaning = options.descriptions ? `What each variable means:\n${described}\n\n` : "";
   return [
     { role: "system", content: templates.finalize },
-    { role: "user", content: `What each variable means:\n${described}\n\nThe parts, in order:\n${lines.join("\n")}\n\nAnswer as {"values": {"status": …, "summary": …}}.` },
+    { role: "user", content: `${meaning}The parts, in order:\n${lines.join("\n")}\n\nAnswer as {"values": {"status": …, "summary": …}}.` },
   ];
 }

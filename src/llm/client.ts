@@ -4,6 +4,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError, LlmTimeoutError, LlmUnavailableError, RequestCancelledError } from "../errors.js";
 import type { Settings } from "../config.js";
+import type { Logger } from "../logger.js";
 import { parseRetryAfterMs } from "../retry-after.js";
 import type { TokenCounter } from "../transcript/index.js";
 
@@ -29,6 +30,14 @@ export interface Usage {
   completion_tokens: number;
 }
 
+/** One token of the answer and its log-probability, as OpenAI's `choices[0].logprobs.content[]` gives it. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes (a token may hold part of a character); null when the server gave none. */
+  bytes: number[] | null;
+}
+
 export interface Completion {
   text: string;
   refusal: string | null;
@@ -36,6 +45,8 @@ export interface Completion {
   usage: Usage;
   /** HTTP requests this completion took, retries included. */
   requests: number;
+  /** The answer's tokens with their log-probabilities; absent when the server gave none (or was not asked). */
+  logprobs?: TokenLogprob[];
 }
 
 /** How much prompt (the messages' text) one call may take, counted with the model's own tokenizer. */
@@ -123,14 +134,32 @@ function toDebriefError(error: unknown, endpoint: string): DebriefError {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A request the server turned away as malformed (400, or 422 from servers built on pydantic). With `logprobs` asked
+ * for, the parameter is the likely cause: servers word the refusal in many ways, so it is not recognised by its text.
+ */
+function isRejectedRequest(error: unknown): error is APIError {
+  return error instanceof APIError && (error.status === 400 || error.status === 422);
+}
+
+/** The token log-probabilities of a choice, when the server gave them. */
+function tokenLogprobs(content: readonly { token: string; logprob: number; bytes: number[] | null }[] | null | undefined): TokenLogprob[] | undefined {
+  if (!Array.isArray(content) || content.length === 0) return undefined;
+  return content.map(({ token, logprob, bytes }) => ({ token, logprob, bytes: bytes ?? null }));
+}
+
 export class OpenAiLlm implements Llm {
   readonly #client: OpenAI;
   readonly #limit: LimitFunction;
   readonly #retry: RetryPolicy;
   readonly #observer: LlmObserver;
   readonly #endpoint: string;
+  readonly #logprobs: Settings["llm"]["logprobs"];
+  readonly #logger: Logger | undefined;
+  /** Models this server answered only once asked without `logprobs` (auto mode): never asked for them again. */
+  readonly #refusesLogprobs = new Set<string>();
 
-  constructor(settings: Settings["llm"], options: { observer?: LlmObserver; retry?: Partial<RetryPolicy> } = {}) {
+  constructor(settings: Settings["llm"], options: { observer?: LlmObserver; retry?: Partial<RetryPolicy>; logger?: Logger } = {}) {
     // Retries are ours, not the SDK's: the SDK waits out any Retry-After, however long.
     this.#client = new OpenAI({
       apiKey: settings.apiKey ?? "not-needed",
@@ -142,6 +171,8 @@ export class OpenAiLlm implements Llm {
     this.#retry = { maxRetries: settings.maxRetries, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 30_000, ...options.retry };
     this.#observer = options.observer ?? {};
     this.#endpoint = describeEndpoint(settings.baseURL);
+    this.#logprobs = settings.logprobs;
+    this.#logger = options.logger;
   }
 
   /** Requests waiting for a concurrency slot (for metrics). */
@@ -159,8 +190,12 @@ export class OpenAiLlm implements Llm {
   }
 
   async #completeWithRetries(request: CompletionRequest): Promise<Completion> {
+    let logprobs = this.#logprobs !== "off" && !this.#refusesLogprobs.has(request.model);
+    let refused: APIError | undefined;
+    let requests = 0;
     for (let attempt = 0; ; attempt += 1) {
       const started = performance.now();
+      requests += 1;
       try {
         const response = await this.#client.chat.completions.create(
           {
@@ -169,11 +204,14 @@ export class OpenAiLlm implements Llm {
             response_format: request.responseFormat,
             // Reasoning models accept only their default temperature; every other model answers deterministically.
             ...(/^(o\d|gpt-5)/.test(request.model) ? {} : { temperature: 0 }),
+            ...(logprobs ? { logprobs: true } : {}),
           },
           { signal: request.signal },
         );
         this.#observer.onAttempt?.("ok", performance.now() - started);
+        if (refused) this.#rememberRefusal(request.model, refused);
         const choice = response.choices[0];
+        const tokens = logprobs ? tokenLogprobs(choice?.logprobs?.content) : undefined;
         return {
           text: choice?.message?.content ?? "",
           refusal: choice?.message?.refusal ?? null,
@@ -182,7 +220,8 @@ export class OpenAiLlm implements Llm {
             prompt_tokens: response.usage?.prompt_tokens ?? 0,
             completion_tokens: response.usage?.completion_tokens ?? 0,
           },
-          requests: attempt + 1,
+          requests,
+          ...(tokens ? { logprobs: tokens } : {}),
         };
       } catch (error) {
         if (request.signal?.aborted) {
@@ -191,6 +230,22 @@ export class OpenAiLlm implements Llm {
         }
         const kind = classify(error);
         this.#observer.onAttempt?.(kind === "unknown" ? "error" : kind, performance.now() - started);
+        if (logprobs && isRejectedRequest(error)) {
+          if (this.#logprobs === "on") {
+            throw new DebriefError(
+              "llm_error",
+              502,
+              `The LLM server rejected a request that asked for token log-probabilities (DEBRIEF_LOGPROBS=on; auto would ask once more without them): ${error.message}`,
+              { cause: error },
+            );
+          }
+          // Asked once more without them; remembered only if that succeeds (then the parameter was the problem).
+          // Not a retry of a transient failure: the attempt count stays.
+          logprobs = false;
+          refused = error;
+          attempt -= 1;
+          continue;
+        }
         const retryable = kind === "rate_limited" || kind === "server_error" || kind === "timeout" || kind === "connection_error";
         if (!retryable || attempt >= this.#retry.maxRetries) throw toDebriefError(error, this.#endpoint);
         const hinted = error instanceof APIError ? retryAfterMs(error.headers as Headers | undefined) : undefined;
@@ -200,5 +255,14 @@ export class OpenAiLlm implements Llm {
         if (request.signal?.aborted) throw new RequestCancelledError();
       }
     }
+  }
+
+  #rememberRefusal(model: string, error: APIError): void {
+    if (this.#refusesLogprobs.has(model)) return;
+    this.#refusesLogprobs.add(model);
+    this.#logger?.warn(
+      { model, endpoint: this.#endpoint, status: error.status, reason: error.message },
+      "the LLM server refuses token log-probabilities for this model: its values get no confidence (not asked again until restart)",
+    );
   }
 }

@@ -22,7 +22,7 @@ export interface CreateLlmOptions {
 export function createLlm(settings: Settings["llm"], options: CreateLlmOptions = {}): Llm | LocalLlm {
   switch (settings.provider) {
     case "openai":
-      return new OpenAiLlm(settings, { observer: options.observer });
+      return new OpenAiLlm(settings, { observer: options.observer, logger: options.logger });
     case "local":
       return new LocalLlm(settings, options);
     case "none":

@@ -1,4 +1,4 @@
 // Public surface of the LLM layer.
-export { OpenAiLlm, type Llm, type LlmObserver, type Completion, type CompletionRequest, type ChatMessage, type PromptBudget, type ResponseFormat, type Usage } from "./client.js";
+export { OpenAiLlm, type Llm, type LlmObserver, type Completion, type CompletionRequest, type ChatMessage, type PromptBudget, type ResponseFormat, type TokenLogprob, type Usage } from "./client.js";
 export { createLlm, unconfiguredLlm } from "./create-llm.js";
 export { LocalLlm, type LocalModelStatus } from "./local-llm.js";

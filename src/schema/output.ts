@@ -1,5 +1,6 @@
 // Builds, from the variable specs, the zod schema that validates the model's answer and the strict JSON Schema
 // sent as `response_format`. The zod schema is the single source of truth; the JSON Schema is derived from it.
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { zodToJsonSchema } from "zod-to-json-schema";
 import type { VariableSpec } from "./variables.js";
@@ -105,6 +106,18 @@ export interface ModelAnswer {
   evidence?: Record<string, { quote: string; turn: number } | null>;
 }
 
+/**
+ * The variables whose value the schema's normalisation changed ("4,000" → 4000, "Repair" → "repair"), found by
+ * comparing what the model wrote with what validation made of it: the coercions themselves stay in one place, above.
+ * Values normalised to null (a blank string, the word "null") are not listed: there is no value to trust.
+ */
+export function coercedValues(raw: unknown, answer: ModelAnswer): string[] {
+  const written = (raw as { values?: Record<string, unknown> } | null)?.values ?? {};
+  return Object.entries(answer.values)
+    .filter(([name, value]) => value !== null && !isDeepStrictEqual(written[name], value))
+    .map(([name]) => name);
+}
+
 export function buildOutputSchema(specs: readonly VariableSpec[], options: { evidence: boolean }): OutputSchema {
   const values = z
     .object(Object.fromEntries(specs.map((spec) => [spec.name, valueSchema(spec).describe(spec.description)])))
@@ -120,10 +133,31 @@ export function buildOutputSchema(specs: readonly VariableSpec[], options: { evi
   return { zod: root as unknown as OutputSchema["zod"], jsonSchema: toStrictJsonSchema(root) };
 }
 
+type JsonNode = Record<string, unknown>;
+
+/**
+ * `anyOf: [{type: "number"}, {type: "null"}]` as `type: ["number", "null"]`: the form zod-to-json-schema already gives
+ * a nullable string or boolean, fewer tokens wherever the schema is prompt text. Only a branch that is a bare type is
+ * folded; one with `enum` or `format` keeps its `anyOf`.
+ */
+function foldNullableTypes(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(foldNullableTypes);
+  if (node === null || typeof node !== "object") return node;
+  const { anyOf, ...rest } = node as JsonNode;
+  const folded: JsonNode = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, foldNullableTypes(value)]));
+  if (!Array.isArray(anyOf)) return folded;
+  const [first, second] = anyOf as JsonNode[];
+  const bare = (branch: JsonNode | undefined) => branch !== undefined && typeof branch.type === "string" && Object.keys(branch).length === 1;
+  if (anyOf.length === 2 && bare(first) && bare(second) && second!.type === "null" && folded.type === undefined) {
+    return { type: [first!.type, "null"], ...folded };
+  }
+  return { anyOf: anyOf.map(foldNullableTypes), ...folded };
+}
+
 /** The one place that converts zod to JSON Schema (so a move to zod 4's toJSONSchema is a one-file change). */
 export function toStrictJsonSchema(schema: z.ZodTypeAny): Record<string, unknown> {
   const { $schema: _ignored, ...jsonSchema } = zodToJsonSchema(schema, { target: "openAi", $refStrategy: "none" }) as Record<string, unknown>;
-  return jsonSchema;
+  return foldNullableTypes(jsonSchema) as Record<string, unknown>;
 }
 
 const compiled = new Map<string, OutputSchema>();

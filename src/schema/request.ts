@@ -53,6 +53,12 @@ export const ExtractOptionsSchema = z
     model: z.string().min(1).max(200).optional(),
     evidence: z.boolean().default(false),
     cache: z.boolean().default(true),
+    min_confidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("A value whose confidence is under this is flagged low_confidence in `review` (only where the LLM gives log-probabilities)"),
   })
   .strict();
 
@@ -83,7 +89,7 @@ export interface ExtractJob {
     timezone?: string;
     inputVariables?: Record<string, unknown>;
   };
-  options: { model?: string; evidence: boolean; cache: boolean };
+  options: { model?: string; evidence: boolean; cache: boolean; min_confidence: number };
 }
 
 /** The known key `key` is most likely a slip for: at most a third of its letters differ (case aside). */

@@ -98,13 +98,12 @@ export const DEFAULT_VARIABLES: readonly VariableSpec[] = [
   {
     name: "status",
     type: "boolean",
-    description:
-      "Whether the call's objective (as the agent's instructions describe it) was achieved: true if achieved, false if the call ended without achieving it, null only if the transcript gives no way to tell.",
+    description: "Whether the call achieved its objective; null only if the transcript gives no way to tell.",
   },
   {
     name: "summary",
     type: "string",
-    description: "The call in a few words (one short sentence), as a neutral note for a CRM.",
+    description: "The call in one short sentence, as a neutral note for a CRM.",
   },
 ];
 

@@ -234,7 +234,10 @@ describe("POST /v1/calls", () => {
     llm.script = (request) => ({ json: answer(request, { plan: "basic" }) });
     const res = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: 782 }));
     await slack.waitForRequests(1);
-    const call = await until(() => service.get(`/v1/calls/${res.body.call_id}`), (r) => r.body.state === "delivery_failed");
+    // The slack attempt is recorded a moment after its receiver answered: wait for its fate too, not only the call's state.
+    const settled = (r: { body: { state: string; destinations: { destination: string; fate: string }[] } }) =>
+      r.body.state === "delivery_failed" && r.body.destinations.some((d) => d.destination === "slack_qualified" && d.fate === "delivered");
+    const call = await until(() => service.get(`/v1/calls/${res.body.call_id}`), settled);
     expect(call.body.state).toBe("delivery_failed");
     expect(call.body.destinations).toEqual([
       expect.objectContaining({

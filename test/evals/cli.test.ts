@@ -126,6 +126,22 @@ describe("npm run eval", () => {
     expect(html).not.toMatch(/<script/i);
   });
 
+  it("reports accuracy by confidence when the server gives token log-probabilities", async () => {
+    llm.logprobs = "give";
+    try {
+      const run = await runEval("confidence", ["--dataset", DATASET], answerTheLabels);
+      expect(run.code).toBe(0);
+      const calibration = run.report().models[0]!.calibration!;
+      expect(calibration.fields).toBeGreaterThan(0);
+      // Every token near certain (p 0.9999), every answer right: all in the top bucket, right every time.
+      const top = calibration.buckets.at(-1)!;
+      expect(top).toMatchObject({ from: 0.99, to: 1, n: calibration.fields, accuracy: 1 });
+      expect(llm.requests.every((request) => request.body.logprobs === true)).toBe(true);
+    } finally {
+      llm.logprobs = "omit";
+    }
+  });
+
   it("scores exactly the share of null labels when the LLM answers null everywhere, and the gate fails (exit 1)", async () => {
     const run = await runEval("nulls", ["--dataset", DATASET, "--compare", join(outRoot, "labels", "report.json")], answerNull);
     expect(run.code).toBe(1);

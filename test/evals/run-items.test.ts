@@ -22,6 +22,7 @@ const ITEMS: DatasetItem[] = ["a", "b", "c", "d", "e"].map((id) => {
 function result(values: Record<string, unknown>, model = "gpt-4o-mini"): ExtractResult {
   return {
     extracted_variables: values,
+    review: { needed: false, fields: {} },
     meta: { model, prompt_version: "p", cached: false, attempts: 1, chunks: 1, llm_calls: 1, usage: { prompt_tokens: 1, completion_tokens: 1 }, latency_ms: 1, extracted_at: "" },
   };
 }

@@ -59,4 +59,21 @@ describe("the cache key", () => {
   it("changes with the structured-output mode", () => {
     expect(key(base, jsonMode)).not.toBe(key(base));
   });
+
+  it("changes with where the variable descriptions go (DEBRIEF_SCHEMA_IN_PROMPT), and says so in the prompt version", () => {
+    const always = new Extractor({ llm: unconfiguredLlm, settings: { ...settings.llm, schemaInPrompt: "always" } });
+    const never = new Extractor({ llm: unconfiguredLlm, settings: { ...settings.llm, schemaInPrompt: "never" } });
+    expect(key(base, always)).not.toBe(key(base, never));
+    expect(never.promptVersion).toBe(`${always.promptVersion}+lean`);
+  });
+
+  it("changes when log-probabilities are turned off (the answer then has no confidence), not between auto and on", () => {
+    const withMode = (logprobs: "auto" | "on" | "off") => new Extractor({ llm: unconfiguredLlm, settings: { ...settings.llm, logprobs } });
+    expect(key(base, withMode("off"))).not.toBe(key(base, withMode("auto")));
+    expect(key(base, withMode("on"))).toBe(key(base, withMode("auto")));
+  });
+
+  it("ignores min_confidence, which only changes the review computed per request", () => {
+    expect(key({ ...base, options: { ...base.options, min_confidence: 0.9 } })).toBe(key(base));
+  });
 });

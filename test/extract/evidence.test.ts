@@ -12,7 +12,7 @@ const turns: Turn[] = [
 describe("groundEvidence", () => {
   it("keeps quotes found in their turn despite case and whitespace differences", () => {
     const result = groundEvidence(turns, { budget: 4000 }, { budget: { quote: "capped it at four thousand", turn: 1 } });
-    expect(result).toEqual({ evidence: { budget: { quote: "capped it at four thousand", turn: 1 } }, ungrounded: 0 });
+    expect(result).toEqual({ evidence: { budget: { quote: "capped it at four thousand", turn: 1 } }, ungrounded: 0, ungroundedNames: [] });
   });
 
   it("corrects the turn index when the quote sits in another turn", () => {
@@ -26,11 +26,12 @@ describe("groundEvidence", () => {
       city: { quote: "in Tucson", turn: 2 },
     });
     expect(result.ungrounded).toBe(1);
+    expect(result.ungroundedNames).toEqual(["budget"]);
     expect(Object.keys(result.evidence)).toEqual(["city"]);
   });
 
   it("ignores evidence for null values", () => {
-    expect(groundEvidence(turns, { budget: null }, { budget: { quote: "Four Thousand", turn: 1 } })).toEqual({ evidence: {}, ungrounded: 0 });
+    expect(groundEvidence(turns, { budget: null }, { budget: { quote: "Four Thousand", turn: 1 } })).toEqual({ evidence: {}, ungrounded: 0, ungroundedNames: [] });
   });
 });
 

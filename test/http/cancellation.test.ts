@@ -3,7 +3,7 @@
 // A call another client still shares goes on: test/cache/result-cache.test.ts covers that.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HVAC_CALL_TEXT } from "../fixtures/calls.js";
-import { startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { startFakeLlm, userMessage, type FakeLlm } from "../support/fake-llm.js";
 import { metricValue } from "../support/metrics.js";
 import { until } from "../support/poll.js";
 import { startTestService, type TestService } from "../support/service.js";
@@ -56,16 +56,19 @@ describe("giving up work nobody waits for", () => {
   it("gives up the other chunks of a long call when one chunk fails", async () => {
     const service = await serviceWith({ DEBRIEF_MAX_INPUT_TOKENS: "1500", DEBRIEF_CACHE: "false" });
     llm.requests.length = 0;
-    // The first chunk is refused for good (a 400); the others would hang until the timeout.
-    llm.script = (_request, index) => (index === 0 ? { status: 400 } : { hang: true });
+    // The first chunk is refused for good (a 400, also when asked once more without log-probabilities); the others
+    // would hang until the timeout.
+    llm.script = (request) => (userMessage(request).includes("part 1 of") ? { status: 400 } : { hang: true });
     const transcript = Array.from({ length: 12 }, () => HVAC_CALL_TEXT).join("\n");
     const res = await service.post("/v1/extract", { transcript, variables: VARIABLES });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe("llm_error");
     // Without giving up, the hanging chunks would hold their slots until DEBRIEF_LLM_TIMEOUT (60 s).
     expect(await until(() => metricValue(service, "debrief_llm_in_flight_requests"), (n) => n === 0)).toBe(0);
-    // Every chunk but the refused one was given up (some before their request even reached the LLM).
-    expect(llm.requests.length).toBeGreaterThan(1);
-    expect(await metricValue(service, CANCELLED)).toBeGreaterThanOrEqual(llm.requests.length - 1);
+    // Every chunk but the refused one (two requests) was given up (some before their request even reached the LLM).
+    const refused = llm.requests.filter((request) => userMessage(request).includes("part 1 of")).length;
+    expect(refused).toBe(2);
+    expect(llm.requests.length).toBeGreaterThan(refused);
+    expect(await metricValue(service, CANCELLED)).toBeGreaterThanOrEqual(llm.requests.length - refused);
   });
 });

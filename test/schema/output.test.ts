@@ -40,7 +40,8 @@ describe("buildOutputSchema", () => {
 
   it("makes every value nullable and carries the descriptions to the model", () => {
     const values = (buildOutputSchema(specs, { evidence: false }).jsonSchema as Json).properties.values;
-    expect(values.properties.budget).toEqual({ anyOf: [{ type: "number" }, { type: "null" }], description: "Monthly budget in USD" });
+    expect(values.properties.budget).toEqual({ type: ["number", "null"], description: "Monthly budget in USD" });
+    expect(values.properties.units).toEqual({ type: ["integer", "null"], description: "How many units" });
     expect(values.properties.service_type.anyOf[0].enum).toEqual(["cleaning", "repair"]);
     expect(values.properties.appointment_date.anyOf[0].format).toBe("date");
     expect(values.properties.products.anyOf[0].items.enum).toEqual(["solar", "battery", "ev_charger"]);

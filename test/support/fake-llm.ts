@@ -13,11 +13,19 @@ export interface RecordedRequest {
   headers: IncomingMessage["headers"];
 }
 
+/** What a completion's token log-probabilities look like, when the request asks for them and the server gives them. */
+export interface TokenScript {
+  /** The log-probability of one token in the middle of each named value (every other token: -0.0001, p ≈ 0.9999). */
+  uncertain?: Record<string, number>;
+  /** Multi-byte characters are split across two tokens, byte-wise, as byte-level BPE tokenizers do. */
+  splitCharacters?: boolean;
+}
+
 export type Reply =
-  /** A normal completion whose message content is this object, serialised. */
-  | { json: unknown; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number }
+  /** A normal completion whose message content is this object, serialised (with `indent`: with whitespace and newlines). */
+  | { json: unknown; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number; tokens?: TokenScript; indent?: number }
   /** A completion with this raw text as content (for invalid JSON). */
-  | { content: string; finishReason?: string; delayMs?: number }
+  | { content: string; finishReason?: string; delayMs?: number; tokens?: TokenScript }
   | { refusal: string }
   /** An HTTP error. */
   | { status: number; headers?: Record<string, string>; body?: unknown; delayMs?: number }
@@ -30,7 +38,62 @@ export interface FakeLlm {
   url: string;
   requests: RecordedRequest[];
   script: Script;
+  /**
+   * A request with `logprobs: true`: "give" answers with OpenAI's `choices[0].logprobs.content[]`; "omit" answers
+   * `logprobs: null` (the default, as servers that ignore the parameter do); "refuse" answers 400, as OpenAI does for
+   * a model without log-probabilities.
+   */
+  logprobs: "give" | "omit" | "refuse";
   close(): Promise<void>;
+}
+
+export interface ScriptedToken {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+/**
+ * The answer's text as a BPE tokenizer might cut it: runs of up to 4 ASCII letters, up to 3 digits, whitespace,
+ * single other characters (multi-byte ones split in two, byte-wise, with `splitCharacters`). Their bytes spell the
+ * text exactly. One token in the middle of each `uncertain` value gets that value's log-probability: the value is
+ * found by searching for `"name":` and the value's own JSON text, independently of how Debrief parses the answer.
+ */
+export function scriptTokens(text: string, script: TokenScript = {}): ScriptedToken[] {
+  const tokens: ScriptedToken[] = [];
+  let at = 0;
+  const starts: number[] = [];
+  for (const piece of text.match(/[A-Za-z]{1,4}|\d{1,3}|\s+|[^A-Za-z\d\s]/gu) ?? []) {
+    const bytes = [...Buffer.from(piece, "utf8")];
+    const cut = script.splitCharacters && bytes.length > 1 ? [bytes.slice(0, 1), bytes.slice(1)] : [bytes];
+    for (const part of cut) {
+      const token = part === bytes ? piece : `bytes:${part.map((byte) => `\\x${byte.toString(16)}`).join("")}`;
+      starts.push(at);
+      tokens.push({ token, logprob: -0.0001, bytes: part });
+      at += part.length;
+    }
+  }
+  const encoded = Buffer.from(text, "utf8");
+  for (const [name, logprob] of Object.entries(script.uncertain ?? {})) {
+    const key = Buffer.from(`"${name}"`, "utf8");
+    const keyAt = encoded.indexOf(key);
+    if (keyAt < 0) throw new Error(`scripted uncertainty for ${name}, which the answer does not hold`);
+    // The value starts after the colon and any whitespace; its middle byte's token is made uncertain.
+    let start = encoded.indexOf(":", keyAt + key.length) + 1;
+    while (/\s/.test(String.fromCharCode(encoded[start]!))) start += 1;
+    let end = start;
+    const opener = String.fromCharCode(encoded[start]!);
+    if (opener === '"') {
+      end += 1;
+      while (encoded[end] !== 0x22 || encoded[end - 1] === 0x5c) end += 1;
+      end += 1;
+    } else if (opener === "[") end = encoded.indexOf("]", start) + 1;
+    else while (end < encoded.length && /[\w.+-]/.test(String.fromCharCode(encoded[end]!))) end += 1;
+    const middle = Math.floor((start + end - 1) / 2);
+    const index = starts.findLastIndex((tokenStart) => tokenStart <= middle);
+    tokens[index]!.logprob = logprob;
+  }
+  return tokens;
 }
 
 /** The user message of a request, where the transcript and variables are. */
@@ -65,6 +128,7 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
     url: "",
     requests,
     script,
+    logprobs: "omit",
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
@@ -80,6 +144,14 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
     }
     const request: RecordedRequest = { body: JSON.parse(Buffer.concat(chunks).toString("utf8")), headers: req.headers };
     const index = requests.push(request) - 1;
+    if (request.body.logprobs === true && state.logprobs === "refuse") {
+      res.writeHead(400, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error: { message: "This model does not support the 'logprobs' parameter.", type: "invalid_request_error", param: "logprobs", code: "unsupported_parameter" },
+        }),
+      );
+      return;
+    }
     const reply = await state.script(request, index);
     if ("hang" in reply) {
       hanging.add(res);
@@ -92,10 +164,13 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
         .end(JSON.stringify(reply.body ?? { error: { message: `scripted ${reply.status}`, type: "server_error" } }));
       return;
     }
+    const content = "json" in reply ? JSON.stringify(reply.json, null, reply.indent) : "content" in reply ? reply.content : null;
     const message =
-      "refusal" in reply
-        ? { role: "assistant", content: null, refusal: reply.refusal }
-        : { role: "assistant", content: "json" in reply ? JSON.stringify(reply.json) : reply.content, refusal: null };
+      "refusal" in reply ? { role: "assistant", content: null, refusal: reply.refusal } : { role: "assistant", content, refusal: null };
+    const logprobs =
+      request.body.logprobs === true && state.logprobs === "give" && content !== null
+        ? { content: scriptTokens(content, "tokens" in reply ? reply.tokens : undefined).map((token) => ({ ...token, top_logprobs: [] })), refusal: null }
+        : null;
     const usage = "json" in reply && reply.usage ? reply.usage : { prompt_tokens: 100, completion_tokens: 20 };
     res.writeHead(200, { "content-type": "application/json" }).end(
       JSON.stringify({
@@ -103,7 +178,7 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
         object: "chat.completion",
         created: Math.floor(Date.now() / 1000),
         model: request.body.model,
-        choices: [{ index: 0, message, finish_reason: "content" in reply && reply.finishReason ? reply.finishReason : "stop", logprobs: null }],
+        choices: [{ index: 0, message, finish_reason: "content" in reply && reply.finishReason ? reply.finishReason : "stop", logprobs }],
         usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
       }),
     );

@@ -8,7 +8,7 @@ import {
   LocalRuntimeNotInstalledError,
   RequestCancelledError,
 } from "../../errors.js";
-import { ExtractionSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
+import { ExtractionSchema, ReviewSchema, type Extractor, type ExtractResult } from "../../extract/index.js";
 import { TRANSCRIPT_EXPECTED } from "../../transcript/index.js";
 import { extractRequestSchema, parseExtractRequest, type VariableLimits } from "../../schema/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, type ApiDocs, type SameShape } from "../openapi.js";
@@ -21,6 +21,11 @@ export const ExtractResponseSchema = z.object({
     "One key per requested variable (and the defaults status and summary); null when the call never said",
   ),
   evidence: ExtractionSchema.shape.evidence.describe("With options.evidence: a verbatim quote and its turn for each non-null value found in the transcript"),
+  confidence: ExtractionSchema.shape.confidence.describe(
+    "For each non-null value, 0..1: the probability of the least likely token of the value in the model's answer. " +
+      "Absent when the LLM gave no token log-probabilities (DEBRIEF_LOGPROBS=off, a server that refuses or omits them, the local model)",
+  ),
+  review: ReviewSchema.describe("Which values a human may want to check before they reach a CRM, and why"),
   meta: z.object({
     model: z.string(),
     prompt_version: z.string(),
@@ -90,9 +95,11 @@ const RESPONSE_EXAMPLE: ExtractResult = {
     service_type: { quote: "Definitely a repair.", turn: 1 },
     appointment_date: { quote: "I can book a technician for Wednesday, June 17.", turn: 4 },
   },
+  confidence: { status: 0.9241, summary: 0.4817, budget: 0.9968, service_type: 0.9999, appointment_date: 0.3112 },
+  review: { needed: true, fields: { summary: ["low_confidence"], budget: ["coerced"], appointment_date: ["low_confidence"] } },
   meta: {
     model: "gpt-4o-mini",
-    prompt_version: "extract-1+1a2b3c4d",
+    prompt_version: "extract-2+1a2b3c4d+lean",
     cached: false,
     attempts: 1,
     chunks: 1,

@@ -1,0 +1,51 @@
+// Review flags per value: why a human might check it before it reaches a CRM. Pure: the answer-time flags are kept
+// with the cached extraction, and low_confidence is added per request, against that request's threshold.
+import { z } from "zod";
+
+/** Every flag, in the order a value's list gives them. */
+export const REVIEW_FLAGS = ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced"] as const;
+export type ReviewFlag = (typeof REVIEW_FLAGS)[number];
+
+/** The flags known once the answer is made (cached with it); low_confidence depends on the request's min_confidence. */
+export const ANSWER_FLAGS = ["ungrounded", "repaired", "chunks_disagree", "coerced"] as const satisfies readonly ReviewFlag[];
+export type AnswerFlag = (typeof ANSWER_FLAGS)[number];
+
+export const ReviewSchema = z.object({
+  needed: z.boolean().describe("Whether any value has a flag"),
+  fields: z
+    .record(z.array(z.enum(REVIEW_FLAGS)))
+    .describe(
+      "The flagged non-null values only, each with its flags: low_confidence (confidence under options.min_confidence), " +
+        "ungrounded (its evidence quote is not in the transcript), repaired (an earlier answer was invalid for it), " +
+        "chunks_disagree (parts of a long call gave different values), coerced (normalised from the model's spelling)",
+    ),
+});
+export type Review = z.infer<typeof ReviewSchema>;
+
+/** Adds `flag` to `name`'s flags (once). */
+export function addFlag<Flag extends ReviewFlag>(flags: Record<string, Flag[]>, name: string, flag: Flag): void {
+  const list = (flags[name] ??= []);
+  if (!list.includes(flag)) list.push(flag);
+}
+
+/**
+ * The review of an extraction: each non-null value's answer-time flags, plus low_confidence where its confidence is
+ * under `minConfidence`. A null value is never flagged (there is nothing to trust), and a value without a confidence
+ * (the server gave no log-probabilities) is never low_confidence.
+ */
+export function reviewOf(input: {
+  values: Record<string, unknown>;
+  confidence?: Record<string, number>;
+  flags?: Record<string, readonly AnswerFlag[]>;
+  minConfidence: number;
+}): Review {
+  const fields: Record<string, ReviewFlag[]> = {};
+  for (const [name, value] of Object.entries(input.values)) {
+    if (value === null || value === undefined) continue;
+    const confidence = input.confidence?.[name];
+    const found = new Set<ReviewFlag>(input.flags?.[name] ?? []);
+    if (confidence !== undefined && confidence < input.minConfidence) found.add("low_confidence");
+    if (found.size > 0) fields[name] = REVIEW_FLAGS.filter((flag) => found.has(flag));
+  }
+  return { needed: Object.keys(fields).length > 0, fields };
+}
