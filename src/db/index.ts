@@ -2,4 +2,4 @@
 export { openDatabase, type OpenOptions } from "./sqlite.js";
 export { openPostgres, migrate, redactUrl, type Postgres, type PostgresMigrations, type PostgresOptions } from "./postgres.js";
 export { LocalSignals, PostgresSignals, WORK_CHANNELS, type WorkChannel, type WorkSignals } from "./signals.js";
-export { DatabaseSetupError } from "./errors.js";
+export { DatabaseSetupError, isDatabaseUnavailable } from "./errors.js";

@@ -50,6 +50,12 @@ export async function openPostgres(options: PostgresOptions): Promise<Postgres> 
   const pool = new pg.Pool({ ...connectionConfig(options.url, options.applicationName ?? "debrief"), max: options.poolSize ?? 10 });
   // An idle connection that the server drops (restart, failover) errors here; the pool replaces it on the next query.
   pool.on("error", (error) => options.logger.warn({ err: error }, "an idle PostgreSQL connection failed; it will be replaced"));
+  // A checked-out client (a transaction, the migration lock) has no pool listener: the server going away would emit an
+  // "error" nobody handles, and Node would stop the process. The query in flight fails on its own (the request gets a
+  // 503); the client is dropped by the pool when released, being no longer queryable.
+  pool.on("connect", (client) => {
+    client.on("error", (error) => options.logger.warn({ err: error }, "a PostgreSQL connection in use failed; its work fails and is retried"));
+  });
   try {
     await migrate(pool, options.migrations, options.logger);
   } catch (error) {

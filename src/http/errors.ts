@@ -1,6 +1,7 @@
 // Turns anything thrown while serving a request into the `{"error": {code, message, details}}` body.
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { z } from "zod";
+import { isDatabaseUnavailable } from "../db/errors.js";
 import { DebriefError, InvalidSignatureError, type ErrorDetail } from "../errors.js";
 import type { ErrorShape } from "./locals.js";
 
@@ -83,6 +84,19 @@ function fromBodyParser(error: BodyParserError, contentEncoding: string | undefi
   return undefined;
 }
 
+/** How long a client is asked to wait before trying again when the database is down or locked. */
+export const STORE_RETRY_AFTER_S = 5;
+
+/** The database could not serve the request (down, restarting, full): nothing was written, and a retry can succeed. */
+function storeUnavailable(cause: unknown): DebriefError {
+  return new DebriefError(
+    "store_unavailable",
+    503,
+    `The database is unavailable right now, so nothing was stored or read for this request; retry in ${STORE_RETRY_AFTER_S} s.`,
+    { headers: { "Retry-After": String(STORE_RETRY_AFTER_S) }, cause },
+  );
+}
+
 export function errorBody(error: DebriefError): ErrorBody {
   return { error: { code: error.code, message: error.message, details: error.details } };
 }
@@ -110,7 +124,14 @@ export function errorHandler(): ErrorRequestHandler {
   return (raw, req, res, next) => {
     // Too late for an error body: Express's own handler cuts the connection.
     if (res.headersSent) return next(raw);
-    const error = raw instanceof DebriefError ? raw : raw instanceof Error ? fromBodyParser(raw as BodyParserError, req.headers["content-encoding"]) : undefined;
+    const error =
+      raw instanceof DebriefError
+        ? raw
+        : isDatabaseUnavailable(raw)
+          ? storeUnavailable(raw)
+          : raw instanceof Error
+            ? fromBodyParser(raw as BodyParserError, req.headers["content-encoding"])
+            : undefined;
     if (error) {
       res.locals.error = {
         code: error.code,
