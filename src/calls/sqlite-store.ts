@@ -1,6 +1,6 @@
 // The call store on SQLite (`calls.sqlite`): the embedded default, for one process and its own data dir.
 import type Database from "better-sqlite3";
-import { openDatabase } from "../db/sqlite.js";
+import { openDatabase, PreparedStatements } from "../db/sqlite.js";
 import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "./fates.js";
 import {
   emptyCallCounts,
@@ -110,7 +110,7 @@ export class SqliteCallStore implements CallStore {
   /** The worker's bookkeeping (claims, outcomes): a second connection to the same file, with synchronous=NORMAL. */
   readonly #bookkeeping: Database.Database;
   readonly #now: () => number;
-  readonly #statements = new Map<Database.Database, Map<string, Database.Statement>>();
+  readonly #statements = new PreparedStatements();
 
   private constructor(db: Database.Database, bookkeeping: Database.Database, now: () => number) {
     this.#db = db;
@@ -131,11 +131,7 @@ export class SqliteCallStore implements CallStore {
 
   /** Prepared once per distinct SQL text and connection; `db` is the FULL one unless told. */
   #sql(source: string, db: Database.Database = this.#db): Database.Statement {
-    let prepared = this.#statements.get(db);
-    if (!prepared) this.#statements.set(db, (prepared = new Map()));
-    let statement = prepared.get(source);
-    if (!statement) prepared.set(source, (statement = db.prepare(source)));
-    return statement;
+    return this.#statements.get(db, source);
   }
 
   async accept(input: AcceptCallInput): Promise<{ call: CallRecord; created: boolean }> {

@@ -32,3 +32,16 @@ export function openDatabase(file: string, options: OpenOptions): Database.Datab
   })();
   return db;
 }
+
+/** Statements prepared once per distinct SQL text and connection: a store's hot queries are compiled once. */
+export class PreparedStatements {
+  readonly #byConnection = new Map<Database.Database, Map<string, Database.Statement>>();
+
+  get(db: Database.Database, source: string): Database.Statement {
+    let prepared = this.#byConnection.get(db);
+    if (!prepared) this.#byConnection.set(db, (prepared = new Map()));
+    let statement = prepared.get(source);
+    if (!statement) prepared.set(source, (statement = db.prepare(source)));
+    return statement;
+  }
+}

@@ -1,6 +1,6 @@
 // The outbox on SQLite (`outbox.sqlite`): the embedded default, for one process and its own data dir.
 import type Database from "better-sqlite3";
-import { openDatabase } from "../db/sqlite.js";
+import { openDatabase, PreparedStatements } from "../db/sqlite.js";
 import { OUTBOX_MIGRATIONS } from "./outbox-schema.js";
 import {
   claimWindow,
@@ -41,7 +41,7 @@ export class SqliteOutbox implements DeliveryOutbox {
   readonly #db: Database.Database;
   /** The worker's bookkeeping (claims, attempt outcomes): a second connection to the same file, synchronous=NORMAL. */
   readonly #bookkeeping: Database.Database;
-  readonly #statements = new Map<Database.Database, Map<string, Database.Statement>>();
+  readonly #statements = new PreparedStatements();
 
   private constructor(db: Database.Database, bookkeeping: Database.Database, clock: () => number) {
     this.#db = db;
@@ -271,11 +271,7 @@ export class SqliteOutbox implements DeliveryOutbox {
 
   /** Prepared once per distinct SQL text and connection (the FULL one unless told): claim and record run on every attempt. */
   #sql(source: string, db: Database.Database = this.#db): Database.Statement {
-    let prepared = this.#statements.get(db);
-    if (!prepared) this.#statements.set(db, (prepared = new Map()));
-    let statement = prepared.get(source);
-    if (!statement) prepared.set(source, (statement = db.prepare(source)));
-    return statement;
+    return this.#statements.get(db, source);
   }
 
   async close(): Promise<void> {
