@@ -39,7 +39,7 @@ export function callExtractJob(call: NormalizedCall, profile: Profile, limits: V
         call: { created_at: call.started_at ?? call.ended_at ?? undefined, timezone: call.timezone ?? profile.timezone },
         input_variables: call.input_variables,
       },
-      options: { model: profile.model, evidence: profile.evidence },
+      options: { model: profile.model, evidence: profile.evidence, min_confidence: profile.review.minConfidence },
     },
     limits,
   );
