@@ -9,6 +9,8 @@ import type { Profile } from "./config-file.js";
 import type { CallExtraction, CallReview } from "./store.js";
 
 export const MAX_REVIEW_REASON_CHARS = 2_000;
+/** A body of a thousand unknown names is one short answer. */
+const MAX_DETAILS = 20;
 
 /** `POST /v1/calls/{id}/review`; the OpenAPI document describes it from this schema. */
 export const ReviewRequestSchema = z
@@ -62,9 +64,10 @@ export function reviewDecision(request: ReviewRequest, input: { extraction: Call
     .map((name) => ({ path: `values.${name}`, message: `is not a variable of this profile; expected one of ${known.join(", ")}` }));
   const corrected = specs.filter((spec) => Object.hasOwn(corrections, spec.name));
   const parsed = outputSchemaFor(corrected, { evidence: false }).zod.safeParse({ values: Object.fromEntries(corrected.map((spec) => [spec.name, corrections[spec.name]])) });
-  if (!parsed.success) details.push(...zodIssuesToDetails(parsed.error.issues));
+  // One detail per value: a date that is no date fails its format and its calendar check, and one reason is enough.
+  if (!parsed.success) for (const detail of zodIssuesToDetails(parsed.error.issues)) if (!details.some((d) => d.path === detail.path)) details.push(detail);
   if (!parsed.success || details.length > 0) {
-    throw new InvalidRequestError("A correction is not a valid value of its variable", details.slice(0, 50));
+    throw new InvalidRequestError("A correction is not a valid value of its variable", details.slice(0, MAX_DETAILS));
   }
   const model = input.extraction.extracted_variables;
   const changed = Object.entries(parsed.data.values).filter(([name, value]) => !isDeepStrictEqual(model[name] ?? null, value));
