@@ -7,7 +7,7 @@ import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPL
 import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
 import type { describeCall } from "./call-view.js";
 import type { describeCaller } from "./caller-memory.js";
-import { CALL_STATES, FATE_REASONS, FATES } from "./fates.js";
+import { CALL_STATES, describeFates, FATE_REASONS, FATES, type CallStage } from "./fates.js";
 import { CallerQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
 import { ReviewRequestSchema } from "./review.js";
 
@@ -294,6 +294,11 @@ const DELIVERY_FAILED_CALL: z.infer<typeof CallSchema> = {
   ],
 };
 
+/** The example profile's destinations, as the call view shows them for a call not routed yet. */
+function unroutedDestinations(stage: CallStage) {
+  return describeFates({ stage, stageReason: null, profileDestinations: ["crm", "slack_qualified"], fates: [], deliveries: [] });
+}
+
 /** Held for review: the model was unsure of the demo date, and the profile holds low_confidence values. */
 const HELD_CALL: z.infer<typeof CallSchema> = {
   ...DELIVERED_CALL,
@@ -304,13 +309,7 @@ const HELD_CALL: z.infer<typeof CallSchema> = {
   updated_at: "2025-01-15T11:20:05.977Z",
   confidence: { status: 0.998, summary: 0.91, plan: 0.995, demo_date: 0.38 },
   review: { needed: true, fields: { demo_date: ["low_confidence"] } },
-  destinations: ["crm", "slack_qualified"].map((destination) => ({
-    destination,
-    in_profile: true,
-    fate: "pending" as const,
-    reason: { code: "awaiting_review" as const, message: "the call is held for review: it is routed to its destinations once a reviewer approves it" },
-    deliveries: [],
-  })),
+  destinations: unroutedDestinations("needs_review"),
 };
 
 const FAILED_CALL: z.infer<typeof CallSchema> = {
@@ -345,13 +344,7 @@ const FAILED_CALL: z.infer<typeof CallSchema> = {
     { speaker: "agent", text: "Hi, it's Ava from CoolAir. Is now a good time?", time: "2025-01-15T10:38:03.002Z" },
     { speaker: "customer", text: "Sure, the AC in the office stopped working.", time: "2025-01-15T10:38:07.450Z" },
   ],
-  destinations: ["crm", "slack_qualified"].map((destination) => ({
-    destination,
-    in_profile: true,
-    fate: "pending" as const,
-    reason: { code: "awaiting_extraction" as const, message: "the call is not extracted yet: it is routed to its destinations once it is" },
-    deliveries: [],
-  })),
+  destinations: unroutedDestinations("extraction_failed"),
   payload: {
     message: {
       type: "end-of-call-report",
