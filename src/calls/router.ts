@@ -1,7 +1,7 @@
 // HTTP API for calls: accept a voice platform's post-call payload, replay a failed extraction, decide on a call held
 // for review (reading them: read-router.ts).
 import { Router } from "express";
-import { ConflictError, DebriefError, InvalidRequestError, NotFoundError } from "../errors.js";
+import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { PipelineConfig } from "./config-file.js";
@@ -103,7 +103,7 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     if (call.stage !== "needs_review" || !call.extraction) throw notInReview(call.id, call.state);
     const profile = deps.config.profiles.get(call.profile);
     if (!profile && request.approve) {
-      throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured: the call can be skipped, not delivered`);
+      throw new ConflictError(`Profile "${call.profile}" is no longer configured: the call can be skipped, not delivered`, [], "profile_missing");
     }
     const review = reviewDecision(request, { extraction: call.extraction, variables: profile?.variables ?? [], at: new Date() });
     // The one conditional update decides a race: the loser is told the call is no longer in review.
