@@ -19,6 +19,8 @@ interface Props {
   flags?: Record<string, string[]>;
   /** Confidence (0..1) by variable name, shown beside the value. */
   confidence?: Record<string, number> | null;
+  /** Values a reviewer corrected: what the model had said, by variable name. */
+  modelSaid?: Record<string, unknown>;
 }
 
 const rowId = (name: string) => `value-${name}`;
@@ -39,7 +41,7 @@ function ValueJudgement({ flags, confidence }: { flags: string[] | undefined; co
 }
 const SPEAKERS: Record<string, string> = { agent: "Agent", customer: "Customer" };
 
-export function ExtractionView({ turns, values, evidence, types, flags, confidence, noValues = "Not extracted yet." }: Props) {
+export function ExtractionView({ turns, values, evidence, types, flags, confidence, modelSaid, noValues = "Not extracted yet." }: Props) {
   const [active, setActive] = useState<string | undefined>(undefined);
   const [flashing, setFlashing] = useState<string | undefined>(undefined);
   const transcript = useRef<HTMLOListElement>(null);
@@ -124,6 +126,7 @@ export function ExtractionView({ turns, values, evidence, types, flags, confiden
                 <td class={value === null ? "value null" : "value"}>
                   {value === null ? "null (not said)" : displayValue(value)}
                   <ValueJudgement flags={flags?.[name]} confidence={confidence?.[name]} />
+                  {modelSaid && name in modelSaid ? <div class="muted small">corrected by a reviewer; the model said {displayValue(modelSaid[name])}</div> : null}
                 </td>
                 <td class="evidence">{evidence?.[name]?.quote ? <q>{evidence[name]!.quote}</q> : <span class="muted">–</span>}</td>
               </tr>

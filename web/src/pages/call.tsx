@@ -121,6 +121,8 @@ export function CallPage() {
 
   const facts = call.call;
   const canReplay = call.state === "extraction_failed" || call.destinations.some(isExpressionFailure);
+  /** A reviewer's corrections: the values shown are those delivered. */
+  const corrected = call.reviewed?.approved && call.extracted_variables ? call.reviewed : undefined;
   return (
     <section class="call">
       <p class="breadcrumb">
@@ -179,7 +181,8 @@ export function CallPage() {
 
       <ExtractionView
         turns={call.transcript ?? []}
-        values={call.extracted_variables}
+        values={corrected ? { ...call.extracted_variables, ...corrected.values } : call.extracted_variables}
+        modelSaid={corrected ? Object.fromEntries(corrected.corrected.map((name) => [name, call.extracted_variables?.[name] ?? null])) : undefined}
         evidence={call.evidence}
         flags={call.review?.fields}
         confidence={call.confidence}
