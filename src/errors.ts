@@ -90,8 +90,8 @@ export class NotFoundError extends DebriefError {
 
 /** The resource exists but is not in a state that allows the operation (e.g. replaying a delivered call). */
 export class ConflictError extends DebriefError {
-  constructor(message: string, details: ErrorDetail[] = []) {
-    super("conflict", 409, message, { details });
+  constructor(message: string, details: ErrorDetail[] = [], code = "conflict") {
+    super(code, 409, message, { details });
   }
 }
 

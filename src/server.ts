@@ -76,6 +76,8 @@ export async function startService(settings: Settings, logger: Logger, options: 
           logger,
           deliveryMetrics: { attempt: metrics.deliveryAttempt },
           onCallReceived: metrics.callReceived,
+          onCallHeld: metrics.callHeld,
+          onCallReviewed: metrics.callReviewed,
           renderBodies: offload.renderBodies,
           pollIntervalMs: options.pipelinePollIntervalMs,
         })

@@ -1,20 +1,23 @@
 // The calls API in the OpenAPI document: accept a post-call payload, list calls, look one up with every destination's
-// fate, replay a failed extraction, and caller memory.
+// fate, replay a failed extraction, decide on a call held for review, and caller memory.
 import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
+import { ReviewSchema } from "../extract/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
 import type { describeCall } from "./call-view.js";
 import type { describeCaller } from "./caller-memory.js";
-import { CALL_STATES, FATE_REASONS, FATES } from "./fates.js";
+import { CALL_STATES, describeFates, FATE_REASONS, FATES, type CallStage } from "./fates.js";
 import { CallerQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
+import { ReviewRequestSchema } from "./review.js";
 
 export const CallStateSchema = z
   .enum(CALL_STATES)
   .describe(
     "accepted: stored, waiting for (or in) its first extraction attempt; extracting: an attempt failed, retrying with backoff; " +
       "extraction_failed: out of extraction attempts (replay it); skipped: stored but neither extracted nor delivered (`reason` says why); " +
-      "needs_review: reserved for the review hold that is coming (nothing produces it yet); extracted: extracted, and no destination " +
+      "needs_review: held for review (its profile's `review.hold`, and a flagged value): delivered nowhere until POST /v1/calls/{id}/review; " +
+      "extracted: extracted, and no destination " +
       "applied; delivering: a delivery is pending; delivered: every delivery got through; delivery_failed: a delivery was " +
       "dead-lettered, or a destination's expression failed on the call",
   )
@@ -32,6 +35,22 @@ export const CallDuplicateSchema = z.object({
 });
 
 export const CallReplayedSchema = z.object({ call_id: z.string(), state: z.literal("accepted") });
+
+export const CallReviewSchema = z
+  .object({
+    approved: z.boolean().describe("true: delivered with the corrections; false: skipped"),
+    at: z.string().describe("When the reviewer decided (ISO 8601)"),
+    corrected: z.array(z.string()).describe("The variables whose value the reviewer changed (a value sent equal to the model's is not a correction)"),
+    values: z.record(z.unknown()).describe("The changed values by name; `extracted_variables` keeps the model's own"),
+    reason: z.string().nullable().describe("Why the reviewer skipped the call; null when approved"),
+  })
+  .openapi("CallReview");
+
+export const CallReviewedSchema = z.object({
+  call_id: z.string(),
+  state: z.enum(["accepted", "skipped"]).describe("accepted: routed to its destinations now, with the corrections; skipped: for the reviewer's reason"),
+  reviewed: CallReviewSchema,
+});
 
 export const CallIgnoredSchema = z.object({
   ignored: z.literal(true).describe("One of the platform's other events (a status update, audio, a failed dial…): acknowledged, not stored"),
@@ -117,6 +136,12 @@ export const CallSchema = z
     .nullable()
     .describe("Per non-null value, the verbatim quote it rests on and the index of its turn in `transcript` (profiles with `evidence`, the default); null before extraction or without evidence"),
   meta: z.record(z.unknown()).nullable().describe("Once extracted: the extraction's `meta`, as in the POST /v1/extract response"),
+  confidence: z
+    .record(z.number())
+    .nullable()
+    .describe("Once extracted, when the LLM gave token log-probabilities: each non-null value's confidence, 0..1; null otherwise"),
+  review: ReviewSchema.nullable().describe("Once extracted: the flagged values, only the flags the profile's `review.flags` counts, under its `review.min_confidence`"),
+  reviewed: CallReviewSchema.nullable().describe("A held call a reviewer decided on: approved (with the corrected values) or skipped (and why); null otherwise"),
   transcript: z
     .array(TranscriptTurnSchema)
     .nullable()
@@ -214,6 +239,9 @@ const DELIVERED_CALL: z.infer<typeof CallSchema> = {
     latency_ms: 2917,
     extracted_at: "2025-01-15T10:32:09.388Z",
   },
+  confidence: { status: 0.998, summary: 0.91, plan: 0.995, demo_date: 0.97 },
+  review: { needed: false, fields: {} },
+  reviewed: null,
   evidence: {
     status: { quote: "You're booked for a Pro demo on Wednesday, January 22.", turn: 2 },
     plan: { quote: "I'd like to see a demo of the Pro plan", turn: 1 },
@@ -266,6 +294,24 @@ const DELIVERY_FAILED_CALL: z.infer<typeof CallSchema> = {
   ],
 };
 
+/** The example profile's destinations, as the call view shows them for a call not routed yet. */
+function unroutedDestinations(stage: CallStage) {
+  return describeFates({ stage, stageReason: null, profileDestinations: ["crm", "slack_qualified"], fates: [], deliveries: [] });
+}
+
+/** Held for review: the model was unsure of the demo date, and the profile holds low_confidence values. */
+const HELD_CALL: z.infer<typeof CallSchema> = {
+  ...DELIVERED_CALL,
+  call_id: "call_5c1d8e2f9a0b4c7d8e3f1a2b6c9d0e4f",
+  external_id: "48402",
+  state: "needs_review",
+  created_at: "2025-01-15T11:20:02.318Z",
+  updated_at: "2025-01-15T11:20:05.977Z",
+  confidence: { status: 0.998, summary: 0.91, plan: 0.995, demo_date: 0.38 },
+  review: { needed: true, fields: { demo_date: ["low_confidence"] } },
+  destinations: unroutedDestinations("needs_review"),
+};
+
 const FAILED_CALL: z.infer<typeof CallSchema> = {
   call_id: "call_7e2a9c4b1d0f4a3e8b6c5d2f1a9e0b7c",
   profile: "booking",
@@ -291,17 +337,14 @@ const FAILED_CALL: z.infer<typeof CallSchema> = {
   extracted_variables: null,
   evidence: null,
   meta: null,
+  confidence: null,
+  review: null,
+  reviewed: null,
   transcript: [
     { speaker: "agent", text: "Hi, it's Ava from CoolAir. Is now a good time?", time: "2025-01-15T10:38:03.002Z" },
     { speaker: "customer", text: "Sure, the AC in the office stopped working.", time: "2025-01-15T10:38:07.450Z" },
   ],
-  destinations: ["crm", "slack_qualified"].map((destination) => ({
-    destination,
-    in_profile: true,
-    fate: "pending" as const,
-    reason: { code: "awaiting_extraction" as const, message: "the call is not extracted yet: it is routed to its destinations once it is" },
-    deliveries: [],
-  })),
+  destinations: unroutedDestinations("extraction_failed"),
   payload: {
     message: {
       type: "end-of-call-report",
@@ -502,6 +545,7 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
               examples: {
                 delivered: { summary: "Extracted and delivered; Slack's `when` was false", value: DELIVERED_CALL },
                 delivery_failed: { summary: "The CRM's transform failed on this call, and Slack's delivery was dead-lettered", value: DELIVERY_FAILED_CALL },
+                needs_review: { summary: "Held for review: the model was unsure of the demo date (POST /v1/calls/{id}/review decides)", value: HELD_CALL },
                 extraction_failed: { summary: "Out of extraction attempts: replay it with POST /v1/calls/{id}/retry", value: FAILED_CALL },
               },
             },
@@ -591,6 +635,88 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
           { code: "conflict", message: "Only a call in extraction_failed can be replayed; this one is extracted" },
         ]),
         ...unusedBodyResponses(),
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "post",
+      path: "/v1/calls/{id}/review",
+      operationId: "reviewCall",
+      tags: ["Calls"],
+      summary: "Decide on a call held for review: deliver it (with corrections) or skip it",
+      description:
+        "A profile with `review.hold: true` keeps a call with a flagged value in `needs_review` (the queue: GET /v1/calls?state=needs_review), " +
+        "delivered nowhere. `approve: true` routes it to its destinations now, with `values` applied (each validated as extraction " +
+        "validates it); its payload carries `debrief.event: \"call.reviewed\"` and `debrief.reviewed: {at, corrected}`, and it is not " +
+        "extracted again. `approve: false` skips it, with `reason` as the call's reason. What the reviewer did is kept on the call " +
+        "(`reviewed` in GET /v1/calls/{id}). Only one decision is ever taken: of two reviews at once, one wins and the other is a 409.",
+      request: {
+        params: CallIdParams,
+        body: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: ReviewRequestSchema,
+              examples: {
+                approve: { summary: "Deliver it, with the date the reviewer heard", value: { approve: true, values: { demo_date: "2025-01-23" } } },
+                skip: { summary: "Skip it", value: { approve: false, reason: "test call from our own team" } },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        "200": {
+          description: "Decided: approved (routed now) or skipped",
+          content: {
+            "application/json": {
+              schema: CallReviewedSchema,
+              examples: {
+                approved: {
+                  summary: "Approved with one correction",
+                  value: {
+                    call_id: HELD_CALL.call_id,
+                    state: "accepted",
+                    reviewed: { approved: true, at: "2025-01-15T11:31:40.052Z", corrected: ["demo_date"], values: { demo_date: "2025-01-23" }, reason: null },
+                  },
+                },
+                skipped: {
+                  summary: "Skipped",
+                  value: {
+                    call_id: HELD_CALL.call_id,
+                    state: "skipped",
+                    reviewed: { approved: false, at: "2025-01-15T11:31:40.052Z", corrected: [], values: {}, reason: "test call from our own team" },
+                  },
+                },
+              },
+            },
+          },
+        },
+        "400": errorResponse(
+          "The body is not a review (each offending field in details): `approve` missing, an unknown key, no `reason` with approve: false, " +
+            "or a correction that names no variable of the profile or is not a valid value of its type (`values.<name>`).",
+          [
+            {
+              code: "invalid_request",
+              message: "A correction is not a valid value of its variable",
+              details: [
+                { path: "values.demo_date", message: "must be a calendar date YYYY-MM-DD" },
+                { path: "values.budjet", message: "is not a variable of this profile; expected one of status, summary, plan, demo_date" },
+              ],
+            },
+            INVALID_JSON_EXAMPLE,
+          ],
+        ),
+        "404": callNotFound,
+        "409": errorResponse(
+          "The call is not in needs_review (never held, or already decided: another review may have just won); or, to approve it, its profile is no longer configured.",
+          [
+            { code: "not_in_review", message: `Only a call in needs_review can be reviewed; call "${HELD_CALL.call_id}" is delivered`, details: [{ path: "state", message: "is delivered, not needs_review" }] },
+            { code: "profile_missing", message: 'Profile "booking" is no longer configured: the call can be skipped, not delivered' },
+          ],
+        ),
+        ...bodyParserResponses(),
         ...guards,
       },
     });

@@ -55,6 +55,9 @@ export async function describeCall(call: CallRecord, deps: { store: CallStore; o
     extracted_variables: call.extraction?.extracted_variables ?? null,
     evidence: call.extraction ? (call.extraction.evidence ?? null) : null,
     meta: call.extraction?.meta ?? null,
+    confidence: call.extraction?.confidence ?? null,
+    review: call.extraction?.review ?? null,
+    reviewed: call.reviewed,
     transcript: transcriptOf(call),
     destinations,
     // Always an object: POST /v1/calls takes nothing else.

@@ -13,6 +13,7 @@ import {
   type ConfigIssue,
   type RetryPolicy,
 } from "../delivery/index.js";
+import { REVIEW_FLAGS, type ReviewFlag } from "../extract/index.js";
 import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
 import { SOURCE_NAMES, type SourceChoice } from "../sources/index.js";
 import { isPhoneRegion } from "./phone.js";
@@ -22,6 +23,18 @@ const RetrySchema = z
     max_attempts: z.number().int().min(1).max(100).optional(),
     initial_delay_ms: z.number().int().min(10).max(86_400_000).optional(),
     max_delay_ms: z.number().int().min(10).max(7 * 86_400_000).optional(),
+  })
+  .strict();
+
+/** Which flags hold a call for a human, and the confidence under which a value is low_confidence. */
+const ReviewSettingsSchema = z
+  .object({
+    /** A value under this confidence is flagged low_confidence (default 0.5, as for POST /v1/extract). */
+    min_confidence: z.number().min(0).max(1).optional(),
+    /** The flags that count for this profile (default: every flag). */
+    flags: z.array(z.enum(REVIEW_FLAGS)).optional(),
+    /** A call with a flag that counts waits in needs_review for POST /v1/calls/{id}/review instead of being delivered. */
+    hold: z.boolean().default(false),
   })
   .strict();
 
@@ -53,6 +66,7 @@ function profileSchema(limits: VariableLimits) {
       min_duration_s: z.number().min(0).optional(),
       min_customer_turns: z.number().int().min(0).optional(),
       skip_ended_reasons: z.array(z.string().min(1)).optional(),
+      review: ReviewSettingsSchema.default({}),
     })
     .strict();
 }
@@ -89,6 +103,11 @@ export interface Profile {
   /** Set: requests to this profile authenticate themselves (signature or URL token), not with an API key. */
   inbound?: { secret?: string; urlToken?: string };
   gates: { minDurationS?: number; minCustomerTurns?: number; skipEndedReasons: string[] };
+  /**
+   * Which flags count (flags), where low_confidence starts (minConfidence; unset: the extraction request's default),
+   * and whether a call with a flag that counts waits for a human (hold).
+   */
+  review: { minConfidence?: number; flags: ReviewFlag[]; hold: boolean };
 }
 
 export interface PipelineConfig {
@@ -165,6 +184,14 @@ export function compilePipelineConfig(
     if (profile.default_region !== undefined && !isPhoneRegion(profile.default_region)) {
       issues.push({ path: `profiles.${name}.default_region`, message: "must be an ISO 3166-1 alpha-2 region code such as US, GB or DE (upper case)" });
     }
+    // `ungrounded` is judged on evidence quotes: a profile that names it must ask for them, or it could never be raised.
+    const ungrounded = profile.review.flags?.indexOf("ungrounded") ?? -1;
+    if (ungrounded >= 0 && !profile.evidence) {
+      issues.push({
+        path: `profiles.${name}.review.flags[${ungrounded}]`,
+        message: "`ungrounded` is judged on evidence quotes, and this profile has `evidence: false`: remove `evidence: false` or this flag",
+      });
+    }
     const at = ["profiles", name, "inbound"];
     const secret = profile.inbound?.secret === undefined ? undefined : substituteEnv(profile.inbound.secret, env, [...at, "secret"], issues);
     const urlToken = profile.inbound?.url_token === undefined ? undefined : substituteEnv(profile.inbound.url_token, env, [...at, "url_token"], issues);
@@ -185,6 +212,11 @@ export function compilePipelineConfig(
       source: profile.source,
       ...(profile.inbound ? { inbound: { secret, urlToken } } : {}),
       gates: { minDurationS: profile.min_duration_s, minCustomerTurns: profile.min_customer_turns, skipEndedReasons: profile.skip_ended_reasons ?? [] },
+      review: {
+        minConfidence: profile.review.min_confidence,
+        flags: profile.review.flags ?? [...REVIEW_FLAGS],
+        hold: profile.review.hold,
+      },
     });
   }
   if (issues.length > 0 || !file.success) throw new ConfigError(issues);

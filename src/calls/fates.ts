@@ -5,7 +5,8 @@ import type { DeliveryStatus, DeliveryWithAttempts, EnqueueReport } from "../del
 /**
  * The one list of call states for the whole API (README, OpenAPI, filters), in the order a call moves through them:
  * accepted → extracting → extraction_failed | skipped | needs_review | extracted | delivering → delivered | delivery_failed.
- * `needs_review` is reserved for the review hold that is coming: nothing produces it yet.
+ * needs_review: extracted under a profile whose `review.hold` is on, with a flagged value: routed nowhere until a
+ * reviewer approves it (→ accepted, then routed with the corrections, without extracting again) or skips it (→ skipped).
  */
 export const CALL_STATES = [
   "accepted",
@@ -21,7 +22,7 @@ export const CALL_STATES = [
 export type CallState = (typeof CALL_STATES)[number];
 
 /** The extraction's own lifecycle, as the store's `state` column keeps it; the public state adds the fates to it. */
-export const CALL_STAGES = ["accepted", "extracting", "extracted", "extraction_failed", "skipped"] as const;
+export const CALL_STAGES = ["accepted", "extracting", "extracted", "extraction_failed", "skipped", "needs_review"] as const;
 export type CallStage = (typeof CALL_STAGES)[number];
 
 export const FATES = ["delivered", "pending", "failed", "skipped"] as const;
@@ -29,7 +30,8 @@ export type Fate = (typeof FATES)[number];
 
 /**
  * Why a destination's fate is what it is. Stored: when_false, when_failed, transform_failed (skipped at routing) and
- * dead_lettered (failed). Derived when the call view is built: retrying, awaiting_extraction, call_skipped, not_recorded.
+ * dead_lettered (failed). Derived when the call view is built: retrying, awaiting_extraction, awaiting_review,
+ * call_skipped, not_recorded.
  */
 export const FATE_REASONS = [
   "when_false",
@@ -38,6 +40,7 @@ export const FATE_REASONS = [
   "dead_lettered",
   "retrying",
   "awaiting_extraction",
+  "awaiting_review",
   "call_skipped",
   "not_recorded",
 ] as const;
@@ -114,6 +117,7 @@ export interface DestinationFate {
 const REASON_TEXT: Partial<Record<FateReason, string>> = {
   when_false: "its `when` was not true for this call",
   awaiting_extraction: "the call is not extracted yet: it is routed to its destinations once it is",
+  awaiting_review: "the call is held for review: it is routed to its destinations once a reviewer approves it",
   not_recorded:
     "no fate was recorded: the destination was added to the profile after this call was routed, or the call was routed before Debrief recorded fates (its `when` was then not true)",
 };
@@ -149,6 +153,7 @@ export function describeFates(input: {
       return { ...base, fate: "skipped", reason: { code: "call_skipped", message: `the call was skipped: ${input.stageReason ?? "a gate stopped it"}` } };
     }
     if (input.stage === "extracted") return { ...base, fate: "skipped", reason: { code: "not_recorded", message: REASON_TEXT.not_recorded! } };
+    if (input.stage === "needs_review") return { ...base, fate: "pending", reason: { code: "awaiting_review", message: REASON_TEXT.awaiting_review! } };
     return { ...base, fate: "pending", reason: { code: "awaiting_extraction", message: REASON_TEXT.awaiting_extraction! } };
   });
 }

@@ -17,6 +17,8 @@ export {
   CallIgnoredSchema,
   CallListSchema,
   CallReplayedSchema,
+  CallReviewedSchema,
+  CallReviewSchema,
   CallSchema,
   CallSummarySchema,
   DestinationFateSchema,

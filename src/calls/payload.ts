@@ -1,5 +1,6 @@
 // A voice platform's post-call payload once its adapter has read it: the profile's gates, the extraction job it
 // becomes, and the enriched payload we send on.
+import type { Review } from "../extract/index.js";
 import { extractJobForTurns, type ExtractJob, type VariableLimits } from "../schema/index.js";
 import type { CallFacts, NormalizedCall, Source } from "../sources/index.js";
 import { formatForHumans, type Turn } from "../transcript/index.js";
@@ -39,7 +40,7 @@ export function callExtractJob(call: NormalizedCall, profile: Profile, limits: V
         call: { created_at: call.started_at ?? call.ended_at ?? undefined, timezone: call.timezone ?? profile.timezone },
         input_variables: call.input_variables,
       },
-      options: { model: profile.model, evidence: profile.evidence },
+      options: { model: profile.model, evidence: profile.evidence, min_confidence: profile.review.minConfidence },
     },
     limits,
   );
@@ -67,21 +68,33 @@ function withoutFields(payload: Record<string, unknown>, paths: readonly (readon
   return copy;
 }
 
+/** Why a payload is sent: `debrief.event`. A call held for review is first delivered as call.reviewed. */
+export type DebriefEvent = "call.extracted" | "call.reviewed";
+
 export interface EnrichInput {
   callId: string;
   profile: Profile;
   source: Source;
   call: NormalizedCall;
+  event: DebriefEvent;
   extractedVariables: Record<string, unknown>;
   meta: { model: string; prompt_version: string; extracted_at: string; cached: boolean };
+  /** Each non-null value's confidence, when the LLM gave log-probabilities. */
+  confidence?: Record<string, number>;
+  /** The flagged values under the profile's review settings. */
+  review?: Review;
+  /** A reviewer approved the call: when, and which values they corrected. */
+  reviewed?: { at: string; corrected: string[] };
 }
 
 /**
  * The platform's payload as it came, plus what Debrief adds: the values, the transcript as `AI:`/`Customer:` lines, and
- * `debrief` (where the values came from, and the call's facts in one vocabulary whatever the platform). Payloads in
+ * `debrief` (why it is sent, where the values came from and how sure they are, a reviewer's corrections, and the call's
+ * facts in one vocabulary whatever the platform). Payloads in
  * Autocalls' shape also get their `transcript` as Autocalls turns, as they always did.
  */
-export function enrichPayload(payload: Record<string, unknown>, { callId, profile, source, call, extractedVariables, meta }: EnrichInput) {
+export function enrichPayload(payload: Record<string, unknown>, input: EnrichInput) {
+  const { callId, profile, source, call, extractedVariables, meta } = input;
   const original = profile.includeRecording ? payload : withoutFields(payload, source.recordingFields);
   const { recording_url: recordingUrl, ...facts } = callFacts(call);
   return {
@@ -90,6 +103,7 @@ export function enrichPayload(payload: Record<string, unknown>, { callId, profil
     ...(source.deliversAutocallsShape(payload) ? { transcript: transcriptForReceivers(call.turns) } : {}),
     formatted_transcript: formatForHumans(call.turns),
     debrief: {
+      event: input.event,
       call_id: callId,
       profile: profile.name,
       model: meta.model,
@@ -99,6 +113,9 @@ export function enrichPayload(payload: Record<string, unknown>, { callId, profil
       source: source.name,
       external_id: call.external_id ?? callId,
       call: profile.includeRecording ? { ...facts, recording_url: recordingUrl } : facts,
+      ...(input.confidence ? { confidence: input.confidence } : {}),
+      ...(input.review ? { review: input.review } : {}),
+      ...(input.reviewed ? { reviewed: input.reviewed } : {}),
     },
   };
 }

@@ -53,6 +53,9 @@ export interface PipelineOptions {
   deliveryMetrics?: DeliveryMetrics;
   /** Told of every call a platform posted that was recognised, by source and outcome. */
   onCallReceived?: CallsRouterDeps["onReceived"];
+  /** Told of every call held for review, and of every decision on one (metrics). */
+  onCallHeld?: () => void;
+  onCallReviewed?: CallsRouterDeps["onReviewed"];
   /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
   renderBodies?: BodyRenderer;
   /** Poll intervals; tests shorten them. */
@@ -114,6 +117,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       turns,
       logger: logger.child({ module: "calls" }),
       onEnqueued: () => signals.notify("deliveries"),
+      onHeld: options.onCallHeld,
       pollIntervalMs: options.pollIntervalMs,
       // Each extraction needs an LLM slot: more would wait on the LLM while holding their claim, work another
       // instance's idle worker could be doing.
@@ -171,6 +175,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             extractor,
             onAccepted: () => signals.notify("calls"),
             onReceived: options.onCallReceived,
+            onReviewed: options.onCallReviewed,
           }),
           callsReadRouter({ store, outbox, config }),
           deliveriesRouter({

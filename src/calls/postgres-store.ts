@@ -17,6 +17,7 @@ import {
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
+  type CallReview,
   type CallRow,
   type CallStore,
   type CallSummary,
@@ -96,6 +97,10 @@ CREATE INDEX calls_by_external_id ON calls (external_id);
 CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) WHERE customer_e164 IS NOT NULL;
 CREATE TABLE cursor_key (key TEXT NOT NULL);
 INSERT INTO cursor_key (key) VALUES (replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''));
+`,
+    // issue 15: review hold (as SQLite's step 4): a reviewer's decision on a call held for review.
+    `
+ALTER TABLE calls ADD COLUMN reviewed TEXT;
 `,
   ],
 };
@@ -186,6 +191,30 @@ export class PostgresCallStore implements CallStore {
       );
       await this.#writeFates(client, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     });
+  }
+
+  async markHeld(id: string, extraction: CallExtraction): Promise<void> {
+    await this.#pool.query(
+      `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
+       next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
+      [JSON.stringify(extraction), this.#now(), id],
+    );
+  }
+
+  async decideReview(id: string, review: CallReview): Promise<boolean> {
+    const now = this.#now();
+    // A second review racing this one waits for its row lock, then finds the call no longer needs_review: 0 rows.
+    const decided = review.approved
+      ? await this.#pool.query(
+          `UPDATE calls SET state = 'accepted', public_state = 'accepted', reviewed = $1, attempts = 0, next_attempt_at = $2, claimed_until = NULL,
+           reason = NULL, updated_at = $2 WHERE id = $3 AND state = 'needs_review'`,
+          [JSON.stringify(review), now, id],
+        )
+      : await this.#pool.query(
+          `UPDATE calls SET state = 'skipped', public_state = 'skipped', reviewed = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state = 'needs_review'`,
+          [JSON.stringify(review), storableOrNull(review.reason), now, id],
+        );
+    return decided.rowCount === 1;
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {

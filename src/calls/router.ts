@@ -1,4 +1,5 @@
-// HTTP API for calls: accept a voice platform's post-call payload, replay a failed extraction (reading them: read-router.ts).
+// HTTP API for calls: accept a voice platform's post-call payload, replay a failed extraction, decide on a call held
+// for review (reading them: read-router.ts).
 import { Router } from "express";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
@@ -8,6 +9,7 @@ import { recognizePayload, type SourceName } from "../sources/index.js";
 import { checkSignature, checkUrlToken } from "./inbound.js";
 import { callExtractJob, callFacts, skipReason } from "./payload.js";
 import { customerE164 } from "./phone.js";
+import { parseReviewRequest, reviewDecision } from "./review.js";
 import type { CallStore } from "./store.js";
 
 export interface CallsRouterDeps {
@@ -20,6 +22,17 @@ export interface CallsRouterDeps {
   onAccepted: () => void;
   /** Told of every call a platform posted that was recognised, with what became of it (for metrics). */
   onReceived?: (source: SourceName, outcome: "accepted" | "skipped" | "duplicate" | "ignored") => void;
+  /** Told of every decision on a held call (for metrics). */
+  onReviewed?: (decision: "approved" | "skipped") => void;
+}
+
+/** 409 `not_in_review`: only a call in needs_review takes a review (it may have just been decided by someone else). */
+function notInReview(id: string, state: string): ConflictError {
+  return new ConflictError(
+    `Only a call in needs_review can be reviewed; call "${id}" is ${state}`,
+    [{ path: "state", message: `is ${state}, not needs_review` }],
+    "not_in_review",
+  );
 }
 
 export function callsRouter(deps: CallsRouterDeps): Router {
@@ -81,6 +94,27 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     }
     deps.onAccepted();
     res.json({ call_id: call.id, state: "accepted" });
+  });
+
+  router.post("/calls/:id/review", async (req, res) => {
+    const request = parseReviewRequest(req.body);
+    const call = await deps.store.get(req.params.id);
+    if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
+    if (call.stage !== "needs_review" || !call.extraction) throw notInReview(call.id, call.state);
+    const profile = deps.config.profiles.get(call.profile);
+    if (!profile && request.approve) {
+      throw new ConflictError(`Profile "${call.profile}" is no longer configured: the call can be skipped, not delivered`, [], "profile_missing");
+    }
+    const review = reviewDecision(request, { extraction: call.extraction, variables: profile?.variables ?? [], at: new Date() });
+    // The one conditional update decides a race: the loser is told the call is no longer in review.
+    if (!(await deps.store.decideReview(call.id, review))) {
+      const now = await deps.store.get(call.id);
+      throw notInReview(call.id, now?.state ?? "gone");
+    }
+    deps.onReviewed?.(review.approved ? "approved" : "skipped");
+    // Approved: accepted again, routed by the worker with the corrections (never extracted again).
+    if (review.approved) deps.onAccepted();
+    res.json({ call_id: call.id, state: review.approved ? "accepted" : "skipped", reviewed: review });
   });
 
   return router;

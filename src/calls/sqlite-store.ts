@@ -16,6 +16,7 @@ import {
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
+  type CallReview,
   type CallRow,
   type CallStore,
   type CallSummary,
@@ -101,6 +102,11 @@ CREATE INDEX calls_by_external_id ON calls (external_id);
 CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) WHERE customer_e164 IS NOT NULL;
 CREATE TABLE cursor_key (key TEXT NOT NULL);
 INSERT INTO cursor_key (key) VALUES (lower(hex(randomblob(32))));
+`,
+  // issue 15: review hold. A reviewer's decision on a call held for review (JSON: approved or skipped and why, the
+  // corrected values). The queue itself (public_state 'needs_review') is read through calls_by_state.
+  `
+ALTER TABLE calls ADD COLUMN reviewed TEXT;
 `,
 ];
 
@@ -199,6 +205,28 @@ export class SqliteCallStore implements CallStore {
       ).run(JSON.stringify(extraction), now, id);
       this.#writeFates(db, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     })();
+  }
+
+  async markHeld(id: string, extraction: CallExtraction): Promise<void> {
+    this.#sql(
+      `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = ?, attempts = attempts + 1, claimed_until = NULL,
+       next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
+      this.#bookkeeping,
+    ).run(JSON.stringify(extraction), this.#now(), id);
+  }
+
+  async decideReview(id: string, review: CallReview): Promise<boolean> {
+    const now = this.#now();
+    // On the FULL connection: a decision answered 200 survives a power cut, as an accepted call does.
+    const decided = review.approved
+      ? this.#sql(
+          `UPDATE calls SET state = 'accepted', public_state = 'accepted', reviewed = ?, attempts = 0, next_attempt_at = ?, claimed_until = NULL,
+           reason = NULL, updated_at = ? WHERE id = ? AND state = 'needs_review'`,
+        ).run(JSON.stringify(review), now, now, id)
+      : this.#sql(
+          `UPDATE calls SET state = 'skipped', public_state = 'skipped', reviewed = ?, reason = ?, updated_at = ? WHERE id = ? AND state = 'needs_review'`,
+        ).run(JSON.stringify(review), review.reason, now, id);
+    return decided.changes === 1;
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {

@@ -1,6 +1,7 @@
 // The call store port: the durable record of every accepted call, idempotent on (profile, external id), with the
 // extraction state machine. Adapters: SQLite (sqlite-store.ts, one process) and PostgreSQL (postgres-store.ts, shared).
 import { randomUUID } from "node:crypto";
+import type { Review } from "../extract/index.js";
 import type { CallFacts, SourceName } from "../sources/index.js";
 import type { Turn } from "../transcript/index.js";
 import type { CallFateInput, CallStage, CallState, FateInput, FateRecord } from "./fates.js";
@@ -11,6 +12,8 @@ import { CALL_STATES } from "./fates.js";
  * accepted → (extraction fails, retries left) extracting → … → extracted
  *                                    ↘ (out of attempts, or a failure retrying cannot fix) extraction_failed → (replay) accepted
  * skipped: the call was stored but not extracted (its status was not a completed one); `reason` says why.
+ * needs_review: extracted, held for a reviewer (its profile's `review.hold`, a flagged value); the reviewer's decision
+ * makes it accepted again (routed with the corrections, not extracted again) or skipped with the reviewer's reason.
  * Its public `state` (fates.ts) is kept beside it, in the same transaction as every change to the stage or the fates.
  */
 export type { CallStage, CallState } from "./fates.js";
@@ -23,6 +26,24 @@ export interface CallExtraction {
   evidence?: Record<string, { quote: string; turn: number }>;
   /** The normalised transcript the model read: the turns evidence indexes point into. Absent for calls extracted before it was kept. */
   turns?: Turn[];
+  /** Each non-null value's confidence, when the LLM gave token log-probabilities. */
+  confidence?: Record<string, number>;
+  /** The flagged values, under the profile's review settings. Absent for calls extracted before it was kept. */
+  review?: Review;
+}
+
+/** What a reviewer decided on a call held for review (POST /v1/calls/{id}/review), kept with the call. */
+export interface CallReview {
+  /** true: routed with the corrections; false: skipped, for `reason`. */
+  approved: boolean;
+  /** ISO 8601 instant of the decision. */
+  at: string;
+  /** The variables whose value the reviewer changed, in the profile's order. */
+  corrected: string[];
+  /** The changed values by name (null: the reviewer cleared it); the model's own stay in the extraction. */
+  values: Record<string, unknown>;
+  /** Why the reviewer skipped the call; null when approved. */
+  reason: string | null;
 }
 
 /** A call without its payload and extraction: what lists show. */
@@ -50,6 +71,8 @@ export interface CallSummary {
 export interface CallRecord extends CallSummary {
   payload: unknown;
   extraction: CallExtraction | null;
+  /** The reviewer's decision, once a held call was reviewed. */
+  reviewed: CallReview | null;
 }
 
 export interface AcceptCallInput {
@@ -104,6 +127,14 @@ export interface CallStore {
   claimDue(limit: number, leaseMs: number): Promise<CallRecord[]>;
   /** Records the extraction and each destination's fate (enqueued: pending with its delivery; skipped: why), in one transaction. */
   markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void>;
+  /** Keeps the extraction of a call held for review: needs_review, routed nowhere until a reviewer decides. */
+  markHeld(id: string, extraction: CallExtraction): Promise<void>;
+  /**
+   * Records a reviewer's decision, only while the call is needs_review (one conditional update: of two reviews racing,
+   * one wins and the other gets false). Approved: accepted again and due now, for the worker to route with the
+   * corrections; not approved: skipped with the reviewer's reason.
+   */
+  decideReview(id: string, review: CallReview): Promise<boolean>;
   /** Records a failed attempt: retried at `nextAttemptAt`, or marked extraction_failed when that is undefined. */
   markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void>;
   /**
@@ -164,6 +195,7 @@ export interface CallRow {
   last_error: string | null;
   extraction: string | null;
   delivery_errors: string | null;
+  reviewed: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -173,7 +205,7 @@ export const SUMMARY_COLUMNS =
   "id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone, recording_url, customer_e164, " +
   "state, public_state, reason, attempts, next_attempt_at, last_error, created_at, updated_at";
 
-export function toCallSummary(row: Omit<CallRow, "payload" | "extraction" | "delivery_errors">): CallSummary {
+export function toCallSummary(row: Omit<CallRow, "payload" | "extraction" | "delivery_errors" | "reviewed">): CallSummary {
   return {
     id: row.id,
     profile: row.profile,
@@ -204,7 +236,12 @@ export function toCallSummary(row: Omit<CallRow, "payload" | "extraction" | "del
 }
 
 export function toCallRecord(row: CallRow): CallRecord {
-  return { ...toCallSummary(row), payload: JSON.parse(row.payload), extraction: row.extraction ? JSON.parse(row.extraction) : null };
+  return {
+    ...toCallSummary(row),
+    payload: JSON.parse(row.payload),
+    extraction: row.extraction ? JSON.parse(row.extraction) : null,
+    reviewed: row.reviewed ? JSON.parse(row.reviewed) : null,
+  };
 }
 
 export function emptyCallCounts(): Record<CallState, number> {

@@ -49,3 +49,13 @@ export function reviewOf(input: {
   }
   return { needed: Object.keys(fields).length > 0, fields };
 }
+
+/** The review with only the flags in `counted` (a profile's `review.flags`): a value left with none is not flagged. */
+export function countedFlags(review: Review, counted: readonly ReviewFlag[]): Review {
+  const fields: Record<string, ReviewFlag[]> = {};
+  for (const [name, flags] of Object.entries(review.fields)) {
+    const kept = flags.filter((flag) => counted.includes(flag));
+    if (kept.length > 0) fields[name] = kept;
+  }
+  return { needed: Object.keys(fields).length > 0, fields };
+}

@@ -31,6 +31,8 @@ export class Metrics {
   readonly #deliveryDuration: Histogram<"destination" | "outcome">;
   readonly #outboxDepth: Gauge;
   readonly #callsReceived: Counter<"source" | "outcome">;
+  readonly #callsHeld: Counter;
+  readonly #callsReviewed: Counter<"decision">;
   #readOutboxDepth: (() => number | Promise<number>) | undefined;
   #readLlmQueue: (() => number) | undefined;
   #readLlmInFlight: (() => number) | undefined;
@@ -108,6 +110,17 @@ export class Metrics {
       labelNames: ["source", "outcome"],
       registers,
     });
+    this.#callsHeld = new Counter({
+      name: "debrief_calls_held_total",
+      help: "Calls held for review (their profile's review.hold, and a value with a flag that counts): GET /v1/calls?state=needs_review is the queue.",
+      registers,
+    });
+    this.#callsReviewed = new Counter({
+      name: "debrief_calls_reviewed_total",
+      help: "Decisions on calls held for review, by decision (approved: delivered with any corrections; skipped).",
+      labelNames: ["decision"],
+      registers,
+    });
     const metrics = this;
     this.#outboxDepth = new Gauge({
       name: "debrief_outbox_depth",
@@ -174,6 +187,16 @@ export class Metrics {
   /** One post-call webhook recognised as `source`'s, and what became of it. */
   readonly callReceived = (source: string, outcome: string): void => {
     this.#callsReceived.inc({ source, outcome });
+  };
+
+  /** A call was held for review. */
+  readonly callHeld = (): void => {
+    this.#callsHeld.inc();
+  };
+
+  /** A reviewer decided on a held call. */
+  readonly callReviewed = (decision: string): void => {
+    this.#callsReviewed.inc({ decision });
   };
 
   /** Hand to the LLM client. */

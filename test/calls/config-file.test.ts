@@ -106,6 +106,34 @@ describe("pipeline configuration", () => {
     expect(issues.join("\n")).not.toContain("abc123");
   });
 
+  it("reads a profile's review settings; without them every flag counts, the request's min_confidence applies, and nothing is held", () => {
+    const raw = { ...valid, profiles: { booking: { ...valid.profiles.booking, review: { min_confidence: 0.8, flags: ["low_confidence", "ungrounded"], hold: true } } } };
+    expect(compilePipelineConfig(raw, env, limits).profiles.get("booking")!.review).toEqual({ minConfidence: 0.8, flags: ["low_confidence", "ungrounded"], hold: true });
+    expect(compilePipelineConfig(valid, env, limits).profiles.get("booking")!.review).toEqual({
+      minConfidence: undefined,
+      flags: ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced"],
+      hold: false,
+    });
+    // Without evidence, `ungrounded` is never raised: every other flag still counts by default.
+    expect(issuesOf({ ...valid, profiles: { booking: { ...valid.profiles.booking, evidence: false, review: { hold: true } } } })).toEqual([]);
+  });
+
+  it.each([
+    ["a min_confidence over 1", { review: { min_confidence: 1.5 } }, "profiles.booking.review.min_confidence"],
+    ["an unknown flag", { review: { flags: ["low_confidence", "doubtful"] } }, "profiles.booking.review.flags[1]"],
+    ["an unknown review key", { review: { hold: true, threshold: 0.8 } }, "profiles.booking.review.threshold"],
+    ["a hold that is not a boolean", { review: { hold: "yes" } }, "profiles.booking.review.hold"],
+    [
+      "`ungrounded` without evidence",
+      { evidence: false, review: { flags: ["repaired", "ungrounded"], hold: true } },
+      "profiles.booking.review.flags[1]: `ungrounded` is judged on evidence quotes, and this profile has `evidence: false`",
+    ],
+  ])("rejects a review setting with %s, naming the path", (_name, profile, expected) => {
+    const issues = issuesOf({ ...valid, profiles: { booking: { ...valid.profiles.booking, ...profile } } });
+    expect(issues).toEqual([expect.stringContaining(expected)]);
+    expect(issues[0]!.startsWith(expected)).toBe(true);
+  });
+
   it("reports every problem in the file at once, one line per path, whatever level each is at", () => {
     const raw = {
       profiles: {

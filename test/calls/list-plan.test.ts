@@ -18,6 +18,7 @@ const QUERIES: [string, Omit<CallListQuery, "limit">][] = [
   ["profile", { profile: "booking" }],
   ["source", { source: "vapi" }],
   ["one state", { states: ["delivered"] }],
+  ["the review queue", { states: ["needs_review"] }],
   ["several states", { states: ["delivered", "delivery_failed", "extraction_failed"] }],
   ["platform call id", { externalId: "ext-1" }],
   ["since and until", { since: 1, until: 2 }],

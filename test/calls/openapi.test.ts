@@ -12,6 +12,7 @@ import {
   CallIgnoredSchema,
   CallListSchema,
   CallReplayedSchema,
+  CallReviewedSchema,
   CallSchema,
   CallSummarySchema,
   DestinationFateSchema,
@@ -43,6 +44,7 @@ const OPERATIONS: Record<string, string[]> = {
   "get /v1/callers/{phone}": ["200", "400", "401", "429"],
   "get /v1/destinations": ["200", "401", "429"],
   "post /v1/calls/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
+  "post /v1/calls/{id}/review": ["200", "400", "401", "404", "409", "413", "415", "429"],
   "get /v1/deliveries": ["200", "400", "401", "429"],
   "get /v1/deliveries/{id}": ["200", "401", "404", "429"],
   "post /v1/deliveries/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
@@ -132,7 +134,7 @@ afterAll(async () => {
 });
 
 describe("GET /openapi.json with the post-call pipeline configured", () => {
-  it("lists all ten pipeline operations, each with every error response its route can give", () => {
+  it("lists all eleven pipeline operations, each with every error response its route can give", () => {
     const listed = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
     expect(listed.filter((key) => !key.endsWith("/v1/extract") && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
     for (const [key, statuses] of Object.entries(OPERATIONS)) {
@@ -235,6 +237,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     StrictCaller.parse(json("get /v1/callers/{phone}", "200").example);
     StrictHealth.parse(json("get /v1/destinations", "200").example);
     CallReplayedSchema.strict().parse(json("post /v1/calls/{id}/retry", "200").example);
+    for (const { value } of Object.values<any>(json("post /v1/calls/{id}/review", "200").examples)) CallReviewedSchema.strict().parse(value);
     z.object({ deliveries: z.array(StrictDelivery) }).strict().parse(json("get /v1/deliveries", "200").example);
     const shown = Object.values<any>(json("get /v1/deliveries/{id}", "200").examples).map(({ value }) => StrictDeliveryWithAttempts.parse(value.delivery));
     expect(shown.map((delivery) => delivery.status).sort()).toEqual(["delivered", "failed"]);
@@ -290,6 +293,10 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
       ["get /v1/calls/{id}", service.get(`/v1/calls/${callId}`)],
       ["post /v1/calls/{id}/retry", service.post("/v1/calls/call_nope/retry", undefined, auth)],
       ["post /v1/calls/{id}/retry", service.post(`/v1/calls/${callId}/retry`, undefined, auth)],
+      ["post /v1/calls/{id}/review", service.post("/v1/calls/call_nope/review", { approve: true }, auth)],
+      ["post /v1/calls/{id}/review", service.post(`/v1/calls/${callId}/review`, { approve: true }, auth)],
+      ["post /v1/calls/{id}/review", service.post(`/v1/calls/${callId}/review`, { approve: false }, auth)],
+      ["post /v1/calls/{id}/review", service.post(`/v1/calls/${callId}/review`, "{", auth)],
       ["get /v1/deliveries", service.get("/v1/deliveries?status=lost", auth)],
       ["get /v1/deliveries/{id}", service.get("/v1/deliveries/dlv_missing", auth)],
       ["post /v1/deliveries/{id}/retry", service.post("/v1/deliveries/dlv_missing/retry", undefined, auth)],

@@ -122,6 +122,7 @@ describe("each platform's post-call webhook", () => {
       { text: "Great, you're booked for a demo.", type: "transcript", sender: "bot", speaker: "agent", timestamp: 1756812516.2 },
     ]);
     expect(delivered.debrief).toEqual({
+      event: "call.extracted",
       call_id: res.body.call_id,
       profile: "calls",
       model: "gpt-4o-mini",
@@ -139,6 +140,7 @@ describe("each platform's post-call webhook", () => {
         agent_phone: "+15557654321",
         recording_url: "https://app.autocalls.ai/storage/recordings/call-12345.mp4",
       },
+      review: { needed: false, fields: {} },
     });
   });
 

@@ -184,6 +184,71 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     expect(await store.get(pending.id)).toBeDefined();
   });
 
+  describe("review hold", () => {
+    const extraction = { extracted_variables: { budget: 4000 }, meta: { model: "m" }, confidence: { budget: 0.2 }, review: { needed: true, fields: { budget: ["low_confidence" as const] } } };
+    const approval = { approved: true, at: "2026-06-12T14:22:05.000Z", corrected: ["budget"], values: { budget: 5000 }, reason: null };
+    const skip = { approved: false, at: "2026-06-12T14:22:05.000Z", corrected: [], values: {}, reason: "wrong number \u0000 dialled" };
+
+    async function held(store: CallStore, externalId: string) {
+      const { call: accepted } = await store.accept(call(externalId));
+      await store.claimDue(10, 60_000);
+      harness.clock.advance(10);
+      await store.markHeld(accepted.id, extraction);
+      return accepted.id;
+    }
+
+    it("keeps a held call's extraction in needs_review, out of the workers' and the pruner's reach, and lists it as the queue", async () => {
+      const store = await open();
+      const id = await held(store, "h");
+      await store.accept(call("other"));
+      expect(await store.get(id)).toMatchObject({ state: "needs_review", stage: "needs_review", attempts: 1, extraction, reviewed: null, next_attempt_at: null });
+      expect((await store.claimDue(10, 60_000)).map((c) => c.id)).not.toContain(id);
+      harness.clock.advance(120_000);
+      expect((await store.claimDue(10, 60_000)).map((c) => c.id)).not.toContain(id); // no lease to run out
+      expect(await store.findFinished(harness.clock.now() + 1, 10)).toEqual([]);
+      expect(await store.replay(id)).toBe(false);
+      expect((await store.list({ states: ["needs_review"], limit: 10 })).map((c) => c.id)).toEqual([id]);
+      expect(await store.counts()).toMatchObject({ needs_review: 1 });
+    });
+
+    it("approves a held call: accepted again and due now, the decision kept with it", async () => {
+      const store = await open();
+      const id = await held(store, "a");
+      harness.clock.advance(10);
+      expect(await store.decideReview(id, approval)).toBe(true);
+      expect(await store.get(id)).toMatchObject({ state: "accepted", stage: "accepted", attempts: 0, next_attempt_at: harness.clock.now(), extraction, reviewed: approval });
+      expect((await store.claimDue(10, 60_000)).map((c) => c.id)).toEqual([id]);
+      await store.markExtracted(id, extraction, []);
+      expect(await store.get(id)).toMatchObject({ state: "extracted", reviewed: approval });
+      expect(await store.decideReview(id, approval)).toBe(false); // no longer held
+    });
+
+    it("skips a held call with the reviewer's reason", async () => {
+      const store = await open();
+      const id = await held(store, "s");
+      expect(await store.decideReview(id, skip)).toBe(true);
+      const stored = await store.get(id);
+      expect(stored).toMatchObject({ state: "skipped", stage: "skipped", extraction, reviewed: { ...skip, reason: expect.stringMatching(/^wrong number . dialled$/) } });
+      expect(stored!.reason).toMatch(/^wrong number . dialled$/);
+      expect(await store.claimDue(10, 60_000)).toEqual([]);
+      expect(await store.findFinished(harness.clock.now() + 1, 10)).toEqual([id]);
+    });
+
+    it("lets one of two racing reviews decide, from two handles, and never a call that is not held", async () => {
+      const store = await open();
+      const other = await store.reopen();
+      const id = await held(store, "r");
+      const results = await Promise.all([store.decideReview(id, approval), other.decideReview(id, skip), store.decideReview(id, skip), other.decideReview(id, approval)]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = [approval, skip, skip, approval][results.indexOf(true)]!;
+      expect((await store.get(id))!.reviewed!.approved).toBe(winner.approved);
+      const { call: accepted } = await store.accept(call("never-held"));
+      expect(await store.decideReview(accepted.id, approval)).toBe(false);
+      expect(await store.decideReview("call_missing", approval)).toBe(false);
+      expect(await store.get(accepted.id)).toMatchObject({ state: "accepted", reviewed: null });
+    });
+  });
+
   it(
     engine.shared
       ? "leaves a claim found at start-up to its lease: another live instance may hold it"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeChunkAnswers, reviewOf, type AnswerFlag } from "../../src/extract/index.js";
+import { countedFlags, mergeChunkAnswers, reviewOf, type AnswerFlag } from "../../src/extract/index.js";
 import { checkAnswer } from "../../src/extract/structured.js";
 import { buildOutputSchema, coercedValues, withDefaults, type VariableSpec } from "../../src/schema/index.js";
 
@@ -17,6 +17,18 @@ describe("reviewOf", () => {
   ])("%s", (_name, input, fields) => {
     const review = reviewOf({ values, minConfidence: 0.5, ...input });
     expect(review).toEqual({ needed: Object.keys(fields).length > 0, fields });
+  });
+});
+
+describe("countedFlags: a profile's review.flags", () => {
+  const review = { needed: true, fields: { budget: ["low_confidence" as const, "coerced" as const], city: ["repaired" as const] } };
+  it.each<[string, Parameters<typeof countedFlags>[1], Record<string, string[]>]>([
+    ["every flag counts: the review as it was", ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced"], review.fields],
+    ["some flags: a value keeps those that count", ["coerced", "repaired"], { budget: ["coerced"], city: ["repaired"] }],
+    ["a value left with no flag that counts is not flagged", ["low_confidence"], { budget: ["low_confidence"] }],
+    ["no flag counts: nothing to review", [], {}],
+  ])("%s", (_name, counted, fields) => {
+    expect(countedFlags(review, counted)).toEqual({ needed: Object.keys(fields).length > 0, fields });
   });
 });
 

@@ -6,10 +6,12 @@ import { CallPage } from "./pages/call.js";
 import { CallsPage } from "./pages/calls.js";
 import { DestinationsPage } from "./pages/destinations.js";
 import { PlaygroundPage } from "./pages/playground.js";
+import { ReviewPage } from "./pages/review.js";
 import { SignInPage } from "./pages/sign-in.js";
 
 const NAV = [
   { href: "/console/", label: "Calls", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },
+  { href: "/console/review", label: "Review", current: (path: string) => path.startsWith("/console/review") },
   { href: "/console/destinations", label: "Destinations", current: (path: string) => path.startsWith("/console/destinations") },
   { href: "/console/playground", label: "Playground", current: (path: string) => path.startsWith("/console/playground") },
 ];
@@ -90,6 +92,7 @@ export function App() {
           <Router>
             <Route path="/console" component={CallsPage} />
             <Route path="/console/calls/:id" component={CallPage} />
+            <Route path="/console/review" component={ReviewPage} />
             <Route path="/console/destinations" component={DestinationsPage} />
             <Route path="/console/playground" component={PlaygroundPage} />
             <Route path="/console/sign-in" component={SignInPage} />

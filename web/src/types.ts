@@ -84,11 +84,37 @@ export interface CallDetail extends CallSummary {
   extracted_variables: Record<string, unknown> | null;
   evidence: Record<string, EvidenceItem> | null;
   meta: Record<string, unknown> | null;
+  /** Each non-null value's confidence (0..1), when the LLM gave log-probabilities. */
+  confidence: Record<string, number> | null;
+  /** The flagged values, with the flags the profile counts. */
+  review: Review | null;
+  /** What a reviewer decided on a call held for review. */
+  reviewed: CallReview | null;
   /** The turns the model read; evidence turn numbers point into them. */
   transcript: Turn[] | null;
   destinations: DestinationFate[];
   /** What the platform posted, as it came. */
   payload: Record<string, unknown>;
+}
+
+export interface Review {
+  needed: boolean;
+  fields: Record<string, string[]>;
+}
+
+export interface CallReview {
+  approved: boolean;
+  at: string;
+  corrected: string[];
+  values: Record<string, unknown>;
+  reason: string | null;
+}
+
+/** POST /v1/calls/{id}/review's answer. */
+export interface CallReviewed {
+  call_id: string;
+  state: "accepted" | "skipped";
+  reviewed: CallReview;
 }
 
 export interface ExtractResult {

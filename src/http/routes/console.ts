@@ -81,7 +81,7 @@ export const consoleApiDocs: ApiDocs = (registry) => {
     path: "/console/",
     operationId: "console",
     tags: ["Operations"],
-    summary: "The web console (calls, deliveries, destinations, playground)",
+    summary: "The web console (calls, the review queue, deliveries, destinations, playground)",
     security: [],
     description:
       "The page loads without an API key; it asks for one when auth is on, keeps it in the tab's sessionStorage, and sends it " +

@@ -15,12 +15,33 @@ interface Props {
   evidence: Record<string, EvidenceItem | null | undefined> | null | undefined;
   /** Declared types by variable name (the playground's table); without them, each value's JSON type is shown. */
   types?: Record<string, string>;
+  /** Review flags by variable name: the row is marked, with its flags. */
+  flags?: Record<string, string[]>;
+  /** Confidence (0..1) by variable name, shown beside the value. */
+  confidence?: Record<string, number> | null;
+  /** Values a reviewer corrected: what the model had said, by variable name. */
+  modelSaid?: Record<string, unknown>;
 }
 
 const rowId = (name: string) => `value-${name}`;
+
+/** A value's review flags and confidence, under it: why a human might check it. */
+function ValueJudgement({ flags, confidence }: { flags: string[] | undefined; confidence: number | undefined }) {
+  if (!flags && confidence === undefined) return null;
+  return (
+    <div class="judgement small">
+      {flags?.map((flag) => (
+        <span key={flag} class="badge badge-busy flag">
+          {flag.replaceAll("_", " ")}
+        </span>
+      ))}
+      {confidence !== undefined ? <span class="muted">confidence {Math.round(confidence * 100)}%</span> : null}
+    </div>
+  );
+}
 const SPEAKERS: Record<string, string> = { agent: "Agent", customer: "Customer" };
 
-export function ExtractionView({ turns, values, evidence, types, noValues = "Not extracted yet." }: Props) {
+export function ExtractionView({ turns, values, evidence, types, flags, confidence, modelSaid, noValues = "Not extracted yet." }: Props) {
   const [active, setActive] = useState<string | undefined>(undefined);
   const [flashing, setFlashing] = useState<string | undefined>(undefined);
   const transcript = useRef<HTMLOListElement>(null);
@@ -89,7 +110,7 @@ export function ExtractionView({ turns, values, evidence, types, noValues = "Not
           </thead>
           <tbody>
             {Object.entries(values ?? {}).map(([name, value]) => (
-              <tr key={name} id={rowId(name)} class={active === name ? "active" : undefined}>
+              <tr key={name} id={rowId(name)} class={[active === name ? "active" : "", flags?.[name] ? "flagged" : ""].join(" ").trim() || undefined}>
                 <th scope="row">
                   {located[name] !== undefined ? (
                     <button type="button" class="link" onClick={() => showQuote(name)} title="Show its quote in the transcript">
@@ -102,7 +123,11 @@ export function ExtractionView({ turns, values, evidence, types, noValues = "Not
                 <td>
                   <code>{valueType(value, types?.[name])}</code>
                 </td>
-                <td class={value === null ? "value null" : "value"}>{value === null ? "null (not said)" : displayValue(value)}</td>
+                <td class={value === null ? "value null" : "value"}>
+                  {value === null ? "null (not said)" : displayValue(value)}
+                  <ValueJudgement flags={flags?.[name]} confidence={confidence?.[name]} />
+                  {modelSaid && name in modelSaid ? <div class="muted small">corrected by a reviewer; the model said {displayValue(modelSaid[name])}</div> : null}
+                </td>
                 <td class="evidence">{evidence?.[name]?.quote ? <q>{evidence[name]!.quote}</q> : <span class="muted">–</span>}</td>
               </tr>
             ))}

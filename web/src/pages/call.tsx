@@ -1,5 +1,6 @@
-// One call: what the platform said, the transcript with each value's evidence, every destination's fate with every
-// attempt, the actions that fit (replay the extraction, retry or send a delivery now) and the raw payload.
+// One call: what the platform said, the transcript with each value's evidence (flagged values marked), every
+// destination's fate with every attempt, the actions that fit (review a held call, replay the extraction, retry or send
+// a delivery now) and the raw payload.
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
@@ -8,6 +9,7 @@ import { Badge } from "../components/badge.js";
 import { DeliveryCard } from "../components/delivery-card.js";
 import { ErrorBox } from "../components/error-box.js";
 import { ExtractionView } from "../components/extraction-view.js";
+import { ReviewForm } from "../components/review-form.js";
 import { When } from "../components/when.js";
 import { duration, pretty } from "../format.js";
 import type { CallDetail, DestinationFate } from "../types.js";
@@ -119,6 +121,8 @@ export function CallPage() {
 
   const facts = call.call;
   const canReplay = call.state === "extraction_failed" || call.destinations.some(isExpressionFailure);
+  /** A reviewer's corrections: the values shown are those delivered. */
+  const corrected = call.reviewed?.approved && call.extracted_variables ? call.reviewed : undefined;
   return (
     <section class="call">
       <p class="breadcrumb">
@@ -160,15 +164,28 @@ export function CallPage() {
           </Fact>
         ) : null}
         {call.state === "skipped" ? <Fact label="Skipped because">{call.reason}</Fact> : null}
+        {call.reviewed ? (
+          <Fact label={call.reviewed.approved ? "Approved by a reviewer" : "Skipped by a reviewer"}>
+            <When iso={call.reviewed.at} />
+            {call.reviewed.approved ? (
+              <div class="small">{call.reviewed.corrected.length > 0 ? `corrected: ${call.reviewed.corrected.join(", ")}` : "no correction"}</div>
+            ) : null}
+          </Fact>
+        ) : null}
         <Fact label="Model">{typeof call.meta?.model === "string" ? call.meta.model : <span class="muted">–</span>}</Fact>
       </dl>
 
       <Problems call={call} />
 
+      {call.state === "needs_review" ? <ReviewForm key={call.updated_at} call={call} onDecided={changed} /> : null}
+
       <ExtractionView
         turns={call.transcript ?? []}
-        values={call.extracted_variables}
+        values={corrected ? { ...call.extracted_variables, ...corrected.values } : call.extracted_variables}
+        modelSaid={corrected ? Object.fromEntries(corrected.corrected.map((name) => [name, call.extracted_variables?.[name] ?? null])) : undefined}
         evidence={call.evidence}
+        flags={call.review?.fields}
+        confidence={call.confidence}
         noValues={call.state === "skipped" ? "Skipped calls are not extracted." : "Not extracted yet."}
       />
 

@@ -119,6 +119,30 @@ function Row({ call }: { call: CallSummary }) {
   );
 }
 
+/** Calls, newest first, each linking to its page. */
+export function CallTable({ calls }: { calls: readonly CallSummary[] }) {
+  return (
+    <table class="list">
+      <caption class="visually-hidden">Calls, newest first</caption>
+      <thead>
+        <tr>
+          <th scope="col">Call (platform's id)</th>
+          <th scope="col">State</th>
+          <th scope="col">Profile</th>
+          <th scope="col">Source</th>
+          <th scope="col">Duration</th>
+          <th scope="col">Received</th>
+        </tr>
+      </thead>
+      <tbody>
+        {calls.map((call) => (
+          <Row key={call.call_id} call={call} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function CallsPage() {
   const location = useLocation();
   const params = new URLSearchParams(location.url.split("?")[1] ?? "");
@@ -143,26 +167,7 @@ export function CallsPage() {
       <PipelineOff error={loaded.error} />
       {calls === undefined && !loaded.error ? <p aria-busy="true">Loading…</p> : null}
       {calls && calls.length === 0 ? <p class="muted">{filtered ? "No call matches these filters." : "No call yet. Point a voice platform's post-call webhook at POST /v1/calls?profile=…"}</p> : null}
-      {calls && calls.length > 0 ? (
-        <table class="list">
-          <caption class="visually-hidden">Calls, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Call (platform's id)</th>
-              <th scope="col">State</th>
-              <th scope="col">Profile</th>
-              <th scope="col">Source</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Received</th>
-            </tr>
-          </thead>
-          <tbody>
-            {calls.map((call) => (
-              <Row key={call.call_id} call={call} />
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      {calls && calls.length > 0 ? <CallTable calls={calls} /> : null}
       <nav class="pager" aria-label="Pages">
         {cursor ? <a href={`/console/${query({ ...current, state: states })}`}>Newest</a> : null}
         {loaded.data?.next_cursor ? <a href={`/console/${query({ ...current, state: states, cursor: loaded.data.next_cursor })}`}>Older</a> : null}

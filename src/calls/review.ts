@@ -1,0 +1,80 @@
+// Hold for review: which calls a profile holds, what a reviewer may send, and the values a reviewed call delivers.
+// Pure: the route reads and writes the store, the worker routes.
+import { isDeepStrictEqual } from "node:util";
+import { z } from "zod";
+import { InvalidRequestError, type ErrorDetail } from "../errors.js";
+import { countedFlags, type Review } from "../extract/index.js";
+import { knownKeysAt, outputSchemaFor, withDefaults, zodIssuesToDetails, type VariableSpec } from "../schema/index.js";
+import type { Profile } from "./config-file.js";
+import type { CallExtraction, CallReview } from "./store.js";
+
+export const MAX_REVIEW_REASON_CHARS = 2_000;
+/** A body of a thousand unknown names is one short answer. */
+const MAX_DETAILS = 20;
+
+/** `POST /v1/calls/{id}/review`; the OpenAPI document describes it from this schema. */
+export const ReviewRequestSchema = z
+  .object({
+    approve: z.boolean().describe("true: deliver the call now, with `values` applied; false: skip it for `reason`"),
+    values: z
+      .record(z.unknown())
+      .optional()
+      .describe("Corrections by variable name (the profile's variables, status and summary included), each validated as extraction validates it; null clears a value. Only with approve: true"),
+    reason: z
+      .string()
+      .trim()
+      .min(1, "must not be blank")
+      .max(MAX_REVIEW_REASON_CHARS)
+      .optional()
+      .describe("Why the call is skipped: required with approve: false, kept as the call's `reason`"),
+  })
+  .strict();
+export type ReviewRequest = z.infer<typeof ReviewRequestSchema>;
+
+/** The extraction's flags that count for the profile, and whether they hold the call for a reviewer. */
+export function holdDecision(review: Review, profile: Pick<Profile, "review">): { review: Review; hold: boolean } {
+  const counted = countedFlags(review, profile.review.flags);
+  return { review: counted, hold: profile.review.hold && counted.needed };
+}
+
+/** Validates a review body; throws InvalidRequestError naming each offending field. */
+export function parseReviewRequest(body: unknown): ReviewRequest {
+  const parsed = ReviewRequestSchema.safeParse(body ?? {});
+  const details: ErrorDetail[] = parsed.success ? [] : zodIssuesToDetails(parsed.error.issues, [], (path) => knownKeysAt(ReviewRequestSchema, path));
+  if (parsed.success && !parsed.data.approve) {
+    if (parsed.data.reason === undefined) details.push({ path: "reason", message: "is required when approve is false: say why the call is skipped" });
+    if (parsed.data.values !== undefined) details.push({ path: "values", message: "corrections are only taken with approve: true" });
+  }
+  if (!parsed.success || details.length > 0) throw new InvalidRequestError("The review does not match its schema", details);
+  return parsed.data;
+}
+
+/**
+ * The reviewer's decision as the call keeps it. Corrections are validated with the profile's variable types, as the
+ * model's answer is (so "4,000" for a number is 4000); a value equal to the model's is not a correction.
+ */
+export function reviewDecision(request: ReviewRequest, input: { extraction: CallExtraction; variables: readonly VariableSpec[]; at: Date }): CallReview {
+  const at = input.at.toISOString();
+  if (!request.approve) return { approved: false, at, corrected: [], values: {}, reason: request.reason ?? null };
+  const corrections = request.values ?? {};
+  const specs = withDefaults(input.variables);
+  const known = specs.map((spec) => spec.name);
+  const details: ErrorDetail[] = Object.keys(corrections)
+    .filter((name) => !known.includes(name))
+    .map((name) => ({ path: `values.${name}`, message: `is not a variable of this profile; expected one of ${known.join(", ")}` }));
+  const corrected = specs.filter((spec) => Object.hasOwn(corrections, spec.name));
+  const parsed = outputSchemaFor(corrected, { evidence: false }).zod.safeParse({ values: Object.fromEntries(corrected.map((spec) => [spec.name, corrections[spec.name]])) });
+  // One detail per value: a date that is no date fails its format and its calendar check, and one reason is enough.
+  if (!parsed.success) for (const detail of zodIssuesToDetails(parsed.error.issues)) if (!details.some((d) => d.path === detail.path)) details.push(detail);
+  if (!parsed.success || details.length > 0) {
+    throw new InvalidRequestError("A correction is not a valid value of its variable", details.slice(0, MAX_DETAILS));
+  }
+  const model = input.extraction.extracted_variables;
+  const changed = Object.entries(parsed.data.values).filter(([name, value]) => !isDeepStrictEqual(model[name] ?? null, value));
+  return { approved: true, at, corrected: changed.map(([name]) => name), values: Object.fromEntries(changed), reason: null };
+}
+
+/** The values a call delivers: the model's, with a reviewer's corrections applied once approved. */
+export function reviewedValues(extraction: Pick<CallExtraction, "extracted_variables">, reviewed: CallReview | null): Record<string, unknown> {
+  return reviewed?.approved ? { ...extraction.extracted_variables, ...reviewed.values } : extraction.extracted_variables;
+}

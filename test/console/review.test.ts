@@ -1,0 +1,139 @@
+// The review queue in a real browser (Debian's Chromium) against the real service, the loopback LLM (one value scripted
+// unsure through its token log-probabilities) and a loopback receiver: a held call is listed, its flagged value marked;
+// a bad correction is refused naming the field; a correction approved is delivered with it; another call is skipped.
+// Screenshots land in test/console/screenshots/ (git-ignored) for a reviewer to look at.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { autocallsPayload } from "../fixtures/calls.js";
+import { buildConsole, launchBrowser, screenshot } from "../support/browser.js";
+import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
+import { until } from "../support/poll.js";
+import { startReceiver, type Receiver } from "../support/receiver.js";
+import { startTestService, type TestService } from "../support/service.js";
+
+const TRANSCRIPT = "AI: Hello, this is Sarah from CoolAir.\nCustomer: My budget is 4,000 a month, and Wednesday the 17th works.\nAI: Booked, bye.";
+
+let consoleDir: string;
+let browser: Browser;
+let llm: FakeLlm;
+let crm: Receiver;
+let service: TestService;
+
+beforeAll(async () => {
+  [consoleDir, browser, llm, crm] = await Promise.all([buildConsole(), launchBrowser(), startFakeLlm(), startReceiver()]);
+  llm.logprobs = "give";
+  llm.script = (request) => ({
+    json: answerFor(request, { status: true, summary: "AC repair booked", budget: 4000, appointment_date: "2026-06-17" }),
+    tokens: { uncertain: { appointment_date: -1.6 } },
+  });
+  const config = join(mkdtempSync(join(tmpdir(), "debrief-console-review-")), "debrief.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      profiles: {
+        held: {
+          variables: [
+            { name: "budget", type: "number", description: "Monthly budget the customer states, in USD" },
+            { name: "appointment_date", type: "date", description: "The date the visit is booked for" },
+          ],
+          destinations: ["crm"],
+          evidence: false,
+          review: { hold: true, min_confidence: 0.8 },
+        },
+      },
+      destinations: { crm: { url: crm.url } },
+    }),
+  );
+  service = await startTestService(
+    { OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: config, DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LLM_MAX_RETRIES: "0", DEBRIEF_CACHE: "false" },
+    { consoleDir },
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.close();
+  await Promise.all([llm?.close(), crm?.close()]);
+});
+
+const pageErrors: Error[] = [];
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => pageErrors.push(error));
+  return page;
+}
+
+async function heldCall(id: number): Promise<string> {
+  const accepted = await service.post("/v1/calls?profile=held", autocallsPayload({ id, transcript: TRANSCRIPT }));
+  expect(accepted.status).toBe(202);
+  const callId = accepted.body.call_id as string;
+  const call = await until(() => service.get(`/v1/calls/${callId}`), (res) => res.body.state === "needs_review");
+  expect(call.body.state).toBe("needs_review");
+  return callId;
+}
+
+describe("the review queue", () => {
+  it("lists a held call; its page marks the flagged value, refuses a bad correction by name, and delivers a good one", async () => {
+    const callId = await heldCall(7001);
+    const page = await newPage();
+    await page.goto(`${service.url}/console/review`);
+    const link = page.getByRole("link", { name: "7001" });
+    await link.waitFor();
+    await screenshot(page, "review-queue");
+    await link.click();
+
+    const review = page.getByRole("region", { name: "Review" });
+    await review.waitFor();
+    const field = review.locator(".review-field.flagged");
+    expect(await field.count()).toBe(1);
+    expect(await field.textContent()).toContain("appointment_date");
+    expect(await field.textContent()).toContain("low confidence");
+    // The values table marks the same row.
+    expect(await page.locator("table.values tr.flagged th").allTextContents()).toEqual(["appointment_date"]);
+
+    const date = page.getByLabel(/appointment_date/);
+    await date.fill("next Thursday");
+    await page.getByRole("button", { name: "Approve and deliver" }).click();
+    const refused = page.getByRole("alert").filter({ hasText: "values.appointment_date" });
+    await refused.waitFor();
+    expect(await date.getAttribute("aria-invalid")).toBe("true");
+    expect(crm.requests).toHaveLength(0);
+    await screenshot(page, "review-refused");
+
+    await date.fill("2026-06-18");
+    await page.getByRole("button", { name: "Approve and deliver" }).click();
+    await page.getByText("Approved by a reviewer").waitFor({ timeout: 10_000 });
+    await crm.waitForRequests(1);
+    const delivered = JSON.parse(crm.requests[0]!.body);
+    expect(delivered.extracted_variables.appointment_date).toBe("2026-06-18");
+    expect(delivered.debrief).toMatchObject({ event: "call.reviewed", reviewed: { corrected: ["appointment_date"] } });
+    await page.getByText("corrected: appointment_date").waitFor();
+    // The values shown are those delivered, with what the model had said.
+    expect(await page.locator("table.values tr.flagged td.value").textContent()).toContain("2026-06-18");
+    expect(await page.locator("table.values tr.flagged td.value").textContent()).toContain("the model said 2026-06-17");
+    expect(await page.getByRole("region", { name: "Review" }).count()).toBe(0);
+    await screenshot(page, "review-approved");
+    expect((await service.get(`/v1/calls/${callId}`)).body.reviewed).toMatchObject({ approved: true, values: { appointment_date: "2026-06-18" } });
+  }, 60_000);
+
+  it("skips a held call with the reason typed", async () => {
+    const callId = await heldCall(7002);
+    const page = await newPage();
+    await page.goto(`${service.url}/console/calls/${callId}`);
+    await page.getByLabel("Why skip it?").fill("a test call from our own team");
+    await page.getByRole("button", { name: "Skip the call" }).click();
+    await page.getByText("Skipped by a reviewer").waitFor({ timeout: 10_000 });
+    const call = await service.get(`/v1/calls/${callId}`);
+    expect(call.body).toMatchObject({ state: "skipped", reason: "a test call from our own team" });
+    await page.goto(`${service.url}/console/review`);
+    await page.getByText("Nothing waits for review.").waitFor();
+  }, 60_000);
+});
