@@ -26,7 +26,7 @@ interface Props {
 const rowId = (name: string) => `value-${name}`;
 
 /** A value's review flags and confidence, under it: why a human might check it. */
-function ValueJudgement({ flags, confidence }: { flags: string[] | undefined; confidence: number | undefined }) {
+export function ValueJudgement({ flags, confidence }: { flags: string[] | undefined; confidence: number | undefined }) {
   if (!flags && confidence === undefined) return null;
   return (
     <div class="judgement small">

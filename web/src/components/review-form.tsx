@@ -6,6 +6,7 @@ import { api, ApiError } from "../api.js";
 import { displayValue } from "../format.js";
 import type { CallDetail, CallReviewed } from "../types.js";
 import { ErrorBox } from "./error-box.js";
+import { ValueJudgement } from "./extraction-view.js";
 
 /** What an input shows for a value: lists as "a, b", null as blank. */
 function asText(value: unknown): string {
@@ -79,12 +80,7 @@ export function ReviewForm({ call, onDecided }: { call: CallDetail; onDecided: (
           <div key={name} class={flags[name] ? "review-field flagged" : "review-field"}>
             <label for={`review-${name}`}>
               <code>{name}</code>
-              {flags[name]?.map((flag) => (
-                <span key={flag} class="badge badge-busy flag">
-                  {flag.replaceAll("_", " ")}
-                </span>
-              ))}
-              {call.confidence?.[name] !== undefined ? <span class="muted small"> confidence {Math.round(call.confidence[name]! * 100)}%</span> : null}
+              <ValueJudgement flags={flags[name]} confidence={call.confidence?.[name]} />
             </label>
             <input
               id={`review-${name}`}
