@@ -23,4 +23,6 @@ export {
   CallSchema,
   CallSummarySchema,
   DestinationFateSchema,
+  ReextractResultSchema,
+  ReloadResultSchema,
 } from "./api-docs.js";

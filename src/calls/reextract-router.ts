@@ -15,6 +15,9 @@ export const ReextractBodySchema = z
   })
   .strict();
 
+/** One variable's value before and after (null: the call never said, or the variable is new or gone); zod's shape of it. */
+type VariableChange = { before?: unknown; after?: unknown; changed: boolean };
+
 /** The response body; exported so the OpenAPI document's schema is checked against it. */
 export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
   const previous = outcome.previous ?? {};
@@ -27,7 +30,7 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
     event: outcome.event,
     changed: outcome.changed,
     variables: Object.fromEntries(
-      names.map((name) => [name, { before: previous[name] ?? null, after: outcome.values[name] ?? null, changed: outcome.changed.includes(name) }]),
+      names.map((name): [string, VariableChange] => [name, { before: previous[name] ?? null, after: outcome.values[name] ?? null, changed: outcome.changed.includes(name) }]),
     ),
     usage: outcome.usage,
   };
