@@ -5,9 +5,12 @@ import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/in
 import { ReviewSchema } from "../extract/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
-import type { describeCall } from "./call-view.js";
+import { MAX_HISTORY_SHOWN, type describeCall } from "./call-view.js";
 import type { describeCaller } from "./caller-memory.js";
 import { CALL_STATES, describeFates, FATE_REASONS, FATES, type CallStage } from "./fates.js";
+import { EXTRACTION_TRIGGERS } from "./store.js";
+import { ReextractBodySchema, type reextractView } from "./reextract-router.js";
+import type { reloadView } from "./reload-router.js";
 import { CallerQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
 import { ReviewRequestSchema } from "./review.js";
 
@@ -120,6 +123,28 @@ const TranscriptTurnSchema = z.object({
   time: z.string().nullable().describe("ISO 8601 time of the turn when the platform sent one"),
 });
 
+export const ExtractionHistoryEntrySchema = z.object({
+  seq: z.number().int().describe("1, 2, 3… in the order the call's extractions were stored"),
+  profile_version: z.string().nullable().describe("The profile's version it ran under; null for an extraction stored before versions existed"),
+  trigger: z.enum(EXTRACTION_TRIGGERS).describe("live: the call arriving (or a replay); api: POST /v1/calls/{id}/reextract; backfill: a profile's backfill"),
+  event: z.number().int().nullable().describe("The delivery event it was routed as (1: the first extraction); null when it was stored without being delivered"),
+  created_at: z.string(),
+  extracted_variables: z.record(z.unknown()),
+  changed: z.array(z.string()).nullable().describe("The variables whose value differs from the entry before it (the next one in this list); null for the first"),
+  meta: z.record(z.unknown()).describe("Its `meta`, as in the POST /v1/extract response"),
+});
+
+export const CallExtractionVersionSchema = z
+  .object({
+    profile_version: z.string().nullable().describe("The profile's version the current values ran under; null for calls extracted before versions existed"),
+    current: z.boolean().describe("That version is the profile's version now: a re-extraction would answer the same (and costs nothing)"),
+    current_profile_version: z.string().nullable().describe("The profile's version now; null when the profile is no longer configured"),
+    history: z
+      .array(ExtractionHistoryEntrySchema)
+      .describe(`Every extraction the call has had, newest (the current one) first; the newest ${MAX_HISTORY_SHOWN} are shown`),
+  })
+  .openapi("CallExtractionVersion");
+
 // Flat rather than CallSummarySchema.extend(…): the document then shows every field of a call in one object.
 export const CallSchema = z
   .object({
@@ -142,6 +167,7 @@ export const CallSchema = z
     .describe("Once extracted, when the LLM gave token log-probabilities: each non-null value's confidence, 0..1; null otherwise"),
   review: ReviewSchema.nullable().describe("Once extracted: the flagged values, only the flags the profile's `review.flags` counts, under its `review.min_confidence`"),
   reviewed: CallReviewSchema.nullable().describe("A held call a reviewer decided on: approved (with the corrected values) or skipped (and why); null otherwise"),
+  extraction: CallExtractionVersionSchema.nullable().describe("Once extracted: the profile version it ran under, whether that is current, and the call's extraction history"),
   transcript: z
     .array(TranscriptTurnSchema)
     .nullable()
@@ -242,6 +268,23 @@ const DELIVERED_CALL: z.infer<typeof CallSchema> = {
   confidence: { status: 0.998, summary: 0.91, plan: 0.995, demo_date: 0.97 },
   review: { needed: false, fields: {} },
   reviewed: null,
+  extraction: {
+    profile_version: "5d41c09e7a2b",
+    current: true,
+    current_profile_version: "5d41c09e7a2b",
+    history: [
+      {
+        seq: 1,
+        profile_version: "5d41c09e7a2b",
+        trigger: "live",
+        event: 1,
+        created_at: "2025-01-15T10:32:09.401Z",
+        extracted_variables: { status: true, summary: "John booked a Pro plan demo for January 22.", plan: "pro", demo_date: "2025-01-22" },
+        changed: null,
+        meta: { model: "gpt-4o-mini", prompt_version: "extract-1+1a2b3c4d", cached: false, usage: { prompt_tokens: 643, completion_tokens: 58 } },
+      },
+    ],
+  },
   evidence: {
     status: { quote: "You're booked for a Pro demo on Wednesday, January 22.", turn: 2 },
     plan: { quote: "I'd like to see a demo of the Pro plan", turn: 1 },
@@ -340,6 +383,7 @@ const FAILED_CALL: z.infer<typeof CallSchema> = {
   confidence: null,
   review: null,
   reviewed: null,
+  extraction: null,
   transcript: [
     { speaker: "agent", text: "Hi, it's Ava from CoolAir. Is now a good time?", time: "2025-01-15T10:38:03.002Z" },
     { speaker: "customer", text: "Sure, the AC in the office stopped working.", time: "2025-01-15T10:38:07.450Z" },
@@ -720,5 +764,123 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
         ...guards,
       },
     });
+
+    registry.registerPath({
+      method: "post",
+      path: "/v1/calls/{id}/reextract",
+      operationId: "reextractCall",
+      tags: ["Calls"],
+      summary: "Re-extract a call under its profile's current version",
+      description:
+        "Runs an extracted call again under its profile as it is now (after a change to its variables, system prompt or model). When the " +
+        "profile's version has not changed since the call's current extraction, the answer is that extraction, with no LLM call. " +
+        "`dry_run` answers each variable before and after and the usage, and changes nothing. Otherwise the new extraction is stored in the " +
+        "call's history (GET /v1/calls/{id} `extraction.history`) and becomes current; with `redeliver` it is sent to the profile's " +
+        "destinations as a new event: a new `webhook-id`, `debrief.event: \"call.reextracted\"` and `debrief.previous_values` (what they were sent before).",
+      request: {
+        params: CallIdParams,
+        body: { required: false, content: { "application/json": { schema: ReextractBodySchema, examples: { dry_run: { value: { dry_run: true } }, redeliver: { value: { redeliver: true } } } } } },
+      },
+      responses: {
+        "200": {
+          description: "What changed; stored (and with `redeliver`, the delivery event) unless a dry run",
+          content: { "application/json": { schema: ReextractResultSchema, example: REEXTRACT_EXAMPLE } },
+        },
+        "400": errorResponse("A field is not a boolean, or unknown; or the body is not valid JSON.", [
+          { code: "invalid_request", message: "Invalid request body (dry_run): dry_run Expected boolean, received string", details: [{ path: "dry_run", message: "Expected boolean, received string" }] },
+          INVALID_JSON_EXAMPLE,
+        ]),
+        "404": callNotFound,
+        "409": errorResponse("The call has no extraction to start from, or its profile is no longer configured.", [
+          { code: "call_not_extracted", message: 'Call "call_7e2a9c4b1d0f4a3e8b6c5d2f1a9e0b7c" is skipped: only an extracted call can be re-extracted' },
+          { code: "profile_missing", message: 'Profile "booking" is no longer configured' },
+        ]),
+        ...bodyParserResponses(),
+        ...guards,
+      },
+    });
+
+    registry.registerPath({
+      method: "post",
+      path: "/v1/admin/reload",
+      operationId: "reloadConfig",
+      tags: ["Admin"],
+      summary: "Reload the configuration file without a restart",
+      description:
+        "Reads DEBRIEF_CONFIG again (as SIGHUP does). A valid file takes effect for the next request, call and delivery; work in flight " +
+        "finishes under the configuration it started with. An invalid file changes nothing: the answer is 422 naming every problem in it. " +
+        "On PostgreSQL the reload reaches every instance sharing the database (NOTIFY); on SQLite it is this process only.",
+      responses: {
+        "200": { description: "The file is in use", content: { "application/json": { schema: ReloadResultSchema, example: RELOAD_EXAMPLE } } },
+        "400": errorResponse("The body has fields (none are taken), or is not valid JSON.", [
+          { code: "invalid_request", message: "Invalid request body (force): force unknown key", details: [{ path: "force", message: "unknown key" }] },
+          INVALID_JSON_EXAMPLE,
+        ]),
+        "422": errorResponse("The new file is invalid; the previous configuration keeps running. `details` lists every problem.", [
+          {
+            code: "invalid_config",
+            message: "The configuration file has 2 problem(s); the previous configuration keeps running",
+            details: [
+              { path: "profiles.booking.timezone", message: "must be an IANA time zone such as America/New_York" },
+              { path: "profiles.support.destinations[0]", message: 'no destination named "hubspot" is configured' },
+            ],
+          },
+        ]),
+        ...bodyParserResponses(),
+        ...guards,
+      },
+    });
   };
 }
+
+export const ReextractResultSchema = z
+  .object({
+    call_id: z.string(),
+    dry_run: z.boolean(),
+    profile_version: z.string().describe("The profile's version the new values were extracted under (its current one)"),
+    stored: z.boolean().describe("False for a dry run"),
+    event: z.number().int().nullable().describe("The delivery event (2, 3…) when redelivered; null otherwise"),
+    changed: z.array(z.string()).describe("The variables whose value differs"),
+    variables: z.record(z.object({ before: z.unknown(), after: z.unknown(), changed: z.boolean() })).describe("Each variable's value before and after"),
+    usage: z
+      .object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), cached: z.boolean() })
+      .describe("Tokens this re-extraction used: 0 and cached when the profile had not changed or the result cache answered"),
+  })
+  .openapi("ReextractResult");
+
+export const ReloadResultSchema = z
+  .object({
+    reloaded: z.literal(true),
+    changed: z.boolean().describe("False when the file was the one already running"),
+    profiles: z
+      .array(z.object({ name: z.string(), version: z.string().describe("The profile's version: what each extraction records"), destinations: z.array(z.string()) }))
+      .describe("Every profile, in the file's order"),
+    destinations: z.array(z.string()),
+  })
+  .openapi("ReloadResult");
+
+const reextractMatches: SameShape<z.infer<typeof ReextractResultSchema>, ReturnType<typeof reextractView>> = true;
+const reloadMatches: SameShape<z.infer<typeof ReloadResultSchema>, ReturnType<typeof reloadView>> = true;
+void [reextractMatches, reloadMatches];
+
+const REEXTRACT_EXAMPLE: z.infer<typeof ReextractResultSchema> = {
+  call_id: "call_5b0e1c9a7d2f4e8b9a6c3d1e0f7b2a4c",
+  dry_run: true,
+  profile_version: "9c1e4b7a20d3",
+  stored: false,
+  event: null,
+  changed: ["plan"],
+  variables: {
+    status: { before: true, after: true, changed: false },
+    summary: { before: "John booked a Pro plan demo for January 22.", after: "John booked a Pro plan demo for January 22.", changed: false },
+    plan: { before: "pro", after: "pro_annual", changed: true },
+  },
+  usage: { prompt_tokens: 651, completion_tokens: 61, cached: false },
+};
+
+const RELOAD_EXAMPLE: z.infer<typeof ReloadResultSchema> = {
+  reloaded: true,
+  changed: true,
+  profiles: [{ name: "booking", version: "9c1e4b7a20d3", destinations: ["crm", "slack_qualified"] }],
+  destinations: ["crm", "slack_qualified"],
+};

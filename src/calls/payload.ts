@@ -68,17 +68,26 @@ function withoutFields(payload: Record<string, unknown>, paths: readonly (readon
   return copy;
 }
 
-/** Why a payload is sent: `debrief.event`. A call held for review is first delivered as call.reviewed. */
-export type DebriefEvent = "call.extracted" | "call.reviewed";
+/**
+ * What a delivery tells its receiver happened (`debrief.event`): the call's first extraction; a re-extraction
+ * delivered again (with `debrief.previous_values`, what the receiver was sent before); or a call held for review,
+ * delivered once a reviewer approved it (with `debrief.reviewed`).
+ */
+export const DELIVERY_EVENTS = ["call.extracted", "call.reextracted", "call.reviewed"] as const;
+export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
 
 export interface EnrichInput {
   callId: string;
   profile: Profile;
+  /** The profile's version the values were extracted under (profile-version.ts). */
+  profileVersion: string;
   source: Source;
   call: NormalizedCall;
-  event: DebriefEvent;
   extractedVariables: Record<string, unknown>;
   meta: { model: string; prompt_version: string; extracted_at: string; cached: boolean };
+  event: DeliveryEvent;
+  /** The values of the extraction that was current before (a re-extraction's delivery); null when there was none. */
+  previousValues?: Record<string, unknown> | null;
   /** Each non-null value's confidence, when the LLM gave log-probabilities. */
   confidence?: Record<string, number>;
   /** The flagged values under the profile's review settings. */
@@ -93,8 +102,10 @@ export interface EnrichInput {
  * facts in one vocabulary whatever the platform). Payloads in
  * Autocalls' shape also get their `transcript` as Autocalls turns, as they always did.
  */
-export function enrichPayload(payload: Record<string, unknown>, input: EnrichInput) {
-  const { callId, profile, source, call, extractedVariables, meta } = input;
+export function enrichPayload(
+  payload: Record<string, unknown>,
+  { callId, profile, profileVersion, source, call, extractedVariables, meta, event, previousValues, confidence, review, reviewed }: EnrichInput,
+) {
   const original = profile.includeRecording ? payload : withoutFields(payload, source.recordingFields);
   const { recording_url: recordingUrl, ...facts } = callFacts(call);
   return {
@@ -103,9 +114,11 @@ export function enrichPayload(payload: Record<string, unknown>, input: EnrichInp
     ...(source.deliversAutocallsShape(payload) ? { transcript: transcriptForReceivers(call.turns) } : {}),
     formatted_transcript: formatForHumans(call.turns),
     debrief: {
-      event: input.event,
+      event,
+      ...(previousValues !== undefined ? { previous_values: previousValues } : {}),
       call_id: callId,
       profile: profile.name,
+      profile_version: profileVersion,
       model: meta.model,
       prompt_version: meta.prompt_version,
       extracted_at: meta.extracted_at,
@@ -113,9 +126,9 @@ export function enrichPayload(payload: Record<string, unknown>, input: EnrichInp
       source: source.name,
       external_id: call.external_id ?? callId,
       call: profile.includeRecording ? { ...facts, recording_url: recordingUrl } : facts,
-      ...(input.confidence ? { confidence: input.confidence } : {}),
-      ...(input.review ? { review: input.review } : {}),
-      ...(input.reviewed ? { reviewed: input.reviewed } : {}),
+      ...(confidence ? { confidence } : {}),
+      ...(review ? { review } : {}),
+      ...(reviewed ? { reviewed } : {}),
     },
   };
 }

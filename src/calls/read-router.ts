@@ -9,10 +9,11 @@ import { isInstant } from "../schema/index.js";
 import { SOURCE_NAMES } from "../sources/index.js";
 import { callSummaryView, describeCall } from "./call-view.js";
 import { describeCaller } from "./caller-memory.js";
-import type { PipelineConfig } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
 import { CALL_STATES } from "./fates.js";
 import { readCursor, writeCursor } from "./list-cursor.js";
 import { toE164 } from "./phone.js";
+import type { AnswerSettings } from "./profile-version.js";
 import type { CallStore } from "./store.js";
 
 export const MAX_CALLS_PER_PAGE = 200;
@@ -54,7 +55,10 @@ export const CallerQuerySchema = z
 export interface CallsReadRouterDeps {
   store: CallStore;
   outbox: DeliveryOutbox;
-  config: PipelineConfig;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
+  /** The model and prompt version profiles' versions include. */
+  extractor: AnswerSettings;
 }
 
 /** The `GET /v1/calls` body; exported so the OpenAPI document's schema is checked against it. */
@@ -93,14 +97,14 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
   router.get("/calls/:id", async (req, res) => {
     const call = await deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
-    res.json(await describeCall(call, deps));
+    res.json(await describeCall(call, { ...deps, config: deps.config.current }));
   });
 
   router.get("/callers/:phone", async (req, res) => {
     const query = parseQuery(CallerQuerySchema, req);
-    const profile = deps.config.profiles.get(query.profile);
+    const profile = deps.config.current.profiles.get(query.profile);
     if (!profile) {
-      const known = [...deps.config.profiles.keys()].join(", ") || "(none configured)";
+      const known = [...deps.config.current.profiles.keys()].join(", ") || "(none configured)";
       throw new InvalidRequestError(`No profile named "${query.profile}"`, [{ path: "profile", message: `must name a configured profile: ${known}` }]);
     }
     const phone = req.params.phone;

@@ -4,7 +4,7 @@ import { Router } from "express";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
-import type { PipelineConfig } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
 import { recognizePayload, type SourceName } from "../sources/index.js";
 import { checkSignature, checkUrlToken } from "./inbound.js";
 import { callExtractJob, callFacts, skipReason } from "./payload.js";
@@ -14,7 +14,8 @@ import type { CallStore } from "./store.js";
 
 export interface CallsRouterDeps {
   store: CallStore;
-  config: PipelineConfig;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
   limits: VariableLimits;
   /** Plans a call's prompt at the door, so one that can never fit the budget is a 400 rather than a stored failure. */
   extractor: Pick<Extractor, "plan">;
@@ -40,9 +41,9 @@ export function callsRouter(deps: CallsRouterDeps): Router {
 
   router.post("/calls", async (req, res) => {
     const profileName = typeof req.query.profile === "string" ? req.query.profile : undefined;
-    const profile = profileName ? deps.config.profiles.get(profileName) : undefined;
+    const profile = profileName ? deps.config.current.profiles.get(profileName) : undefined;
     if (!profile) {
-      const known = [...deps.config.profiles.keys()].join(", ") || "(none configured)";
+      const known = [...deps.config.current.profiles.keys()].join(", ") || "(none configured)";
       throw new InvalidRequestError(
         profileName ? `No profile named "${profileName}"` : "The profile query parameter is required",
         [{ path: "profile", message: `must name a configured profile: ${known}` }],
@@ -101,7 +102,7 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     const call = await deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
     if (call.stage !== "needs_review" || !call.extraction) throw notInReview(call.id, call.state);
-    const profile = deps.config.profiles.get(call.profile);
+    const profile = deps.config.current.profiles.get(call.profile);
     if (!profile && request.approve) {
       throw new ConflictError(`Profile "${call.profile}" is no longer configured: the call can be skipped, not delivered`, [], "profile_missing");
     }

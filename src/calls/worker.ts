@@ -3,21 +3,21 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
-import { backoffDelayMs, enqueueCallDeliveries, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
+import { backoffDelayMs, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
-import type { PipelineConfig, Profile } from "./config-file.js";
-import { sourceNamed, type NormalizedCall, type Source } from "../sources/index.js";
+import type { ConfigSource } from "./config-holder.js";
+import { sourceNamed } from "../sources/index.js";
 import { routedFates } from "./fates.js";
-import { callExtractJob, enrichPayload, type EnrichInput } from "./payload.js";
-import { holdDecision, reviewedValues } from "./review.js";
-import type { CallExtraction, CallRecord, CallStore } from "./store.js";
+import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
+import type { CallRecord, CallStore } from "./store.js";
 import { noTurns, type TurnTaking } from "../turn-taking.js";
 
 export interface CallWorkerOptions {
   store: CallStore;
   extractor: Extractor;
-  config: PipelineConfig;
+  /** The configuration now: each call is extracted under the one current when it starts (a reload replaces it). */
+  config: ConfigSource;
   outbox: DeliveryOutbox;
   /** Told when deliveries were enqueued, so they go out now rather than at its next poll. */
   onEnqueued?: () => void;
@@ -154,39 +154,29 @@ export class CallWorker {
   }
 
   async #process(call: CallRecord): Promise<void> {
-    const { store, extractor, config, limits, logger, clock, random, turns } = this.#options;
+    const { store, extractor, outbox, limits, logger, clock, random, turns } = this.#options;
+    const config = this.#options.config.current;
     const log = logger.child({ call_id: call.id, profile: call.profile, source: call.source });
     try {
       await turns.next();
       const profile = config.profiles.get(call.profile);
       if (!profile) throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured`);
-      const source = sourceNamed(call.source);
-      const normalized = source.normalize(call.payload as Record<string, unknown>);
       // A reviewer approved it: routed with their corrections, from the extraction they reviewed (never extracted again).
       if (call.reviewed?.approved && call.extraction) {
+        const source = sourceNamed(call.source);
+        const normalized = source.normalize(call.payload as Record<string, unknown>);
         await this.#route(call, { profile, source, normalized, extraction: call.extraction }, log);
         return;
       }
-      const job = callExtractJob(normalized, profile, limits);
-      const result = await extractor.extract(job, { turns });
+      const extracted = await extractCall(call, profile, { extractor, limits }, { turns });
       await turns.next();
-      const { review, hold } = holdDecision(result.review, profile);
-      const extraction: CallExtraction = {
-        extracted_variables: result.extracted_variables,
-        meta: result.meta,
-        ...(result.evidence ? { evidence: result.evidence } : {}),
-        // The turns the model read, kept so evidence turn indexes stay meaningful whatever later reads the payload.
-        turns: job.turns,
-        ...(result.confidence ? { confidence: result.confidence } : {}),
-        review,
-      };
-      if (hold) {
-        await store.markHeld(call.id, extraction);
-        log.info({ flagged: Object.keys(review.fields) }, "call held for review");
+      if (extracted.hold) {
+        await store.markHeld(call.id, extracted.extraction);
+        log.info({ flagged: Object.keys(extracted.extraction.review?.fields ?? {}) }, "call held for review");
         this.#options.onHeld?.();
         return;
       }
-      await this.#route(call, { profile, source, normalized, extraction }, log);
+      await this.#route(call, extracted, log);
     } catch (error) {
       const code = error instanceof DebriefError ? error.code : "internal_error";
       const message = error instanceof Error ? error.message : String(error);
@@ -199,39 +189,29 @@ export class CallWorker {
     }
   }
 
-  /** Hands the enriched payload to the outbox for each destination that applies, then records the extraction and the fates. */
-  async #route(
-    call: CallRecord,
-    { profile, source, normalized, extraction }: { profile: Profile; source: Source; normalized: NormalizedCall; extraction: CallExtraction },
-    log: Logger,
-  ): Promise<void> {
+  /**
+   * Hands the enriched payload to the outbox for each destination that applies, then records the extraction and the
+   * fates. An approved review is routed with the reviewer's corrections, as `call.reviewed`.
+   */
+  async #route(call: CallRecord, extracted: Pick<ExtractedCall, "profile" | "source" | "normalized" | "extraction">, log: Logger): Promise<void> {
     const { store, outbox, turns } = this.#options;
     const reviewed = call.reviewed?.approved ? call.reviewed : null;
-    const enriched = enrichPayload(call.payload as Record<string, unknown>, {
-      callId: call.id,
-      profile,
-      source,
-      call: normalized,
-      event: reviewed ? "call.reviewed" : "call.extracted",
-      extractedVariables: reviewedValues(extraction, reviewed),
-      meta: extraction.meta as EnrichInput["meta"],
-      ...(extraction.confidence ? { confidence: extraction.confidence } : {}),
-      ...(extraction.review ? { review: extraction.review } : {}),
-      ...(reviewed ? { reviewed: { at: reviewed.at, corrected: reviewed.corrected } } : {}),
-    });
-    const report = await enqueueCallDeliveries({
-      outbox,
-      destinations: profile.destinations,
-      callId: call.id,
-      payload: enriched,
-      render: this.#options.renderBodies,
-    });
+    const report = await routeCall(
+      call,
+      extracted,
+      { outbox, renderBodies: this.#options.renderBodies },
+      { number: 1, name: reviewed ? "call.reviewed" : "call.extracted", reviewed },
+    );
     await turns.next();
     // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
     for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
     // Pending, at the version before any outcome: an outcome the delivery worker already recorded is newer and stays.
-    await store.markExtracted(call.id, extraction, routedFates(report));
-    log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: extraction.meta.cached, reviewed: reviewed !== null }, "call extracted");
+    await store.markExtracted(call.id, extracted.extraction, routedFates(report));
+    log.info(
+      { deliveries: report.enqueued.length, skipped: report.skipped.length, cached: extracted.extraction.meta.cached, reviewed: reviewed !== null },
+      "call extracted",
+    );
     if (report.enqueued.length > 0) this.#options.onEnqueued?.();
+
   }
 }

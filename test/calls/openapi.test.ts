@@ -16,6 +16,8 @@ import {
   CallSchema,
   CallSummarySchema,
   DestinationFateSchema,
+  ReextractResultSchema,
+  ReloadResultSchema,
 } from "../../src/calls/index.js";
 import {
   AttemptRecordSchema,
@@ -49,6 +51,8 @@ const OPERATIONS: Record<string, string[]> = {
   "get /v1/deliveries/{id}": ["200", "401", "404", "429"],
   "post /v1/deliveries/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
   "post /v1/destinations/{name}/test": ["200", "400", "401", "404", "413", "415", "429"],
+  "post /v1/calls/{id}/reextract": ["200", "400", "401", "404", "409", "413", "415", "429"],
+  "post /v1/admin/reload": ["200", "400", "401", "413", "415", "422", "429"],
 };
 
 
@@ -134,7 +138,7 @@ afterAll(async () => {
 });
 
 describe("GET /openapi.json with the post-call pipeline configured", () => {
-  it("lists all eleven pipeline operations, each with every error response its route can give", () => {
+  it("lists all thirteen pipeline operations, each with every error response its route can give", () => {
     const listed = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
     expect(listed.filter((key) => !key.endsWith("/v1/extract") && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
     for (const [key, statuses] of Object.entries(OPERATIONS)) {
@@ -254,7 +258,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     CallDuplicateSchema.strict().parse(duplicate.body);
 
     const callId = accepted.body.call_id;
-    const call = await until(() => service.get(`/v1/calls/${callId}`, auth), (res) => res.body.state === "delivery_failed");
+    const call = await until(() => service.get(`/v1/calls/${callId}`, auth), (res) => res.body.state === "delivery_failed", 30_000);
     expect(StrictCall.safeParse(call.body).error?.issues).toBeUndefined();
     const deliveries = call.body.destinations.flatMap((destination: { deliveries: unknown[] }) => destination.deliveries);
     expect(deliveries.map((delivery: { status: string }) => delivery.status).sort()).toEqual(["delivered", "failed"]);
@@ -277,6 +281,12 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     expect(z.object({ delivery: StrictDelivery }).strict().safeParse(replayed.body).error?.issues).toBeUndefined();
     const tested = await service.post("/v1/destinations/crm/test", undefined, auth);
     expect(TestRequestResultSchema.strict().safeParse(tested.body).error?.issues).toBeUndefined();
+    const reextracted = await service.post(`/v1/calls/${callId}/reextract`, { dry_run: true }, auth);
+    expect(reextracted.status).toBe(200);
+    expect(ReextractResultSchema.strict().safeParse(reextracted.body).error?.issues).toBeUndefined();
+    const reloaded = await service.post("/v1/admin/reload", undefined, auth);
+    expect(reloaded.status).toBe(200);
+    expect(ReloadResultSchema.strict().safeParse(reloaded.body).error?.issues).toBeUndefined();
 
     // Each error the routes give is one the document lists for that operation, with that code.
     const errors: [string, Promise<{ status: number; body: any }>][] = [
@@ -303,6 +313,11 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
       ["post /v1/deliveries/{id}/retry", service.post(`/v1/deliveries/${delivered.id}/retry`, undefined, auth)],
       ["post /v1/deliveries/{id}/retry", service.post(`/v1/deliveries/${delivered.id}/retry`, "{", auth)],
       ["post /v1/destinations/{name}/test", service.post("/v1/destinations/nope/test", undefined, auth)],
+      ["post /v1/calls/{id}/reextract", service.post("/v1/calls/call_nope/reextract", undefined, auth)],
+      ["post /v1/calls/{id}/reextract", service.post(`/v1/calls/${callId}/reextract`, { dry_run: 1 }, auth)],
+      ["post /v1/calls/{id}/reextract", service.post(`/v1/calls/${callId}/reextract`, "{", auth)],
+      ["post /v1/admin/reload", service.post("/v1/admin/reload", { force: true }, auth)],
+      ["post /v1/admin/reload", service.post("/v1/admin/reload", undefined)],
     ];
     for (const [key, pending] of errors) {
       const res = await pending;

@@ -133,6 +133,42 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     expect(await store.replay(accepted.id)).toBe(false); // nothing failed
   });
 
+  it("keeps every extraction of a call, newest first; a re-extraction becomes current with its delivery's fates", async () => {
+    const store = await open();
+    const { call: accepted } = await store.accept(call("h"));
+    const turns = [{ speaker: "agent" as const, text: "Hi." }];
+    await store.markExtracted(accepted.id, { extracted_variables: { plan: "pro" }, meta: { model: "m" }, turns, profile_version: "aaaaaaaaaaaa" }, []);
+    harness.clock.advance(10);
+    const reextracted = { extracted_variables: { plan: "basic" }, meta: { model: "m" }, turns, profile_version: "bbbbbbbbbbbb" };
+    const pending: FateInput = { destination: "crm", event: 2, fate: "pending", reason_code: null, reason: null, delivery_id: "dlv_2", version: 0 };
+    expect(await store.recordReextraction(accepted.id, { extraction: reextracted, trigger: "api", event: 2, fates: [pending] })).toBe(2);
+    harness.clock.advance(10);
+    expect(await store.recordReextraction(accepted.id, { extraction: { ...reextracted, profile_version: "cccccccccccc" }, trigger: "backfill", event: null, fates: [] })).toBe(3);
+
+    expect(await store.get(accepted.id)).toMatchObject({ state: "delivering", extraction: { extracted_variables: { plan: "basic" }, profile_version: "cccccccccccc", turns } });
+    const history = await store.listExtractions(accepted.id, 10);
+    expect(history.map((entry) => [entry.seq, entry.profile_version, entry.trigger, entry.event, entry.extraction.extracted_variables])).toEqual([
+      [3, "cccccccccccc", "backfill", null, { plan: "basic" }],
+      [2, "bbbbbbbbbbbb", "api", 2, { plan: "basic" }],
+      [1, "aaaaaaaaaaaa", "live", 1, { plan: "pro" }],
+    ]);
+    // The transcript is kept once, with the current extraction, not in every history entry.
+    expect(history[2]!.extraction).toEqual({ extracted_variables: { plan: "pro" }, meta: { model: "m" }, profile_version: "aaaaaaaaaaaa" });
+    expect(history[0]!.created_at).toBe(harness.clock.now());
+    expect((await store.listExtractions(accepted.id, 1)).map((entry) => entry.seq)).toEqual([3]);
+    expect((await store.listFates(accepted.id)).map((fate) => [fate.destination, fate.event, fate.fate])).toEqual([["crm", 2, "pending"]]);
+  });
+
+  it("stores no re-extraction for a call that is not extracted or does not exist", async () => {
+    const store = await open();
+    const { call: accepted } = await store.accept(call("n"));
+    const input = { extraction: { extracted_variables: {}, meta: {} }, trigger: "api" as const, event: null, fates: [] };
+    expect(await store.recordReextraction(accepted.id, input)).toBeUndefined();
+    expect(await store.recordReextraction("call_missing", input)).toBeUndefined();
+    expect(await store.listExtractions(accepted.id, 10)).toEqual([]);
+    expect(await store.get(accepted.id)).toMatchObject({ state: "accepted", extraction: null });
+  });
+
   it("retries a failed attempt when it is due, and gives up when told to", async () => {
     const store = await open();
     const { call: accepted } = await store.accept(call("x"));

@@ -145,6 +145,28 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     expect((await outbox.get(delivery.id))!.attempt_history.map((a) => a.outcome)).toEqual(["retry", "interrupted", null]);
   });
 
+  it("keeps one delivery per call, destination and event, each event with its own webhook-id (event 1 keeps the id it always had)", async () => {
+    const outbox = await open();
+    const first = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: { n: 1 } });
+    const again = await outbox.enqueue({ callId: "call_1", destination: "crm", event: 1, payload: { n: 9 } });
+    const second = await outbox.enqueue({ callId: "call_1", destination: "crm", event: 2, payload: { n: 2 } });
+    expect(again).toEqual(first);
+    expect(first).toMatchObject({ event: 1, webhook_id: webhookIdFor("call_1", "crm") });
+    expect(webhookIdFor("call_1", "crm", 1)).toBe(webhookIdFor("call_1", "crm"));
+    expect(second).toMatchObject({ event: 2, webhook_id: webhookIdFor("call_1", "crm", 2), status: "pending" });
+    expect(second.webhook_id).not.toBe(first.webhook_id);
+    expect(second.id).not.toBe(first.id);
+    expect((await outbox.enqueue({ callId: "call_1", destination: "crm", event: 2, payload: {} })).id).toBe(second.id);
+    expect((await outbox.listForCall("call_1")).map((d) => [d.event, d.webhook_id])).toEqual([
+      [1, first.webhook_id],
+      [2, second.webhook_id],
+    ]);
+    expect((await outbox.unsyncedFates({ limit: 10 })).map((row) => [row.id, row.event])).toEqual([
+      [first.id, 1],
+      [second.id, 2],
+    ]);
+  });
+
   it("lists each status change until the call store confirms it, and only the newer one after", async () => {
     const outbox = await open();
     const a = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
@@ -161,7 +183,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     expect(await unsynced()).toEqual([]); // still pending: its fate did not change
     await outbox.recordAttempt(claimOf(b.id), { outcome: "failed", status: 410, latencyMs: 1, error: "HTTP 410: not retried", responseSnippet: null });
     expect(await outbox.unsyncedFates({ limit: 10 })).toEqual([
-      { id: b.id, call_id: "call_2", destination: "crm", status: "failed", last_error: "HTTP 410: not retried", version: 2 },
+      { id: b.id, call_id: "call_2", destination: "crm", event: 1, status: "failed", last_error: "HTTP 410: not retried", version: 2 },
     ]);
     await outbox.retry(b.id);
     await outbox.markFatesSynced([{ id: b.id, version: 2 }]); // a confirmation of the older version changes nothing

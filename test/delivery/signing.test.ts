@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
-import { webhookHeaders } from "../../src/delivery/signing.js";
+import { webhookHeaders, webhookIdFor } from "../../src/delivery/signing.js";
 import { newSecret } from "./fixtures.js";
+
+describe("webhookIdFor", () => {
+  it("gives a call's first event the id deliveries always had (receivers deduplicate on it), and each later event its own", () => {
+    // Frozen: the id of (call_1, crm) before deliveries had events.
+    expect(webhookIdFor("call_1", "crm")).toBe("msg_c152bafb3b9c6a84bbea124559a36653");
+    expect(webhookIdFor("call_1", "crm", 1)).toBe("msg_c152bafb3b9c6a84bbea124559a36653");
+    const later = [2, 3].map((event) => webhookIdFor("call_1", "crm", event));
+    expect(new Set([webhookIdFor("call_1", "crm"), ...later, webhookIdFor("call_1", "slack", 2)]).size).toBe(4);
+    expect(later[0]).toMatch(/^msg_[0-9a-f]{32}$/);
+  });
+});
 
 describe("webhookHeaders", () => {
   it.each([
