@@ -52,7 +52,9 @@ afterAll(async () => {
   await Promise.all([llm.close(), crm.close()]);
 });
 
-const bodies = () => crm.requests.map((request) => JSON.parse(request.body));
+/** The payloads the receiver got for this call (a slow earlier test's delivery may still arrive during the next). */
+const bodies = (callId?: string) =>
+  crm.requests.map((request) => JSON.parse(request.body)).filter((body) => callId === undefined || body.debrief.call_id === callId);
 
 describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine) => {
   let api: TestService;
@@ -102,7 +104,7 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
     expect(queue.body.calls.map((c: { call_id: string }) => c.call_id)).toContain(held.call_id);
     expect(queue.body.calls.every((c: { state: string }) => c.state === "needs_review")).toBe(true);
     expect((await api.get(`/v1/deliveries?call_id=${held.call_id}`)).body.deliveries).toEqual([]);
-    expect(crm.requests).toHaveLength(0);
+    expect(bodies(held.call_id)).toHaveLength(0);
     const metrics = await api.get("/metrics");
     expect(metrics.body).toMatch(/debrief_calls_held_total \d/);
   });
@@ -120,8 +122,8 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
       reviewed: { approved: true, at: expect.any(String), corrected: ["summary", "appointment_date"], values: { summary: null, appointment_date: "2026-06-18" }, reason: null },
     });
     const delivered = await call_(held.call_id, "delivered");
-    expect(crm.requests).toHaveLength(1);
-    const [payload] = bodies();
+    expect(bodies(held.call_id)).toHaveLength(1);
+    const [payload] = bodies(held.call_id);
     expect(payload.extracted_variables).toEqual({ status: true, summary: null, budget: 4000, appointment_date: "2026-06-18" });
     expect(payload.debrief).toMatchObject({
       event: "call.reviewed",
@@ -148,7 +150,7 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
     const skipped = (await api.get(`/v1/calls/${held.call_id}`)).body;
     expect(skipped).toMatchObject({ state: "skipped", reason: "a test call from our own team", reviewed: res.body.reviewed });
     expect(skipped.destinations).toEqual([expect.objectContaining({ fate: "skipped", reason: expect.objectContaining({ code: "call_skipped" }) })]);
-    expect(crm.requests).toHaveLength(0);
+    expect(bodies(held.call_id)).toHaveLength(0);
   });
 
   it("lets one of several reviews sent at once decide, and delivers once", async () => {
@@ -163,8 +165,8 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
       expect(lost.body.error.code).toBe("not_in_review");
     }
     await call_(held.call_id, "delivered");
-    expect(crm.requests).toHaveLength(1);
-    expect(bodies()[0].extracted_variables.appointment_date).toBe(won[0]!.body.reviewed.values.appointment_date);
+    expect(bodies(held.call_id)).toHaveLength(1);
+    expect(bodies(held.call_id)[0].extracted_variables.appointment_date).toBe(won[0]!.body.reviewed.values.appointment_date);
     expect((await api.get(`/v1/deliveries?call_id=${held.call_id}`)).body.deliveries).toHaveLength(1);
   });
 
@@ -192,7 +194,8 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
     const delivered = await call("held", "delivered");
     const res = await review(delivered.call_id, { approve: true });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatchObject({ code: "not_in_review", details: [{ path: "state", message: "is delivered, not needs_review" }] });
+    // The state named is the listed one, which may still say delivering while the receiver's answer is recorded.
+    expect(res.body.error).toMatchObject({ code: "not_in_review", details: [{ path: "state", message: expect.stringMatching(/^is (delivering|delivered), not needs_review$/) }] });
   });
 
   it("delivers a call without a flag under a hold profile at once, as call.extracted", async () => {
