@@ -215,7 +215,13 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on("SIGHUP", () => reloadOnSignal(service, logger));
+  process.on("SIGHUP", () => {
+    try {
+      reloadOnSignal(service, logger);
+    } catch (error) {
+      logger.error({ err: error }, "SIGHUP: configuration reload failed; the previous configuration keeps running");
+    }
+  });
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 }

@@ -97,7 +97,14 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   });
   const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger);
   // Another instance on the same database reloaded: so does this one (its own file; the same text changes nothing).
-  signals.subscribe("config", () => void config.reload());
+  signals.subscribe("config", () => {
+    try {
+      config.reload();
+    } catch (error) {
+      // A signal handler must never throw into the LISTEN connection's event loop: the running configuration stays.
+      logger.error({ err: error }, "configuration reload failed; the previous configuration keeps running");
+    }
+  });
   /** A reload asked of this instance (the API, SIGHUP): a good one reaches every instance sharing the database. */
   const reload = (): ReloadReport => {
     const report = config.reload();

@@ -249,7 +249,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     for (const { value } of Object.values<any>(json("post /v1/destinations/{name}/test", "200").examples)) TestRequestResultSchema.strict().parse(value);
   });
 
-  it("matches what the routes answer, field for field and status for status", async () => {
+  it("matches what the routes answer, field for field and status for status", { timeout: 120_000 }, async () => {
     const accepted = await service.post("/v1/calls?profile=booking", autocallsPayload({ id: "docs-1" }), auth);
     expect(accepted.status).toBe(202);
     CallAcceptedSchema.strict().parse(accepted.body);
