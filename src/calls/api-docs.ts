@@ -840,6 +840,11 @@ export const ReextractResultSchema = z
     profile_version: z.string().describe("The profile's version the new values were extracted under (its current one)"),
     stored: z.boolean().describe("False for a dry run"),
     event: z.number().int().nullable().describe("The delivery event (2, 3…) when redelivered; null otherwise"),
+    held: z
+      .boolean()
+      .describe(
+        "True when a redelivery was held for review (the profile holds calls and a value is flagged): the call is in needs_review, and POST /v1/calls/{id}/review delivers it as `call.reviewed`",
+      ),
     changed: z.array(z.string()).describe("The variables whose value differs"),
     variables: z.record(z.object({ before: z.unknown(), after: z.unknown(), changed: z.boolean() })).describe("Each variable's value before and after"),
     usage: z
@@ -869,6 +874,7 @@ const REEXTRACT_EXAMPLE: z.infer<typeof ReextractResultSchema> = {
   profile_version: "9c1e4b7a20d3",
   stored: false,
   event: null,
+  held: false,
   changed: ["plan"],
   variables: {
     status: { before: true, after: true, changed: false },

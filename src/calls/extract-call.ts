@@ -9,7 +9,7 @@ import type { Profile } from "./config-file.js";
 import { callExtractJob, enrichPayload, type DeliveryEvent, type EnrichInput } from "./payload.js";
 import { profileVersion } from "./profile-version.js";
 import { holdDecision, reviewedValues } from "./review.js";
-import type { CallExtraction, CallRecord, CallReview } from "./store.js";
+import type { CallExtraction, CallRecord, CallReview, CallStore } from "./store.js";
 
 export interface CallExtractionDeps {
   extractor: Extractor;
@@ -82,4 +82,16 @@ export async function routeCall(
     payload: enriched,
     render: deps.renderBodies,
   });
+}
+
+/** How many of a call's newest extractions are read for its last event number (its fates and deliveries are read too). */
+const MAX_EVENT_LOOKBACK = 50;
+
+/**
+ * The number of a call's next delivery event: one past every event it has had, in its history, its fates and the
+ * outbox (a delivery enqueued before a crash); 1 for a call never delivered (a first extraction held for review).
+ */
+export async function nextEventNumber(store: Pick<CallStore, "listExtractions" | "listFates">, outbox: Pick<DeliveryOutbox, "listForCall">, callId: string): Promise<number> {
+  const [history, fates, deliveries] = await Promise.all([store.listExtractions(callId, MAX_EVENT_LOOKBACK), store.listFates(callId), outbox.listForCall(callId)]);
+  return Math.max(0, ...history.map((entry) => entry.event ?? 0), ...fates.map((fate) => fate.event), ...deliveries.map((delivery) => delivery.event)) + 1;
 }

@@ -197,6 +197,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     limits: settings.limits,
     renderBodies: options.renderBodies,
     onEnqueued: () => signals.notify("deliveries"),
+    onHeld: options.onCallHeld,
   });
   // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
   const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };

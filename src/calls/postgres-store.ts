@@ -24,6 +24,7 @@ import {
   type ExtractionRecord,
   type ExtractionRow,
   type ReextractionInput,
+  type RoutedReview,
   historyText,
   toExtractionRecord,
 } from "./store.js";
@@ -201,7 +202,7 @@ export class PostgresCallStore implements CallStore {
     return 0;
   }
 
-  async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void> {
+  async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[], routed?: RoutedReview): Promise<void> {
     const now = this.#now();
     await this.#transaction(async (client) => {
       await client.query(
@@ -209,17 +210,28 @@ export class PostgresCallStore implements CallStore {
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
         [JSON.stringify(extraction), now, id],
       );
-      await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
+      if (routed) {
+        await client.query(
+          "UPDATE call_extractions SET event = $1 WHERE call_id = $2 AND seq = (SELECT MAX(seq) FROM call_extractions WHERE call_id = $2)",
+          [routed.event, id],
+        );
+      } else {
+        await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
+      }
       await this.#writeFates(client, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     });
   }
 
   async markHeld(id: string, extraction: CallExtraction): Promise<void> {
-    await this.#pool.query(
-      `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
-       next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
-      [JSON.stringify(extraction), this.#now(), id],
-    );
+    const now = this.#now();
+    await this.#transaction(async (client) => {
+      await client.query(
+        `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
+         next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
+        [JSON.stringify(extraction), now, id],
+      );
+      await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
+    });
   }
 
   async decideReview(id: string, review: CallReview): Promise<boolean> {
@@ -242,11 +254,13 @@ export class PostgresCallStore implements CallStore {
     const now = this.#now();
     return this.#transaction(async (client) => {
       // The call's row lock also orders concurrent re-extractions of one call: each takes the next seq.
-      const updated = await client.query("UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'", [
-        JSON.stringify(input.extraction),
-        now,
-        id,
-      ]);
+      const updated = await client.query(
+        input.hold
+          ? `UPDATE calls SET extraction = $1, updated_at = $2, state = 'needs_review', public_state = 'needs_review', reviewed = NULL
+             WHERE id = $3 AND state = 'extracted'`
+          : "UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'",
+        [JSON.stringify(input.extraction), now, id],
+      );
       if (updated.rowCount !== 1) return undefined;
       const seq = await this.#appendExtraction(client, id, input, now);
       await this.#writeFates(client, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);

@@ -11,7 +11,10 @@ export const ReextractBodySchema = z
     redeliver: z
       .boolean()
       .default(false)
-      .describe("Deliver the new values to the profile's destinations as a new event (`call.reextracted`, a new webhook-id, `debrief.previous_values`)"),
+      .describe(
+        "Deliver the new values to the profile's destinations as a new event (`call.reextracted`, a new webhook-id, `debrief.previous_values`). " +
+          "Under a profile that holds calls for review, a flagged value sends the call to needs_review first (`held: true`)",
+      ),
   })
   .strict();
 
@@ -28,6 +31,7 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
     profile_version: outcome.profile_version,
     stored: outcome.stored,
     event: outcome.event,
+    held: outcome.held,
     changed: outcome.changed,
     variables: Object.fromEntries(
       names.map((name): [string, VariableChange] => [name, { before: previous[name] ?? null, after: outcome.values[name] ?? null, changed: outcome.changed.includes(name) }]),

@@ -9,13 +9,11 @@ import type { VariableLimits } from "../schema/index.js";
 import { sourceNamed } from "../sources/index.js";
 import type { Profile } from "./config-file.js";
 import type { ConfigSource } from "./config-holder.js";
-import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
+import { extractCall, nextEventNumber, routeCall, type ExtractedCall } from "./extract-call.js";
 import { routedFates } from "./fates.js";
 import { profileVersion } from "./profile-version.js";
+import { reviewedValues } from "./review.js";
 import type { CallRecord, CallStore, ExtractionTrigger } from "./store.js";
-
-/** How many of a call's newest extractions are read for its last event number (its fates and deliveries are read too). */
-const MAX_EVENT_LOOKBACK = 50;
 
 export interface ReextractOutcome {
   call_id: string;
@@ -32,6 +30,11 @@ export interface ReextractOutcome {
   stored: boolean;
   /** The delivery event number when redelivered. */
   event: number | null;
+  /**
+   * To be redelivered under a profile that holds calls for review, with a value flagged: stored, the call is now in
+   * needs_review, and it is delivered (as `call.reviewed`, with `debrief.previous_values`) once a reviewer approves it.
+   */
+  held: boolean;
 }
 
 export interface ReextractOptions {
@@ -56,6 +59,8 @@ export interface CallReextractorDeps {
   renderBodies?: BodyRenderer;
   /** Told when deliveries were enqueued, so they go out now. */
   onEnqueued?: () => void;
+  /** Told when a re-extraction is held for review (for metrics). */
+  onHeld?: () => void;
 }
 
 /** A call that cannot be re-extracted: it has no extraction to start from (accepted, extracting, skipped, extraction_failed). */
@@ -107,7 +112,8 @@ export class CallReextractor implements Reextractor {
     const profile = this.#deps.config.current.profiles.get(call.profile);
     if (!profile) throw new ProfileMissingError(call.profile);
     const version = profileVersion(profile, extractor);
-    const previous = call.extraction.extracted_variables;
+    // What the receivers were sent: the values with a reviewer's corrections, when the call was reviewed.
+    const previous = reviewedValues(call.extraction, call.reviewed);
 
     const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps);
     const values = extracted.extraction.extracted_variables;
@@ -121,14 +127,26 @@ export class CallReextractor implements Reextractor {
       usage: { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0, cached: extracted.extraction.meta.cached === true },
       stored: false,
       event: null,
+      held: false,
     };
     if (options.dryRun) return outcome;
+
+    // Redelivery goes through the same review as a first delivery: a flagged value waits for a reviewer.
+    if (options.redeliver && extracted.hold) {
+      // The event it will go out as is reserved now, in its history entry: the approval sends exactly that one.
+      const event = await nextEventNumber(store, this.#deps.outbox, call.id);
+      const held = { ...extracted.extraction, previous_values: previous };
+      const seq = await store.recordReextraction(call.id, { extraction: held, trigger: options.trigger, event, fates: [], hold: true });
+      if (seq === undefined) throw new ConflictError(`Call "${call.id}" changed while it was being re-extracted; try again`);
+      this.#deps.onHeld?.();
+      return { ...outcome, stored: true, event, held: true };
+    }
 
     let event: number | null = null;
     let fates: ReturnType<typeof routedFates> = [];
     let enqueued = 0;
     if (options.redeliver) {
-      event = await this.#nextEvent(call.id);
+      event = await nextEventNumber(store, this.#deps.outbox, call.id);
       const report = await routeCall(call, extracted, this.#deps, { number: event, name: "call.reextracted", previousValues: previous });
       fates = routedFates(report, event);
       enqueued = report.enqueued.length;
@@ -160,10 +178,4 @@ export class CallReextractor implements Reextractor {
     };
   }
 
-  /** One past every event the call has had: in its history, its fates, and the outbox (a delivery enqueued before a crash). */
-  async #nextEvent(callId: string): Promise<number> {
-    const { store, outbox } = this.#deps;
-    const [history, fates, deliveries] = await Promise.all([store.listExtractions(callId, MAX_EVENT_LOOKBACK), store.listFates(callId), outbox.listForCall(callId)]);
-    return Math.max(1, ...history.map((entry) => entry.event ?? 0), ...fates.map((fate) => fate.event), ...deliveries.map((delivery) => delivery.event)) + 1;
-  }
 }

@@ -23,6 +23,7 @@ import {
   type ExtractionRecord,
   type ExtractionRow,
   type ReextractionInput,
+  type RoutedReview,
   historyText,
   toExtractionRecord,
 } from "./store.js";
@@ -216,7 +217,7 @@ export class SqliteCallStore implements CallStore {
     return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
   }
 
-  async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void> {
+  async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[], routed?: RoutedReview): Promise<void> {
     const now = this.#now();
     const db = this.#bookkeeping;
     db.transaction(() => {
@@ -225,17 +226,29 @@ export class SqliteCallStore implements CallStore {
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
         db,
       ).run(JSON.stringify(extraction), now, id);
-      this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
+      if (routed) {
+        this.#sql(
+          "UPDATE call_extractions SET event = ? WHERE call_id = ? AND seq = (SELECT MAX(seq) FROM call_extractions WHERE call_id = ?)",
+          db,
+        ).run(routed.event, id, id);
+      } else {
+        this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
+      }
       this.#writeFates(db, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     })();
   }
 
   async markHeld(id: string, extraction: CallExtraction): Promise<void> {
-    this.#sql(
-      `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = ?, attempts = attempts + 1, claimed_until = NULL,
-       next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
-      this.#bookkeeping,
-    ).run(JSON.stringify(extraction), this.#now(), id);
+    const now = this.#now();
+    const db = this.#bookkeeping;
+    db.transaction(() => {
+      this.#sql(
+        `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = ?, attempts = attempts + 1, claimed_until = NULL,
+         next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
+        db,
+      ).run(JSON.stringify(extraction), now, id);
+      this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
+    })();
   }
 
   async decideReview(id: string, review: CallReview): Promise<boolean> {
@@ -256,11 +269,15 @@ export class SqliteCallStore implements CallStore {
     const now = this.#now();
     const db = this.#bookkeeping;
     return db.transaction(() => {
-      const updated = this.#sql("UPDATE calls SET extraction = ?, updated_at = ? WHERE id = ? AND state = 'extracted'", db).run(
-        JSON.stringify(input.extraction),
-        now,
-        id,
-      );
+      const updated = (
+        input.hold
+          ? this.#sql(
+              `UPDATE calls SET extraction = ?, updated_at = ?, state = 'needs_review', public_state = 'needs_review', reviewed = NULL
+               WHERE id = ? AND state = 'extracted'`,
+              db,
+            )
+          : this.#sql("UPDATE calls SET extraction = ?, updated_at = ? WHERE id = ? AND state = 'extracted'", db)
+      ).run(JSON.stringify(input.extraction), now, id);
       if (updated.changes !== 1) return undefined;
       const seq = this.#appendExtraction(db, id, input, now);
       this.#writeFates(db, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);

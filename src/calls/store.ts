@@ -32,6 +32,11 @@ export interface CallExtraction {
   review?: Review;
   /** The profile's version (profile-version.ts) it ran under; absent for calls extracted before versions existed. */
   profile_version?: string;
+  /**
+   * A re-extraction held for review: the values the receivers had been sent before it, delivered as
+   * `debrief.previous_values` once a reviewer approves it.
+   */
+  previous_values?: Record<string, unknown>;
 }
 
 /** What a reviewer decided on a call held for review (POST /v1/calls/{id}/review), kept with the call. */
@@ -59,19 +64,35 @@ export interface ExtractionRecord {
   /** Null for an extraction stored before profile versions existed. */
   profile_version: string | null;
   trigger: ExtractionTrigger;
-  /** The delivery event it was routed as (1: the first extraction); null when it was stored without being delivered. */
+  /**
+   * The delivery event it was routed as (1: the first extraction), or, held for review, will be routed as once
+   * approved; null when it was stored without being delivered.
+   */
   event: number | null;
   /** The extraction without its turns (the call's transcript, kept once with the current extraction). */
   extraction: Omit<CallExtraction, "turns">;
   created_at: number;
 }
 
-/** A re-extraction to store as the call's current one, with the fates of its delivery when it was routed (`event`). */
+/**
+ * A re-extraction to store as the call's current one, with the fates of its delivery when it was routed (`event`).
+ * `hold`: its profile holds calls for review and a value is flagged, so instead of being delivered the call goes to
+ * needs_review (no fates; `event` is the one its approval will deliver it as) until a reviewer decides.
+ */
 export interface ReextractionInput {
   extraction: CallExtraction;
   trigger: Exclude<ExtractionTrigger, "live">;
   event: number | null;
   fates: readonly FateInput[];
+  hold?: boolean;
+}
+
+/**
+ * An approved review routing the extraction it was held with: that extraction is in the call's history already, with
+ * this event number, so no entry is added.
+ */
+export interface RoutedReview {
+  event: number;
 }
 
 /** A call without its payload and extraction: what lists show. */
@@ -157,8 +178,11 @@ export interface CallStore {
    * Records the extraction (the current one, and the next in the call's history, event 1) and each destination's fate
    * (enqueued: pending with its delivery; skipped: why), in one transaction.
    */
-  markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void>;
-  /** Keeps the extraction of a call held for review: needs_review, routed nowhere until a reviewer decides. */
+  markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[], routed?: RoutedReview): Promise<void>;
+  /**
+   * Keeps the extraction of a call held for review: needs_review, routed nowhere until a reviewer decides. The
+   * extraction joins the call's history with the event it is to be delivered as (1) once approved.
+   */
   markHeld(id: string, extraction: CallExtraction): Promise<void>;
   /**
    * Records a reviewer's decision, only while the call is needs_review (one conditional update: of two reviews racing,

@@ -196,17 +196,21 @@ export class CallWorker {
   async #route(call: CallRecord, extracted: Pick<ExtractedCall, "profile" | "source" | "normalized" | "extraction">, log: Logger): Promise<void> {
     const { store, outbox, turns } = this.#options;
     const reviewed = call.reviewed?.approved ? call.reviewed : null;
+    // A first extraction is event 1. A reviewed one goes out as the event its hold reserved in the call's history (1,
+    // or a re-extraction's next event, sent with what receivers had before): a replay or a crash sends the same again.
+    const event = reviewed ? ((await store.listExtractions(call.id, 1))[0]?.event ?? 1) : 1;
+    const previousValues = event > 1 ? (extracted.extraction.previous_values ?? null) : undefined;
     const report = await routeCall(
       call,
       extracted,
       { outbox, renderBodies: this.#options.renderBodies },
-      { number: 1, name: reviewed ? "call.reviewed" : "call.extracted", reviewed },
+      { number: event, name: reviewed ? "call.reviewed" : "call.extracted", reviewed, ...(previousValues !== undefined ? { previousValues } : {}) },
     );
     await turns.next();
     // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
     for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
     // Pending, at the version before any outcome: an outcome the delivery worker already recorded is newer and stays.
-    await store.markExtracted(call.id, extracted.extraction, routedFates(report));
+    await store.markExtracted(call.id, extracted.extraction, routedFates(report, event), reviewed ? { event } : undefined);
     log.info(
       { deliveries: report.enqueued.length, skipped: report.skipped.length, cached: extracted.extraction.meta.cached, reviewed: reviewed !== null },
       "call extracted",
