@@ -172,7 +172,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             onAccepted: () => signals.notify("calls"),
             onReceived: options.onCallReceived,
           }),
-          callsReadRouter({ store, outbox, config }),
+          callsReadRouter({ store, outbox, config, limits: settings.limits }),
           deliveriesRouter({
             outbox,
             worker: { wake: () => signals.notify("deliveries") },

@@ -39,6 +39,7 @@ const auth = { authorization: `Bearer ${KEY}` };
 const OPERATIONS: Record<string, string[]> = {
   "post /v1/calls": ["200", "202", "400", "401", "413", "415", "429"],
   "get /v1/calls": ["200", "400", "401", "429"],
+  "get /v1/calls/export": ["200", "400", "401", "429"],
   "get /v1/calls/{id}": ["200", "401", "404", "429"],
   "get /v1/callers/{phone}": ["200", "400", "401", "429"],
   "get /v1/destinations": ["200", "401", "429"],
@@ -132,7 +133,7 @@ afterAll(async () => {
 });
 
 describe("GET /openapi.json with the post-call pipeline configured", () => {
-  it("lists all ten pipeline operations, each with every error response its route can give", () => {
+  it("lists every pipeline operation, each with every error response its route can give", () => {
     const listed = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
     expect(listed.filter((key) => !key.endsWith("/v1/extract") && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
     for (const [key, statuses] of Object.entries(OPERATIONS)) {
