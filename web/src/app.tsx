@@ -6,6 +6,7 @@ import { CallPage } from "./pages/call.js";
 import { CallsPage } from "./pages/calls.js";
 import { DestinationsPage } from "./pages/destinations.js";
 import { PlaygroundPage } from "./pages/playground.js";
+import { ProfilePage } from "./pages/profile.js";
 import { SignInPage } from "./pages/sign-in.js";
 
 const NAV = [
@@ -91,6 +92,7 @@ export function App() {
             <Route path="/console" component={CallsPage} />
             <Route path="/console/calls/:id" component={CallPage} />
             <Route path="/console/destinations" component={DestinationsPage} />
+            <Route path="/console/profiles/:name" component={ProfilePage} />
             <Route path="/console/playground" component={PlaygroundPage} />
             <Route path="/console/sign-in" component={SignInPage} />
             <Route default component={NotFound} />
