@@ -5,6 +5,7 @@ import type { Extractor } from "../extract/index.js";
 import type { PriceTable } from "../llm/prices.js";
 import { zodIssuesToDetails, type VariableLimits } from "../schema/index.js";
 import { backfillFilter, BackfillRequestSchema, dryRunBackfill, type BackfillReextractor, type BackfillRequest } from "./backfill.js";
+import { iso } from "./call-view.js";
 import type { PipelineConfig, Profile } from "./config-file.js";
 import type { BackfillRecord, CallStore } from "./store.js";
 
@@ -21,8 +22,6 @@ export interface BackfillRouterDeps {
   /** Told when a backfill starts, so the workers take it up now rather than at their next poll. */
   onStarted: () => void;
 }
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** `GET /v1/backfills/{id}`'s body; exported so the OpenAPI document's schema is checked against it. */
 export function backfillView(backfill: BackfillRecord) {

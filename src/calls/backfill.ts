@@ -115,7 +115,8 @@ export interface DryRunAnswer {
   changed_calls: number;
   /** Per variable: the share of sampled calls whose value changed (0 when none did). */
   change_rates: Record<string, number>;
-  examples: { call_id: string; changes: Record<string, { before: unknown; after: unknown }> }[];
+  /** `before` and `after` are always both there (optional only as zod types an unknown value). */
+  examples: { call_id: string; changes: Record<string, { before?: unknown; after?: unknown }> }[];
   /** The calls sampled that failed (the LLM down, a call that can no longer be extracted), with why. */
   sample_errors: { call_id: string; code: string; message: string }[];
   /** What the sample cost (a cached answer costs nothing). */

@@ -6,7 +6,8 @@ import type { PipelineConfig } from "./config-file.js";
 import { describeFates, stateOfView } from "./fates.js";
 import type { CallRecord, CallStore, CallSummary } from "./store.js";
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** A stored time (ms since the epoch) as the API shows it. */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** One call in GET /v1/calls (and a caller's recent calls). */
 export function callSummaryView(call: CallSummary) {
