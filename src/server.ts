@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from "node:url";
 import { environment, loadSettings, SettingsError, type Settings } from "./config.js";
 import { createResultCache } from "./cache/index.js";
-import { startPipeline, type Pipeline } from "./calls/index.js";
+import { startPipeline, type Pipeline, type ReloadReport } from "./calls/index.js";
 import { DatabaseSetupError } from "./db/index.js";
 import { ConfigError, consecutiveFailuresByDestination } from "./delivery/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
@@ -20,6 +20,11 @@ const MIN_API_KEY_LENGTH = 24;
 export interface Service {
   server: Server;
   metrics: Metrics;
+  /**
+   * Reloads the configuration file (what SIGHUP does): a bad file keeps the running one and the report lists every
+   * problem. Undefined without a configuration file.
+   */
+  reload(): ReloadReport | undefined;
   /** Stop accepting, let in-flight requests finish (up to `deadlineMs`, then cut them), close stores. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -139,6 +144,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
   return {
     server,
     metrics,
+    reload: () => pipeline?.reload(),
     close(deadlineMs = settings.shutdownTimeoutMs) {
       closing ??= (async () => {
         const started = Date.now();
@@ -163,6 +169,13 @@ export async function startService(settings: Settings, logger: Logger, options: 
       return closing;
     },
   };
+}
+
+/** SIGHUP: reload the configuration file; the outcome (and, for a bad file, every problem in it) is logged. */
+export function reloadOnSignal(service: Pick<Service, "reload">, logger: Logger): ReloadReport | undefined {
+  const report = service.reload();
+  if (!report) logger.warn("SIGHUP: no DEBRIEF_CONFIG file to reload");
+  return report;
 }
 
 async function main(): Promise<void> {
@@ -200,6 +213,7 @@ async function main(): Promise<void> {
       },
     );
   };
+  process.on("SIGHUP", () => reloadOnSignal(service, logger));
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
 }

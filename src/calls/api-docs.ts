@@ -4,9 +4,10 @@ import { z } from "zod";
 import { DELIVERY_EXAMPLES, DeliveryWithAttemptsComponent } from "../delivery/index.js";
 import { bodyParserResponses, errorResponse, guardResponses, INVALID_BODY_EXAMPLE, INVALID_JSON_EXAMPLE, PROMPT_BUDGET_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../http/openapi.js";
 import { SOURCE_NAMES, SOURCES, type AutocallsPayload } from "../sources/index.js";
-import type { describeCall } from "./call-view.js";
+import { MAX_HISTORY_SHOWN, type describeCall } from "./call-view.js";
 import type { describeCaller } from "./caller-memory.js";
 import { CALL_STATES, FATE_REASONS, FATES } from "./fates.js";
+import { EXTRACTION_TRIGGERS } from "./store.js";
 import { CallerQuerySchema, ExportCallsQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
 
 export const CallStateSchema = z
@@ -101,6 +102,28 @@ const TranscriptTurnSchema = z.object({
   time: z.string().nullable().describe("ISO 8601 time of the turn when the platform sent one"),
 });
 
+export const ExtractionHistoryEntrySchema = z.object({
+  seq: z.number().int().describe("1, 2, 3… in the order the call's extractions were stored"),
+  profile_version: z.string().nullable().describe("The profile's version it ran under; null for an extraction stored before versions existed"),
+  trigger: z.enum(EXTRACTION_TRIGGERS).describe("live: the call arriving (or a replay); api: POST /v1/calls/{id}/reextract; backfill: a profile's backfill"),
+  event: z.number().int().nullable().describe("The delivery event it was routed as (1: the first extraction); null when it was stored without being delivered"),
+  created_at: z.string(),
+  extracted_variables: z.record(z.unknown()),
+  changed: z.array(z.string()).nullable().describe("The variables whose value differs from the entry before it (the next one in this list); null for the first"),
+  meta: z.record(z.unknown()).describe("Its `meta`, as in the POST /v1/extract response"),
+});
+
+export const CallExtractionVersionSchema = z
+  .object({
+    profile_version: z.string().nullable().describe("The profile's version the current values ran under; null for calls extracted before versions existed"),
+    current: z.boolean().describe("That version is the profile's version now: a re-extraction would answer the same (and costs nothing)"),
+    current_profile_version: z.string().nullable().describe("The profile's version now; null when the profile is no longer configured"),
+    history: z
+      .array(ExtractionHistoryEntrySchema)
+      .describe(`Every extraction the call has had, newest (the current one) first; the newest ${MAX_HISTORY_SHOWN} are shown`),
+  })
+  .openapi("CallExtractionVersion");
+
 // Flat rather than CallSummarySchema.extend(…): the document then shows every field of a call in one object.
 export const CallSchema = z
   .object({
@@ -117,6 +140,7 @@ export const CallSchema = z
     .nullable()
     .describe("Per non-null value, the verbatim quote it rests on and the index of its turn in `transcript` (profiles with `evidence`, the default); null before extraction or without evidence"),
   meta: z.record(z.unknown()).nullable().describe("Once extracted: the extraction's `meta`, as in the POST /v1/extract response"),
+  extraction: CallExtractionVersionSchema.nullable().describe("Once extracted: the profile version it ran under, whether that is current, and the call's extraction history"),
   transcript: z
     .array(TranscriptTurnSchema)
     .nullable()
@@ -214,6 +238,23 @@ const DELIVERED_CALL: z.infer<typeof CallSchema> = {
     latency_ms: 2917,
     extracted_at: "2025-01-15T10:32:09.388Z",
   },
+  extraction: {
+    profile_version: "5d41c09e7a2b",
+    current: true,
+    current_profile_version: "5d41c09e7a2b",
+    history: [
+      {
+        seq: 1,
+        profile_version: "5d41c09e7a2b",
+        trigger: "live",
+        event: 1,
+        created_at: "2025-01-15T10:32:09.401Z",
+        extracted_variables: { status: true, summary: "John booked a Pro plan demo for January 22.", plan: "pro", demo_date: "2025-01-22" },
+        changed: null,
+        meta: { model: "gpt-4o-mini", prompt_version: "extract-1+1a2b3c4d", cached: false, usage: { prompt_tokens: 643, completion_tokens: 58 } },
+      },
+    ],
+  },
   evidence: {
     status: { quote: "You're booked for a Pro demo on Wednesday, January 22.", turn: 2 },
     plan: { quote: "I'd like to see a demo of the Pro plan", turn: 1 },
@@ -291,6 +332,7 @@ const FAILED_CALL: z.infer<typeof CallSchema> = {
   extracted_variables: null,
   evidence: null,
   meta: null,
+  extraction: null,
   transcript: [
     { speaker: "agent", text: "Hi, it's Ava from CoolAir. Is now a good time?", time: "2025-01-15T10:38:03.002Z" },
     { speaker: "customer", text: "Sure, the AC in the office stopped working.", time: "2025-01-15T10:38:07.450Z" },

@@ -6,13 +6,14 @@ import type { PriceTable } from "../llm/prices.js";
 import { zodIssuesToDetails, type VariableLimits } from "../schema/index.js";
 import { backfillFilter, BackfillRequestSchema, dryRunBackfill, type BackfillReextractor, type BackfillRequest } from "./backfill.js";
 import { iso } from "./call-view.js";
-import type { PipelineConfig, Profile } from "./config-file.js";
+import type { Profile } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
 import type { BackfillRecord, CallStore } from "./store.js";
 
 export interface BackfillRouterDeps {
   store: CallStore;
-  /** The configuration as it is now. */
-  config: () => PipelineConfig;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
   limits: VariableLimits;
   extractor: Pick<Extractor, "promptTokens">;
   reextractor: BackfillReextractor;
@@ -54,7 +55,7 @@ export function backfillRouter(deps: BackfillRouterDeps): Router {
   const router = Router();
 
   router.post("/profiles/:name/backfill", async (req, res) => {
-    const profile = deps.config().profiles.get(req.params.name);
+    const profile = deps.config.current.profiles.get(req.params.name);
     if (!profile) throw new NotFoundError(`No profile named "${req.params.name}"`);
     const request = parseBackfillRequest(req.body);
     const version = deps.profileVersion(profile);

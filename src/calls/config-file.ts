@@ -1,4 +1,4 @@
-// The pipeline configuration file (DEBRIEF_CONFIG, JSON or YAML): profiles and destinations, validated at start-up.
+// The pipeline configuration file (DEBRIEF_CONFIG, JSON or YAML): profiles and destinations, validated at start-up and at each reload.
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -195,17 +195,31 @@ export function compilePipelineConfig(
   };
 }
 
+/** The file's text, or a ConfigError saying why it cannot be read. */
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError([{ path: file, message: `cannot be read: ${(error as Error).message}` }]);
+  }
+}
+
+/** Parses (JSON or YAML, by the file's extension) and compiles a configuration file's text; see compilePipelineConfig. */
+export function parsePipelineConfig(
+  file: string,
+  text: string,
+  env: Record<string, string | undefined>,
+  limits: VariableLimits,
+  options: CompileOptions = {},
+): PipelineConfig {
+  return compilePipelineConfig(parseText(file, text), env, limits, options);
+}
+
 export function loadPipelineConfig(
   file: string,
   env: Record<string, string | undefined>,
   limits: VariableLimits,
   options: CompileOptions = {},
 ): PipelineConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ConfigError([{ path: file, message: `cannot be read: ${(error as Error).message}` }]);
-  }
-  return compilePipelineConfig(parseText(file, text), env, limits, options);
+  return parsePipelineConfig(file, readConfigText(file), env, limits, options);
 }

@@ -24,8 +24,7 @@ export async function syncFates(store: CallStore, outbox: DeliveryOutbox, option
       rows.map((row): CallFateInput => ({
         call_id: row.call_id,
         destination: row.destination,
-        // Every delivery is its call's first routing until re-extraction routes calls again.
-        event: 1,
+        event: row.event,
         // A pending fate is stored without why: the call view reads the retry's error live from the outbox.
         ...fateOfDelivery({ status: row.status, last_error: row.status === "failed" ? row.last_error : null }),
         delivery_id: row.id,

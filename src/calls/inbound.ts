@@ -5,6 +5,7 @@ import { InvalidSignatureError } from "../errors.js";
 import { UnauthorizedError } from "../http/errors.js";
 import { secretsMatch, type Source } from "../sources/index.js";
 import type { PipelineConfig, Profile } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
 
 const profileOf = (config: PipelineConfig, req: Request): Profile | undefined =>
   typeof req.query.profile === "string" ? config.profiles.get(req.query.profile) : undefined;
@@ -16,11 +17,11 @@ const tokenOf = (req: Request): string | undefined => (typeof req.query.token ==
  * verify them): a POST /v1/calls whose profile has a secret (the signature is then required whatever else the request
  * carries), or a URL token that the request presents (or must, when there are no API keys to present instead).
  */
-export function selfAuthenticating(config: PipelineConfig, apiKeysOn: boolean): (req: Request) => boolean {
+export function selfAuthenticating(config: ConfigSource, apiKeysOn: boolean): (req: Request) => boolean {
   return (req) => {
     // Express matches routes case-insensitively and with a trailing slash: so must this.
     if (req.method !== "POST" || req.path.toLowerCase().replace(/\/+$/, "") !== "/calls") return false;
-    const inbound = profileOf(config, req)?.inbound;
+    const inbound = profileOf(config.current, req)?.inbound;
     if (!inbound) return false;
     return inbound.secret !== undefined || (inbound.urlToken !== undefined && (tokenOf(req) !== undefined || !apiKeysOn));
   };

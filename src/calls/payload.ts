@@ -67,13 +67,25 @@ function withoutFields(payload: Record<string, unknown>, paths: readonly (readon
   return copy;
 }
 
+/**
+ * What a delivery tells its receiver happened (`debrief.event`): the call's first extraction, or a re-extraction
+ * delivered again (with `debrief.previous_values`, what the receiver was sent before). Other events join this list.
+ */
+export const DELIVERY_EVENTS = ["call.extracted", "call.reextracted"] as const;
+export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
+
 export interface EnrichInput {
   callId: string;
   profile: Profile;
+  /** The profile's version the values were extracted under (profile-version.ts). */
+  profileVersion: string;
   source: Source;
   call: NormalizedCall;
   extractedVariables: Record<string, unknown>;
   meta: { model: string; prompt_version: string; extracted_at: string; cached: boolean };
+  event: DeliveryEvent;
+  /** The values of the extraction that was current before (a re-extraction's delivery); null when there was none. */
+  previousValues?: Record<string, unknown> | null;
 }
 
 /**
@@ -81,7 +93,10 @@ export interface EnrichInput {
  * `debrief` (where the values came from, and the call's facts in one vocabulary whatever the platform). Payloads in
  * Autocalls' shape also get their `transcript` as Autocalls turns, as they always did.
  */
-export function enrichPayload(payload: Record<string, unknown>, { callId, profile, source, call, extractedVariables, meta }: EnrichInput) {
+export function enrichPayload(
+  payload: Record<string, unknown>,
+  { callId, profile, profileVersion, source, call, extractedVariables, meta, event, previousValues }: EnrichInput,
+) {
   const original = profile.includeRecording ? payload : withoutFields(payload, source.recordingFields);
   const { recording_url: recordingUrl, ...facts } = callFacts(call);
   return {
@@ -90,8 +105,11 @@ export function enrichPayload(payload: Record<string, unknown>, { callId, profil
     ...(source.deliversAutocallsShape(payload) ? { transcript: transcriptForReceivers(call.turns) } : {}),
     formatted_transcript: formatForHumans(call.turns),
     debrief: {
+      event,
+      ...(previousValues !== undefined ? { previous_values: previousValues } : {}),
       call_id: callId,
       profile: profile.name,
+      profile_version: profileVersion,
       model: meta.model,
       prompt_version: meta.prompt_version,
       extracted_at: meta.extracted_at,

@@ -14,13 +14,21 @@ import {
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
+import { SHIPPED_PRICES } from "../llm/prices.js";
 import { callsApiDocs } from "./api-docs.js";
+import { backfillApiDocs } from "./backfill-api-docs.js";
+import { backfillRouter } from "./backfill-router.js";
+import { profileVersion } from "./profile-version.js";
 import { syncFates } from "./fate-sync.js";
-import { loadPipelineConfig, type PipelineConfig } from "./config-file.js";
+import type { PipelineConfig } from "./config-file.js";
+import { holdPipelineConfig, type ReloadReport } from "./config-holder.js";
 import { selfAuthenticating } from "./inbound.js";
 import { openPipelineStores } from "./open-stores.js";
 import { callsReadRouter } from "./read-router.js";
 import { callsRouter, type CallsRouterDeps } from "./router.js";
+import { CallReextractor, type Reextractor } from "./reextract.js";
+import { reextractRouter } from "./reextract-router.js";
+import { reloadRouter } from "./reload-router.js";
 import { pruneFinished } from "./retention.js";
 import type { CallStore } from "./store.js";
 import { CallWorker } from "./worker.js";
@@ -31,13 +39,18 @@ const PRUNE_INTERVAL_MS = 60 * 60_000;
 const FATE_SWEEP_INTERVAL_MS = 30_000;
 
 export interface Pipeline {
-  config: PipelineConfig;
+  /** The configuration now. */
+  readonly config: PipelineConfig;
+  /** Reloads the configuration file (SIGHUP, POST /v1/admin/reload); a bad file keeps the running one. */
+  reload(): ReloadReport;
   /** Empty on a worker instance. */
   routers: Router[];
   /** The routers' paths in the OpenAPI document. */
   apiDocs: ApiDocs[];
   store: CallStore;
   outbox: DeliveryOutbox;
+  /** Re-extracts one call under its profile's current version (the API's reextract route, backfills). */
+  reextractor: Reextractor;
   /** POST /v1/calls requests whose profile authenticates them (signature, URL token) instead of an API key. */
   selfAuthenticating: (req: Request) => boolean;
   /** Stops both workers (in-flight work may finish until the deadline; the rest stays stored) and closes the stores. */
@@ -75,10 +88,35 @@ export function extractionLeaseMs(llm: Settings["llm"]): number {
  */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
   const { settings, env, extractor, logger } = options;
-  const config = loadPipelineConfig(settings.configFile!, env, settings.limits, { allowPrivate: settings.allowPrivateDestinations });
+  const config = holdPipelineConfig({
+    file: settings.configFile!,
+    env,
+    limits: settings.limits,
+    allowPrivate: settings.allowPrivateDestinations,
+    answers: extractor,
+    logger: logger.child({ module: "config" }),
+  });
   const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger);
+  // Another instance on the same database reloaded: so does this one (its own file; the same text changes nothing).
+  signals.subscribe("config", () => void config.reload());
+  /** A reload asked of this instance (the API, SIGHUP): a good one reaches every instance sharing the database. */
+  const reload = (): ReloadReport => {
+    const report = config.reload();
+    if (report.ok) signals.notify("config");
+    return report;
+  };
   const serves = settings.role !== "worker";
   const works = settings.role !== "api";
+  // Re-extraction: the API's reextract route, and each call of a backfill (which the call worker runs).
+  const reextractor = new CallReextractor({
+    store,
+    outbox,
+    extractor,
+    config,
+    limits: settings.limits,
+    renderBodies: options.renderBodies,
+    onEnqueued: () => signals.notify("deliveries"),
+  });
 
   let stopWorkers = async (_deadlineMs: number) => {};
   let pruning: NodeJS.Timeout | undefined;
@@ -95,7 +133,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     const turns = new TurnTaking();
     const deliveryWorker = new DeliveryWorker({
       outbox,
-      destinations: config.destinations,
+      destinations: () => config.current.destinations,
       logger: logger.child({ module: "delivery" }),
       allowPrivate: settings.allowPrivateDestinations,
       metrics: options.deliveryMetrics,
@@ -119,6 +157,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       // instance's idle worker could be doing.
       concurrency: settings.llm.concurrency,
       leaseMs: extractionLeaseMs(settings.llm),
+      backfills: { reextractor },
     });
     signals.subscribe("calls", () => callWorker.wake());
     signals.subscribe("deliveries", () => deliveryWorker.wake());
@@ -151,16 +190,20 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
   const testDispatcher = serves ? createDeliveryDispatcher({ allowPrivate: settings.allowPrivateDestinations }) : undefined;
   logger.info(
-    { role: settings.role, store: store.engine, profiles: [...config.profiles.keys()], destinations: [...config.destinations.keys()] },
+    { role: settings.role, store: store.engine, profiles: config.profiles(), destinations: [...config.current.destinations.keys()] },
     "post-call pipeline started",
   );
   // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
   const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
 
   return {
-    config,
+    get config() {
+      return config.current;
+    },
+    reload,
     store,
     outbox,
+    reextractor,
     selfAuthenticating: selfAuthenticating(config, settings.apiKeys.length > 0),
     routers: serves
       ? [
@@ -172,18 +215,30 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             onAccepted: () => signals.notify("calls"),
             onReceived: options.onCallReceived,
           }),
-          callsReadRouter({ store, outbox, config, limits: settings.limits }),
+          callsReadRouter({ store, outbox, config, extractor, limits: settings.limits }),
+          reextractRouter({ reextractor }),
+          reloadRouter({ reload }),
+          backfillRouter({
+            store,
+            config,
+            limits: settings.limits,
+            extractor,
+            reextractor,
+            prices: SHIPPED_PRICES,
+            profileVersion: (profile) => profileVersion(profile, extractor),
+            onStarted: () => signals.notify("calls"),
+          }),
           deliveriesRouter({
             outbox,
             worker: { wake: () => signals.notify("deliveries") },
             onRetried: (id) => pushFates([id]),
-            destinations: config.destinations,
+            destinations: () => config.current.destinations,
             allowPrivate: settings.allowPrivateDestinations,
             testDispatcher,
           }),
         ]
       : [],
-    apiDocs: serves ? [callsApiDocs(guards), deliveriesApiDocs(guards)] : [],
+    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), deliveriesApiDocs(guards)] : [],
     async close(deadlineMs) {
       clearInterval(pruning);
       clearInterval(sweeping);

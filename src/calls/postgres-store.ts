@@ -30,6 +30,11 @@ import {
   type CallRow,
   type CallStore,
   type CallSummary,
+  type ExtractionRecord,
+  type ExtractionRow,
+  type ReextractionInput,
+  historyText,
+  toExtractionRecord,
 } from "./store.js";
 
 /** Append-only; version 1 mirrors the SQLite schema (times in ms since the epoch, JSON kept as the exact text). */
@@ -107,7 +112,22 @@ CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) W
 CREATE TABLE cursor_key (key TEXT NOT NULL);
 INSERT INTO cursor_key (key) VALUES (replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''));
 `,
-    // issue 14: backfills (as SQLite's step 4, which says why).
+    // issue 14: extraction history (as SQLite's step 4, which says why and how existing calls upgrade).
+    `
+CREATE TABLE call_extractions (
+  call_id         TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  seq             INTEGER NOT NULL,
+  profile_version TEXT,
+  extraction      TEXT    NOT NULL,
+  trigger         TEXT    NOT NULL CHECK (trigger IN ('live', 'api', 'backfill')),
+  event           INTEGER,
+  created_at      BIGINT  NOT NULL,
+  PRIMARY KEY (call_id, seq)
+);
+INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
+  SELECT id, 1, NULL, (extraction::jsonb - 'turns')::text, 'live', 1, updated_at FROM calls WHERE extraction IS NOT NULL;
+`,
+    // issue 14: backfills (as SQLite's step 5, which says why).
     `
 CREATE TABLE backfills (
   id                TEXT    PRIMARY KEY,
@@ -229,8 +249,48 @@ export class PostgresCallStore implements CallStore {
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
         [JSON.stringify(extraction), now, id],
       );
+      await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
       await this.#writeFates(client, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     });
+  }
+
+  async recordReextraction(id: string, input: ReextractionInput): Promise<number | undefined> {
+    const now = this.#now();
+    return this.#transaction(async (client) => {
+      // The call's row lock also orders concurrent re-extractions of one call: each takes the next seq.
+      const updated = await client.query("UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'", [
+        JSON.stringify(input.extraction),
+        now,
+        id,
+      ]);
+      if (updated.rowCount !== 1) return undefined;
+      const seq = await this.#appendExtraction(client, id, input, now);
+      await this.#writeFates(client, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);
+      return seq;
+    });
+  }
+
+  async #appendExtraction(
+    client: pg.PoolClient,
+    id: string,
+    input: Pick<ReextractionInput, "extraction" | "event"> & { trigger: ExtractionRecord["trigger"] },
+    now: number,
+  ): Promise<number> {
+    const { rows } = await client.query<{ seq: number }>(
+      `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
+       SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM call_extractions WHERE call_id = $1
+       RETURNING seq`,
+      [id, input.extraction.profile_version ?? null, storable(historyText(input.extraction)), input.trigger, input.event, now],
+    );
+    return rows[0]!.seq;
+  }
+
+  async listExtractions(callId: string, limit: number): Promise<ExtractionRecord[]> {
+    const { rows } = await this.#pool.query<ExtractionRow>(
+      "SELECT seq, profile_version, trigger, event, extraction, created_at FROM call_extractions WHERE call_id = $1 ORDER BY seq DESC LIMIT $2",
+      [callId, limit],
+    );
+    return rows.map(toExtractionRecord);
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {

@@ -9,11 +9,13 @@ import { isInstant, type VariableLimits } from "../schema/index.js";
 import { SOURCE_NAMES } from "../sources/index.js";
 import { callSummaryView, describeCall } from "./call-view.js";
 import { describeCaller } from "./caller-memory.js";
-import type { PipelineConfig, Profile } from "./config-file.js";
+import type { Profile } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
 import { evalLineOf, extractedCalls, neverReviewed, streamLines, type ProvisionalOf } from "./export.js";
 import { CALL_STATES } from "./fates.js";
 import { readCursor, writeCursor } from "./list-cursor.js";
 import { toE164 } from "./phone.js";
+import type { AnswerSettings } from "./profile-version.js";
 import type { CallStore } from "./store.js";
 
 export const MAX_CALLS_PER_PAGE = 200;
@@ -65,7 +67,10 @@ export const CallerQuerySchema = z
 export interface CallsReadRouterDeps {
   store: CallStore;
   outbox: DeliveryOutbox;
-  config: PipelineConfig;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
+  /** The model and prompt version profiles' versions include. */
+  extractor: AnswerSettings;
   limits: VariableLimits;
   /** Whether an exported call's labels are unreviewed (`provisional`); default: every call's are. */
   provisionalOf?: ProvisionalOf;
@@ -79,10 +84,10 @@ function checkPeriod(query: { since?: number; until?: number }): void {
 }
 
 /** The profile a query names; an unknown one is a 400 naming `profile` and the profiles there are. */
-export function profileNamed(config: PipelineConfig, name: string): Profile {
-  const profile = config.profiles.get(name);
+export function profileNamed(config: ConfigSource, name: string): Profile {
+  const profile = config.current.profiles.get(name);
   if (profile) return profile;
-  const known = [...config.profiles.keys()].join(", ") || "(none configured)";
+  const known = [...config.current.profiles.keys()].join(", ") || "(none configured)";
   throw new InvalidRequestError(`No profile named "${name}"`, [{ path: "profile", message: `must name a configured profile: ${known}` }]);
 }
 
@@ -132,7 +137,7 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
   router.get("/calls/:id", async (req, res) => {
     const call = await deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
-    res.json(await describeCall(call, deps));
+    res.json(await describeCall(call, { ...deps, config: deps.config.current }));
   });
 
   router.get("/callers/:phone", async (req, res) => {

@@ -3,7 +3,7 @@ import { Router } from "express";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
-import type { PipelineConfig } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
 import { recognizePayload, type SourceName } from "../sources/index.js";
 import { checkSignature, checkUrlToken } from "./inbound.js";
 import { callExtractJob, callFacts, skipReason } from "./payload.js";
@@ -12,7 +12,8 @@ import type { CallStore } from "./store.js";
 
 export interface CallsRouterDeps {
   store: CallStore;
-  config: PipelineConfig;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
   limits: VariableLimits;
   /** Plans a call's prompt at the door, so one that can never fit the budget is a 400 rather than a stored failure. */
   extractor: Pick<Extractor, "plan">;
@@ -27,9 +28,9 @@ export function callsRouter(deps: CallsRouterDeps): Router {
 
   router.post("/calls", async (req, res) => {
     const profileName = typeof req.query.profile === "string" ? req.query.profile : undefined;
-    const profile = profileName ? deps.config.profiles.get(profileName) : undefined;
+    const profile = profileName ? deps.config.current.profiles.get(profileName) : undefined;
     if (!profile) {
-      const known = [...deps.config.profiles.keys()].join(", ") || "(none configured)";
+      const known = [...deps.config.current.profiles.keys()].join(", ") || "(none configured)";
       throw new InvalidRequestError(
         profileName ? `No profile named "${profileName}"` : "The profile query parameter is required",
         [{ path: "profile", message: `must name a configured profile: ${known}` }],

@@ -29,6 +29,11 @@ import {
   type CallRow,
   type CallStore,
   type CallSummary,
+  type ExtractionRecord,
+  type ExtractionRow,
+  type ReextractionInput,
+  historyText,
+  toExtractionRecord,
 } from "./store.js";
 
 /** Append-only: each entry runs once (see openDatabase). Version 1 is the schema of the first release. */
@@ -111,6 +116,23 @@ CREATE INDEX calls_by_external_id ON calls (external_id);
 CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) WHERE customer_e164 IS NOT NULL;
 CREATE TABLE cursor_key (key TEXT NOT NULL);
 INSERT INTO cursor_key (key) VALUES (lower(hex(randomblob(32))));
+`,
+  // issue 14: extraction history. Every extraction a call gets is kept (seq 1, 2, 3…; the newest is `calls.extraction`,
+  // the current one), with the profile version it ran under, what made it, and the delivery event it was routed as.
+  // Existing calls' extraction becomes seq 1 (event 1, version unknown), without its turns: the call keeps those once.
+  `
+CREATE TABLE call_extractions (
+  call_id         TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  seq             INTEGER NOT NULL,
+  profile_version TEXT,
+  extraction      TEXT    NOT NULL,
+  trigger         TEXT    NOT NULL CHECK (trigger IN ('live', 'api', 'backfill')),
+  event           INTEGER,
+  created_at      INTEGER NOT NULL,
+  PRIMARY KEY (call_id, seq)
+);
+INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
+  SELECT id, 1, NULL, json_remove(extraction, '$.turns'), 'live', 1, updated_at FROM calls WHERE extraction IS NOT NULL AND json_valid(extraction);
 `,
   // issue 14: backfills. A backfill re-extracts a profile's past calls in the background, behind live ones: its calls
   // are its items, fixed when it starts, each claimed for a lease like a due call, so a restart redoes none that finished.
@@ -249,8 +271,42 @@ export class SqliteCallStore implements CallStore {
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
         db,
       ).run(JSON.stringify(extraction), now, id);
+      this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
       this.#writeFates(db, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     })();
+  }
+
+  async recordReextraction(id: string, input: ReextractionInput): Promise<number | undefined> {
+    const now = this.#now();
+    const db = this.#bookkeeping;
+    return db.transaction(() => {
+      const updated = this.#sql("UPDATE calls SET extraction = ?, updated_at = ? WHERE id = ? AND state = 'extracted'", db).run(
+        JSON.stringify(input.extraction),
+        now,
+        id,
+      );
+      if (updated.changes !== 1) return undefined;
+      const seq = this.#appendExtraction(db, id, input, now);
+      this.#writeFates(db, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);
+      return seq;
+    })();
+  }
+
+  #appendExtraction(db: Database.Database, id: string, input: Pick<ReextractionInput, "extraction" | "event"> & { trigger: ExtractionRecord["trigger"] }, now: number): number {
+    const row = this.#sql(
+      `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
+       SELECT @id, COALESCE(MAX(seq), 0) + 1, @version, @extraction, @trigger, @event, @now FROM call_extractions WHERE call_id = @id
+       RETURNING seq`,
+      db,
+    ).get({ id, version: input.extraction.profile_version ?? null, extraction: historyText(input.extraction), trigger: input.trigger, event: input.event, now });
+    return (row as { seq: number }).seq;
+  }
+
+  async listExtractions(callId: string, limit: number): Promise<ExtractionRecord[]> {
+    const rows = this.#sql(
+      "SELECT seq, profile_version, trigger, event, extraction, created_at FROM call_extractions WHERE call_id = ? ORDER BY seq DESC LIMIT ?",
+    ).all(callId, limit) as ExtractionRow[];
+    return rows.map(toExtractionRecord);
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {

@@ -23,8 +23,34 @@ export interface CallExtraction {
   evidence?: Record<string, { quote: string; turn: number }>;
   /** The normalised transcript the model read: the turns evidence indexes point into. Absent for calls extracted before it was kept. */
   turns?: Turn[];
-  /** The profile version it ran under (a short hash of what changes the answers); absent for extractions stored before versions. */
+  /** The profile's version (profile-version.ts) it ran under; absent for calls extracted before versions existed. */
   profile_version?: string;
+}
+
+/** What made an extraction: the call arriving (`live`, replays included), `POST /v1/calls/{id}/reextract`, or a backfill. */
+export const EXTRACTION_TRIGGERS = ["live", "api", "backfill"] as const;
+export type ExtractionTrigger = (typeof EXTRACTION_TRIGGERS)[number];
+
+/** One extraction in a call's history; the newest is the call's current one. */
+export interface ExtractionRecord {
+  /** 1, 2, 3… in the order they were stored. */
+  seq: number;
+  /** Null for an extraction stored before profile versions existed. */
+  profile_version: string | null;
+  trigger: ExtractionTrigger;
+  /** The delivery event it was routed as (1: the first extraction); null when it was stored without being delivered. */
+  event: number | null;
+  /** The extraction without its turns (the call's transcript, kept once with the current extraction). */
+  extraction: Omit<CallExtraction, "turns">;
+  created_at: number;
+}
+
+/** A re-extraction to store as the call's current one, with the fates of its delivery when it was routed (`event`). */
+export interface ReextractionInput {
+  extraction: CallExtraction;
+  trigger: Exclude<ExtractionTrigger, "live">;
+  event: number | null;
+  fates: readonly FateInput[];
 }
 
 /** A call without its payload and extraction: what lists show. */
@@ -155,8 +181,18 @@ export interface CallStore {
    * another, gets them. A call claimed by a worker that died is due again once its lease has run out.
    */
   claimDue(limit: number, leaseMs: number): Promise<CallRecord[]>;
-  /** Records the extraction and each destination's fate (enqueued: pending with its delivery; skipped: why), in one transaction. */
+  /**
+   * Records the extraction (the current one, and the next in the call's history, event 1) and each destination's fate
+   * (enqueued: pending with its delivery; skipped: why), in one transaction.
+   */
   markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[]): Promise<void>;
+  /**
+   * Stores a re-extraction as the next in the call's history and makes it current, with its fates, in one transaction.
+   * Returns its seq, or undefined (storing nothing) when the call does not exist or is not extracted.
+   */
+  recordReextraction(id: string, input: ReextractionInput): Promise<number | undefined>;
+  /** The call's newest `limit` extractions, newest (the current one) first. */
+  listExtractions(callId: string, limit: number): Promise<ExtractionRecord[]>;
   /** Records a failed attempt: retried at `nextAttemptAt`, or marked extraction_failed when that is undefined. */
   markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void>;
   /**
@@ -273,6 +309,33 @@ export function toCallSummary(row: Omit<CallRow, "payload" | "extraction" | "del
 
 export function toCallRecord(row: CallRow): CallRecord {
   return { ...toCallSummary(row), payload: JSON.parse(row.payload), extraction: row.extraction ? JSON.parse(row.extraction) : null };
+}
+
+/** A `call_extractions` row as both engines return it. */
+export interface ExtractionRow {
+  seq: number;
+  profile_version: string | null;
+  trigger: ExtractionTrigger;
+  event: number | null;
+  extraction: string;
+  created_at: number | string;
+}
+
+export function toExtractionRecord(row: ExtractionRow): ExtractionRecord {
+  return {
+    seq: row.seq,
+    profile_version: row.profile_version,
+    trigger: row.trigger,
+    event: row.event,
+    extraction: JSON.parse(row.extraction) as ExtractionRecord["extraction"],
+    created_at: Number(row.created_at),
+  };
+}
+
+/** The extraction as its history keeps it: without the turns (the call's transcript, the same for every extraction). */
+export function historyText(extraction: CallExtraction): string {
+  const { turns: _turns, ...rest } = extraction;
+  return JSON.stringify(rest);
 }
 
 export function emptyCallCounts(): Record<CallState, number> {

@@ -3,21 +3,21 @@
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
-import { backoffDelayMs, enqueueCallDeliveries, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
+import { backoffDelayMs, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
-import type { PipelineConfig } from "./config-file.js";
-import { sourceNamed } from "../sources/index.js";
+import type { ConfigSource } from "./config-holder.js";
 import { routedFates } from "./fates.js";
 import { runBackfillItem, type BackfillReextractor } from "./backfill.js";
-import { callExtractJob, enrichPayload } from "./payload.js";
+import { extractCall, routeCall } from "./extract-call.js";
 import type { CallRecord, CallStore } from "./store.js";
 import { noTurns, type TurnTaking } from "../turn-taking.js";
 
 export interface CallWorkerOptions {
   store: CallStore;
   extractor: Extractor;
-  config: PipelineConfig;
+  /** The configuration now: each call is extracted under the one current when it starts (a reload replaces it). */
+  config: ConfigSource;
   outbox: DeliveryOutbox;
   /** Told when deliveries were enqueued, so they go out now rather than at its next poll. */
   onEnqueued?: () => void;
@@ -158,7 +158,7 @@ export class CallWorker {
       reextractor: backfills.reextractor,
       logger,
       clock,
-      retryDelayMs: (attempt: number) => backoffDelayMs(config.extractionRetry, attempt, random),
+      retryDelayMs: (attempt: number) => backoffDelayMs(config.current.extractionRetry, attempt, random),
     };
     for (const item of await store.claimBackfillItems(limit, leaseMs)) {
       const key = `${BACKFILL_KEY}${item.backfill_id}:${item.call_id}`;
@@ -190,49 +190,26 @@ export class CallWorker {
   }
 
   async #process(call: CallRecord): Promise<void> {
-    const { store, extractor, config, outbox, limits, logger, clock, random, turns } = this.#options;
+    const { store, extractor, outbox, limits, logger, clock, random, turns } = this.#options;
+    const config = this.#options.config.current;
     const log = logger.child({ call_id: call.id, profile: call.profile, source: call.source });
     try {
       await turns.next();
       const profile = config.profiles.get(call.profile);
       if (!profile) throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured`);
-      const source = sourceNamed(call.source);
-      const payload = call.payload as Record<string, unknown>;
-      const normalized = source.normalize(payload);
-      const job = callExtractJob(normalized, profile, limits);
-      const result = await extractor.extract(job, { turns });
+      const extracted = await extractCall(call, profile, { extractor, limits }, { turns });
       await turns.next();
-      const enriched = enrichPayload(payload, {
-        callId: call.id,
-        profile,
-        source,
-        call: normalized,
-        extractedVariables: result.extracted_variables,
-        meta: result.meta,
-      });
-      const report = await enqueueCallDeliveries({
-        outbox,
-        destinations: profile.destinations,
-        callId: call.id,
-        payload: enriched,
-        render: this.#options.renderBodies,
-      });
+      const report = await routeCall(call, extracted, { outbox, renderBodies: this.#options.renderBodies }, { number: 1, name: "call.extracted" });
       await turns.next();
       // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
       for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
       await store.markExtracted(
         call.id,
-        {
-          extracted_variables: result.extracted_variables,
-          meta: result.meta,
-          ...(result.evidence ? { evidence: result.evidence } : {}),
-          // The turns the model read, kept so evidence turn indexes stay meaningful whatever later reads the payload.
-          turns: job.turns,
-        },
+        extracted.extraction,
         // Pending, at the version before any outcome: an outcome the delivery worker already recorded is newer and stays.
         routedFates(report),
       );
-      log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: result.meta.cached }, "call extracted");
+      log.info({ deliveries: report.enqueued.length, skipped: report.skipped.length, cached: extracted.result.meta.cached }, "call extracted");
       if (report.enqueued.length > 0) this.#options.onEnqueued?.();
     } catch (error) {
       const code = error instanceof DebriefError ? error.code : "internal_error";

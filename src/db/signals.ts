@@ -1,13 +1,15 @@
-// Wake-ups for the workers: "a call was accepted", "a delivery was queued". In one process they are plain events; on
-// PostgreSQL they also go through LISTEN/NOTIFY, so an API instance's accepted call wakes the workers of every instance.
-// They only shorten the wait: workers still poll, so a lost signal delays work by one poll interval, never loses it.
+// Wake-ups for the workers: "a call was accepted", "a delivery was queued", and "the configuration was reloaded". In one
+// process they are plain events; on PostgreSQL they also go through LISTEN/NOTIFY, so an API instance's accepted call
+// wakes the workers of every instance, and a reload on one instance reloads them all. Work signals only shorten the
+// wait: workers still poll, so a lost signal delays work by one poll interval, never loses it. A lost reload signal is
+// made up for when the LISTEN connection comes back (every channel is signalled then).
 import { EventEmitter } from "node:events";
 import pg from "pg";
 import { throttleWarnings, type ThrottledWarn } from "../cache/throttled-warning.js";
 import type { Logger } from "../logger.js";
 import { connectionConfig } from "./postgres.js";
 
-export const WORK_CHANNELS = ["calls", "deliveries"] as const;
+export const WORK_CHANNELS = ["calls", "deliveries", "config"] as const;
 export type WorkChannel = (typeof WORK_CHANNELS)[number];
 
 export interface WorkSignals {

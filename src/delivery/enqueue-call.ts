@@ -17,7 +17,7 @@ export type BodyRenderer = (payload: unknown, destinations: readonly Destination
 
 /**
  * Renders at enqueue time and stores the exact body, so every retry sends identical bytes (signatures
- * stay reproducible, and `$now()` in a transform does not drift between attempts). Idempotent per call.
+ * stay reproducible, and `$now()` in a transform does not drift between attempts). Idempotent per call and event.
  * An expression that fails on this payload is its destination's problem, reported on the call; the outbox failing
  * to write propagates, so the caller never records the call as handed over.
  */
@@ -25,6 +25,8 @@ export async function enqueueCallDeliveries(input: {
   outbox: DeliveryOutbox;
   destinations: Iterable<CompiledDestination>;
   callId: string;
+  /** Which routing of the call (1: its first extraction); one delivery per destination and event. */
+  event?: number;
   payload: unknown;
   render?: BodyRenderer;
 }): Promise<EnqueueReport> {
@@ -34,7 +36,7 @@ export async function enqueueCallDeliveries(input: {
   for (const outcome of rendered) {
     if (outcome.kind === "skipped") report.skipped.push(outcome.destination);
     else if (outcome.kind === "error") report.errors.push({ destination: outcome.destination, path: outcome.path, message: outcome.message });
-    else report.enqueued.push(await input.outbox.enqueue({ callId: input.callId, destination: outcome.destination, body: outcome.body }));
+    else report.enqueued.push(await input.outbox.enqueue({ callId: input.callId, destination: outcome.destination, event: input.event, body: outcome.body }));
   }
   return report;
 }

@@ -54,7 +54,7 @@ export interface DeliveryOutbox {
   readonly now: () => number;
   /**
    * Stores `payload` (the body to send, already rendered by the destination's transform) as exact JSON bytes.
-   * Idempotent on (callId, destination): a second call returns the existing delivery unchanged.
+   * Idempotent on (callId, destination, event): a second call returns the existing delivery unchanged.
    */
   enqueue(input: EnqueueInput): Promise<Delivery>;
   get(id: string): Promise<DeliveryWithAttempts | undefined>;
@@ -135,19 +135,20 @@ export function pickClaims<T extends { destination: string }>(candidates: readon
 }
 
 export const DELIVERY_COLUMNS =
-  "id, call_id, destination, webhook_id, status, attempts, total_attempts, last_status, last_error, last_response, next_attempt_at, created_at, delivered_at";
+  "id, call_id, destination, event, webhook_id, status, attempts, total_attempts, last_status, last_error, last_response, next_attempt_at, created_at, delivered_at";
 
 /** A delivery as the call store's fate of it: what the fate sync reads. */
 export interface FateSyncRow {
   id: string;
   call_id: string;
   destination: string;
+  event: number;
   status: DeliveryStatus;
   last_error: string | null;
   version: number;
 }
 
-export const FATE_SYNC_COLUMNS = "id, call_id, destination, status, last_error, version";
+export const FATE_SYNC_COLUMNS = "id, call_id, destination, event, status, last_error, version";
 
 /**
  * Frozen: part of outbox migration 2 on both engines. Each destination's failure streak, last error and last success,
@@ -223,6 +224,7 @@ export interface DeliveryRow {
   id: string;
   call_id: string;
   destination: string;
+  event: number;
   webhook_id: string;
   status: DeliveryStatus;
   attempts: number;
@@ -265,6 +267,7 @@ export function toDelivery(row: DeliveryRow): Delivery {
     id: row.id,
     call_id: row.call_id,
     destination: row.destination,
+    event: row.event,
     status: row.status,
     attempts: row.total_attempts,
     run_attempts: row.attempts,
@@ -312,12 +315,12 @@ export function withAttempts(rows: readonly DeliveryRow[], attempts: readonly At
   }));
 }
 
-/** The body as stored: exact JSON bytes. */
 /**
  * The body to send, already rendered by the destination's transform: `body` when it is serialised already (rendered on
- * the worker pool), else `payload`, serialised at enqueue. Enqueueing is idempotent on (call, destination).
+ * the worker pool), else `payload`, serialised at enqueue. Enqueueing is idempotent on (call, destination, event);
+ * `event` numbers the times the call was routed (default 1, its first extraction).
  */
-export type EnqueueInput = { callId: string; destination: string } & ({ payload: unknown } | { body: string });
+export type EnqueueInput = { callId: string; destination: string; event?: number } & ({ payload: unknown } | { body: string });
 
 /** The exact JSON bytes an enqueue stores. */
 export function serializeBody(input: EnqueueInput): string {

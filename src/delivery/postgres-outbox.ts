@@ -94,6 +94,12 @@ CREATE TABLE destination_health (
 );
 ${DESTINATION_HEALTH_FROM_HISTORY}
 `,
+    // issue 14: extraction history. Deliveries are per (call, destination, event) (as SQLite's step 3, which says why).
+    `
+ALTER TABLE deliveries ADD COLUMN event INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_call_id_destination_key;
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_call_id_destination_event_key UNIQUE (call_id, destination, event);
+`,
   ],
 };
 
@@ -135,16 +141,17 @@ export class PostgresOutbox implements DeliveryOutbox {
   async enqueue(input: EnqueueInput): Promise<Delivery> {
     const body = serializeBody(input);
     const now = this.now();
+    const event = input.event ?? 1;
     const inserted = await this.#pool.query<DeliveryRow>(
-      `INSERT INTO deliveries (id, call_id, destination, webhook_id, body, status, next_attempt_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) ON CONFLICT (call_id, destination) DO NOTHING RETURNING ${DELIVERY_COLUMNS}`,
-      [newDeliveryId(), input.callId, input.destination, webhookIdFor(input.callId, input.destination), body, now],
+      `INSERT INTO deliveries (id, call_id, destination, event, webhook_id, body, status, next_attempt_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7) ON CONFLICT (call_id, destination, event) DO NOTHING RETURNING ${DELIVERY_COLUMNS}`,
+      [newDeliveryId(), input.callId, input.destination, event, webhookIdFor(input.callId, input.destination, event), body, now],
     );
     if (inserted.rows[0]) return toDelivery(inserted.rows[0]);
-    const existing = await this.#pool.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = $1 AND destination = $2`, [
-      input.callId,
-      input.destination,
-    ]);
+    const existing = await this.#pool.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = $1 AND destination = $2 AND event = $3`,
+      [input.callId, input.destination, event],
+    );
     return toDelivery(existing.rows[0]!);
   }
 

@@ -27,12 +27,15 @@ export function deliveriesRouter(deps: {
   worker: { wake(): void };
   /** Awaited after a delivery was sent again (a dead letter's fate goes back to pending on its call). Must not throw. */
   onRetried?: (deliveryId: string) => Promise<void>;
-  destinations: Map<string, CompiledDestination>;
+  /** The destinations now: a function when a reload may replace them, read at each request. */
+  destinations: Map<string, CompiledDestination> | (() => Map<string, CompiledDestination>);
   allowPrivate: boolean;
   /** The client for "Make test request"; the owner closes it at shutdown. Default: a new guarded one. */
   testDispatcher?: Dispatcher;
 }): Router {
   const router = Router();
+  const { destinations } = deps;
+  const destinationsNow = typeof destinations === "function" ? destinations : () => destinations;
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
   const testDispatcher = deps.testDispatcher ?? createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
 
@@ -57,11 +60,11 @@ export function deliveriesRouter(deps: {
   });
 
   router.get("/destinations", async (_req, res) => {
-    res.json(await destinationsHealth(deps.outbox, deps.destinations));
+    res.json(await destinationsHealth(deps.outbox, destinationsNow()));
   });
 
   router.post("/destinations/:name/test", async (req, res) => {
-    const destination = deps.destinations.get(req.params.name);
+    const destination = destinationsNow().get(req.params.name);
     if (!destination) throw new NotFoundError(`No destination named "${req.params.name}" is configured.`);
     res.json(await sendTestRequest(destination, { dispatcher: testDispatcher, allowPrivate: deps.allowPrivate }));
   });

@@ -1,14 +1,16 @@
-// Standard Webhooks signing: a stable webhook-id per (call, destination), fresh timestamp and signatures per attempt.
+// Standard Webhooks signing: a stable webhook-id per (call, destination, event), fresh timestamp and signatures per attempt.
 import { createHash, createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 
 /**
- * Derived from the call and destination rather than stored randomness, so the id survives a replay,
- * a restart, or even a re-enqueue after the outbox was lost: receivers can always deduplicate on it.
+ * Derived from the call, destination and event rather than stored randomness, so the id survives a replay,
+ * a restart, or even a re-enqueue after the outbox was lost: receivers can always deduplicate on it. Event 1 (the
+ * call's first routing) keeps the id deliveries had before events existed, which receivers already deduplicate on;
+ * a re-extraction delivered again (event 2, 3…) is a new message with its own id.
  */
-export function webhookIdFor(callId: string, destination: string): string {
-  const digest = createHash("sha256").update(`${callId}\u0000${destination}`).digest("hex");
-  return `msg_${digest.slice(0, 32)}`;
+export function webhookIdFor(callId: string, destination: string, event = 1): string {
+  const key = event === 1 ? `${callId}\u0000${destination}` : `${callId}\u0000${destination}\u0000${event}`;
+  return `msg_${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 }
 
 /** Throws when a secret is not `whsec_` + base64 of at least 16 bytes; used at config time. */

@@ -64,19 +64,25 @@ export class SqliteOutbox implements DeliveryOutbox {
   async enqueue(input: EnqueueInput): Promise<Delivery> {
     const body = serializeBody(input);
     const now = this.now();
+    const event = input.event ?? 1;
     this.#sql(
-      `INSERT INTO deliveries (id, call_id, destination, webhook_id, body, status, next_attempt_at, created_at, updated_at)
-       VALUES (@id, @callId, @destination, @webhookId, @body, 'pending', @now, @now, @now)
-       ON CONFLICT (call_id, destination) DO NOTHING`,
+      `INSERT INTO deliveries (id, call_id, destination, event, webhook_id, body, status, next_attempt_at, created_at, updated_at)
+       VALUES (@id, @callId, @destination, @event, @webhookId, @body, 'pending', @now, @now, @now)
+       ON CONFLICT (call_id, destination, event) DO NOTHING`,
     ).run({
       id: newDeliveryId(),
       callId: input.callId,
       destination: input.destination,
-      webhookId: webhookIdFor(input.callId, input.destination),
+      event,
+      webhookId: webhookIdFor(input.callId, input.destination, event),
       body,
       now,
     });
-    const row = this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? AND destination = ?`).get(input.callId, input.destination);
+    const row = this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? AND destination = ? AND event = ?`).get(
+      input.callId,
+      input.destination,
+      event,
+    );
     return toDelivery(row as DeliveryRow);
   }
 

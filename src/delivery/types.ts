@@ -9,6 +9,10 @@ export const DeliverySchema = z.object({
   id: z.string(),
   call_id: z.string(),
   destination: z.string().describe("The destination's name in the configuration file"),
+  event: z
+    .number()
+    .int()
+    .describe("Which routing of the call this delivers: 1 for its first extraction (`call.extracted`), 2, 3… for re-extractions delivered again (`call.reextracted`)"),
   status: z
     .enum(DELIVERY_STATUSES)
     .describe("pending: waiting or in flight; delivered: a 2xx arrived; failed: dead-lettered (final status, refused, or out of attempts)"),

@@ -20,7 +20,8 @@ export interface DeliveryMetrics {
 
 export interface DeliveryWorkerOptions {
   outbox: DeliveryOutbox;
-  destinations: Map<string, CompiledDestination>;
+  /** The destinations now: a function when a reload may replace them, read at each use. */
+  destinations: Map<string, CompiledDestination> | (() => Map<string, CompiledDestination>);
   logger: Logger;
   allowPrivate: boolean;
   /** Attempts in flight across all destinations. Default 16. */
@@ -63,7 +64,7 @@ function describeFailure(result: SendResult, decision: RetryDecision, attemptsMa
 
 export class DeliveryWorker {
   private readonly outbox: DeliveryOutbox;
-  private readonly destinations: Map<string, CompiledDestination>;
+  private readonly destinationsNow: () => Map<string, CompiledDestination>;
   private readonly logger: Logger;
   private readonly allowPrivate: boolean;
   private readonly globalConcurrency: number;
@@ -93,7 +94,8 @@ export class DeliveryWorker {
 
   constructor(options: DeliveryWorkerOptions) {
     this.outbox = options.outbox;
-    this.destinations = options.destinations;
+    const { destinations } = options;
+    this.destinationsNow = typeof destinations === "function" ? destinations : () => destinations;
     this.logger = options.logger;
     this.allowPrivate = options.allowPrivate;
     this.globalConcurrency = options.globalConcurrency ?? 16;
@@ -109,6 +111,10 @@ export class DeliveryWorker {
     this.dispatcher = options.dispatcher ?? createDeliveryDispatcher({ allowPrivate: options.allowPrivate });
     this.globalLimit = pLimit(this.globalConcurrency);
     this.turns = options.turns ?? noTurns;
+  }
+
+  private get destinations(): Map<string, CompiledDestination> {
+    return this.destinationsNow();
   }
 
   start(): void {

@@ -119,6 +119,12 @@ export class Extractor {
         "model_not_available",
       );
     }
+    return this.effectiveModel(requested);
+  }
+
+  /** The model a choice (a profile's `model`, a request's) runs on, without checking it is available here. */
+  effectiveModel(requested: string | undefined): string {
+    const { settings } = this.#deps;
     return settings.provider === "local" ? settings.model : (requested ?? settings.model);
   }
 

@@ -48,6 +48,9 @@ const OPERATIONS: Record<string, string[]> = {
   "get /v1/deliveries/{id}": ["200", "401", "404", "429"],
   "post /v1/deliveries/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
   "post /v1/destinations/{name}/test": ["200", "400", "401", "404", "413", "415", "429"],
+  "post /v1/profiles/{name}/backfill": ["200", "202", "400", "401", "404", "413", "415", "429"],
+  "get /v1/backfills/{id}": ["200", "401", "404", "429"],
+  "post /v1/backfills/{id}/cancel": ["200", "400", "401", "404", "409", "413", "415", "429"],
 };
 
 

@@ -166,6 +166,12 @@ describe.each([
         { destination: "crm", pending: 0, delivered: 1, failed: 1, consecutive_failures: 1, last_error: "HTTP 410: not retried", last_error_at: 3100, last_delivered_at: 1100 },
       ]);
       expect(await outbox.get("dlv_a")).toMatchObject({ attempts: 2, run_attempts: 2, attempt_history: [expect.anything(), expect.anything()] });
+      // Extraction history: each extracted call's extraction is its first (event 1, version unknown); deliveries are event 1 with their ids kept.
+      expect(await store.listExtractions("call_a", 10)).toEqual([
+        { seq: 1, profile_version: null, trigger: "live", event: 1, extraction: { extracted_variables: { name: "Dana" }, meta: {} }, created_at: 1000 },
+      ]);
+      expect(await store.listExtractions("call_e", 10)).toEqual([]);
+      expect(await outbox.get("dlv_a")).toMatchObject({ event: 1, webhook_id: "msg_a" });
       expect((await store.cursorKey()).length).toBe(32);
     } finally {
       await close();

@@ -161,7 +161,7 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     expect(await unsynced()).toEqual([]); // still pending: its fate did not change
     await outbox.recordAttempt(claimOf(b.id), { outcome: "failed", status: 410, latencyMs: 1, error: "HTTP 410: not retried", responseSnippet: null });
     expect(await outbox.unsyncedFates({ limit: 10 })).toEqual([
-      { id: b.id, call_id: "call_2", destination: "crm", status: "failed", last_error: "HTTP 410: not retried", version: 2 },
+      { id: b.id, call_id: "call_2", destination: "crm", event: 1, status: "failed", last_error: "HTTP 410: not retried", version: 2 },
     ]);
     await outbox.retry(b.id);
     await outbox.markFatesSynced([{ id: b.id, version: 2 }]); // a confirmation of the older version changes nothing

@@ -57,7 +57,7 @@ describe("deliveries API", () => {
     expect(all.status).toBe(200);
     expect(all.body.deliveries.map((d: { id: string }) => d.id)).toEqual([third.id, second.id, first.id]);
     expect(Object.keys(all.body.deliveries[2]).sort()).toEqual(
-      ["id", "call_id", "destination", "status", "attempts", "run_attempts", "last_status", "next_attempt_at", "created_at", "delivered_at", "last_error", "last_response", "webhook_id"].sort(),
+      ["id", "call_id", "destination", "event", "status", "attempts", "run_attempts", "last_status", "next_attempt_at", "created_at", "delivered_at", "last_error", "last_response", "webhook_id"].sort(),
     );
     expect((await api.call("GET", "/deliveries?status=delivered")).body.deliveries.map((d: { id: string }) => d.id)).toEqual([first.id]);
     expect((await api.call("GET", "/deliveries?status=pending&destination=slack")).body.deliveries.map((d: { id: string }) => d.id)).toEqual([third.id]);

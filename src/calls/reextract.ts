@@ -1,0 +1,168 @@
+// Re-extraction: runs an extracted call again under its profile's current version, through the same path as a live
+// call (the extractor's cache, LLM limit and offload pool), keeps the result in the call's history and, when asked,
+// delivers it again as a new event. The API's `POST /v1/calls/{id}/reextract` and backfills both use it.
+import { canonicalJson } from "../cache/canonical-hash.js";
+import type { BodyRenderer, DeliveryOutbox } from "../delivery/index.js";
+import { ConflictError, DebriefError, NotFoundError } from "../errors.js";
+import type { Extractor } from "../extract/index.js";
+import type { VariableLimits } from "../schema/index.js";
+import { sourceNamed } from "../sources/index.js";
+import type { Profile } from "./config-file.js";
+import type { ConfigSource } from "./config-holder.js";
+import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
+import { routedFates } from "./fates.js";
+import { profileVersion } from "./profile-version.js";
+import type { CallRecord, CallStore, ExtractionTrigger } from "./store.js";
+
+/** How many of a call's newest extractions are read for its last event number (its fates and deliveries are read too). */
+const MAX_EVENT_LOOKBACK = 50;
+
+export interface ReextractOutcome {
+  call_id: string;
+  /** The version of the profile the new values were extracted under (its current one). */
+  profile_version: string;
+  /** The call's current values before. */
+  previous: Record<string, unknown> | null;
+  /** The new values. */
+  values: Record<string, unknown>;
+  /** Variables whose value differs, in the order of the new values (then any only the previous had). */
+  changed: string[];
+  usage: { prompt_tokens: number; completion_tokens: number; cached: boolean };
+  /** False for dry runs. */
+  stored: boolean;
+  /** The delivery event number when redelivered. */
+  event: number | null;
+}
+
+export interface ReextractOptions {
+  /** Answer what would change, storing and delivering nothing. */
+  dryRun: boolean;
+  /** Deliver the new values to the profile's destinations as a new event (`call.reextracted`). Ignored for dry runs. */
+  redeliver: boolean;
+  trigger: Exclude<ExtractionTrigger, "live">;
+}
+
+export interface Reextractor {
+  reextract(callId: string, options: ReextractOptions): Promise<ReextractOutcome>;
+}
+
+export interface CallReextractorDeps {
+  store: CallStore;
+  outbox: DeliveryOutbox;
+  extractor: Extractor;
+  /** The configuration as it is now (a reload may have changed it since start-up). */
+  config: ConfigSource;
+  limits: VariableLimits;
+  renderBodies?: BodyRenderer;
+  /** Told when deliveries were enqueued, so they go out now. */
+  onEnqueued?: () => void;
+}
+
+/** A call that cannot be re-extracted: it has no extraction to start from (accepted, extracting, skipped, extraction_failed). */
+export class CallNotExtractedError extends DebriefError {
+  constructor(call: Pick<CallRecord, "id" | "stage">) {
+    super("call_not_extracted", 409, `Call "${call.id}" is ${call.stage}: only an extracted call can be re-extracted`);
+  }
+}
+
+/** The call's profile is no longer in the configuration file. */
+export class ProfileMissingError extends DebriefError {
+  constructor(profile: string) {
+    super("profile_missing", 409, `Profile "${profile}" is no longer configured`);
+  }
+}
+
+/** Names of the variables whose values differ (compared as canonical JSON: key order does not count). */
+export function changedVariables(previous: Record<string, unknown> | null, values: Record<string, unknown>): string[] {
+  const before = previous ?? {};
+  const names = [...new Set([...Object.keys(values), ...Object.keys(before)])];
+  return names.filter((name) => !(name in before) || !(name in values) || canonicalJson(before[name]) !== canonicalJson(values[name]));
+}
+
+export class CallReextractor implements Reextractor {
+  readonly #deps: CallReextractorDeps;
+  /** Re-extractions of one call run one after another here, so each stored one takes the next event number. */
+  readonly #running = new Map<string, Promise<unknown>>();
+
+  constructor(deps: CallReextractorDeps) {
+    this.#deps = deps;
+  }
+
+  reextract(callId: string, options: ReextractOptions): Promise<ReextractOutcome> {
+    const before = this.#running.get(callId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.#reextract(callId, options));
+    this.#running.set(callId, run);
+    // The map holds only calls being re-extracted now: it is as large as the work in flight.
+    void run.catch(() => undefined).finally(() => {
+      if (this.#running.get(callId) === run) this.#running.delete(callId);
+    });
+    return run;
+  }
+
+  async #reextract(callId: string, options: ReextractOptions): Promise<ReextractOutcome> {
+    const { store, extractor } = this.#deps;
+    const call = await store.get(callId);
+    if (!call) throw new NotFoundError(`No call with id "${callId}"`);
+    if (call.stage !== "extracted" || !call.extraction) throw new CallNotExtractedError(call);
+    const profile = this.#deps.config.current.profiles.get(call.profile);
+    if (!profile) throw new ProfileMissingError(call.profile);
+    const version = profileVersion(profile, extractor);
+    const previous = call.extraction.extracted_variables;
+
+    const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps);
+    const values = extracted.extraction.extracted_variables;
+    const usage = extracted.extraction.meta.usage as { prompt_tokens: number; completion_tokens: number } | undefined;
+    const outcome: ReextractOutcome = {
+      call_id: call.id,
+      profile_version: version,
+      previous,
+      values,
+      changed: changedVariables(previous, values),
+      usage: { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0, cached: extracted.extraction.meta.cached === true },
+      stored: false,
+      event: null,
+    };
+    if (options.dryRun) return outcome;
+
+    let event: number | null = null;
+    let fates: ReturnType<typeof routedFates> = [];
+    let enqueued = 0;
+    if (options.redeliver) {
+      event = await this.#nextEvent(call.id);
+      const report = await routeCall(call, extracted, this.#deps, { number: event, name: "call.reextracted", previousValues: previous });
+      fates = routedFates(report, event);
+      enqueued = report.enqueued.length;
+    }
+    const seq = await store.recordReextraction(call.id, { extraction: extracted.extraction, trigger: options.trigger, event, fates });
+    // Only when the call stopped being extracted meanwhile (deleted by retention, or replayed).
+    if (seq === undefined) throw new ConflictError(`Call "${call.id}" changed while it was being re-extracted; try again`);
+    if (enqueued > 0) this.#deps.onEnqueued?.();
+    return { ...outcome, stored: true, event };
+  }
+
+  /**
+   * The profile has not changed since the current extraction: the answer would be the same, so it is reused without
+   * asking the model (free even when the result cache has expired or is off).
+   */
+  #unchanged(call: CallRecord, profile: Profile): ExtractedCall {
+    const source = sourceNamed(call.source);
+    const current = call.extraction!;
+    return {
+      profile,
+      source,
+      normalized: source.normalize(call.payload as Record<string, unknown>),
+      result: { extracted_variables: current.extracted_variables, meta: current.meta as ExtractedCall["result"]["meta"] },
+      extraction: {
+        ...current,
+        meta: { ...current.meta, cached: true, attempts: 0, llm_calls: 0, usage: { prompt_tokens: 0, completion_tokens: 0 } },
+      },
+    };
+  }
+
+  /** One past every event the call has had: in its history, its fates, and the outbox (a delivery enqueued before a crash). */
+  async #nextEvent(callId: string): Promise<number> {
+    const { store, outbox } = this.#deps;
+    const [history, fates, deliveries] = await Promise.all([store.listExtractions(callId, MAX_EVENT_LOOKBACK), store.listFates(callId), outbox.listForCall(callId)]);
+    return Math.max(1, ...history.map((entry) => entry.event ?? 0), ...fates.map((fate) => fate.event), ...deliveries.map((delivery) => delivery.event)) + 1;
+  }
+}
