@@ -24,6 +24,9 @@ afterAll(async () => {
 const tagOf = (request: RecordedRequest) => /call (\d+)\./.exec(userMessage(request))?.[1] ?? "?";
 /** A backfill's request: the profile's second version asks for `budget` too. */
 const isBackfill = (request: RecordedRequest) => requestedVariables(request).includes("budget");
+/** The values each version asks for (a value the schema does not ask for would fail validation). */
+const answer = (request: RecordedRequest) =>
+  answerFor(request, { status: true, summary: "ok", plan: "pro", ...(isBackfill(request) ? { budget: 4000 } : {}) });
 
 async function json(service: SpawnedService, method: string, path: string, body?: unknown) {
   const res = await fetch(`${service.url}${path}`, {
@@ -41,7 +44,7 @@ it("finishes after a SIGKILL and a restart, sending no finished call to the LLM 
   const plan = { name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" };
   writeConfig([plan]);
   const env = { OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: config, DEBRIEF_DATA_DIR: join(dir, "data"), DEBRIEF_LLM_MAX_RETRIES: "0", DEBRIEF_LLM_CONCURRENCY: "1" };
-  llm.script = (request) => ({ json: answerFor(request, { status: true, summary: "ok", plan: "pro", budget: 4000 }) });
+  llm.script = (request) => ({ json: answer(request) });
 
   // Version 1 extracts the calls.
   const first = await spawnService(env, { readyTimeoutMs: 60_000 });
@@ -61,7 +64,7 @@ it("finishes after a SIGKILL and a restart, sending no finished call to the LLM 
   writeConfig([plan, { name: "budget", type: "number", description: "The customer's budget in dollars" }]);
   llm.script = (request) => {
     if (isBackfill(request) && llm.requests.filter(isBackfill).length === 3) return { hang: true };
-    return { json: answerFor(request, { status: true, summary: "ok", plan: "pro", budget: 4000 }) };
+    return { json: answer(request) };
   };
   const second = await spawnService(env, { readyTimeoutMs: 60_000 });
   children.push(second);
@@ -75,7 +78,7 @@ it("finishes after a SIGKILL and a restart, sending no finished call to the LLM 
   expect(await second.exited).toBe("SIGKILL");
   const finishedBeforeKill = llm.requests.filter(isBackfill).slice(0, 2).map(tagOf);
 
-  llm.script = (request) => ({ json: answerFor(request, { status: true, summary: "ok", plan: "pro", budget: 4000 }) });
+  llm.script = (request) => ({ json: answer(request) });
   const third = await spawnService(env, { readyTimeoutMs: 60_000 });
   children.push(third);
   const after = await until(() => json(third, "GET", `/v1/backfills/${id}`), (res) => res.body.state === "done", 90_000);
