@@ -4,7 +4,7 @@ import { sumUsage } from "../src/extract/index.js";
 import { formatForModel } from "../src/transcript/index.js";
 import { calibrate, readConfidence } from "./calibration.js";
 import { UNSCORED_VARIABLES, type DatasetItem } from "./dataset.js";
-import { costOf, type PriceTable } from "./prices.js";
+import { costOf, type PriceTable } from "../src/llm/prices.js";
 import type { ItemRun } from "./run-items.js";
 import type { CallInfo, FieldResult, GroupStats, ItemResult, ModelResult, Report, VariableStats } from "./report-schema.js";
 import { scoreField, type ScoreOptions } from "./score.js";

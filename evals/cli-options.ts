@@ -16,7 +16,7 @@ export const USAGE = `Usage: npm run eval -- --dataset <file.jsonl or folder> [o
   --judge-model NAME       the judge's model (default: the first extraction model)
   --string-threshold F1    token F1 from which two strings count as the same answer (default ${DEFAULT_SCORE_OPTIONS.stringThreshold})
   --number-tolerance REL   relative tolerance for number variables (default ${DEFAULT_SCORE_OPTIONS.numberTolerance})
-  --prices FILE            prices (USD per 1M tokens) that add to or replace evals/prices.json
+  --prices FILE            prices (USD per 1M tokens) that add to or replace src/llm/prices.ts
   --help                   show this text
 
 Exit codes: 0 done, 1 overall accuracy regressed beyond --max-drop, 2 bad usage, settings or dataset.

@@ -4,7 +4,7 @@ export { parseDataset, loadDatasets, DatasetError, UNSCORED_VARIABLES, type Data
 export { buildReport, buildModelResult, scoreItem, percentile, DEFINITIONS, type ModelRuns } from "./build-report.js";
 export { calibrate, readConfidence, BUCKET_EDGES, type ConfidencePoint } from "./calibration.js";
 export { compareReports, pairModels, loadBaseline, BaselineError } from "./compare.js";
-export { costOf, loadPrices, priceFor, PricesError, type PriceTable } from "./prices.js";
+export { costOf, loadPrices, priceFor, PricesError, type PriceTable } from "../src/llm/prices.js";
 export { parseEvalArgs, UsageError, type EvalOptions } from "./cli-options.js";
 export { runItems, type ItemRun } from "./run-items.js";
 export { createSummaryJudge, type SummaryJudge } from "./judge.js";

@@ -14,7 +14,7 @@ import { parseEvalArgs, USAGE, UsageError, type EvalOptions } from "./cli-option
 import { assertComparable, BaselineError, compareReports, loadBaseline } from "./compare.js";
 import { DatasetError, loadDatasets } from "./dataset.js";
 import { createSummaryJudge } from "./judge.js";
-import { loadPrices, PricesError } from "./prices.js";
+import { loadPrices, PricesError } from "../src/llm/prices.js";
 import { createProgress } from "./progress.js";
 import { renderHtml } from "./render-html.js";
 import { renderComparison, renderTerminalReport } from "./render-table.js";

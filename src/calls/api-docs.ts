@@ -11,7 +11,7 @@ import { CALL_STATES, describeFates, FATE_REASONS, FATES, type CallStage } from 
 import { EXTRACTION_TRIGGERS } from "./store.js";
 import { ReextractBodySchema, type reextractView } from "./reextract-router.js";
 import type { reloadView } from "./reload-router.js";
-import { CallerQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
+import { CallerQuerySchema, ExportCallsQuerySchema, ListCallsQuerySchema, MAX_CALLER_CALLS, MAX_CALLS_PER_PAGE, type listCalls } from "./read-router.js";
 import { ReviewRequestSchema } from "./review.js";
 
 export const CallStateSchema = z
@@ -408,6 +408,29 @@ function summaryOf(call: z.infer<typeof CallSchema>): z.infer<typeof CallSummary
   return { call_id, profile, source, external_id, call: facts, customer_phone_e164, state, reason, created_at, updated_at };
 }
 
+/** One line of `GET /v1/calls/export?format=eval`: a line of an eval dataset (evals/README.md). */
+export const EvalLineSchema = z
+  .object({
+    id: z.string().describe("The call id"),
+    scenario: z.string().describe("The profile"),
+    transcript: z
+      .array(z.object({ role: z.enum(["agent", "customer"]), content: z.string() }))
+      .describe("The normalised turns the model read (kept with the extraction), or the payload's transcript read again"),
+    variables: z.array(z.record(z.unknown())).describe("The profile's variable specs, as in the configuration file"),
+    context: z
+      .object({
+        system_prompt: z.string().optional(),
+        call: z.object({ created_at: z.string().optional(), timezone: z.string().optional() }).optional(),
+        input_variables: z.record(z.unknown()).optional(),
+      })
+      .describe("What the extraction had besides the transcript: the profile's (or agent's) prompt, the call's date and zone, the input variables"),
+    expected: z
+      .record(z.unknown())
+      .describe("The call's current values as labels to correct; a value the profile's variables no longer define or allow is left out"),
+    provisional: z.boolean().describe("true while nobody has reviewed the labels"),
+  })
+  .openapi("EvalLine");
+
 const CallIdParams = z.object({ id: z.string().describe("The `call_id` POST /v1/calls answered").openapi({ example: DELIVERED.call_id }) });
 
 const callNotFound = errorResponse("No call has this id.", [{ code: "not_found", message: 'No call with id "call_nope"' }]);
@@ -564,6 +587,63 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             code: "invalid_cursor",
             message: "The cursor is not one this service wrote: pass next_cursor exactly as a previous page gave it",
             details: [{ path: "cursor", message: "The cursor is not one this service wrote: pass next_cursor exactly as a previous page gave it" }],
+          },
+        ]),
+        ...guards,
+      },
+    });
+
+    const e = ExportCallsQuerySchema.shape;
+    registry.registerPath({
+      method: "get",
+      path: "/v1/calls/export",
+      operationId: "exportCalls",
+      tags: ["Calls"],
+      summary: "Export a profile's extracted calls as an eval dataset (JSONL), to correct and run with `npm run eval`",
+      description:
+        "Streams one line per extracted call of the profile, newest first, in the eval harness's dataset format: production calls become " +
+        "a regression set. Correct the labels (`expected`), set `provisional` to false once reviewed, and run " +
+        "`npm run eval -- --dataset that.jsonl`. The store is read a page at a time and the answer written as the client reads it, so " +
+        "any number of calls is exported in bounded memory.",
+      request: {
+        query: ExportCallsQuerySchema.extend({
+          profile: e.profile.describe("The profile whose calls to export (its name becomes each line's `scenario`)").openapi({ example: "booking" }),
+          format: e.format.describe("`eval`: the eval harness's JSONL (the only format)"),
+          since: e.since.describe("Only calls accepted at or after this ISO 8601 instant"),
+          until: e.until.describe("Only calls accepted before this ISO 8601 instant"),
+        }),
+      },
+      responses: {
+        "200": {
+          description: "One EvalLine per line (empty when no call matches)",
+          content: {
+            "application/x-ndjson": {
+              schema: EvalLineSchema,
+              example: {
+                id: DELIVERED_CALL.call_id,
+                scenario: "booking",
+                transcript: [
+                  { role: "agent", content: "Hi, this is Sarah from Acme. How can I help?" },
+                  { role: "customer", content: "I'd like a demo of the Pro plan, ideally next Wednesday." },
+                ],
+                variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" }],
+                context: { call: { created_at: "2025-01-15T10:30:00.000Z" } },
+                expected: { status: true, summary: "John booked a Pro plan demo for January 22.", plan: "pro" },
+                provisional: true,
+              },
+            },
+          },
+        },
+        "400": errorResponse("No or an unknown `profile`, a `format` other than eval, a bad `since` or `until`, or a parameter this route does not take.", [
+          {
+            code: "invalid_request",
+            message: 'Invalid query parameter "format": format must be "eval" (the eval harness\'s JSONL): the only export format',
+            details: [{ path: "format", message: 'must be "eval" (the eval harness\'s JSONL): the only export format' }],
+          },
+          {
+            code: "invalid_request",
+            message: 'No profile named "bookings"',
+            details: [{ path: "profile", message: "must name a configured profile: booking" }],
           },
         ]),
         ...guards,

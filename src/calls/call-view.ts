@@ -11,7 +11,8 @@ import type { CallRecord, CallStore, CallSummary, ExtractionRecord } from "./sto
 /** The newest extractions `GET /v1/calls/{id}` shows (a call re-extracted more often keeps the rest stored). */
 export const MAX_HISTORY_SHOWN = 20;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** A stored time (ms since the epoch) as the API shows it. */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** One call in GET /v1/calls (and a caller's recent calls). */
 export function callSummaryView(call: CallSummary) {

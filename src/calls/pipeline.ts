@@ -14,7 +14,11 @@ import {
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
+import { SHIPPED_PRICES } from "../llm/prices.js";
 import { callsApiDocs } from "./api-docs.js";
+import { backfillApiDocs } from "./backfill-api-docs.js";
+import { backfillRouter } from "./backfill-router.js";
+import { profileVersion } from "./profile-version.js";
 import { syncFates } from "./fate-sync.js";
 import type { PipelineConfig } from "./config-file.js";
 import { holdPipelineConfig, type ReloadReport } from "./config-holder.js";
@@ -113,6 +117,17 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   };
   const serves = settings.role !== "worker";
   const works = settings.role !== "api";
+  // Re-extraction: the API's reextract route, and each call of a backfill (which the call worker runs).
+  const reextractor = new CallReextractor({
+    store,
+    outbox,
+    extractor,
+    config,
+    limits: settings.limits,
+    renderBodies: options.renderBodies,
+    onEnqueued: () => signals.notify("deliveries"),
+    onHeld: options.onCallHeld,
+  });
 
   let stopWorkers = async (_deadlineMs: number) => {};
   let pruning: NodeJS.Timeout | undefined;
@@ -154,6 +169,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       // instance's idle worker could be doing.
       concurrency: settings.llm.concurrency,
       leaseMs: extractionLeaseMs(settings.llm),
+      backfills: { reextractor },
     });
     signals.subscribe("calls", () => callWorker.wake());
     signals.subscribe("deliveries", () => deliveryWorker.wake());
@@ -189,16 +205,6 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     { role: settings.role, store: store.engine, profiles: config.profiles(), destinations: [...config.current.destinations.keys()] },
     "post-call pipeline started",
   );
-  const reextractor = new CallReextractor({
-    store,
-    outbox,
-    extractor,
-    config,
-    limits: settings.limits,
-    renderBodies: options.renderBodies,
-    onEnqueued: () => signals.notify("deliveries"),
-    onHeld: options.onCallHeld,
-  });
   // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
   const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
 
@@ -222,9 +228,19 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             onReceived: options.onCallReceived,
             onReviewed: options.onCallReviewed,
           }),
-          callsReadRouter({ store, outbox, config, extractor }),
+          callsReadRouter({ store, outbox, config, extractor, limits: settings.limits }),
           reextractRouter({ reextractor }),
           reloadRouter({ reload }),
+          backfillRouter({
+            store,
+            config,
+            limits: settings.limits,
+            extractor,
+            reextractor,
+            prices: SHIPPED_PRICES,
+            profileVersion: (profile) => profileVersion(profile, extractor),
+            onStarted: () => signals.notify("calls"),
+          }),
           deliveriesRouter({
             outbox,
             worker: { wake: () => signals.notify("deliveries") },
@@ -235,7 +251,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
           }),
         ]
       : [],
-    apiDocs: serves ? [callsApiDocs(guards), deliveriesApiDocs(guards)] : [],
+    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), deliveriesApiDocs(guards)] : [],
     async close(deadlineMs) {
       clearInterval(pruning);
       clearInterval(sweeping);

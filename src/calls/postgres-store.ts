@@ -13,7 +13,17 @@ import {
   toCallRecord,
   toCallSummary,
   uniqueFates,
+  backfillFilterSql,
+  newBackfillId,
+  toBackfillItem,
+  toBackfillRecord,
   type AcceptCallInput,
+  type BackfillFilter,
+  type BackfillItem,
+  type BackfillItemOutcome,
+  type BackfillRecord,
+  type BackfillRow,
+  type ListPosition,
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
@@ -123,12 +133,47 @@ CREATE TABLE call_extractions (
 INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
   SELECT id, 1, NULL, (extraction::jsonb - 'turns')::text, 'live', 1, updated_at FROM calls WHERE extraction IS NOT NULL;
 `,
+    // issue 14: backfills (as SQLite's step 5, which says why).
+    `
+CREATE TABLE backfills (
+  id                TEXT    PRIMARY KEY,
+  profile           TEXT    NOT NULL,
+  state             TEXT    NOT NULL CHECK (state IN ('running', 'done', 'cancelled')),
+  request           TEXT    NOT NULL,
+  redeliver         BOOLEAN NOT NULL,
+  total             INTEGER NOT NULL DEFAULT 0,
+  done              INTEGER NOT NULL DEFAULT 0,
+  changed           INTEGER NOT NULL DEFAULT 0,
+  failed            INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens     BIGINT  NOT NULL DEFAULT 0,
+  completion_tokens BIGINT  NOT NULL DEFAULT 0,
+  created_at        BIGINT  NOT NULL,
+  updated_at        BIGINT  NOT NULL,
+  finished_at       BIGINT
+);
+CREATE TABLE backfill_items (
+  backfill_id     TEXT    NOT NULL REFERENCES backfills (id) ON DELETE CASCADE,
+  call_id         TEXT    NOT NULL,
+  seq             INTEGER NOT NULL,
+  state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT  NOT NULL,
+  claimed_until   BIGINT,
+  changed         BOOLEAN,
+  error           TEXT,
+  PRIMARY KEY (backfill_id, call_id)
+);
+CREATE INDEX backfill_items_due ON backfill_items (next_attempt_at, seq) WHERE state = 'pending';
+`,
   ],
 };
 
 /** PostgreSQL text cannot hold NUL; a platform's call id, or an error message quoting a model, might. */
 const storable = (text: string): string => text.replaceAll("\u0000", "\uFFFD");
 const storableOrNull = (text: string | null): string | null => (text === null ? null : storable(text));
+
+/** The profile version an extraction ran under, as PostgreSQL reads it from the stored extraction (JSON text). */
+const POSTGRES_PROFILE_VERSION = "(extraction::json ->> 'profile_version')";
 
 export class PostgresCallStore implements CallStore {
   readonly engine = "postgres";
@@ -425,6 +470,108 @@ export class PostgresCallStore implements CallStore {
   async delete(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     return (await this.#pool.query("DELETE FROM calls WHERE id = ANY($1)", [ids])).rowCount ?? 0;
+  }
+
+  async createBackfill(input: { filter: BackfillFilter; limit?: number; redeliver: boolean; request: Record<string, unknown> }): Promise<BackfillRecord> {
+    const now = this.#now();
+    const id = newBackfillId();
+    const params: unknown[] = [id, now];
+    const where = backfillFilterSql(input.filter, params, (n) => `$${n}`, POSTGRES_PROFILE_VERSION);
+    const limit = input.limit === undefined ? "" : `LIMIT ${Math.trunc(input.limit)}`;
+    return this.#transaction(async (client) => {
+      await client.query(
+        `INSERT INTO backfills (id, profile, state, request, redeliver, created_at, updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $5)`,
+        [id, input.filter.profile, JSON.stringify(input.request), input.redeliver, now],
+      );
+      const inserted = await client.query(
+        `INSERT INTO backfill_items (backfill_id, call_id, seq, next_attempt_at)
+         SELECT $1, id, ROW_NUMBER() OVER (ORDER BY created_at DESC, id DESC), $2 FROM calls WHERE ${where} ORDER BY created_at DESC, id DESC ${limit}`,
+        params,
+      );
+      const total = inserted.rowCount ?? 0;
+      const { rows } = await client.query<BackfillRow>(
+        `UPDATE backfills SET total = $1, state = CASE WHEN $1 = 0 THEN 'done' ELSE state END, finished_at = CASE WHEN $1 = 0 THEN $2::bigint END
+         WHERE id = $3 RETURNING *`,
+        [total, now, id],
+      );
+      return toBackfillRecord(rows[0]!);
+    });
+  }
+
+  async getBackfill(id: string): Promise<BackfillRecord | undefined> {
+    const { rows } = await this.#pool.query<BackfillRow>("SELECT * FROM backfills WHERE id = $1", [id]);
+    return rows[0] ? toBackfillRecord(rows[0]) : undefined;
+  }
+
+  async cancelBackfill(id: string): Promise<BackfillRecord | undefined> {
+    const now = this.#now();
+    await this.#pool.query("UPDATE backfills SET state = 'cancelled', finished_at = $1, updated_at = $1 WHERE id = $2 AND state = 'running'", [now, id]);
+    return this.getBackfill(id);
+  }
+
+  async claimBackfillItems(limit: number, leaseMs: number): Promise<BackfillItem[]> {
+    const now = this.#now();
+    // As claimDue: items another instance is claiming right now are skipped, not waited for.
+    const { rows } = await this.#pool.query<Parameters<typeof toBackfillItem>[0]>(
+      `UPDATE backfill_items AS i SET claimed_until = $2 FROM (
+         SELECT i.backfill_id, i.call_id, b.redeliver FROM backfill_items AS i JOIN backfills AS b ON b.id = i.backfill_id
+         WHERE i.state = 'pending' AND b.state = 'running' AND i.next_attempt_at <= $1 AND (i.claimed_until IS NULL OR i.claimed_until <= $1)
+         ORDER BY i.next_attempt_at, i.seq LIMIT $3 FOR UPDATE OF i SKIP LOCKED) AS picked
+       WHERE i.backfill_id = picked.backfill_id AND i.call_id = picked.call_id
+       RETURNING i.backfill_id, i.call_id, i.attempts, picked.redeliver`,
+      [now, now + leaseMs, limit],
+    );
+    return rows.map(toBackfillItem);
+  }
+
+  async finishBackfillItem(item: Pick<BackfillItem, "backfill_id" | "call_id">, outcome: BackfillItemOutcome): Promise<void> {
+    const now = this.#now();
+    const key = [item.backfill_id, item.call_id];
+    if (outcome.kind === "retry") {
+      await this.#pool.query(
+        `UPDATE backfill_items SET attempts = attempts + 1, next_attempt_at = $3, claimed_until = NULL, error = $4
+         WHERE backfill_id = $1 AND call_id = $2 AND state = 'pending'`,
+        [...key, outcome.retryAt, storable(outcome.error)],
+      );
+      return;
+    }
+    const done = outcome.kind === "done";
+    await this.#transaction(async (client) => {
+      const finished = await client.query(
+        `UPDATE backfill_items SET state = $3, attempts = attempts + 1, claimed_until = NULL, changed = $4, error = $5
+         WHERE backfill_id = $1 AND call_id = $2 AND state = 'pending'`,
+        [...key, done ? "done" : "failed", done ? outcome.changed : null, done ? null : storable(outcome.error)],
+      );
+      // Finished already (by a worker whose lease ran out): counted once.
+      if (finished.rowCount !== 1) return;
+      await client.query(
+        `UPDATE backfills SET done = done + 1, changed = changed + $2, failed = failed + $3, prompt_tokens = prompt_tokens + $4,
+         completion_tokens = completion_tokens + $5, updated_at = $6,
+         finished_at = CASE WHEN state = 'running' AND done + 1 >= total THEN $6 ELSE finished_at END,
+         state = CASE WHEN state = 'running' AND done + 1 >= total THEN 'done' ELSE state END
+         WHERE id = $1`,
+        [
+          item.backfill_id,
+          done && outcome.changed ? 1 : 0,
+          done ? 0 : 1,
+          done ? outcome.usage.prompt_tokens : 0,
+          done ? outcome.usage.completion_tokens : 0,
+          now,
+        ],
+      );
+    });
+  }
+
+  async listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]> {
+    const params: unknown[] = [];
+    let where = backfillFilterSql(filter, params, (n) => `$${n}`, POSTGRES_PROFILE_VERSION);
+    if (after) {
+      params.push(after.created_at, after.id);
+      where += ` AND (created_at, id) < ($${params.length - 1}, $${params.length})`;
+    }
+    params.push(limit);
+    const { rows } = await this.#pool.query<CallRow>(`SELECT * FROM calls WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
+    return rows.map(toCallRecord);
   }
 
   async counts(): Promise<Record<CallState, number>> {

@@ -1,15 +1,17 @@
 // HTTP API for looking at calls: the list (filtered, newest first, a page at a time), one call with every
-// destination's fate, and caller memory (what is known of a phone number).
+// destination's fate, caller memory (what is known of a phone number), and the export of a profile's calls to evals.
 import { Router } from "express";
 import { z } from "zod";
 import type { DeliveryOutbox } from "../delivery/index.js";
 import { InvalidRequestError, NotFoundError } from "../errors.js";
 import { parseQuery } from "../http/parse-query.js";
-import { isInstant } from "../schema/index.js";
+import { isInstant, type VariableLimits } from "../schema/index.js";
 import { SOURCE_NAMES } from "../sources/index.js";
 import { callSummaryView, describeCall } from "./call-view.js";
 import { describeCaller } from "./caller-memory.js";
+import type { Profile } from "./config-file.js";
 import type { ConfigSource } from "./config-holder.js";
+import { evalLineOf, extractedCalls, neverReviewed, streamLines, type ProvisionalOf } from "./export.js";
 import { CALL_STATES } from "./fates.js";
 import { readCursor, writeCursor } from "./list-cursor.js";
 import { toE164 } from "./phone.js";
@@ -44,6 +46,16 @@ export const ListCallsQuerySchema = z
   })
   .strict();
 
+/** `GET /v1/calls/export` query parameters. */
+export const ExportCallsQuerySchema = z
+  .object({
+    profile: z.string().min(1).max(64),
+    format: z.literal("eval", { errorMap: () => ({ message: 'must be "eval" (the eval harness\'s JSONL): the only export format' }) }),
+    since: instant.optional(),
+    until: instant.optional(),
+  })
+  .strict();
+
 /** `GET /v1/callers/{phone}` query parameters. */
 export const CallerQuerySchema = z
   .object({
@@ -59,13 +71,29 @@ export interface CallsReadRouterDeps {
   config: ConfigSource;
   /** The model and prompt version profiles' versions include. */
   extractor: AnswerSettings;
+  limits: VariableLimits;
+  /** Whether an exported call's labels are unreviewed (`provisional`); default: every call's are. */
+  provisionalOf?: ProvisionalOf;
+}
+
+/** `since` before `until`, when both are given. */
+function checkPeriod(query: { since?: number; until?: number }): void {
+  if (query.since !== undefined && query.until !== undefined && query.since >= query.until) {
+    throw new InvalidRequestError("`until` must be later than `since`", [{ path: "until", message: "must be later than since" }]);
+  }
+}
+
+/** The profile a query names; an unknown one is a 400 naming `profile` and the profiles there are. */
+export function profileNamed(config: ConfigSource, name: string): Profile {
+  const profile = config.current.profiles.get(name);
+  if (profile) return profile;
+  const known = [...config.current.profiles.keys()].join(", ") || "(none configured)";
+  throw new InvalidRequestError(`No profile named "${name}"`, [{ path: "profile", message: `must name a configured profile: ${known}` }]);
 }
 
 /** The `GET /v1/calls` body; exported so the OpenAPI document's schema is checked against it. */
 export async function listCalls(store: CallStore, query: z.infer<typeof ListCallsQuerySchema>) {
-  if (query.since !== undefined && query.until !== undefined && query.since >= query.until) {
-    throw new InvalidRequestError("`until` must be later than `since`", [{ path: "until", message: "must be later than since" }]);
-  }
+  checkPeriod(query);
   const filters = {
     profile: query.profile,
     source: query.source,
@@ -94,6 +122,18 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
     res.json(await listCalls(deps.store, parseQuery(ListCallsQuerySchema, req)));
   });
 
+  // Before /calls/:id, which would take "export" for a call id.
+  router.get("/calls/export", async (req, res) => {
+    const query = parseQuery(ExportCallsQuerySchema, req);
+    checkPeriod(query);
+    const profile = profileNamed(deps.config, query.profile);
+    const provisionalOf = deps.provisionalOf ?? neverReviewed;
+    const calls = extractedCalls(deps.store, query);
+    await streamLines(res, (async function* () {
+      for await (const call of calls) yield evalLineOf(call, profile, deps.limits, provisionalOf);
+    })());
+  });
+
   router.get("/calls/:id", async (req, res) => {
     const call = await deps.store.get(req.params.id);
     if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
@@ -102,11 +142,7 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
 
   router.get("/callers/:phone", async (req, res) => {
     const query = parseQuery(CallerQuerySchema, req);
-    const profile = deps.config.current.profiles.get(query.profile);
-    if (!profile) {
-      const known = [...deps.config.current.profiles.keys()].join(", ") || "(none configured)";
-      throw new InvalidRequestError(`No profile named "${query.profile}"`, [{ path: "profile", message: `must name a configured profile: ${known}` }]);
-    }
+    const profile = profileNamed(deps.config, query.profile);
     const phone = req.params.phone;
     const number = phone.length <= 64 ? toE164(phone, profile.defaultRegion) : ({ ok: false, reason: "not_a_number" } as const);
     if (!number.ok) {

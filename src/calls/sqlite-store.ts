@@ -12,7 +12,17 @@ import {
   toCallRecord,
   toCallSummary,
   uniqueFates,
+  backfillFilterSql,
+  newBackfillId,
+  toBackfillItem,
+  toBackfillRecord,
   type AcceptCallInput,
+  type BackfillFilter,
+  type BackfillItem,
+  type BackfillItemOutcome,
+  type BackfillRecord,
+  type BackfillRow,
+  type ListPosition,
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
@@ -131,7 +141,43 @@ CREATE TABLE call_extractions (
 INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
   SELECT id, 1, NULL, json_remove(extraction, '$.turns'), 'live', 1, updated_at FROM calls WHERE extraction IS NOT NULL AND json_valid(extraction);
 `,
+  // issue 14: backfills. A backfill re-extracts a profile's past calls in the background, behind live ones: its calls
+  // are its items, fixed when it starts, each claimed for a lease like a due call, so a restart redoes none that finished.
+  `
+CREATE TABLE backfills (
+  id                TEXT    PRIMARY KEY,
+  profile           TEXT    NOT NULL,
+  state             TEXT    NOT NULL CHECK (state IN ('running', 'done', 'cancelled')),
+  request           TEXT    NOT NULL,
+  redeliver         INTEGER NOT NULL,
+  total             INTEGER NOT NULL DEFAULT 0,
+  done              INTEGER NOT NULL DEFAULT 0,
+  changed           INTEGER NOT NULL DEFAULT 0,
+  failed            INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  created_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  finished_at       INTEGER
+);
+CREATE TABLE backfill_items (
+  backfill_id     TEXT    NOT NULL REFERENCES backfills (id) ON DELETE CASCADE,
+  call_id         TEXT    NOT NULL,
+  seq             INTEGER NOT NULL,
+  state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  claimed_until   INTEGER,
+  changed         INTEGER,
+  error           TEXT,
+  PRIMARY KEY (backfill_id, call_id)
+);
+CREATE INDEX backfill_items_due ON backfill_items (next_attempt_at, seq) WHERE state = 'pending';
+`,
 ];
+
+/** The profile version an extraction ran under, as SQLite reads it from the stored extraction. */
+const SQLITE_PROFILE_VERSION = "json_extract(extraction, '$.profile_version')";
 
 export class SqliteCallStore implements CallStore {
   readonly engine = "sqlite";
@@ -214,7 +260,9 @@ export class SqliteCallStore implements CallStore {
   }
 
   async releaseAbandonedClaims(): Promise<number> {
-    return this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
+    const calls = this.#sql("UPDATE calls SET claimed_until = NULL WHERE claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
+    const items = this.#sql("UPDATE backfill_items SET claimed_until = NULL WHERE claimed_until IS NOT NULL", this.#bookkeeping).run().changes;
+    return calls + items;
   }
 
   async markExtracted(id: string, extraction: CallExtraction, fates: readonly FateInput[], routed?: RoutedReview): Promise<void> {
@@ -393,6 +441,101 @@ export class SqliteCallStore implements CallStore {
   async delete(ids: readonly string[]): Promise<number> {
     const remove = this.#sql("DELETE FROM calls WHERE id = ?");
     return this.#db.transaction(() => ids.reduce((n, id) => n + remove.run(id).changes, 0))();
+  }
+
+  async createBackfill(input: { filter: BackfillFilter; limit?: number; redeliver: boolean; request: Record<string, unknown> }): Promise<BackfillRecord> {
+    const now = this.#now();
+    const id = newBackfillId();
+    const params: unknown[] = [id, now];
+    const where = backfillFilterSql(input.filter, params, () => "?", SQLITE_PROFILE_VERSION);
+    const limit = input.limit === undefined ? "" : `LIMIT ${Math.trunc(input.limit)}`;
+    return this.#db.transaction(() => {
+      this.#sql(
+        `INSERT INTO backfills (id, profile, state, request, redeliver, created_at, updated_at) VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      ).run(id, input.filter.profile, JSON.stringify(input.request), input.redeliver ? 1 : 0, now, now);
+      const total = this.#sql(
+        `INSERT INTO backfill_items (backfill_id, call_id, seq, next_attempt_at)
+         SELECT ?, id, ROW_NUMBER() OVER (ORDER BY created_at DESC, id DESC), ? FROM calls WHERE ${where} ORDER BY created_at DESC, id DESC ${limit}`,
+      ).run(...params).changes;
+      this.#sql(
+        `UPDATE backfills SET total = ?, state = CASE WHEN ? = 0 THEN 'done' ELSE state END, finished_at = CASE WHEN ? = 0 THEN ? END WHERE id = ?`,
+      ).run(total, total, total, now, id);
+      return toBackfillRecord(this.#sql("SELECT * FROM backfills WHERE id = ?").get(id) as BackfillRow);
+    })();
+  }
+
+  async getBackfill(id: string): Promise<BackfillRecord | undefined> {
+    const row = this.#sql("SELECT * FROM backfills WHERE id = ?").get(id) as BackfillRow | undefined;
+    return row ? toBackfillRecord(row) : undefined;
+  }
+
+  async cancelBackfill(id: string): Promise<BackfillRecord | undefined> {
+    const now = this.#now();
+    this.#sql("UPDATE backfills SET state = 'cancelled', finished_at = ?, updated_at = ? WHERE id = ? AND state = 'running'").run(now, now, id);
+    return this.getBackfill(id);
+  }
+
+  async claimBackfillItems(limit: number, leaseMs: number): Promise<BackfillItem[]> {
+    const now = this.#now();
+    return this.#sql(
+      `UPDATE backfill_items SET claimed_until = @until WHERE rowid IN (
+         SELECT i.rowid FROM backfill_items AS i JOIN backfills AS b ON b.id = i.backfill_id
+         WHERE i.state = 'pending' AND b.state = 'running' AND i.next_attempt_at <= @now AND (i.claimed_until IS NULL OR i.claimed_until <= @now)
+         ORDER BY i.next_attempt_at, i.seq LIMIT @limit)
+       RETURNING backfill_id, call_id, attempts, (SELECT redeliver FROM backfills WHERE id = backfill_id) AS redeliver`,
+      this.#bookkeeping,
+    )
+      .all({ now, until: now + leaseMs, limit })
+      .map((row) => toBackfillItem(row as Parameters<typeof toBackfillItem>[0]));
+  }
+
+  async finishBackfillItem(item: Pick<BackfillItem, "backfill_id" | "call_id">, outcome: BackfillItemOutcome): Promise<void> {
+    const now = this.#now();
+    const db = this.#bookkeeping;
+    db.transaction(() => {
+      const key = { backfill_id: item.backfill_id, call_id: item.call_id, now };
+      if (outcome.kind === "retry") {
+        this.#sql(
+          `UPDATE backfill_items SET attempts = attempts + 1, next_attempt_at = @at, claimed_until = NULL, error = @error
+           WHERE backfill_id = @backfill_id AND call_id = @call_id AND state = 'pending'`,
+          db,
+        ).run({ ...key, at: outcome.retryAt, error: outcome.error });
+        return;
+      }
+      const done = outcome.kind === "done";
+      const finished = this.#sql(
+        `UPDATE backfill_items SET state = @state, attempts = attempts + 1, claimed_until = NULL, changed = @changed, error = @error
+         WHERE backfill_id = @backfill_id AND call_id = @call_id AND state = 'pending'`,
+        db,
+      ).run({ ...key, state: done ? "done" : "failed", changed: done ? (outcome.changed ? 1 : 0) : null, error: done ? null : outcome.error }).changes;
+      // Finished already (by a worker whose lease ran out): counted once.
+      if (finished === 0) return;
+      this.#sql(
+        `UPDATE backfills SET done = done + 1, changed = changed + @changed, failed = failed + @failed, prompt_tokens = prompt_tokens + @prompt,
+         completion_tokens = completion_tokens + @completion, updated_at = @now,
+         finished_at = CASE WHEN state = 'running' AND done + 1 >= total THEN @now ELSE finished_at END,
+         state = CASE WHEN state = 'running' AND done + 1 >= total THEN 'done' ELSE state END
+         WHERE id = @backfill_id`,
+        db,
+      ).run({
+        backfill_id: item.backfill_id,
+        now,
+        changed: done && outcome.changed ? 1 : 0,
+        failed: done ? 0 : 1,
+        prompt: done ? outcome.usage.prompt_tokens : 0,
+        completion: done ? outcome.usage.completion_tokens : 0,
+      });
+    })();
+  }
+
+  async listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]> {
+    const params: unknown[] = [];
+    let where = backfillFilterSql(filter, params, () => "?", SQLITE_PROFILE_VERSION);
+    if (after) {
+      where += " AND (created_at, id) < (?, ?)";
+      params.push(after.created_at, after.id);
+    }
+    return (this.#sql(`SELECT * FROM calls WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params, limit) as CallRow[]).map(toCallRecord);
   }
 
   async counts(): Promise<Record<CallState, number>> {

@@ -160,6 +160,57 @@ export interface CallListQuery {
   limit: number;
 }
 
+/** Which calls a backfill re-extracts: a profile's extracted calls, narrowed by these (issue 14: backfills). */
+export interface BackfillFilter {
+  profile: string;
+  /** created_at >= since, < until (ms since the epoch). */
+  since?: number;
+  until?: number;
+  /** Any of these public states. */
+  states?: readonly CallState[];
+  /** Only calls whose stored extraction ran under another profile version than this one (the current one). */
+  outdatedFrom?: string;
+}
+
+export type BackfillState = "running" | "done" | "cancelled";
+
+export interface BackfillRecord {
+  id: string;
+  profile: string;
+  state: BackfillState;
+  /** What the backfill was asked for (its request body, normalised), for GET /v1/backfills/:id. */
+  request: Record<string, unknown>;
+  redeliver: boolean;
+  /** Calls it re-extracts: fixed when it starts. */
+  total: number;
+  /** Calls finished, failed ones included. */
+  done: number;
+  /** Calls whose values changed. */
+  changed: number;
+  failed: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** One call of a running backfill, claimed for a lease like a due call. */
+export interface BackfillItem {
+  backfill_id: string;
+  call_id: string;
+  /** Attempts before this one. */
+  attempts: number;
+  redeliver: boolean;
+}
+
+export type BackfillItemOutcome =
+  | { kind: "done"; changed: boolean; usage: { prompt_tokens: number; completion_tokens: number } }
+  /** Given up: counted in `failed`. */
+  | { kind: "failed"; error: string }
+  /** Tried again at `retryAt` (the LLM is down): the claim is released. */
+  | { kind: "retry"; error: string; retryAt: number };
+
 /**
  * Every method is asynchronous (PostgreSQL is a network away). Adding a query means adding a method here and to each
  * adapter; the contract suite (test/calls/store.contract.test.ts) runs every adapter through the same behaviour.
@@ -221,6 +272,20 @@ export interface CallStore {
   /** Finished calls (extracted with every delivery enqueued, or skipped) last changed before `before`. */
   findFinished(before: number, limit: number): Promise<string[]>;
   delete(ids: readonly string[]): Promise<number>;
+  /**
+   * Starts a backfill: the calls matching `filter` (newest first, at most `limit`) become its items, in one
+   * transaction, so a restart finds it whole. With no matching call it is `done` at once.
+   */
+  createBackfill(input: { filter: BackfillFilter; limit?: number; redeliver: boolean; request: Record<string, unknown> }): Promise<BackfillRecord>;
+  getBackfill(id: string): Promise<BackfillRecord | undefined>;
+  /** running → cancelled (items not started are never started); any other state is left as it is. Undefined: no such backfill. */
+  cancelBackfill(id: string): Promise<BackfillRecord | undefined>;
+  /** Up to `limit` pending items of running backfills, oldest first, for `leaseMs` (as claimDue: no other worker gets them meanwhile). */
+  claimBackfillItems(limit: number, leaseMs: number): Promise<BackfillItem[]>;
+  /** Records an item's outcome and its backfill's counts in one transaction; the last item finishes the backfill (`done`). */
+  finishBackfillItem(item: Pick<BackfillItem, "backfill_id" | "call_id">, outcome: BackfillItemOutcome): Promise<void>;
+  /** Calls matching a backfill filter, whole (payload, extraction), newest first from `after`: what a dry run reads. */
+  listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]>;
   /** Calls per public state. */
   counts(): Promise<Record<CallState, number>>;
   /**
@@ -233,6 +298,7 @@ export interface CallStore {
 }
 
 export const newCallId = (): string => `call_${randomUUID().replaceAll("-", "")}`;
+export const newBackfillId = (): string => `bf_${randomUUID().replaceAll("-", "")}`;
 
 /** A `calls` row as both engines return it: JSON as text, times as ms since the epoch. */
 export interface CallRow {
@@ -381,4 +447,51 @@ export function listCallsSql(query: CallListQuery, placeholder: (n: number) => s
   if (states.length <= 1) return { sql: page(states[0]), params };
   const ranges = states.map((state, n) => `SELECT * FROM (${page(state)}) AS range_${n}`).join(" UNION ALL ");
   return { sql: `SELECT * FROM (${ranges}) AS ranges ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`, params };
+}
+
+/**
+ * The condition on `calls` of a backfill filter, for either engine: `placeholder(n)` names the n-th parameter (counted
+ * from `params`' current length), `version` is the engine's expression for an extraction's profile version.
+ */
+export function backfillFilterSql(filter: BackfillFilter, params: unknown[], placeholder: (n: number) => string, version: string): string {
+  const p = (value: unknown) => {
+    params.push(value);
+    return placeholder(params.length);
+  };
+  const where = [`profile = ${p(filter.profile)}`, "state = 'extracted'", "extraction IS NOT NULL"];
+  if (filter.since !== undefined) where.push(`created_at >= ${p(filter.since)}`);
+  if (filter.until !== undefined) where.push(`created_at < ${p(filter.until)}`);
+  if (filter.states && filter.states.length > 0) where.push(`public_state IN (${filter.states.map(p).join(", ")})`);
+  if (filter.outdatedFrom !== undefined) where.push(`COALESCE(${version}, '') <> ${p(filter.outdatedFrom)}`);
+  return where.join(" AND ");
+}
+
+/** A `backfills` row as both engines return it. */
+export interface BackfillRow extends Omit<BackfillRecord, "request" | "redeliver"> {
+  request: string;
+  redeliver: number | boolean;
+}
+
+export function toBackfillRecord(row: BackfillRow): BackfillRecord {
+  const number = (value: unknown) => Number(value);
+  return {
+    id: row.id,
+    profile: row.profile,
+    state: row.state,
+    request: JSON.parse(row.request),
+    redeliver: row.redeliver === 1 || row.redeliver === true,
+    total: number(row.total),
+    done: number(row.done),
+    changed: number(row.changed),
+    failed: number(row.failed),
+    prompt_tokens: number(row.prompt_tokens),
+    completion_tokens: number(row.completion_tokens),
+    created_at: number(row.created_at),
+    updated_at: number(row.updated_at),
+    finished_at: row.finished_at === null ? null : number(row.finished_at),
+  };
+}
+
+export function toBackfillItem(row: Omit<BackfillItem, "redeliver"> & { redeliver: number | boolean }): BackfillItem {
+  return { backfill_id: row.backfill_id, call_id: row.call_id, attempts: Number(row.attempts), redeliver: row.redeliver === 1 || row.redeliver === true };
 }

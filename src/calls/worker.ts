@@ -9,6 +9,7 @@ import type { VariableLimits } from "../schema/index.js";
 import type { ConfigSource } from "./config-holder.js";
 import { sourceNamed } from "../sources/index.js";
 import { routedFates } from "./fates.js";
+import { runBackfillItem, type BackfillReextractor } from "./backfill.js";
 import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
 import type { CallRecord, CallStore } from "./store.js";
 import { noTurns, type TurnTaking } from "../turn-taking.js";
@@ -36,7 +37,15 @@ export interface CallWorkerOptions {
   leaseMs?: number;
   clock?: () => number;
   random?: () => number;
+  /**
+   * Backfills' calls (issue 14) run in the room live calls leave: an item is only claimed when no live call is due, in
+   * the same slots, and never in the last one (with 2+ slots), so a live call arriving finds one free. Absent: none.
+   */
+  backfills?: { reextractor: BackfillReextractor };
 }
+
+/** In-flight keys of backfill items (live calls are keyed by their call id). */
+const BACKFILL_KEY = "backfill:";
 
 /** Errors retrying cannot fix: the request itself is wrong for this deployment (e.g. over the prompt budget). */
 function isPermanent(error: unknown): boolean {
@@ -44,7 +53,8 @@ function isPermanent(error: unknown): boolean {
 }
 
 export class CallWorker {
-  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies">> & Pick<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies">;
+  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies" | "backfills">> &
+    Pick<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies" | "backfills">;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -123,7 +133,8 @@ export class CallWorker {
     const { store, concurrency, leaseMs } = this.#options;
     const room = concurrency - this.#inFlight.size;
     if (room <= 0) return;
-    for (const call of await store.claimDue(room, leaseMs)) {
+    const due = await store.claimDue(room, leaseMs);
+    for (const call of due) {
       // Ours already: its lease ran out while it was still extracting here (claimDue renewed it).
       if (this.#inFlight.has(call.id)) continue;
       const work = this.#limit(() => this.#process(call))
@@ -134,6 +145,34 @@ export class CallWorker {
           if (this.#running) this.#schedule(0);
         });
       this.#inFlight.set(call.id, work);
+    }
+    // Fewer due calls than room: no live call waits, so backfills may have what is left.
+    if (due.length < room) await this.#claimBackfillItems(room - due.length);
+  }
+
+  async #claimBackfillItems(room: number): Promise<void> {
+    const { store, concurrency, leaseMs, backfills, config, clock, random, logger } = this.#options;
+    if (!backfills) return;
+    const running = [...this.#inFlight.keys()].filter((key) => key.startsWith(BACKFILL_KEY)).length;
+    const limit = Math.min(room, Math.max(1, concurrency - 1) - running);
+    if (limit <= 0) return;
+    const deps = {
+      store,
+      reextractor: backfills.reextractor,
+      logger,
+      clock,
+      retryDelayMs: (attempt: number) => backoffDelayMs(config.current.extractionRetry, attempt, random),
+    };
+    for (const item of await store.claimBackfillItems(limit, leaseMs)) {
+      const key = `${BACKFILL_KEY}${item.backfill_id}:${item.call_id}`;
+      if (this.#inFlight.has(key)) continue;
+      const work = this.#limit(() => runBackfillItem(item, deps))
+        .catch((error: unknown) => logger.error({ err: error, backfill_id: item.backfill_id, call_id: item.call_id }, "could not record a backfill item's outcome"))
+        .finally(() => {
+          this.#inFlight.delete(key);
+          if (this.#running) this.#schedule(0);
+        });
+      this.#inFlight.set(key, work);
     }
   }
 

@@ -269,10 +269,27 @@ export class Extractor {
    * that knows its model (the local one) gives its own budget and tokenizer, which live with the model on this thread.
    */
   async #plan(job: ExtractJob, model: string, schema: OutputSchema): Promise<ChatMessage[][]> {
-    const { settings, llm, planner = planInline } = this.#deps;
+    const input = this.#planInput(job, model, schema);
+    const fast = planWithoutTokenizer(input);
+    if (fast) return fast;
+    return (await this.#planMeasured(input)).calls;
+  }
+
+  /**
+   * The prompt tokens `extract` would send for a job, over all its LLM calls (chunks; not a chunked call's short final
+   * pass), counted with the model's tokenizer off the event loop: what a backfill's estimate adds up. Throws as `plan`.
+   */
+  async promptTokens(job: ExtractJob): Promise<{ model: string; llm_calls: number; prompt_tokens: number }> {
+    const model = this.modelFor(job);
+    const planned = await this.#planMeasured({ ...this.#planInput(job, model, outputSchemaFor(job.variables, { evidence: job.options.evidence })), countTokens: true });
+    return { model, llm_calls: planned.calls.length, prompt_tokens: (planned.promptTokens ?? []).reduce((sum, tokens) => sum + tokens, 0) };
+  }
+
+  #planInput(job: ExtractJob, model: string, schema: OutputSchema): PlanInput {
+    const { settings, llm } = this.#deps;
     const own = llm.promptBudget?.();
     const schemaInPrompt = settings.structuredOutput === "json_object" ? schema.jsonSchema : undefined;
-    const input: PlanInput = {
+    return {
       job,
       model,
       maxInputTokens: own?.maxInputTokens ?? settings.maxInputTokens,
@@ -282,10 +299,19 @@ export class Extractor {
       // The response schema is prompt text for an API server; a local model gets it as a grammar instead.
       schemaText: schemaInPrompt || own ? "" : schemaTextOf(schema),
     };
-    const fast = planWithoutTokenizer(input);
-    if (fast) return fast;
+  }
+
+  /**
+   * A call that fits the budget in bytes is rendered by `#plan` itself, at a cost bounded by the budget; any other is
+   * measured and chunked here by the planner, whose tokeniser work grows with the call (off the event loop in the
+   * service). A provider that knows its model (the local one) gives its own budget and tokenizer, which live with the
+   * model on this thread.
+   */
+  async #planMeasured(input: PlanInput): Promise<Extract<PlanResult, { ok: true }>> {
+    const { settings, llm, planner = planInline } = this.#deps;
+    const own = llm.promptBudget?.();
     const planned = own ? planCalls(input, boundedCounter(own.countTokens)) : await planner(input);
-    if (planned.ok) return planned.calls;
+    if (planned.ok) return planned;
     throw new InvalidRequestError(
       `The variables and instructions alone take ${planned.overheadTokens} prompt tokens, leaving no room for the transcript within ${own ? `the local model's prompt budget of ${input.maxInputTokens}` : `DEBRIEF_MAX_INPUT_TOKENS=${settings.maxInputTokens}`}`,
       [{ path: "variables", message: "too many or too long variable descriptions for the prompt budget" }],

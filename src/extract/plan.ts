@@ -21,11 +21,13 @@ export interface PlanInput {
   descriptions: boolean;
   /** The response_format schema's JSON text ("" in json_object mode): it counts against the budget too. */
   schemaText: string;
+  /** Also count each call's prompt tokens (a backfill's estimate): the whole prompt is then always tokenised. */
+  countTokens?: boolean;
 }
 
 export type PlanResult =
   /** The messages of each LLM call: one call, or one per chunk. */
-  | { ok: true; calls: ChatMessage[][] }
+  | { ok: true; calls: ChatMessage[][]; /** With `countTokens`: each call's prompt tokens (promptTokensOf). */ promptTokens?: number[] }
   /** The variables and instructions alone leave too little room for any transcript. */
   | { ok: false; overheadTokens: number };
 
@@ -51,6 +53,21 @@ export function planWithoutTokenizer(input: PlanInput): ChatMessage[][] | undefi
  * tiktoken's estimate for the model unless the provider has the model's own (a counter cannot cross to a worker thread).
  */
 export function planCalls(input: PlanInput, count: TokenCounter = tokenCounter(input.model)): PlanResult {
+  const planned = planAndChunk(input, count);
+  if (planned.ok && input.countTokens) planned.promptTokens = planned.calls.map((messages) => promptTokensOf(messages, input.schemaText, count));
+  return planned;
+}
+
+/** OpenAI's chat format adds about this many tokens to each message's text, and this many to each request (the reply's priming). */
+export const TOKENS_PER_MESSAGE = 3;
+export const TOKENS_PER_REQUEST = 3;
+
+/** An LLM call's prompt tokens: its messages' text and the response schema (which OpenAI bills as prompt), with the chat format's framing. */
+export function promptTokensOf(messages: readonly ChatMessage[], schemaText: string, count: TokenCounter): number {
+  return messages.reduce((sum, message) => sum + count(message.content) + TOKENS_PER_MESSAGE, count(schemaText) + TOKENS_PER_REQUEST);
+}
+
+function planAndChunk(input: PlanInput, count: TokenCounter): PlanResult {
   const fast = planWithoutTokenizer(input);
   if (fast) return { ok: true, calls: fast };
   const { job, schemaInPrompt, descriptions, schemaText, maxInputTokens } = input;

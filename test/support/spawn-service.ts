@@ -25,7 +25,10 @@ export async function freePort(): Promise<number> {
  * Starts `src/server.ts` with tsx (or, with `entry: "dist"`, the build `npm start` runs) and waits until /healthz
  * answers (or the process exits, for start-up failures).
  */
-export async function spawnService(env: Record<string, string>, options: { waitReady?: boolean; entry?: "src" | "dist" } = {}): Promise<SpawnedService> {
+export async function spawnService(
+  env: Record<string, string>,
+  options: { waitReady?: boolean; entry?: "src" | "dist"; /** Default 15 s. */ readyTimeoutMs?: number } = {},
+): Promise<SpawnedService> {
   const port = env.PORT ?? String(await freePort());
   const args = options.entry === "dist" ? ["--enable-source-maps", "dist/src/server.js"] : ["--import", "tsx", "src/server.ts"];
   const child = spawn(process.execPath, args, {
@@ -40,7 +43,7 @@ export async function spawnService(env: Record<string, string>, options: { waitR
   const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
   const url = `http://127.0.0.1:${port}`;
   if (options.waitReady !== false) {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
     for (;;) {
       if (child.exitCode !== null) throw new Error(`server exited during start-up:\n${output}`);
       try {

@@ -7,6 +7,7 @@ import { CallsPage } from "./pages/calls.js";
 import { DestinationsPage } from "./pages/destinations.js";
 import { PlaygroundPage } from "./pages/playground.js";
 import { ReviewPage } from "./pages/review.js";
+import { ProfilePage } from "./pages/profile.js";
 import { SignInPage } from "./pages/sign-in.js";
 
 const NAV = [
@@ -94,6 +95,7 @@ export function App() {
             <Route path="/console/calls/:id" component={CallPage} />
             <Route path="/console/review" component={ReviewPage} />
             <Route path="/console/destinations" component={DestinationsPage} />
+            <Route path="/console/profiles/:name" component={ProfilePage} />
             <Route path="/console/playground" component={PlaygroundPage} />
             <Route path="/console/sign-in" component={SignInPage} />
             <Route default component={NotFound} />

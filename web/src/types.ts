@@ -146,3 +146,18 @@ export interface DestinationHealth {
   last_error_at: string | null;
   last_delivered_at: string | null;
 }
+
+/** A backfill dry run's answer (POST /v1/profiles/{name}/backfill with dry_run). */
+export interface BackfillDryRun {
+  dry_run: true;
+  profile: string;
+  profile_version: string;
+  matching: number;
+  sampled: number;
+  changed_calls: number;
+  change_rates: Record<string, number>;
+  examples: { call_id: string; changes: Record<string, { before: unknown; after: unknown }> }[];
+  sample_errors: { call_id: string; code: string; message: string }[];
+  sample_usage: { prompt_tokens: number; completion_tokens: number };
+  estimate: { model: string; calls: number; llm_calls: number; prompt_tokens: number; completion_tokens: number; cost_usd: number | null; note?: string };
+}

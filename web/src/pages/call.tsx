@@ -145,7 +145,9 @@ export function CallPage() {
         <Fact label="Debrief id">
           <code>{call.call_id}</code>
         </Fact>
-        <Fact label="Profile">{call.profile}</Fact>
+        <Fact label="Profile">
+          <a href={`/console/profiles/${encodeURIComponent(call.profile)}`}>{call.profile}</a>
+        </Fact>
         <Fact label="Source">{call.source}</Fact>
         <Fact label="Received">
           <When iso={call.created_at} />

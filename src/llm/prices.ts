@@ -1,8 +1,8 @@
-// What a run cost: the per-model price table (evals/prices.json, overridable with --prices) and the sum over calls.
+// The one price table (USD per 1M tokens by model) and what calls cost: the eval harness's reports and the service's
+// backfill estimates both price from it. The harness adds to it with --prices FILE.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import type { Usage } from "../src/llm/index.js";
+import type { Usage } from "./client.js";
 
 const ModelPriceSchema = z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() }).strict();
 
@@ -17,9 +17,31 @@ export const PriceTableSchema = z.object({
 export type PriceTable = z.infer<typeof PriceTableSchema>;
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 
+/** List prices; an override file (the harness's --prices) has the same shape. */
+export const SHIPPED_PRICES: PriceTable = PriceTableSchema.parse({
+  unit: "USD per 1M tokens",
+  as_of: "2025-08",
+  source: "OpenAI list prices for standard (non-batch, uncached) requests; the eval harness adds to them with --prices FILE",
+  models: {
+    "gpt-4o-mini": { prompt: 0.15, completion: 0.6 },
+    "gpt-4o": { prompt: 2.5, completion: 10.0 },
+    "gpt-4.1": { prompt: 2.0, completion: 8.0 },
+    "gpt-4.1-mini": { prompt: 0.4, completion: 1.6 },
+    "gpt-4.1-nano": { prompt: 0.1, completion: 0.4 },
+    "gpt-5": { prompt: 1.25, completion: 10.0 },
+    "gpt-5-mini": { prompt: 0.25, completion: 2.0 },
+    "gpt-5-nano": { prompt: 0.05, completion: 0.4 },
+    "o3": { prompt: 2.0, completion: 8.0 },
+    "o3-mini": { prompt: 1.1, completion: 4.4 },
+    "o4-mini": { prompt: 1.1, completion: 4.4 },
+    "gpt-4-turbo": { prompt: 10.0, completion: 30.0 },
+    "gpt-3.5-turbo": { prompt: 0.5, completion: 1.5 },
+  },
+});
+
 export class PricesError extends Error {}
 
-const DEFAULT_PRICES = fileURLToPath(new URL("./prices.json", import.meta.url));
+
 
 function readPriceFile(path: string): PriceTable {
   let json: unknown;
@@ -38,7 +60,7 @@ function readPriceFile(path: string): PriceTable {
 
 /** The shipped table, with the models of an override file added or replaced (so a file can name just a local model). */
 export function loadPrices(overridePath?: string): PriceTable {
-  const table = readPriceFile(DEFAULT_PRICES);
+  const table = SHIPPED_PRICES;
   if (!overridePath) return table;
   const override = readPriceFile(overridePath);
   return { ...table, ...override, models: { ...table.models, ...override.models } };

@@ -1,0 +1,160 @@
+// A profile: dry-run a backfill of its past calls (what would change, on a sample) and see what the whole run would
+// cost before starting it.
+import { useState } from "preact/hooks";
+import { useRoute } from "preact-iso";
+import { api, ApiError } from "../api.js";
+import { ErrorBox } from "../components/error-box.js";
+import type { BackfillDryRun } from "../types.js";
+
+const number = new Intl.NumberFormat("en-US");
+const percent = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+const shown = (value: unknown) => (value === null || value === undefined ? "null" : JSON.stringify(value));
+
+/** "$0.0713", or what the table lacks. */
+function cost(estimate: BackfillDryRun["estimate"]): string {
+  if (estimate.cost_usd === null) return "unknown (no price for this model)";
+  return `$${estimate.cost_usd < 0.01 ? estimate.cost_usd.toPrecision(2) : estimate.cost_usd.toFixed(2)}`;
+}
+
+function Estimate({ result }: { result: BackfillDryRun }) {
+  const { estimate } = result;
+  return (
+    <section class="backfill-estimate" aria-label="Estimate" role="status">
+      <h2>Estimate</h2>
+      <dl class="counts">
+        <div>
+          <dt>Calls to re-extract</dt>
+          <dd>{number.format(result.matching)}</dd>
+        </div>
+        <div>
+          <dt>Prompt tokens</dt>
+          <dd>{number.format(estimate.prompt_tokens)}</dd>
+        </div>
+        <div>
+          <dt>Completion tokens</dt>
+          <dd>{number.format(estimate.completion_tokens)}</dd>
+        </div>
+        <div>
+          <dt>Cost ({estimate.model})</dt>
+          <dd>{cost(estimate)}</dd>
+        </div>
+      </dl>
+      {estimate.note ? <p class="muted small">{estimate.note}</p> : null}
+      <p class="muted small">
+        An upper bound: calls whose answer is in the result cache cost nothing. Profile version <code>{result.profile_version}</code>.
+      </p>
+      <h2>
+        On a sample of {result.sampled} call{result.sampled === 1 ? "" : "s"}: {result.changed_calls} would change
+      </h2>
+      {result.sampled > 0 ? (
+        <table class="list change-rates">
+          <thead>
+            <tr>
+              <th scope="col">Variable</th>
+              <th scope="col">Changed</th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(result.change_rates).map(([name, rate]) => (
+              <tr key={name}>
+                <td>
+                  <code>{name}</code>
+                </td>
+                <td>{percent(rate)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {result.examples.map((example) => (
+        <article key={example.call_id} class="panel" aria-label={`Changes in ${example.call_id}`}>
+          <p>
+            <a href={`/console/calls/${example.call_id}`}>{example.call_id}</a>
+          </p>
+          <ul>
+            {Object.entries(example.changes).map(([name, change]) => (
+              <li key={name}>
+                <code>{name}</code>: <del>{shown(change.before)}</del> → <ins>{shown(change.after)}</ins>
+              </li>
+            ))}
+          </ul>
+        </article>
+      ))}
+      {result.sample_errors.length > 0 ? (
+        <ul class="failure">
+          {result.sample_errors.map((failure) => (
+            <li key={failure.call_id}>
+              {failure.call_id}: <code>{failure.code}</code> {failure.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}
+
+export function ProfilePage() {
+  const { params } = useRoute();
+  const name = params.name ?? "";
+  const [result, setResult] = useState<BackfillDryRun | undefined>(undefined);
+  const [error, setError] = useState<ApiError | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  const estimate = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const instant = (field: string) => {
+      const value = String(form.get(field) ?? "");
+      return value ? new Date(`${value}T00:00:00Z`).toISOString() : undefined;
+    };
+    setBusy(true);
+    setError(undefined);
+    try {
+      setResult(
+        await api.post<BackfillDryRun>(`/v1/profiles/${encodeURIComponent(name)}/backfill`, {
+          dry_run: true,
+          only_outdated: form.get("only_outdated") === "on",
+          ...(instant("since") ? { since: instant("since") } : {}),
+          ...(instant("until") ? { until: instant("until") } : {}),
+        }),
+      );
+    } catch (failure) {
+      setError(failure as ApiError);
+      setResult(undefined);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="profile">
+      <h1>
+        Profile <code>{name}</code>
+      </h1>
+      <p class="lead">
+        Changed this profile's variables or prompt? Re-extract its past calls. A dry run re-extracts a sample of them (stores and sends nothing), shows
+        what would change, and estimates the tokens and cost of all of them.
+      </p>
+      <form class="filters" onSubmit={estimate} aria-label="Backfill">
+        <div class="filter-fields">
+          <label>
+            Calls since <input type="date" name="since" />
+          </label>
+          <label>
+            until <input type="date" name="until" />
+          </label>
+          <label>
+            <input type="checkbox" name="only_outdated" defaultChecked /> Only calls extracted under an older version
+          </label>
+        </div>
+        <div class="filter-actions">
+          <button type="submit" disabled={busy}>
+            {busy ? "Estimating…" : "Estimate a backfill"}
+          </button>
+        </div>
+      </form>
+      {error ? <ErrorBox error={error} title="The dry run failed." /> : null}
+      {result ? <Estimate result={result} /> : null}
+    </section>
+  );
+}
