@@ -6,6 +6,7 @@ import { outputSchemaFor, type VariableLimits } from "../schema/index.js";
 import { sourceNamed } from "../sources/index.js";
 import type { Profile } from "./config-file.js";
 import { callExtractJob } from "./payload.js";
+import { reviewedValues } from "./review.js";
 import type { CallRecord, CallStore, ListPosition } from "./store.js";
 
 /** Calls read from the store per page; each extracted one is then read whole, one at a time. */
@@ -23,23 +24,18 @@ export interface EvalLine {
 }
 
 /**
- * Whether a call's labels are still unreviewed. Every exported call is, for now: a review hold (issue 15) that records
- * who checked a call's values passes its own function here, and reviewed calls export `provisional: false`.
- */
-export type ProvisionalOf = (call: CallRecord) => boolean;
-export const neverReviewed: ProvisionalOf = () => true;
-
-/**
  * A call as a dataset line: the turns the model read (or the payload read again), the profile's variables and the
- * context its extraction had, and the current values as the labels. A label the current variables no longer define
+ * context its extraction had, and the current values as the labels: provisional, unless a reviewer approved the call
+ * (then with their corrections). A label the current variables no longer define
  * or allow (the profile changed since) is left out: the harness would refuse the line, and an unlabelled value is
  * simply not scored.
  */
-export function evalLineOf(call: CallRecord, profile: Profile, limits: VariableLimits, provisionalOf: ProvisionalOf): EvalLine {
+export function evalLineOf(call: CallRecord, profile: Profile, limits: VariableLimits): EvalLine {
   const normalized = sourceNamed(call.source).normalize(call.payload as Record<string, unknown>);
   const job = callExtractJob(normalized, profile, limits);
   const turns = call.extraction?.turns ?? normalized.turns;
-  const values = call.extraction?.extracted_variables ?? {};
+  // A call a reviewer approved is labelled with their corrections, and its labels are checked ones.
+  const values = call.extraction ? reviewedValues(call.extraction, call.reviewed) : {};
   const defined = job.variables.filter((spec) => spec.name in values);
   const schema = outputSchemaFor(job.variables, { evidence: false });
   const all = Object.fromEntries(job.variables.map((spec) => [spec.name, values[spec.name] ?? null]));
@@ -57,7 +53,7 @@ export function evalLineOf(call: CallRecord, profile: Profile, limits: VariableL
       ...(inputVariables ? { input_variables: inputVariables } : {}),
     },
     expected: Object.fromEntries(defined.filter((spec) => !refused.has(spec.name)).map((spec) => [spec.name, values[spec.name]])),
-    provisional: provisionalOf(call),
+    provisional: call.reviewed?.approved !== true,
   };
 }
 

@@ -11,7 +11,7 @@ import { callSummaryView, describeCall } from "./call-view.js";
 import { describeCaller } from "./caller-memory.js";
 import type { Profile } from "./config-file.js";
 import type { ConfigSource } from "./config-holder.js";
-import { evalLineOf, extractedCalls, neverReviewed, streamLines, type ProvisionalOf } from "./export.js";
+import { evalLineOf, extractedCalls, streamLines } from "./export.js";
 import { CALL_STATES } from "./fates.js";
 import { readCursor, writeCursor } from "./list-cursor.js";
 import { toE164 } from "./phone.js";
@@ -72,8 +72,6 @@ export interface CallsReadRouterDeps {
   /** The model and prompt version profiles' versions include. */
   extractor: AnswerSettings;
   limits: VariableLimits;
-  /** Whether an exported call's labels are unreviewed (`provisional`); default: every call's are. */
-  provisionalOf?: ProvisionalOf;
 }
 
 /** `since` before `until`, when both are given. */
@@ -127,10 +125,9 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
     const query = parseQuery(ExportCallsQuerySchema, req);
     checkPeriod(query);
     const profile = profileNamed(deps.config, query.profile);
-    const provisionalOf = deps.provisionalOf ?? neverReviewed;
     const calls = extractedCalls(deps.store, query);
     await streamLines(res, (async function* () {
-      for await (const call of calls) yield evalLineOf(call, profile, deps.limits, provisionalOf);
+      for await (const call of calls) yield evalLineOf(call, profile, deps.limits);
     })());
   });
 
