@@ -34,6 +34,10 @@ export async function openPipelineStores(settings: Settings, logger: Logger): Pr
     applicationName: `debrief:${settings.role}`,
   });
   const signals = new PostgresSignals({ url, pool: database.pool, logger: logger.child({ module: "postgres" }) });
+  // Listening before serving: a configuration reload another instance announces right after this one starts must not
+  // go unheard (missed work notifications are found by polling; a missed reload would not be). If the LISTEN fails,
+  // `ready` settles anyway, and the reconnect that follows wakes every channel, config included.
+  await signals.ready;
   return {
     store: new PostgresCallStore(database.pool),
     outbox: new PostgresOutbox(database.pool),

@@ -125,6 +125,7 @@ describe("each platform's post-call webhook", () => {
       event: "call.extracted",
       call_id: res.body.call_id,
       profile: "calls",
+      profile_version: expect.stringMatching(/^[0-9a-f]{12}$/),
       model: "gpt-4o-mini",
       prompt_version: expect.any(String),
       extracted_at: expect.any(String),

@@ -124,7 +124,7 @@ export function ExtractionView({ turns, values, evidence, types, flags, confiden
                   <code>{valueType(value, types?.[name])}</code>
                 </td>
                 <td class={value === null ? "value null" : "value"}>
-                  {value === null ? "null (not said)" : displayValue(value)}
+                  <span class="shown">{value === null ? "null (not said)" : displayValue(value)}</span>
                   <ValueJudgement flags={flags?.[name]} confidence={confidence?.[name]} />
                   {modelSaid && name in modelSaid ? <div class="muted small">corrected by a reviewer; the model said {displayValue(modelSaid[name])}</div> : null}
                 </td>
