@@ -120,7 +120,7 @@ describe("durability", () => {
     expect(state.destinations[0]!.deliveries[0]).toMatchObject({ status: "delivered", attempts: 1 });
     expect(receiver.requests).toHaveLength(1);
     await receiver.close();
-  });
+  }, 60_000); // two processes start, one after the other: slow on a loaded machine
 
   it("refuses to start with a bad configuration file, naming the path", async () => {
     const dir = mkdtempSync(join(tmpdir(), "debrief-badconfig-"));

@@ -27,6 +27,8 @@ function answer(request: RecordedRequest, values: Record<string, unknown>, evide
 
 /** While true, the LLM answers 503 to calls that mention the Basic plan. */
 let basicPlanOutage = false;
+/** While true, the post-call answer is the Basic plan. */
+let basicPlanAnswer = false;
 
 /** The playground's sample call (web/src/pages/playground.tsx) and a post-call webhook answered differently. */
 function script(request: RecordedRequest) {
@@ -45,18 +47,19 @@ function script(request: RecordedRequest) {
       ),
     };
   }
-  return { json: answer(request, { status: true, summary: "Demo booked", plan: "pro" }, { plan: { quote: "I'd like a demo of the Pro plan", turn: 1 } }) };
+  return {
+    json: answer(request, { status: true, summary: "Demo booked", plan: basicPlanAnswer ? "basic" : "pro" }, { plan: { quote: "I'd like a demo of the Pro plan", turn: 1 } }),
+  };
 }
 
-function writeConfig(crm: Receiver): string {
-  const file = join(mkdtempSync(join(tmpdir(), "debrief-console-")), "debrief.json");
+function writeConfig(crm: Receiver, description = "The plan the customer wants a demo of", file = join(mkdtempSync(join(tmpdir(), "debrief-console-")), "debrief.json")): string {
   writeFileSync(
     file,
     JSON.stringify({
       profiles: {
         demos: {
           system_prompt: "Book product demos.",
-          variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" }],
+          variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description }],
           destinations: ["crm"],
         },
       },
@@ -75,10 +78,12 @@ let llm: FakeLlm;
 let crm: Receiver;
 let service: TestService;
 let guarded: TestService;
+let configFile: string;
 
 beforeAll(async () => {
   [consoleDir, browser, llm, crm] = await Promise.all([buildConsole(), launchBrowser(), startFakeLlm(script), startReceiver()]);
-  const env = { OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: writeConfig(crm), DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LLM_MAX_RETRIES: "0" };
+  configFile = writeConfig(crm);
+  const env = { OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: configFile, DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LLM_MAX_RETRIES: "0" };
   [service, guarded] = await Promise.all([
     startTestService(env, { consoleDir }),
     startTestService({ ...env, DEBRIEF_API_KEYS: KEY }, { consoleDir }),
@@ -307,6 +312,29 @@ describe("with auth on", () => {
     await page.locator(".opblock-summary-path", { hasText: "/v1/extract" }).first().waitFor();
     expect(documentRequests.at(-1)).toBe(`Bearer ${KEY}`);
     await screenshot(page, "docs-signed-in");
+    await page.context().close();
+  });
+});
+
+// Last in the file: it changes the profile, as a team editing its variables does.
+describe("a call re-extracted after a profile change", () => {
+  it("shows its extraction history, newest first, with what changed and whether it was delivered", async () => {
+    crm.script([{ status: 200, body: '{"ok":true}' }]);
+    const id = await callIn("delivered", 2099);
+    writeConfig(crm, "The plan the customer chose; basic when unsure", configFile);
+    expect((await service.post("/v1/admin/reload", {})).status).toBe(200);
+    basicPlanAnswer = true;
+    const reextracted = await service.post(`/v1/calls/${id}/reextract`, { redeliver: true });
+    basicPlanAnswer = false;
+    expect(reextracted.body).toMatchObject({ stored: true, event: 2, changed: ["plan"] });
+
+    const page = await newPage();
+    await page.goto(`${service.url}/console/calls/${id}`);
+    const history = page.locator("table.history tbody tr");
+    await expect.poll(() => history.count()).toBe(2);
+    expect(await history.nth(0).textContent()).toMatch(/^2.*a re-extraction.*as event 2.*plan: pro → basic$/);
+    expect(await history.nth(1).textContent()).toMatch(/^1.*the call arriving.*as event 1.*first extraction$/);
+    expect(await page.locator("section[aria-labelledby=history-heading] p").textContent()).toContain("current version");
     await page.context().close();
   });
 });

@@ -95,6 +95,28 @@ export interface CallDetail extends CallSummary {
   destinations: DestinationFate[];
   /** What the platform posted, as it came. */
   payload: Record<string, unknown>;
+  /** Once extracted: the profile version it ran under, whether that is current, and the call's extraction history. */
+  extraction: ExtractionSummary | null;
+}
+
+export interface ExtractionSummary {
+  profile_version: string | null;
+  current: boolean;
+  current_profile_version: string | null;
+  /** Newest (the current extraction) first. */
+  history: ExtractionEntry[];
+}
+
+export interface ExtractionEntry {
+  seq: number;
+  profile_version: string | null;
+  trigger: "live" | "api" | "backfill";
+  /** The delivery event it went out as; null when it was stored without being delivered. */
+  event: number | null;
+  created_at: string;
+  extracted_variables: Record<string, unknown>;
+  /** The variables whose value differs from the entry before it; null for the first. */
+  changed: string[] | null;
 }
 
 export interface Review {

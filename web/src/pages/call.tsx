@@ -8,6 +8,7 @@ import { api, ApiError } from "../api.js";
 import { Badge } from "../components/badge.js";
 import { DeliveryCard } from "../components/delivery-card.js";
 import { ErrorBox } from "../components/error-box.js";
+import { ExtractionHistory } from "../components/extraction-history.js";
 import { ExtractionView } from "../components/extraction-view.js";
 import { ReviewForm } from "../components/review-form.js";
 import { When } from "../components/when.js";
@@ -190,6 +191,8 @@ export function CallPage() {
         confidence={call.confidence}
         noValues={call.state === "skipped" ? "Skipped calls are not extracted." : "Not extracted yet."}
       />
+
+      {call.extraction && call.extraction.history.length > 0 ? <ExtractionHistory extraction={call.extraction} /> : null}
 
       <section aria-labelledby="destinations-heading">
         <h2 id="destinations-heading">Destinations</h2>
