@@ -25,6 +25,15 @@ export async function freePort(): Promise<number> {
  * Starts `src/server.ts` with tsx (or, with `entry: "dist"`, the build `npm start` runs) and waits until /healthz
  * answers (or the process exits, for start-up failures).
  */
+/**
+ * Every server this test process started and that still runs: killed when the test process exits, so a test that
+ * failed or timed out before stopping its server leaves nothing behind to slow the runs after it.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 export async function spawnService(
   env: Record<string, string>,
   options: { waitReady?: boolean; entry?: "src" | "dist"; /** Default 15 s. */ readyTimeoutMs?: number } = {},
@@ -37,6 +46,8 @@ export async function spawnService(
     env: { PATH: process.env.PATH, HOST: "127.0.0.1", LOG_LEVEL: "warn", DEBRIEF_LOCAL_MODEL: "off", ...env, PORT: port },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -51,7 +62,10 @@ export async function spawnService(
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`server did not start:\n${output}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
