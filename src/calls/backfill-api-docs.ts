@@ -131,7 +131,7 @@ export function backfillApiDocs(options: { auth: boolean; rateLimited: boolean }
         "400": errorResponse("The body is not JSON, or a field is not valid (each one in details).", [
           {
             code: "invalid_request",
-            message: "The backfill request is not valid: since must be an ISO 8601 date-time with a UTC offset or Z, e.g. 2026-06-12T14:22:05Z",
+            message: "Invalid request body (since): since must be an ISO 8601 date-time with a UTC offset or Z, e.g. 2026-06-12T14:22:05Z",
             details: [{ path: "since", message: "must be an ISO 8601 date-time with a UTC offset or Z, e.g. 2026-06-12T14:22:05Z" }],
           },
           INVALID_JSON_EXAMPLE,

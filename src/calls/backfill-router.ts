@@ -1,10 +1,11 @@
 // HTTP API for backfills: start one for a profile (or dry-run it for an estimate), follow it, cancel it.
 import { Router } from "express";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
+import { ConflictError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
 import type { PriceTable } from "../llm/prices.js";
-import { zodIssuesToDetails, type VariableLimits } from "../schema/index.js";
-import { backfillFilter, BackfillRequestSchema, dryRunBackfill, type BackfillReextractor, type BackfillRequest } from "./backfill.js";
+import { parseBody } from "../http/parse-body.js";
+import type { VariableLimits } from "../schema/index.js";
+import { backfillFilter, BackfillRequestSchema, dryRunBackfill, type BackfillReextractor } from "./backfill.js";
 import { iso } from "./call-view.js";
 import type { Profile } from "./config-file.js";
 import type { ConfigSource } from "./config-holder.js";
@@ -43,21 +44,13 @@ export function backfillView(backfill: BackfillRecord) {
   };
 }
 
-function parseBackfillRequest(body: unknown): BackfillRequest {
-  // No body at all is the defaults: every outdated extracted call.
-  const parsed = BackfillRequestSchema.safeParse(body === undefined ? {} : body);
-  if (parsed.success) return parsed.data;
-  const details = zodIssuesToDetails(parsed.error.issues, [], () => Object.keys(BackfillRequestSchema.innerType().innerType().shape));
-  throw new InvalidRequestError(`The backfill request is not valid: ${details.map((d) => `${d.path || "(body)"} ${d.message}`).join("; ")}`, details);
-}
-
 export function backfillRouter(deps: BackfillRouterDeps): Router {
   const router = Router();
 
   router.post("/profiles/:name/backfill", async (req, res) => {
     const profile = deps.config.current.profiles.get(req.params.name);
     if (!profile) throw new NotFoundError(`No profile named "${req.params.name}"`);
-    const request = parseBackfillRequest(req.body);
+    const request = parseBody(BackfillRequestSchema, req.body);
     const version = deps.profileVersion(profile);
     if (request.dry_run) {
       res.json(await dryRunBackfill(deps, profile, version, request));
