@@ -3,7 +3,7 @@
 // 2 bad input, 3 crash.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadSettings, SettingsError, type Settings } from "../src/config.js";
+import { loadSettings, SettingsError, type Settings } from "../src/settings.js";
 import { LlmNotConfiguredError, LocalModelUnavailableError, LocalRuntimeNotInstalledError } from "../src/errors.js";
 import { Extractor } from "../src/extract/index.js";
 import { createLlm, LocalLlm } from "../src/llm/index.js";

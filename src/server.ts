@@ -1,7 +1,7 @@
 // Wiring and start-up: the only place that knows every concrete part (settings, LLM, cache, metrics, routes).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { pathToFileURL } from "node:url";
-import { environment, loadSettings, SettingsError, type Settings } from "./config.js";
+import { environment, loadSettings, SettingsError, type Settings } from "./settings.js";
 import { createResultCache } from "./cache/index.js";
 import { startPipeline, type Pipeline, type ReloadReport } from "./calls/index.js";
 import { DatabaseSetupError } from "./db/index.js";

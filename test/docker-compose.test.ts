@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadPipelineConfig } from "../src/calls/index.js";
-import { loadSettings } from "../src/config.js";
+import { loadSettings } from "../src/settings.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadSettings } from "../../src/config.js";
+import { loadSettings } from "../../src/settings.js";
 import { inferenceThreads } from "../../src/llm/local-llm.js";
 import { downloadModel } from "../../src/llm/model-download.js";
 import { writeTinyGguf } from "../../test/support/tiny-gguf.js";

@@ -1,5 +1,5 @@
 // Builds the tiers the settings ask for, fastest first, and puts a ResultCache in front of them.
-import type { Settings } from "../config.js";
+import type { Settings } from "../settings.js";
 import type { Logger } from "../logger.js";
 import { MemoryStore } from "./memory-store.js";
 import { RedisStore } from "./redis-store.js";

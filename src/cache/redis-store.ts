@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { KeyLock, LockAttempt, Store } from "./store.js";
-import { throttleWarnings, type ThrottledWarn } from "./throttled-warning.js";
+import { throttleWarnings, type ThrottledWarn } from "../lib/throttled-warning.js";
 
 export interface RedisStoreOptions {
   url: string;

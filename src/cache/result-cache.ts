@@ -1,9 +1,9 @@
 // Answers a repeated request from the fastest tier that holds it, and makes concurrent identical requests share one computation.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../logger.js";
-import { canonicalHash } from "./canonical-hash.js";
+import { canonicalHash } from "../lib/canonical-hash.js";
 import type { Clock, KeyLock, LockAttempt, Store } from "./store.js";
-import { throttleWarnings, type ThrottledWarn } from "./throttled-warning.js";
+import { throttleWarnings, type ThrottledWarn } from "../lib/throttled-warning.js";
 
 export interface ResultCacheOptions {
   /** Fastest first. A read stops at the first tier that has the key; a write goes to all of them. */

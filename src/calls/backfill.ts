@@ -8,10 +8,10 @@ import type { Logger } from "../logger.js";
 import { costOf, type PriceTable } from "../llm/prices.js";
 import { isInstant, withDefaults, type VariableLimits } from "../schema/index.js";
 import { sourceNamed } from "../sources/index.js";
-import type { Profile } from "./config-file.js";
+import type { Profile } from "../configuration/config-file.js";
 import { CALL_STATES } from "./fates.js";
 import { callExtractJob } from "./payload.js";
-import type { BackfillFilter, BackfillItem, BackfillItemOutcome, CallRecord, CallStore, ListPosition } from "./store.js";
+import type { BackfillFilter, BackfillItem, BackfillItemOutcome, CallRecord, CallStore, ListPosition } from "./store/port.js";
 
 /** Calls a dry run re-extracts when the request gives no `limit`. */
 export const DEFAULT_DRY_RUN_SAMPLE = 20;

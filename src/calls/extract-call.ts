@@ -4,12 +4,12 @@ import { enqueueCallDeliveries, type BodyRenderer, type DeliveryOutbox, type Enq
 import type { Extractor, ExtractResult } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
 import { sourceNamed, type NormalizedCall, type Source } from "../sources/index.js";
-import type { TurnTaking } from "../turn-taking.js";
-import type { Profile } from "./config-file.js";
+import type { LoopPacer } from "../lib/loop-pacer.js";
+import type { Profile } from "../configuration/config-file.js";
 import { callExtractJob, enrichPayload, type DeliveryEvent, type EnrichInput } from "./payload.js";
-import { profileVersion } from "./profile-version.js";
+import { profileVersion } from "../configuration/profile-version.js";
 import { holdDecision, reviewedValues } from "./review.js";
-import type { CallExtraction, CallRecord, CallReview, CallStore } from "./store.js";
+import type { CallExtraction, CallRecord, CallReview, CallStore } from "./store/port.js";
 
 export interface CallExtractionDeps {
   extractor: Extractor;
@@ -32,7 +32,7 @@ export async function extractCall(
   call: CallRecord,
   profile: Profile,
   deps: CallExtractionDeps,
-  options: { turns?: Pick<TurnTaking, "next"> } = {},
+  options: { pacer?: Pick<LoopPacer, "next"> } = {},
 ): Promise<ExtractedCall> {
   const source = sourceNamed(call.source);
   const normalized = source.normalize(call.payload as Record<string, unknown>);

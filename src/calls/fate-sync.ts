@@ -6,7 +6,7 @@
 // an older version.
 import type { DeliveryOutbox } from "../delivery/index.js";
 import { fateOfDelivery, type CallFateInput } from "./fates.js";
-import type { CallStore } from "./store.js";
+import type { CallStore } from "./store/port.js";
 
 const BATCH = 500;
 

@@ -4,7 +4,7 @@ import type { Review } from "../extract/index.js";
 import { extractJobForTurns, type ExtractJob, type VariableLimits } from "../schema/index.js";
 import type { CallFacts, NormalizedCall, Source } from "../sources/index.js";
 import { formatForHumans, type Turn } from "../transcript/index.js";
-import type { Profile } from "./config-file.js";
+import type { Profile } from "../configuration/config-file.js";
 
 /** The longest agent prompt a call brings along (the extraction request's own limit for a system prompt). */
 const MAX_AGENT_PROMPT_CHARS = 100_000;

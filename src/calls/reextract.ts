@@ -1,19 +1,19 @@
 // Re-extraction: runs an extracted call again under its profile's current version, through the same path as a live
 // call (the extractor's cache, LLM limit and offload pool), keeps the result in the call's history and, when asked,
 // delivers it again as a new event. The API's `POST /v1/calls/{id}/reextract` and backfills both use it.
-import { canonicalJson } from "../cache/canonical-hash.js";
+import { canonicalJson } from "../lib/canonical-hash.js";
 import type { BodyRenderer, DeliveryOutbox } from "../delivery/index.js";
 import { ConflictError, DebriefError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
 import { sourceNamed } from "../sources/index.js";
-import type { Profile } from "./config-file.js";
-import type { ConfigSource } from "./config-holder.js";
+import type { Profile } from "../configuration/config-file.js";
+import type { ConfigSource } from "../configuration/config-holder.js";
 import { extractCall, nextEventNumber, routeCall, type ExtractedCall } from "./extract-call.js";
 import { routedFates } from "./fates.js";
-import { profileVersion } from "./profile-version.js";
+import { profileVersion } from "../configuration/profile-version.js";
 import { reviewedValues } from "./review.js";
-import type { CallRecord, CallStore, ExtractionTrigger } from "./store.js";
+import type { CallRecord, CallStore, ExtractionTrigger } from "./store/port.js";
 
 export interface ReextractOutcome {
   call_id: string;

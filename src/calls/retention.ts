@@ -1,7 +1,7 @@
 // Forgets what Debrief no longer needs: delivered deliveries and finished calls past the retention period.
 // Call payloads and delivery bodies hold transcripts and phone numbers; keeping them forever is a liability.
 import type { DeliveryOutbox } from "../delivery/index.js";
-import type { CallStore } from "./store.js";
+import type { CallStore } from "./store/port.js";
 
 const BATCH = 500;
 

@@ -5,8 +5,8 @@ import { z } from "zod";
 import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { countedFlags, type Review } from "../extract/index.js";
 import { knownKeysAt, outputSchemaFor, withDefaults, zodIssuesToDetails, type VariableSpec } from "../schema/index.js";
-import type { Profile } from "./config-file.js";
-import type { CallExtraction, CallReview } from "./store.js";
+import type { Profile } from "../configuration/config-file.js";
+import type { CallExtraction, CallReview } from "./store/port.js";
 
 export const MAX_REVIEW_REASON_CHARS = 2_000;
 /** A body of a thousand unknown names is one short answer. */

@@ -6,13 +6,13 @@ import type { Extractor } from "../extract/index.js";
 import { backoffDelayMs, type BodyRenderer, type DeliveryOutbox } from "../delivery/index.js";
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
-import type { ConfigSource } from "./config-holder.js";
+import type { ConfigSource } from "../configuration/config-holder.js";
 import { sourceNamed } from "../sources/index.js";
 import { routedFates } from "./fates.js";
 import { runBackfillItem, type BackfillReextractor } from "./backfill.js";
 import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
-import type { CallRecord, CallStore } from "./store.js";
-import { noTurns, type TurnTaking } from "../turn-taking.js";
+import type { CallRecord, CallStore } from "./store/port.js";
+import { noPacing, type LoopPacer } from "../lib/loop-pacer.js";
 
 export interface CallWorkerOptions {
   store: CallStore;
@@ -28,7 +28,7 @@ export interface CallWorkerOptions {
   /** Renders delivery bodies; default: on this thread. */
   renderBodies?: BodyRenderer;
   /** Shared with the delivery worker: each step of a call waits for its turn, so HTTP requests are served between. */
-  turns?: Pick<TurnTaking, "next">;
+  pacer?: Pick<LoopPacer, "next">;
   logger: Logger;
   /** Calls claimed and extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
   concurrency?: number;
@@ -69,7 +69,7 @@ export class CallWorker {
       leaseMs: 15 * 60_000,
       clock: Date.now,
       random: Math.random,
-      turns: noTurns,
+      pacer: noPacing,
       ...options,
     };
     this.#limit = pLimit(this.#options.concurrency);
@@ -180,7 +180,7 @@ export class CallWorker {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       // Claiming reads and writes the store for each call: it waits for its turn like any other step.
-      void this.#options.turns.next().then(() => {
+      void this.#options.pacer.next().then(() => {
         if (!this.#running) return;
         this.#pump()
           .catch((error: unknown) => this.#options.logger.error({ err: error }, "call worker poll failed"))
@@ -193,11 +193,11 @@ export class CallWorker {
   }
 
   async #process(call: CallRecord): Promise<void> {
-    const { store, extractor, outbox, limits, logger, clock, random, turns } = this.#options;
+    const { store, extractor, outbox, limits, logger, clock, random, pacer } = this.#options;
     const config = this.#options.config.current;
     const log = logger.child({ call_id: call.id, profile: call.profile, source: call.source });
     try {
-      await turns.next();
+      await pacer.next();
       const profile = config.profiles.get(call.profile);
       if (!profile) throw new DebriefError("profile_missing", 409, `Profile "${call.profile}" is no longer configured`);
       // A reviewer approved it: routed with their corrections, from the extraction they reviewed (never extracted again).
@@ -207,8 +207,8 @@ export class CallWorker {
         await this.#route(call, { profile, source, normalized, extraction: call.extraction }, log);
         return;
       }
-      const extracted = await extractCall(call, profile, { extractor, limits }, { turns });
-      await turns.next();
+      const extracted = await extractCall(call, profile, { extractor, limits }, { pacer });
+      await pacer.next();
       if (extracted.hold) {
         await store.markHeld(call.id, extracted.extraction);
         log.info({ flagged: Object.keys(extracted.extraction.review?.fields ?? {}) }, "call held for review");
@@ -233,7 +233,7 @@ export class CallWorker {
    * fates. An approved review is routed with the reviewer's corrections, as `call.reviewed`.
    */
   async #route(call: CallRecord, extracted: Pick<ExtractedCall, "profile" | "source" | "normalized" | "extraction">, log: Logger): Promise<void> {
-    const { store, outbox, turns } = this.#options;
+    const { store, outbox, pacer } = this.#options;
     const reviewed = call.reviewed?.approved ? call.reviewed : null;
     // A first extraction is event 1. A reviewed one goes out as the event its hold reserved in the call's history (1,
     // or a re-extraction's next event, sent with what receivers had before): a replay or a crash sends the same again.
@@ -245,7 +245,7 @@ export class CallWorker {
       { outbox, renderBodies: this.#options.renderBodies },
       { number: event, name: reviewed ? "call.reviewed" : "call.extracted", reviewed, ...(previousValues !== undefined ? { previousValues } : {}) },
     );
-    await turns.next();
+    await pacer.next();
     // The message quotes the payload (JSONata names the value it choked on): it goes to the call record, not the log.
     for (const failure of report.errors) log.error({ destination: failure.destination, expression: failure.path }, "delivery not enqueued: its expression failed on this call");
     // Pending, at the version before any outcome: an outcome the delivery worker already recorded is newer and stays.

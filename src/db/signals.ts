@@ -5,7 +5,7 @@
 // made up for when the LISTEN connection comes back (every channel is signalled then).
 import { EventEmitter } from "node:events";
 import pg from "pg";
-import { throttleWarnings, type ThrottledWarn } from "../cache/throttled-warning.js";
+import { throttleWarnings, type ThrottledWarn } from "../lib/throttled-warning.js";
 import type { Logger } from "../logger.js";
 import { connectionConfig } from "./postgres.js";
 

@@ -1,6 +1,6 @@
 // Routes one enriched payload to the destinations it matches: `when` decides, `transform` renders, the outbox stores.
 import type { CompiledDestination } from "./compile-destinations.js";
-import type { DeliveryOutbox } from "./outbox.js";
+import type { DeliveryOutbox } from "./outbox/port.js";
 import { renderBodies, type DestinationExpressions, type RenderedBody } from "./render-bodies.js";
 import type { Delivery } from "./types.js";
 

@@ -2,7 +2,7 @@
 // through and what was dead-lettered in the last day, and how long its current failure streak is. Nothing is ever
 // switched off automatically: a failing destination keeps being retried, and this is what tells someone.
 import type { CompiledDestination } from "./compile-destinations.js";
-import type { DeliveryOutbox } from "./outbox.js";
+import type { DeliveryOutbox } from "./outbox/port.js";
 import type { DestinationHealth } from "./types.js";
 
 export const HEALTH_WINDOW_MS = 24 * 60 * 60_000;

@@ -3,12 +3,12 @@ export { DestinationsConfigSchema, type DestinationConfig, type DestinationsConf
 export { compileDestinations, configIssues, substituteEnv, type CompiledDestination } from "./compile-destinations.js";
 export { ConfigError, ConflictError, DeliveryExpressionError, DestinationRefusedError, NotFoundError, type ConfigIssue } from "./errors.js";
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
-export type { ClaimedDelivery, ClaimRequest, DeliveryOutbox, FateSyncRow } from "./outbox.js";
-export { SqliteOutbox } from "./sqlite-outbox.js";
-export { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox } from "./postgres-outbox.js";
+export type { ClaimedDelivery, ClaimRequest, DeliveryOutbox, FateSyncRow } from "./outbox/port.js";
+export { SqliteOutbox } from "./outbox/sqlite.js";
+export { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox } from "./outbox/postgres.js";
 export { DeliveryWorker, LEASE_GRACE_MS, type DeliveryMetrics, type DeliveryWorkerOptions } from "./worker.js";
 export { enqueueCallDeliveries, type BodyRenderer, type EnqueueReport } from "./enqueue-call.js";
-export { deliveriesRouter } from "./router.js";
+export { deliveriesRouter } from "./api/router.js";
 export { consecutiveFailuresByDestination, destinationsHealth, HEALTH_WINDOW_MS } from "./health.js";
 export { samplePayload } from "./sample-payload.js";
 export { webhookIdFor } from "./signing.js";
@@ -23,4 +23,4 @@ export {
   DestinationHealthSchema,
   DestinationsHealthSchema,
   TestRequestResultSchema,
-} from "./api-docs.js";
+} from "./api/docs.js";

@@ -2,7 +2,7 @@
 import { performance } from "node:perf_hooks";
 import { request, type Dispatcher } from "undici";
 import { findRefusal, refusedUrlReason } from "./address-guard.js";
-import { parseRetryAfterMs } from "../retry-after.js";
+import { parseRetryAfterMs } from "../lib/retry-after.js";
 import { webhookHeaders } from "./signing.js";
 
 /** Enough of a receiver's answer to debug it, bounded so a chatty receiver cannot fill the outbox. */

@@ -4,11 +4,11 @@ import type { Dispatcher } from "undici";
 import type { Logger } from "../logger.js";
 import { createDeliveryDispatcher, refusedUrlReason } from "./address-guard.js";
 import type { CompiledDestination } from "./compile-destinations.js";
-import type { ClaimedDelivery, DeliveryOutbox } from "./outbox.js";
+import type { ClaimedDelivery, DeliveryOutbox } from "./outbox/port.js";
 import { decideAfterAttempt, type RetryDecision } from "./retry-policy.js";
 import { sendWebhook, type SendResult } from "./send-webhook.js";
 import type { AttemptOutcome, Delivery } from "./types.js";
-import { noTurns, type TurnTaking } from "../turn-taking.js";
+import { noPacing, type LoopPacer } from "../lib/loop-pacer.js";
 
 /** How long past an attempt's own timeout a lease lasts by default: room to record the result before anyone may reclaim it. */
 export const LEASE_GRACE_MS = 30_000;
@@ -43,7 +43,7 @@ export interface DeliveryWorkerOptions {
   /** The HTTP client; default: one guarded by the SSRF rules unless allowPrivate. */
   dispatcher?: Dispatcher;
   /** Shared with the call worker: each attempt signs, sends and records in turns, so HTTP requests are served between. */
-  turns?: Pick<TurnTaking, "next">;
+  pacer?: Pick<LoopPacer, "next">;
 }
 
 function describeFailure(result: SendResult, decision: RetryDecision, attemptsMade: number): string | null {
@@ -78,7 +78,7 @@ export class DeliveryWorker {
   private readonly metrics: DeliveryMetrics | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  private readonly turns: Pick<TurnTaking, "next">;
+  private readonly pacer: Pick<LoopPacer, "next">;
 
   private readonly globalLimit: LimitFunction;
   private readonly destinationLimits = new Map<string, LimitFunction>();
@@ -110,7 +110,7 @@ export class DeliveryWorker {
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? createDeliveryDispatcher({ allowPrivate: options.allowPrivate });
     this.globalLimit = pLimit(this.globalConcurrency);
-    this.turns = options.turns ?? noTurns;
+    this.pacer = options.pacer ?? noPacing;
   }
 
   private get destinations(): Map<string, CompiledDestination> {
@@ -174,7 +174,7 @@ export class DeliveryWorker {
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     // Finding and claiming due deliveries waits for its turn like any other step.
-    this.timer = setTimeout(() => void this.turns.next().then(() => this.stopping || this.poll()), delayMs);
+    this.timer = setTimeout(() => void this.pacer.next().then(() => this.stopping || this.poll()), delayMs);
     this.timer.unref();
   }
 
@@ -258,7 +258,7 @@ export class DeliveryWorker {
   }
 
   private async attempt(claim: ClaimedDelivery, target: CompiledDestination | undefined): Promise<void> {
-    await this.turns.next();
+    await this.pacer.next();
     const result: SendResult = target
       ? await sendWebhook({
           target,
@@ -287,7 +287,7 @@ export class DeliveryWorker {
       : ({ kind: "failed", reason: "refused" } as const);
     const outcome: AttemptOutcome = decision.kind;
     const error = describeFailure(result, decision, claim.runAttempt);
-    await this.turns.next();
+    await this.pacer.next();
     const delivery = await this.outbox.recordAttempt(claim, {
       outcome,
       nextAttemptAt: decision.kind === "retry" ? this.clock() + decision.delayMs : undefined,

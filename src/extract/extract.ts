@@ -2,9 +2,9 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 // The hashing module alone: the cache's store adapters (SQLite, Redis) are not the extractor's to load.
-import { canonicalHash } from "../cache/canonical-hash.js";
+import { canonicalHash } from "../lib/canonical-hash.js";
 import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
-import type { Settings } from "../config.js";
+import type { Settings } from "../settings.js";
 import type { ChatMessage, Llm, Usage } from "../llm/index.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
 import { boundedCounter } from "../transcript/index.js";
@@ -14,7 +14,7 @@ import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from
 import { buildFinalizeMessages, promptVersion } from "./prompt.js";
 import { addFlag, ANSWER_FLAGS, reviewOf, type AnswerFlag, type Review } from "./review.js";
 import { completeStructured, type StructuredResult } from "./structured.js";
-import type { TurnTaking } from "../turn-taking.js";
+import type { LoopPacer } from "../lib/loop-pacer.js";
 
 const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() });
 
@@ -160,17 +160,17 @@ export class Extractor {
   }
 
   /**
-   * With `turns` (the post-call pipeline's background extractions), each LLM request is built, and each answer
+   * With `pacer` (the post-call pipeline's background extractions), each LLM request is built, and each answer
    * validated, in its own turn of the event loop, so HTTP requests are served in between. `signal`: the caller no
    * longer waits (the client left); the LLM work is given up unless another caller shares it.
    */
-  async extract(job: ExtractJob, options: { turns?: Pick<TurnTaking, "next">; signal?: AbortSignal } = {}): Promise<ExtractResult> {
+  async extract(job: ExtractJob, options: { pacer?: Pick<LoopPacer, "next">; signal?: AbortSignal } = {}): Promise<ExtractResult> {
     if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKey(job), (signal) => this.#run(job, options.turns, signal), { read: job.options.cache, signal: options.signal })
-      : { value: await this.#run(job, options.turns, options.signal), cached: false };
+      ? await cache.getOrCompute(this.cacheKey(job), (signal) => this.#run(job, options.pacer, signal), { read: job.options.cache, signal: options.signal })
+      : { value: await this.#run(job, options.pacer, options.signal), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
     observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
@@ -195,9 +195,9 @@ export class Extractor {
     };
   }
 
-  async #run(job: ExtractJob, turns: Pick<TurnTaking, "next"> | undefined, signal: AbortSignal | undefined): Promise<Extraction> {
+  async #run(job: ExtractJob, pacer: Pick<LoopPacer, "next"> | undefined, signal: AbortSignal | undefined): Promise<Extraction> {
     const { settings } = this.#deps;
-    const llm = turns ? inTurns(this.#deps.llm, turns) : this.#deps.llm;
+    const llm = pacer ? paced(this.#deps.llm, pacer) : this.#deps.llm;
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
@@ -379,12 +379,12 @@ function settleFromFinalPass(judged: Judged, final: StructuredResult): void {
 }
 
 /** The LLM, each request sent and each answer taken up in its own turn. */
-function inTurns(llm: Llm, turns: Pick<TurnTaking, "next">): Llm {
+function paced(llm: Llm, pacer: Pick<LoopPacer, "next">): Llm {
   return {
     async complete(request) {
-      await turns.next();
+      await pacer.next();
       const completion = await llm.complete(request);
-      await turns.next();
+      await pacer.next();
       return completion;
     },
   };

@@ -1,7 +1,7 @@
 // The Express application: middleware order, routes, and error mapping. It knows routers, not their insides.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Request, type Response, type Router } from "express";
-import type { Settings } from "../config.js";
+import type { Settings } from "../settings.js";
 import type { Extractor } from "../extract/index.js";
 import type { LocalModelStatus } from "../llm/index.js";
 import type { Logger } from "../logger.js";

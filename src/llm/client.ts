@@ -3,9 +3,9 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import pLimit, { type LimitFunction } from "p-limit";
 import { DebriefError, LlmTimeoutError, LlmUnavailableError, RequestCancelledError } from "../errors.js";
-import type { Settings } from "../config.js";
+import type { Settings } from "../settings.js";
 import type { Logger } from "../logger.js";
-import { parseRetryAfterMs } from "../retry-after.js";
+import { parseRetryAfterMs } from "../lib/retry-after.js";
 import type { TokenCounter } from "../transcript/index.js";
 
 export interface ChatMessage {

@@ -1,6 +1,6 @@
 // The one place that picks the LLM provider from the settings: an OpenAI-compatible server, the embedded local
 // model, or none (every call a 503 that says what to set).
-import type { Settings } from "../config.js";
+import type { Settings } from "../settings.js";
 import { LlmNotConfiguredError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { OpenAiLlm, type Llm, type LlmObserver } from "./client.js";

@@ -3,7 +3,7 @@
 // context sequences; evaluation runs on llama.cpp's threads, never on the event loop.
 import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { LocalModelSettings, Settings } from "../config.js";
+import type { LocalModelSettings, Settings } from "../settings.js";
 import {
   DebriefError,
   LlmTimeoutError,

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Settings } from "../../src/config.js";
+import type { Settings } from "../../src/settings.js";
 import { createResultCache, type ResultCache } from "../../src/cache/index.js";
 import { silentLogger } from "../../src/logger.js";
 import { DOWN_REDIS_URL, REDIS_URL, deleteRedisKeys, makeTempDir, uniqueRedisPrefix, watchUnhandledRejections } from "./fixtures.js";

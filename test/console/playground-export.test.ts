@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadPipelineConfig } from "../../src/calls/config-file.js";
+import { loadPipelineConfig } from "../../src/configuration/config-file.js";
 import { curlCommand, profileYaml, shellQuote, variablesFromRows } from "../../web/src/playground-export.js";
 
 const LIMITS = { maxBodyBytes: 2 * 1024 * 1024, maxVariables: 200, maxDescriptionChars: 2_000 };

@@ -2,7 +2,7 @@
 // openai SDK and the loopback LLM server, one judge grades every model's summaries, and the verdicts land in the report.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReport, createSummaryJudge, loadDatasets, loadPrices, runItems, type DatasetItem } from "../../evals/index.js";
-import { loadSettings } from "../../src/config.js";
+import { loadSettings } from "../../src/settings.js";
 import { Extractor } from "../../src/extract/index.js";
 import { createLlm } from "../../src/llm/index.js";
 import { answerFor, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest, type Reply } from "../support/fake-llm.js";

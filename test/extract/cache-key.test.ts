@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadSettings } from "../../src/config.js";
+import { loadSettings } from "../../src/settings.js";
 import { Extractor } from "../../src/extract/index.js";
 import { unconfiguredLlm } from "../../src/llm/index.js";
 import { parseExtractRequest } from "../../src/schema/index.js";

@@ -2,7 +2,7 @@
 // chunk of a long call), counted independently here with tiktoken over the requests the fake LLM received.
 import { get_encoding } from "tiktoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSettings } from "../../src/config.js";
+import { loadSettings } from "../../src/settings.js";
 import { Extractor } from "../../src/extract/index.js";
 import { TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST } from "../../src/extract/plan.js";
 import { createLlm } from "../../src/llm/index.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSettings } from "../../src/config.js";
+import { loadSettings } from "../../src/settings.js";
 import { DebriefError } from "../../src/errors.js";
 import { inferenceThreads, LocalLlm } from "../../src/llm/local-llm.js";
 import { tinyModelFile } from "../support/local-model.js";

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSettings, type Settings } from "../../src/config.js";
+import { loadSettings, type Settings } from "../../src/settings.js";
 import { silentLogger } from "../../src/logger.js";
 import { startService, type Service } from "../../src/server.js";
 

@@ -4,7 +4,7 @@ import type { RequestHandler } from "express";
 import { MemoryStore, ipKeyGenerator, rateLimit, type Store } from "express-rate-limit";
 import { Redis } from "ioredis";
 import { RedisStore } from "rate-limit-redis";
-import { throttleWarnings } from "../../cache/throttled-warning.js";
+import { throttleWarnings } from "../../lib/throttled-warning.js";
 import type { Logger } from "../../logger.js";
 import type { ClientFacts } from "../locals.js";
 import { RateLimitedError, describeError } from "../errors.js";

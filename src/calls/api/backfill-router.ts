@@ -1,0 +1,83 @@
+// HTTP API for backfills: start one for a profile (or dry-run it for an estimate), follow it, cancel it.
+import { Router } from "express";
+import { ConflictError, NotFoundError } from "../../errors.js";
+import type { Extractor } from "../../extract/index.js";
+import type { PriceTable } from "../../llm/prices.js";
+import { parseBody } from "../../http/parse-body.js";
+import type { VariableLimits } from "../../schema/index.js";
+import { backfillFilter, BackfillRequestSchema, dryRunBackfill, type BackfillReextractor } from "../backfill.js";
+import { iso } from "./call-view.js";
+import type { Profile } from "../../configuration/config-file.js";
+import type { ConfigSource } from "../../configuration/config-holder.js";
+import type { BackfillRecord, CallStore } from "../store/port.js";
+
+export interface BackfillRouterDeps {
+  store: CallStore;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
+  limits: VariableLimits;
+  extractor: Pick<Extractor, "promptTokens">;
+  reextractor: BackfillReextractor;
+  prices: PriceTable;
+  /** The profile's current version (profile-version.ts). */
+  profileVersion: (profile: Profile) => string;
+  /** Told when a backfill starts, so the workers take it up now rather than at their next poll. */
+  onStarted: () => void;
+}
+
+/** `GET /v1/backfills/{id}`'s body; exported so the OpenAPI document's schema is checked against it. */
+export function backfillView(backfill: BackfillRecord) {
+  return {
+    backfill_id: backfill.id,
+    profile: backfill.profile,
+    state: backfill.state,
+    total: backfill.total,
+    done: backfill.done,
+    changed: backfill.changed,
+    failed: backfill.failed,
+    tokens: { prompt_tokens: backfill.prompt_tokens, completion_tokens: backfill.completion_tokens },
+    redeliver: backfill.redeliver,
+    request: backfill.request,
+    created_at: iso(backfill.created_at)!,
+    updated_at: iso(backfill.updated_at)!,
+    finished_at: iso(backfill.finished_at),
+  };
+}
+
+export function backfillRouter(deps: BackfillRouterDeps): Router {
+  const router = Router();
+
+  router.post("/profiles/:name/backfill", async (req, res) => {
+    const profile = deps.config.current.profiles.get(req.params.name);
+    if (!profile) throw new NotFoundError(`No profile named "${req.params.name}"`);
+    const request = parseBody(BackfillRequestSchema, req.body);
+    const version = deps.profileVersion(profile);
+    if (request.dry_run) {
+      res.json(await dryRunBackfill(deps, profile, version, request));
+      return;
+    }
+    const backfill = await deps.store.createBackfill({
+      filter: backfillFilter(profile, request, version),
+      limit: request.limit,
+      redeliver: request.redeliver,
+      request: { ...request, profile_version: version },
+    });
+    deps.onStarted();
+    res.status(202).json({ backfill_id: backfill.id, state: backfill.state, total: backfill.total });
+  });
+
+  router.get("/backfills/:id", async (req, res) => {
+    const backfill = await deps.store.getBackfill(req.params.id);
+    if (!backfill) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
+    res.json(backfillView(backfill));
+  });
+
+  router.post("/backfills/:id/cancel", async (req, res) => {
+    const backfill = await deps.store.cancelBackfill(req.params.id);
+    if (!backfill) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
+    if (backfill.state === "done") throw new ConflictError(`Backfill "${backfill.id}" is done already: there is nothing left to cancel`);
+    res.json(backfillView(backfill));
+  });
+
+  return router;
+}

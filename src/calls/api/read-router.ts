@@ -1,0 +1,157 @@
+// HTTP API for looking at calls: the list (filtered, newest first, a page at a time), one call with every
+// destination's fate, caller memory (what is known of a phone number), and the export of a profile's calls to evals.
+import { Router } from "express";
+import { z } from "zod";
+import type { DeliveryOutbox } from "../../delivery/index.js";
+import { InvalidRequestError, NotFoundError } from "../../errors.js";
+import { parseQuery } from "../../http/parse-query.js";
+import { isInstant, type VariableLimits } from "../../schema/index.js";
+import { SOURCE_NAMES } from "../../sources/index.js";
+import { callSummaryView, describeCall } from "./call-view.js";
+import { describeCaller } from "./caller-memory.js";
+import type { Profile } from "../../configuration/config-file.js";
+import type { ConfigSource } from "../../configuration/config-holder.js";
+import { evalLineOf, extractedCalls, streamLines } from "./export.js";
+import { CALL_STATES } from "../fates.js";
+import { readCursor, writeCursor } from "./list-cursor.js";
+import { toE164 } from "../../lib/phone.js";
+import type { AnswerSettings } from "../../configuration/profile-version.js";
+import type { CallStore } from "../store/port.js";
+
+export const MAX_CALLS_PER_PAGE = 200;
+export const MAX_CALLER_CALLS = 50;
+
+const instant = z
+  .string()
+  .refine(isInstant, "must be an ISO 8601 date-time with a UTC offset or Z, e.g. 2026-06-12T14:22:05Z")
+  .transform((value) => Date.parse(value));
+
+/** `?state=a&state=b` arrives as an array, `?state=a` as a string: both are a list of states. */
+const oneOrMore = (value: unknown) => (typeof value === "string" ? [value] : value);
+
+/** `GET /v1/calls` query parameters; the OpenAPI document describes them from this schema. */
+export const ListCallsQuerySchema = z
+  .object({
+    profile: z.string().min(1).max(64).optional(),
+    source: z.enum(SOURCE_NAMES, { message: `must be one of ${SOURCE_NAMES.join(", ")}` }).optional(),
+    state: z
+      .preprocess(oneOrMore, z.array(z.enum(CALL_STATES, { message: `must be one of ${CALL_STATES.join(", ")}` })).min(1).max(CALL_STATES.length))
+      .optional(),
+    external_id: z.string().min(1).max(200).optional(),
+    since: instant.optional(),
+    until: instant.optional(),
+    destination: z.string().min(1).max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_CALLS_PER_PAGE).default(50),
+    cursor: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** `GET /v1/calls/export` query parameters. */
+export const ExportCallsQuerySchema = z
+  .object({
+    profile: z.string().min(1).max(64),
+    format: z.literal("eval", { errorMap: () => ({ message: 'must be "eval" (the eval harness\'s JSONL): the only export format' }) }),
+    since: instant.optional(),
+    until: instant.optional(),
+  })
+  .strict();
+
+/** `GET /v1/callers/{phone}` query parameters. */
+export const CallerQuerySchema = z
+  .object({
+    profile: z.string().min(1).max(64),
+    limit: z.coerce.number().int().min(1).max(MAX_CALLER_CALLS).default(10),
+  })
+  .strict();
+
+export interface CallsReadRouterDeps {
+  store: CallStore;
+  outbox: DeliveryOutbox;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
+  /** The model and prompt version profiles' versions include. */
+  extractor: AnswerSettings;
+  limits: VariableLimits;
+}
+
+/** `since` before `until`, when both are given. */
+function checkPeriod(query: { since?: number; until?: number }): void {
+  if (query.since !== undefined && query.until !== undefined && query.since >= query.until) {
+    throw new InvalidRequestError("`until` must be later than `since`", [{ path: "until", message: "must be later than since" }]);
+  }
+}
+
+/** The profile a query names; an unknown one is a 400 naming `profile` and the profiles there are. */
+export function profileNamed(config: ConfigSource, name: string): Profile {
+  const profile = config.current.profiles.get(name);
+  if (profile) return profile;
+  const known = [...config.current.profiles.keys()].join(", ") || "(none configured)";
+  throw new InvalidRequestError(`No profile named "${name}"`, [{ path: "profile", message: `must name a configured profile: ${known}` }]);
+}
+
+/** The `GET /v1/calls` body; exported so the OpenAPI document's schema is checked against it. */
+export async function listCalls(store: CallStore, query: z.infer<typeof ListCallsQuerySchema>) {
+  checkPeriod(query);
+  const filters = {
+    profile: query.profile,
+    source: query.source,
+    states: query.state ? [...new Set(query.state)].sort() : undefined,
+    externalId: query.external_id,
+    since: query.since,
+    until: query.until,
+    destination: query.destination,
+  };
+  const key = await store.cursorKey();
+  const after = query.cursor === undefined ? undefined : readCursor(key, query.cursor, filters);
+  // One more than the page: whether there is a next page, without counting.
+  const rows = await store.list({ ...filters, after, limit: query.limit + 1 });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    calls: page.map(callSummaryView),
+    next_cursor: rows.length > query.limit && last ? writeCursor(key, { created_at: last.created_at, id: last.id }, filters) : null,
+  };
+}
+
+export function callsReadRouter(deps: CallsReadRouterDeps): Router {
+  const router = Router();
+
+  router.get("/calls", async (req, res) => {
+    res.json(await listCalls(deps.store, parseQuery(ListCallsQuerySchema, req)));
+  });
+
+  // Before /calls/:id, which would take "export" for a call id.
+  router.get("/calls/export", async (req, res) => {
+    const query = parseQuery(ExportCallsQuerySchema, req);
+    checkPeriod(query);
+    const profile = profileNamed(deps.config, query.profile);
+    const calls = extractedCalls(deps.store, query);
+    await streamLines(res, (async function* () {
+      for await (const call of calls) yield evalLineOf(call, profile, deps.limits);
+    })());
+  });
+
+  router.get("/calls/:id", async (req, res) => {
+    const call = await deps.store.get(req.params.id);
+    if (!call) throw new NotFoundError(`No call with id "${req.params.id}"`);
+    res.json(await describeCall(call, { ...deps, config: deps.config.current }));
+  });
+
+  router.get("/callers/:phone", async (req, res) => {
+    const query = parseQuery(CallerQuerySchema, req);
+    const profile = profileNamed(deps.config, query.profile);
+    const phone = req.params.phone;
+    const number = phone.length <= 64 ? toE164(phone, profile.defaultRegion) : ({ ok: false, reason: "not_a_number" } as const);
+    if (!number.ok) {
+      const message =
+        number.reason === "no_country_code"
+          ? `has no country code, and profile "${profile.name}" has no default_region: send it in E.164 (+15551234567) or set the profile's default_region`
+          : "is not a phone number";
+      throw new InvalidRequestError(`The phone number ${message}`, [{ path: "phone", message }]);
+    }
+    const history = await deps.store.callerHistory(profile.name, number.e164, query.limit);
+    res.json(describeCaller(profile, number.e164, history));
+  });
+
+  return router;
+}

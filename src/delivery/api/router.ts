@@ -1,0 +1,73 @@
+// HTTP API for deliveries: list, inspect, send again (a dead letter, or a pending one now), destinations' health, and
+// "Make test request" for a destination.
+import { Router } from "express";
+import type { Dispatcher } from "undici";
+import { z } from "zod";
+import { parseQuery } from "../../http/parse-query.js";
+import { createDeliveryDispatcher } from "../address-guard.js";
+import type { CompiledDestination } from "../compile-destinations.js";
+import { NotFoundError } from "../errors.js";
+import { destinationsHealth } from "../health.js";
+import { MAX_LIST_LIMIT, type DeliveryOutbox } from "../outbox/port.js";
+import { sendTestRequest } from "./test-request.js";
+import { DELIVERY_STATUSES } from "../types.js";
+
+/** `GET /v1/deliveries` query parameters; the OpenAPI document describes them from this schema. */
+export const ListQuerySchema = z.object({
+  status: z.enum(DELIVERY_STATUSES, { message: `must be one of ${DELIVERY_STATUSES.join(", ")}` }).optional(),
+  destination: z.string().min(1).optional(),
+  call_id: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
+});
+
+/** Mounted by the app under `/v1`. Errors are DebriefErrors for the app's error middleware to render. */
+export function deliveriesRouter(deps: {
+  outbox: DeliveryOutbox;
+  /** Told when a delivery is queued again, so the workers (of any instance) send it now. */
+  worker: { wake(): void };
+  /** Awaited after a delivery was sent again (a dead letter's fate goes back to pending on its call). Must not throw. */
+  onRetried?: (deliveryId: string) => Promise<void>;
+  /** The destinations now: a function when a reload may replace them, read at each request. */
+  destinations: Map<string, CompiledDestination> | (() => Map<string, CompiledDestination>);
+  allowPrivate: boolean;
+  /** The client for "Make test request"; the owner closes it at shutdown. Default: a new guarded one. */
+  testDispatcher?: Dispatcher;
+}): Router {
+  const router = Router();
+  const { destinations } = deps;
+  const destinationsNow = typeof destinations === "function" ? destinations : () => destinations;
+  // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
+  const testDispatcher = deps.testDispatcher ?? createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
+
+  router.get("/deliveries", async (req, res) => {
+    const query = parseQuery(ListQuerySchema, req);
+    res.json({
+      deliveries: await deps.outbox.list({ status: query.status, destination: query.destination, callId: query.call_id, limit: query.limit }),
+    });
+  });
+
+  router.get("/deliveries/:id", async (req, res) => {
+    const delivery = await deps.outbox.get(req.params.id);
+    if (!delivery) throw new NotFoundError(`No delivery with id "${req.params.id}".`);
+    res.json({ delivery });
+  });
+
+  router.post("/deliveries/:id/retry", async (req, res) => {
+    const delivery = await deps.outbox.retry(req.params.id);
+    await deps.onRetried?.(delivery.id);
+    deps.worker.wake();
+    res.json({ delivery });
+  });
+
+  router.get("/destinations", async (_req, res) => {
+    res.json(await destinationsHealth(deps.outbox, destinationsNow()));
+  });
+
+  router.post("/destinations/:name/test", async (req, res) => {
+    const destination = destinationsNow().get(req.params.name);
+    if (!destination) throw new NotFoundError(`No destination named "${req.params.name}" is configured.`);
+    res.json(await sendTestRequest(destination, { dispatcher: testDispatcher, allowPrivate: deps.allowPrivate }));
+  });
+
+  return router;
+}

@@ -1,0 +1,263 @@
+// Assembles the post-call pipeline from its configuration file: call store, extraction worker, outbox, delivery worker, routes.
+// The role decides which halves run here: `api` accepts and answers, `worker` extracts and delivers, `all` does both.
+import type { Request, Router } from "express";
+import type { Settings } from "../settings.js";
+import {
+  createDeliveryDispatcher,
+  DeliveryWorker,
+  deliveriesApiDocs,
+  deliveriesRouter,
+  type BodyRenderer,
+  type DeliveryMetrics,
+  type DeliveryOutbox,
+} from "../delivery/index.js";
+import type { Extractor } from "../extract/index.js";
+import type { ApiDocs } from "../http/openapi.js";
+import type { Logger } from "../logger.js";
+import { SHIPPED_PRICES } from "../llm/prices.js";
+import { callsApiDocs } from "../calls/api/docs/calls.js";
+import { backfillApiDocs } from "../calls/api/docs/backfills.js";
+import { backfillRouter } from "../calls/api/backfill-router.js";
+import { profileVersion } from "../configuration/profile-version.js";
+import { syncFates } from "../calls/fate-sync.js";
+import type { PipelineConfig } from "../configuration/config-file.js";
+import { holdPipelineConfig, type ReloadReport } from "../configuration/config-holder.js";
+import { selfAuthenticating } from "../calls/api/inbound.js";
+import { openPipelineStores } from "./open-stores.js";
+import { callsReadRouter } from "../calls/api/read-router.js";
+import { callsRouter, type CallsRouterDeps } from "../calls/api/router.js";
+import { CallReextractor, type Reextractor } from "../calls/reextract.js";
+import { reextractRouter } from "../calls/api/reextract-router.js";
+import { reloadRouter } from "../configuration/reload-router.js";
+import { pruneFinished } from "../calls/retention.js";
+import type { CallStore } from "../calls/store/port.js";
+import { CallWorker } from "../calls/worker.js";
+import { LoopPacer } from "../lib/loop-pacer.js";
+
+const PRUNE_INTERVAL_MS = 60 * 60_000;
+/** How long a delivery's fate can lag behind the outbox after a crash between the two writes. */
+const FATE_SWEEP_INTERVAL_MS = 30_000;
+
+export interface Pipeline {
+  /** The configuration now. */
+  readonly config: PipelineConfig;
+  /** Reloads the configuration file (SIGHUP, POST /v1/admin/reload); a bad file keeps the running one. */
+  reload(): ReloadReport;
+  /** Empty on a worker instance. */
+  routers: Router[];
+  /** The routers' paths in the OpenAPI document. */
+  apiDocs: ApiDocs[];
+  store: CallStore;
+  outbox: DeliveryOutbox;
+  /** Re-extracts one call under its profile's current version (the API's reextract route, backfills). */
+  reextractor: Reextractor;
+  /** POST /v1/calls requests whose profile authenticates them (signature, URL token) instead of an API key. */
+  selfAuthenticating: (req: Request) => boolean;
+  /** Stops both workers (in-flight work may finish until the deadline; the rest stays stored) and closes the stores. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+export interface PipelineOptions {
+  settings: Settings;
+  /** Where `${NAME}` references in the configuration file are looked up. */
+  env: Record<string, string | undefined>;
+  extractor: Extractor;
+  logger: Logger;
+  deliveryMetrics?: DeliveryMetrics;
+  /** Told of every call a platform posted that was recognised, by source and outcome. */
+  onCallReceived?: CallsRouterDeps["onReceived"];
+  /** Told of every call held for review, and of every decision on one (metrics). */
+  onCallHeld?: () => void;
+  onCallReviewed?: CallsRouterDeps["onReviewed"];
+  /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
+  renderBodies?: BodyRenderer;
+  /** Poll intervals; tests shorten them. */
+  pollIntervalMs?: number;
+  /** How often workers push fates the call store has not confirmed (see fate-sync.ts); tests shorten it. */
+  fateSweepIntervalMs?: number;
+}
+
+/**
+ * How long a claimed call is a worker's before another may take it: long enough that its LLM calls have surely
+ * timed out (every retry of a chunk round and of the final pass, with a repair round each), plus a margin.
+ */
+export function extractionLeaseMs(llm: Settings["llm"]): number {
+  return llm.timeoutMs * (llm.maxRetries + 1) * 4 + Math.min(60_000, llm.timeoutMs);
+}
+
+/**
+ * Throws ConfigError (naming each bad path) when the file is invalid, DatabaseSetupError when the store cannot be
+ * used: a bad file or database stops start-up, never a call.
+ */
+export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  const { settings, env, extractor, logger } = options;
+  const config = holdPipelineConfig({
+    file: settings.configFile!,
+    env,
+    limits: settings.limits,
+    allowPrivate: settings.allowPrivateDestinations,
+    answers: extractor,
+    logger: logger.child({ module: "config" }),
+  });
+  const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger);
+  // Another instance on the same database reloaded: so does this one (its own file; the same text changes nothing).
+  signals.subscribe("config", () => {
+    try {
+      config.reload();
+    } catch (error) {
+      // A signal handler must never throw into the LISTEN connection's event loop: the running configuration stays.
+      logger.error({ err: error }, "configuration reload failed; the previous configuration keeps running");
+    }
+  });
+  /** A reload asked of this instance (the API, SIGHUP): a good one reaches every instance sharing the database. */
+  const reload = (): ReloadReport => {
+    const report = config.reload();
+    if (report.ok) signals.notify("config");
+    return report;
+  };
+  const serves = settings.role !== "worker";
+  const works = settings.role !== "api";
+  // Re-extraction: the API's reextract route, and each call of a backfill (which the call worker runs).
+  const reextractor = new CallReextractor({
+    store,
+    outbox,
+    extractor,
+    config,
+    limits: settings.limits,
+    renderBodies: options.renderBodies,
+    onEnqueued: () => signals.notify("deliveries"),
+    onHeld: options.onCallHeld,
+  });
+
+  let stopWorkers = async (_deadlineMs: number) => {};
+  let pruning: NodeJS.Timeout | undefined;
+  let sweeping: NodeJS.Timeout | undefined;
+  const pushFates = (ids: readonly string[]) =>
+    syncFates(store, outbox, { ids }).then(
+      () => undefined,
+      (error: unknown) => logger.error({ err: error }, "could not record deliveries' fates on their calls; the fate sweep will"),
+    );
+  if (works) {
+    const interrupted = { calls: await store.releaseAbandonedClaims(), deliveries: await outbox.releaseAbandonedClaims() };
+    if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
+    // Both workers' steps are paced between HTTP requests: a burst of accepted calls never waits behind their extraction.
+    const pacer = new LoopPacer();
+    const deliveryWorker = new DeliveryWorker({
+      outbox,
+      destinations: () => config.current.destinations,
+      logger: logger.child({ module: "delivery" }),
+      allowPrivate: settings.allowPrivateDestinations,
+      metrics: options.deliveryMetrics,
+      pollIntervalMs: options.pollIntervalMs,
+      leaseGraceMs: settings.deliveryLeaseGraceMs,
+      pacer,
+      onStatusChanged: (delivery) => pushFates([delivery.id]),
+    });
+    const callWorker = new CallWorker({
+      store,
+      extractor,
+      config,
+      outbox,
+      limits: settings.limits,
+      renderBodies: options.renderBodies,
+      pacer,
+      logger: logger.child({ module: "calls" }),
+      onEnqueued: () => signals.notify("deliveries"),
+      onHeld: options.onCallHeld,
+      pollIntervalMs: options.pollIntervalMs,
+      // Each extraction needs an LLM slot: more would wait on the LLM while holding their claim, work another
+      // instance's idle worker could be doing.
+      concurrency: settings.llm.concurrency,
+      leaseMs: extractionLeaseMs(settings.llm),
+      backfills: { reextractor },
+    });
+    signals.subscribe("calls", () => callWorker.wake());
+    signals.subscribe("deliveries", () => deliveryWorker.wake());
+    deliveryWorker.start();
+    callWorker.start();
+    // Every worker instance prunes; on a shared database they may overlap, which is safe (see pruneFinished).
+    const prune = async () => {
+      try {
+        const pruned = await pruneFinished(store, outbox, Date.now() - settings.retentionMs);
+        if (pruned.calls + pruned.deliveries > 0) logger.info(pruned, "pruned finished calls and delivered deliveries past retention");
+      } catch (error) {
+        logger.error({ err: error }, "pruning failed");
+      }
+    };
+    void prune();
+    pruning = setInterval(() => void prune(), PRUNE_INTERVAL_MS).unref();
+    // Fates a crash left unconfirmed (and, after an upgrade, every delivery the outbox already had) reach their calls.
+    const sweep = async () => {
+      try {
+        const pushed = await syncFates(store, outbox);
+        if (pushed > 0) logger.info({ pushed }, "recorded deliveries' fates on their calls");
+      } catch (error) {
+        logger.error({ err: error }, "the fate sweep failed; it runs again shortly");
+      }
+    };
+    void sweep();
+    sweeping = setInterval(() => void sweep(), options.fateSweepIntervalMs ?? FATE_SWEEP_INTERVAL_MS).unref();
+    stopWorkers = async (deadlineMs) => void (await Promise.all([callWorker.stop(deadlineMs), deliveryWorker.stop(deadlineMs)]));
+  }
+  // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
+  const testDispatcher = serves ? createDeliveryDispatcher({ allowPrivate: settings.allowPrivateDestinations }) : undefined;
+  logger.info(
+    { role: settings.role, store: store.engine, profiles: config.profiles(), destinations: [...config.current.destinations.keys()] },
+    "post-call pipeline started",
+  );
+  // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
+  const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
+
+  return {
+    get config() {
+      return config.current;
+    },
+    reload,
+    store,
+    outbox,
+    reextractor,
+    selfAuthenticating: selfAuthenticating(config, settings.apiKeys.length > 0),
+    routers: serves
+      ? [
+          callsRouter({
+            store,
+            config,
+            limits: settings.limits,
+            extractor,
+            onAccepted: () => signals.notify("calls"),
+            onReceived: options.onCallReceived,
+            onReviewed: options.onCallReviewed,
+          }),
+          callsReadRouter({ store, outbox, config, extractor, limits: settings.limits }),
+          reextractRouter({ reextractor }),
+          reloadRouter({ reload }),
+          backfillRouter({
+            store,
+            config,
+            limits: settings.limits,
+            extractor,
+            reextractor,
+            prices: SHIPPED_PRICES,
+            profileVersion: (profile) => profileVersion(profile, extractor),
+            onStarted: () => signals.notify("calls"),
+          }),
+          deliveriesRouter({
+            outbox,
+            worker: { wake: () => signals.notify("deliveries") },
+            onRetried: (id) => pushFates([id]),
+            destinations: () => config.current.destinations,
+            allowPrivate: settings.allowPrivateDestinations,
+            testDispatcher,
+          }),
+        ]
+      : [],
+    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), deliveriesApiDocs(guards)] : [],
+    async close(deadlineMs) {
+      clearInterval(pruning);
+      clearInterval(sweeping);
+      await stopWorkers(deadlineMs);
+      await closeStores();
+      await testDispatcher?.close();
+    },
+  };
+}
