@@ -3,44 +3,8 @@
 import autocannon from "autocannon";
 import OpenAI from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import { summarize, type LatencySummary } from "./lib/stats.js";
-
-interface JobBounds {
-  /** Stop after this many requests… */
-  maxRequests: number;
-  /** …or after this many seconds, whichever comes first. */
-  maxSeconds: number;
-  connections: number;
-  /** Per-request timeout. */
-  timeoutSeconds: number;
-  /** Replaced in the body by `<runId>-<n>` for each request, so no two requests are alike. */
-  marker?: string;
-  runId: string;
-}
-
-export type LoadJob =
-  | ({ kind: "http"; url: string; body: string } & JobBounds)
-  | ({ kind: "sdk"; baseURL: string; body: string } & JobBounds);
-
-export interface LoadResult {
-  /** Responses received (any status). */
-  completed: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
-  /** Start to finish of the run. */
-  wallMs: number;
-  /** Start to the last response: the wall time of a run bounded by count. */
-  lastResponseMs: number;
-  /** ok responses per second of wall time. */
-  rps: number;
-  /** Latency of the ok responses, in ms. */
-  latency: LatencySummary;
-  /** Every ok response's latency, in ms, so that runs done in slices can be merged exactly. */
-  samples: number[];
-}
+import type { JobBounds, LoadJob, LoadResult } from "./lib/load-job.js";
+import { summarize } from "./lib/stats.js";
 
 type Message = { id: number; job: LoadJob };
 type Reply = { id: number; ok: true; result: LoadResult } | { id: number; ok: false; error: string };

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from "node:url";
 import { environment, loadSettings, SettingsError, type Settings } from "./settings.js";
 import { createResultCache } from "./cache/index.js";
-import { startPipeline, type Pipeline, type ReloadReport } from "./calls/index.js";
+import type { ReloadReport } from "./configuration/index.js";
+import { startPipeline, type Pipeline } from "./wiring/index.js";
 import { DatabaseSetupError } from "./db/index.js";
 import { ConfigError, consecutiveFailuresByDestination } from "./delivery/index.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";

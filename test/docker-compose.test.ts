@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { loadPipelineConfig } from "../src/calls/index.js";
+import { loadPipelineConfig } from "../src/configuration/index.js";
 import { loadSettings } from "../src/settings.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));

@@ -1,6 +1,6 @@
 // The bench's side of the load generator: forks it once and sends it jobs over IPC, one at a time.
 import { fork, type ChildProcess } from "node:child_process";
-import type { LoadJob, LoadResult } from "../load-generator.js";
+import type { LoadJob, LoadResult } from "./load-job.js";
 import { track } from "./processes.js";
 
 export type { LoadJob, LoadResult };

@@ -1,6 +1,8 @@
 // Turns a storm of identical warnings (Redis down: one per request) into one log line per interval with a count.
 import type { Logger } from "../logger.js";
-import type { Clock } from "../cache/store.js";
+
+/** Milliseconds since the epoch; injectable for tests. */
+type Clock = () => number;
 
 export type ThrottledWarn = (topic: string, fields: Record<string, unknown>, message: string) => void;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compilePipelineConfig, loadPipelineConfig } from "../../src/calls/index.js";
+import { compilePipelineConfig, loadPipelineConfig } from "../../src/configuration/index.js";
 import { ConfigError } from "../../src/delivery/index.js";
 
 const limits = { maxVariables: 200, maxDescriptionChars: 2000 };

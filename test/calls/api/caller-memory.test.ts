@@ -1,7 +1,7 @@
 // Caller memory's pure parts: phone numbers in E.164, and the flat map of strings a pre-call webhook injects.
 import { describe, expect, it } from "vitest";
 import { dynamicVariables, flatString } from "../../../src/calls/api/caller-memory.js";
-import type { Profile } from "../../../src/calls/index.js";
+import type { Profile } from "../../../src/configuration/index.js";
 import { customerE164, isPhoneRegion, toE164 } from "../../../src/lib/phone.js";
 import type { CallRecord, CallSummary } from "../../../src/calls/store/port.js";
 
