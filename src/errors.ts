@@ -1,4 +1,5 @@
-// The error hierarchy every layer throws and the HTTP layer maps to `{"error": {code, message, details}}`.
+// The error hierarchy every layer throws and the HTTP layer maps to `{"error": {code, message, details}}`, and the
+// configuration file's own error, which stops start-up instead.
 
 export interface ErrorDetail {
   /** JSON path of the offending field, e.g. "variables[2].options" or "transcript[4]". */
@@ -134,5 +135,25 @@ export class LocalRuntimeNotInstalledError extends DebriefError {
       "The local model runtime (the optional package node-llama-cpp) is not installed: this is a lean install. Run `npm install` without --omit=optional (or use the Docker image's `local` target), or set OPENAI_API_KEY (or OPENAI_BASE_URL).",
       options,
     );
+  }
+}
+
+export interface ConfigIssue {
+  /** Dotted path into the configuration file, e.g. "destinations.crm.headers.X-API-Token". */
+  path: string;
+  message: string;
+}
+
+/**
+ * The configuration file (DEBRIEF_CONFIG) cannot be used; thrown at start-up so a bad file never reaches a call. Not a
+ * DebriefError: it never reaches a client as such (a reload answers its issues as InvalidConfigError).
+ */
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(`Invalid configuration:\n${issues.map((issue) => `  ${issue.path}: ${issue.message}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.issues = issues;
   }
 }

@@ -177,8 +177,6 @@ const EnvSchema = z.object({
   DEBRIEF_DELIVERY_LEASE_GRACE: duration("30s").pipe(z.number().min(1_000, "must be at least 1s")),
 });
 
-export type Env = z.input<typeof EnvSchema>;
-
 /** `local:` and the model file's name without `.gguf`: what `meta.model` reports and what a request may name. */
 export function localModelName(source: LocalModelSource): string {
   const file = source.kind === "file" ? basename(source.path) : source.fileName;

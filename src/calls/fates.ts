@@ -1,5 +1,28 @@
 // What became of a call at each destination (its fate), and the one state the API shows for a call, derived from its
 // extraction stage and those fates. Pure: both store adapters and the call view use these same rules.
+//
+// The words for a call, used with these meanings in the code, the README and the API:
+// - stage: where the call is in its own extraction lifecycle (CALL_STAGES: accepted, extracting, extracted,
+//   extraction_failed, skipped, needs_review). The call store keeps it in the `calls.state` column (the first
+//   release's name).
+// - state: what the API shows for the call (CALL_STATES, `state` in every answer and filter). It is the stage until the
+//   call is extracted; after that the destinations' latest fates decide it (delivering, delivered, delivery_failed, or
+//   extracted when no destination applied). Kept in `calls.public_state`, written in the same transaction as the stage
+//   and the fates, so a list filters on it with an index.
+// - fate: what became of one event of the call at one destination (FATES: delivered, pending, failed, skipped), with
+//   why (FATE_REASONS). Stored in `call_fates`; a call's view prefers the outbox's live delivery status.
+// - event: one routing of the call to its profile's destinations, numbered per call. 1 is its first extraction
+//   (`call.extracted`, or `call.reviewed` when it was held); each re-extraction delivered again takes the next
+//   (`call.reextracted`, or `call.reviewed` when held). A destination gets at most one delivery per event, whose
+//   webhook-id derives from the call, the destination and the event, so receivers can deduplicate.
+// - profile version: 12 hex digits of a hash over what changes a profile's answers (variables, system prompt, model,
+//   prompt templates, evidence, time zone; not destinations, gates or inbound auth). Each stored extraction records
+//   the version it ran under; a call extracted under another version than the current one is outdated.
+// - hold: a profile's `review.hold`. A call whose extraction has a flagged value that counts (`review.flags`) waits in
+//   needs_review, routed nowhere, until a reviewer approves it (routed with the corrections, not extracted again) or
+//   skips it. A held re-extraction reserves its event number when it is held.
+// - backfill item: one call of a backfill (a profile's past calls re-extracted under its current version), fixed when
+//   the backfill starts. The call worker claims items only when no live call is due; each ends done or failed.
 import type { DeliveryStatus, DeliveryWithAttempts, EnqueueReport } from "../delivery/index.js";
 
 /**

@@ -3,28 +3,15 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import {
-  compileDestinations,
-  ConfigError,
-  configIssues,
-  retryPolicyFromConfig,
-  substituteEnv,
-  type CompiledDestination,
-  type ConfigIssue,
-  type RetryPolicy,
-} from "../delivery/index.js";
+import { compileDestinations, configIssues, retryConfigSchema, retryPolicyFromConfig, substituteEnv, type CompiledDestination, type RetryPolicy } from "../delivery/index.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
 import { REVIEW_FLAGS, type ReviewFlag } from "../extract/index.js";
 import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
 import { SOURCE_NAMES, type SourceChoice } from "../sources/index.js";
 import { isPhoneRegion } from "../lib/phone.js";
 
-const RetrySchema = z
-  .object({
-    max_attempts: z.number().int().min(1).max(100).optional(),
-    initial_delay_ms: z.number().int().min(10).max(86_400_000).optional(),
-    max_delay_ms: z.number().int().min(10).max(7 * 86_400_000).optional(),
-  })
-  .strict();
+/** Retries of an extraction may come sooner and more often than a destination's: from 10 ms apart, up to 100 tries. */
+const RetrySchema = retryConfigSchema({ minDelayMs: 10, maxAttempts: 100 });
 
 /** Which flags hold a call for a human, and the confidence under which a value is low_confidence. */
 const ReviewSettingsSchema = z

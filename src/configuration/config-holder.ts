@@ -1,7 +1,7 @@
 // The configuration as it is now: loaded at start-up, replaced by a reload (SIGHUP, POST /v1/admin/reload, or another
 // instance's reload on a shared PostgreSQL database). Routes and workers read `current` each time they use it.
 import { createHash } from "node:crypto";
-import { ConfigError, type ConfigIssue } from "../delivery/index.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import { parsePipelineConfig, readConfigText, type PipelineConfig } from "./config-file.js";

@@ -3,11 +3,11 @@ import jsonata from "jsonata";
 import type { z } from "zod";
 import { refusedUrlReason } from "./address-guard.js";
 import { DESTINATION_NAME, DestinationConfigSchema, type DestinationConfig } from "./config-schema.js";
-import { ConfigError, type ConfigIssue } from "./errors.js";
 import { JSONATA_LIMITS, transformed, whenMatches, type DestinationExpressions } from "./render-bodies.js";
 import { retryPolicyFromConfig, type RetryPolicy } from "./retry-policy.js";
 import { assertUsableSecret } from "./signing.js";
 import { formatPath, knownKeysAt, zodIssuesToDetails } from "../schema/index.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
 
 export interface CompiledDestination {
   name: string;

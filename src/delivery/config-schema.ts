@@ -1,5 +1,6 @@
 // The zod schema of the config file's `destinations` object: shape only; env, URLs and expressions are checked by compileDestinations.
 import { z } from "zod";
+import { retryConfigSchema } from "./retry-policy.js";
 
 /** Used in `/v1/destinations/:name/test` and in logs, so kept URL- and log-safe. */
 export const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -19,17 +20,8 @@ const HeadersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx
   }
 });
 
-const RetrySchema = z
-  .object({
-    max_attempts: z.number().int().min(1).max(50).optional(),
-    initial_delay_ms: z.number().int().min(100).max(86_400_000).optional(),
-    max_delay_ms: z.number().int().min(100).max(7 * 86_400_000).optional(),
-  })
-  .strict()
-  .refine((retry) => retry.initial_delay_ms === undefined || retry.max_delay_ms === undefined || retry.initial_delay_ms <= retry.max_delay_ms, {
-    message: "initial_delay_ms must not exceed max_delay_ms",
-    path: ["max_delay_ms"],
-  });
+/** Someone else's server: no sooner than 100 ms apart, at most 50 tries. */
+const RetrySchema = retryConfigSchema({ minDelayMs: 100, maxAttempts: 50 });
 
 const SecretSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(10)]);
 
@@ -57,4 +49,3 @@ export const DestinationsConfigSchema = z.record(
 );
 
 export type DestinationConfig = z.infer<typeof DestinationConfigSchema>;
-export type DestinationsConfig = z.infer<typeof DestinationsConfigSchema>;

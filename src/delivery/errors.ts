@@ -1,21 +1,4 @@
-// Errors the delivery layer raises: start-up config problems, API errors, and refused destinations.
-
-export interface ConfigIssue {
-  /** Dotted path into the config file, e.g. "destinations.crm.headers.X-API-Token". */
-  path: string;
-  message: string;
-}
-
-/** The destinations config cannot be used; thrown at start-up so a bad file never reaches a call. */
-export class ConfigError extends Error {
-  readonly issues: ConfigIssue[];
-
-  constructor(issues: ConfigIssue[]) {
-    super(`Invalid configuration:\n${issues.map((issue) => `  ${issue.path}: ${issue.message}`).join("\n")}`);
-    this.name = "ConfigError";
-    this.issues = issues;
-  }
-}
+// Errors the delivery layer raises: API errors, refused destinations and failing expressions.
 
 export { ConflictError, NotFoundError } from "../errors.js";
 

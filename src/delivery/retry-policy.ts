@@ -1,4 +1,6 @@
-// When to try a delivery again: status classification, backoff with jitter, and Retry-After.
+// When to try a delivery (or an extraction) again: the `retry` block of the configuration file, status classification,
+// backoff with jitter, and Retry-After.
+import { z } from "zod";
 
 export type Backoff =
   | { kind: "schedule"; delaysMs: readonly number[] }
@@ -15,7 +17,7 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
 /** Svix's schedule: a receiver that is down for most of a day still gets the call. */
-export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
+const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
   5 * SECOND,
   5 * MINUTE,
   30 * MINUTE,
@@ -30,20 +32,40 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   backoff: { kind: "schedule", delaysMs: DEFAULT_RETRY_SCHEDULE_MS },
 };
 
-export const DEFAULT_INITIAL_DELAY_MS = 5 * SECOND;
-export const DEFAULT_MAX_DELAY_MS = 10 * HOUR;
+const DEFAULT_INITIAL_DELAY_MS = 5 * SECOND;
+const DEFAULT_MAX_DELAY_MS = 10 * HOUR;
 
 /** Jitter spreads retries of many deliveries that failed together (a receiver outage) over time. */
-export const JITTER_RATIO = 0.2;
+const JITTER_RATIO = 0.2;
 
 /** A Retry-After shorter than this would let a receiver make us spin. */
 const MIN_RETRY_AFTER_MS = 1 * SECOND;
 
-export interface RetryConfig {
-  max_attempts?: number | undefined;
-  initial_delay_ms?: number | undefined;
-  max_delay_ms?: number | undefined;
+/** What a `retry` block may ask for: the fewest milliseconds between tries, and the most tries. */
+export interface RetryBounds {
+  minDelayMs: number;
+  maxAttempts: number;
 }
+
+/**
+ * The configuration file's `retry` block (a destination's, and extraction's). The bounds are the caller's: each use
+ * kept the ones it had before the two shared this schema, so that every file that loaded still loads.
+ */
+export function retryConfigSchema(bounds: RetryBounds) {
+  return z
+    .object({
+      max_attempts: z.number().int().min(1).max(bounds.maxAttempts).optional(),
+      initial_delay_ms: z.number().int().min(bounds.minDelayMs).max(86_400_000).optional(),
+      max_delay_ms: z.number().int().min(bounds.minDelayMs).max(7 * 86_400_000).optional(),
+    })
+    .strict()
+    .refine((retry) => retry.initial_delay_ms === undefined || retry.max_delay_ms === undefined || retry.initial_delay_ms <= retry.max_delay_ms, {
+      message: "initial_delay_ms must not exceed max_delay_ms",
+      path: ["max_delay_ms"],
+    });
+}
+
+export type RetryConfig = z.infer<ReturnType<typeof retryConfigSchema>>;
 
 /** The config's `retry` block → a policy: exponential when the user sets delays, Svix-like otherwise. */
 export function retryPolicyFromConfig(config: RetryConfig | undefined): RetryPolicy {
@@ -59,7 +81,7 @@ export function retryPolicyFromConfig(config: RetryConfig | undefined): RetryPol
 }
 
 /** The longest wait the policy ever asks for; also the ceiling for a receiver's Retry-After. */
-export function longestDelayMs(policy: RetryPolicy): number {
+function longestDelayMs(policy: RetryPolicy): number {
   return policy.backoff.kind === "schedule" ? Math.max(...policy.backoff.delaysMs) : policy.backoff.maxDelayMs;
 }
 

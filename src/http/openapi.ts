@@ -5,7 +5,6 @@ import {
   OpenApiGeneratorV31,
   extendZodWithOpenApi,
   type ResponseConfig,
-  type RouteConfig,
 } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import { ErrorBodySchema, type ErrorBody } from "./errors.js";
@@ -16,13 +15,11 @@ extendZodWithOpenApi(z);
 
 /** A module's contribution to the document: `registry.registerPath(…)`, `registry.register(name, schema)`. */
 export type ApiDocs = (registry: OpenAPIRegistry) => void;
-export type ApiRoute = RouteConfig;
-export { OpenAPIRegistry };
 
 /** True when A and B are the same type: a documented schema and the type a route returns must not drift apart. */
 export type SameShape<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
-export const ERROR_SCHEMA_REF = { $ref: "#/components/schemas/Error" } as const;
+const ERROR_SCHEMA_REF = { $ref: "#/components/schemas/Error" } as const;
 
 type ErrorExample = Omit<ErrorBody["error"], "details"> & { details?: ErrorBody["error"]["details"] };
 
@@ -76,8 +73,8 @@ export function unusedBodyResponses(): Record<"400" | "413" | "415", ResponseCon
     ...bodyParserResponses(),
   };
 }
-/** The responses every route behind authentication
- and rate limiting may give. */
+
+/** The responses every route behind authentication and rate limiting may give. */
 export function guardResponses(options: { auth: boolean; rateLimited: boolean }): Record<string, ResponseConfig> {
   return {
     ...(options.auth

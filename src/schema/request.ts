@@ -76,8 +76,6 @@ export function extractRequestSchema(limits: VariableLimits) {
     .strict();
 }
 
-export type CallContext = z.infer<typeof CallContextSchema>;
-
 /** A validated, normalised extraction request: what the pipeline (and the cache key) work from. */
 export interface ExtractJob {
   turns: Turn[];

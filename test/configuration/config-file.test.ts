@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePipelineConfig, loadPipelineConfig } from "../../src/configuration/index.js";
-import { ConfigError } from "../../src/delivery/index.js";
+import { ConfigError } from "../../src/errors.js";
 
 const limits = { maxVariables: 200, maxDescriptionChars: 2000 };
 const SECRET = `whsec_${Buffer.from("0123456789abcdef0123").toString("base64")}`;
@@ -171,6 +171,20 @@ describe("pipeline configuration", () => {
   it("names a profile's destination that no destination declares, but not one declared with problems of its own", () => {
     const raw = { ...valid, profiles: { booking: { ...valid.profiles.booking, destinations: ["crm", "nowhere"] } }, destinations: { crm: { ...valid.destinations.crm, url: "ftp://x" } } };
     expect(issuesOf(raw)).toEqual(["destinations.crm.url: must be an https:// URL", 'profiles.booking.destinations[1]: no destination named "nowhere" is configured']);
+  });
+
+  it("rejects an extraction retry whose initial delay exceeds its maximum, naming extraction.retry.max_delay_ms", () => {
+    expect(issuesOf({ ...valid, extraction: { retry: { initial_delay_ms: 10_000, max_delay_ms: 1_000 } } })).toEqual([
+      "extraction.retry.max_delay_ms: initial_delay_ms must not exceed max_delay_ms",
+    ]);
+  });
+
+  it("keeps extraction's own retry bounds: faster and more tries than a destination's, and an initial delay alone above the default maximum", () => {
+    const quick = compilePipelineConfig({ ...valid, extraction: { retry: { max_attempts: 100, initial_delay_ms: 10, max_delay_ms: 10 } } }, env, limits);
+    expect(quick.extractionRetry).toEqual({ maxAttempts: 100, backoff: { kind: "exponential", initialDelayMs: 10, maxDelayMs: 10 } });
+    expect(issuesOf({ ...valid, extraction: { retry: { initial_delay_ms: 7_200_000 } } })).toEqual([]);
+    expect(issuesOf({ ...valid, extraction: { retry: { max_attempts: 101 } } })).toEqual([expect.stringMatching(/^extraction\.retry\.max_attempts: /)]);
+    expect(issuesOf({ ...valid, extraction: { retry: { initial_delay_ms: 9 } } })).toEqual([expect.stringMatching(/^extraction\.retry\.initial_delay_ms: /)]);
   });
 
   it.each([

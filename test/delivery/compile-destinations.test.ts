@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileDestinations, ConfigError, DEFAULT_RETRY_POLICY, DestinationsConfigSchema } from "../../src/delivery/index.js";
+import { compileDestinations, DEFAULT_RETRY_POLICY, DestinationsConfigSchema } from "../../src/delivery/index.js";
+import { ConfigError } from "../../src/errors.js";
 import { newSecret } from "./fixtures.js";
 
 const secret = newSecret();

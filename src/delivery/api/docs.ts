@@ -9,7 +9,7 @@ import type { destinationsHealth } from "../health.js";
 import { DeliverySchema, DeliveryWithAttemptsSchema, type Delivery, type DeliveryWithAttempts } from "../types.js";
 
 // Named components: every schema that embeds one (a call's deliveries) refers to it instead of repeating it.
-export const DeliveryComponent = DeliverySchema.openapi("Delivery");
+const DeliveryComponent = DeliverySchema.openapi("Delivery");
 export const DeliveryWithAttemptsComponent = DeliveryWithAttemptsSchema.openapi("DeliveryWithAttempts");
 
 /** The 200 body of "Make test request". */

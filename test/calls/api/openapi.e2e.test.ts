@@ -17,8 +17,8 @@ import {
   CallSummarySchema,
   DestinationFateSchema,
   ReextractResultSchema,
-  ReloadResultSchema,
 } from "../../../src/calls/index.js";
+import { ReloadResultSchema } from "../../../src/configuration/index.js";
 import {
   AttemptRecordSchema,
   DeliverySchema,

@@ -4,13 +4,13 @@ import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPL
 import { BackfillRequestSchema, type DryRunAnswer } from "../../backfill.js";
 import type { backfillView } from "../backfill-router.js";
 
-export const BackfillStartedSchema = z.object({
+const BackfillStartedSchema = z.object({
   backfill_id: z.string().describe("Follow it at GET /v1/backfills/{id}"),
   state: z.enum(["running", "done"]).describe("done at once when no call matches"),
   total: z.number().int().describe("Calls it re-extracts"),
 });
 
-export const BackfillSchema = z
+const BackfillSchema = z
   .object({
     backfill_id: z.string(),
     profile: z.string(),
@@ -28,7 +28,7 @@ export const BackfillSchema = z
   })
   .openapi("Backfill");
 
-export const BackfillDryRunSchema = z
+const BackfillDryRunSchema = z
   .object({
     dry_run: z.literal(true),
     profile: z.string(),
