@@ -138,7 +138,7 @@ export interface DestinationFate {
 }
 
 const REASON_TEXT: Partial<Record<FateReason, string>> = {
-  when_false: "its `when` was not true for this call",
+  when_false: "its when expression was not true for this call",
   awaiting_extraction: "the call is not extracted yet: it is routed to its destinations once it is",
   awaiting_review: "the call is held for review: it is routed to its destinations once a reviewer approves it",
   not_recorded:
@@ -196,7 +196,9 @@ export function routedFates(report: EnqueueReport, event = 1): FateInput[] {
   const base = { event, version: 0 };
   return [
     ...report.enqueued.map((delivery): FateInput => ({ ...base, destination: delivery.destination, fate: "pending", reason_code: null, reason: null, delivery_id: delivery.id })),
-    ...report.skipped.map((destination): FateInput => ({ ...base, destination, fate: "skipped", reason_code: "when_false", reason: null, delivery_id: null })),
+    ...report.skipped.map(
+      (destination): FateInput => ({ ...base, destination, fate: "skipped", reason_code: "when_false", reason: report.whenFalse?.[destination] ?? null, delivery_id: null }),
+    ),
     ...report.errors.map(
       (error): FateInput => ({
         ...base,

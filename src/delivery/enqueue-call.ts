@@ -8,6 +8,8 @@ export interface EnqueueReport {
   enqueued: Delivery[];
   /** Destinations whose `when` was not true for this call. */
   skipped: string[];
+  /** Why, per skipped destination: the expression and the values it read. */
+  whenFalse?: Record<string, string>;
   /** Destinations whose `when` or `transform` failed on this payload; nothing was enqueued for them. */
   errors: { destination: string; path: string; message: string }[];
 }
@@ -30,11 +32,15 @@ export async function enqueueCallDeliveries(input: {
   payload: unknown;
   render?: BodyRenderer;
 }): Promise<EnqueueReport> {
-  const report: EnqueueReport = { enqueued: [], skipped: [], errors: [] };
+  const whenFalse: Record<string, string> = {};
+  const report: EnqueueReport = { enqueued: [], skipped: [], whenFalse, errors: [] };
   const render = input.render ?? renderBodies;
   const rendered = await render(input.payload, [...input.destinations].map((destination) => destination.expressions));
   for (const outcome of rendered) {
-    if (outcome.kind === "skipped") report.skipped.push(outcome.destination);
+    if (outcome.kind === "skipped") {
+      report.skipped.push(outcome.destination);
+      whenFalse[outcome.destination] = outcome.reason;
+    }
     else if (outcome.kind === "error") report.errors.push({ destination: outcome.destination, path: outcome.path, message: outcome.message });
     else report.enqueued.push(await input.outbox.enqueue({ callId: input.callId, destination: outcome.destination, event: input.event, body: outcome.body }));
   }

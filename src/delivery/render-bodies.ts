@@ -2,6 +2,7 @@
 // CPU-heavy part of enqueueing, pure data in and out so it can run on a worker thread.
 import jsonata from "jsonata";
 import { DeliveryExpressionError } from "./errors.js";
+import { explainWhenFalse } from "./when-reads.js";
 
 /** Guards against a runaway expression (`$map` over a huge range, deep recursion) blocking the thread. */
 export const JSONATA_LIMITS = { timeout: 1_000, stack: 500 };
@@ -17,8 +18,8 @@ export interface DestinationExpressions {
 
 export type RenderedBody =
   | { destination: string; kind: "body"; body: string }
-  /** `when` was not true for this payload. */
-  | { destination: string; kind: "skipped" }
+  /** `when` was not true for this payload; `reason` says what it read. */
+  | { destination: string; kind: "skipped"; reason: string }
   | { destination: string; kind: "error"; path: string; message: string };
 
 /** Compiled once per expression text (config files hold a handful): every thread keeps its own. */
@@ -55,7 +56,7 @@ export async function renderBodies(payload: unknown, destinations: readonly Dest
   for (const { name, path, when, transform } of destinations) {
     try {
       if (!(await whenMatches(when === undefined ? undefined : expressionOf(when), payload, `${path}.when`))) {
-        rendered.push({ destination: name, kind: "skipped" });
+        rendered.push({ destination: name, kind: "skipped", reason: await explainWhenFalse(when!, payload) });
         continue;
       }
       const body = JSON.stringify(await transformed(transform === undefined ? undefined : expressionOf(transform), payload, `${path}.transform`));

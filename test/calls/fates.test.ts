@@ -73,7 +73,7 @@ describe("describeFates", () => {
     });
     expect(view.map((d) => [d.destination, d.in_profile, d.fate, d.reason?.code ?? null, d.reason?.message ?? null])).toEqual([
       ["crm", true, "failed", "dead_lettered", "HTTP 410: not retried"],
-      ["slack", true, "skipped", "when_false", "its `when` was not true for this call"],
+      ["slack", true, "skipped", "when_false", "its when expression was not true for this call"],
       ["sheets", true, "skipped", "transform_failed", "destinations.sheets.transform: boom"],
       ["new_one", true, "skipped", "not_recorded", expect.stringContaining("added to the profile after")],
       ["removed", false, "pending", "retrying", "HTTP 503"],

@@ -291,7 +291,7 @@ describe("GET /v1/calls/{id}: every destination's fate", () => {
         reason: null,
         deliveries: [expect.objectContaining({ status: "delivered", attempts: 1, run_attempts: 1, attempt_history: [expect.objectContaining({ attempt: 1, status: 200, response_snippet: "ok" })] })],
       },
-      { destination: "slack_qualified", in_profile: true, fate: "skipped", reason: { code: "when_false", message: "its `when` was not true for this call" }, deliveries: [] },
+      { destination: "slack_qualified", in_profile: true, fate: "skipped", reason: { code: "when_false", message: "when extracted_variables.plan = 'basic' was not true; it read extracted_variables.plan = \"pro\"" }, deliveries: [] },
     ]);
     expect(call.extracted_variables).toMatchObject({ plan: "pro", customer_name: "Dana" });
     expect(call.evidence).toEqual({ plan: { quote: "a demo of the Pro plan", turn: 1 } });

@@ -103,7 +103,7 @@ export const DestinationFateSchema = z
         code: z
           .enum(FATE_REASONS)
           .describe(
-            "when_false: its `when` was not true; when_failed / transform_failed: its expression failed on this call (the call is delivery_failed: fix it and replay the call); " +
+            "when_false: its when expression was not true (the message shows the expression and the values it read); when_failed / transform_failed: its expression failed on this call (the call is delivery_failed: fix it and replay the call); " +
               "dead_lettered: out of attempts or a final status; retrying: the last attempt failed and another is scheduled; awaiting_extraction: the call is not extracted yet; " +
               "call_skipped: the call itself was skipped; not_recorded: no fate was kept (a destination added later, or a call routed before fates were kept)",
           ),

@@ -98,7 +98,7 @@ export const DELIVERED_CALL: z.infer<typeof CallSchema> = {
       destination: "slack_qualified",
       in_profile: true,
       fate: "skipped",
-      reason: { code: "when_false", message: "its `when` was not true for this call" },
+      reason: { code: "when_false", message: "when extracted_variables.plan = 'enterprise' was not true; it read extracted_variables.plan = \"pro\"" },
       deliveries: [],
     },
   ],
