@@ -54,6 +54,11 @@ function profileSchema(limits: VariableLimits) {
       min_customer_turns: z.number().int().min(0).optional(),
       skip_ended_reasons: z.array(z.string().min(1)).optional(),
       review: ReviewSettingsSchema.default({}),
+      /**
+       * `when_routed`: before paying the LLM, decide the destinations whose `when` reads only call facts; a call no
+       * destination would receive is stored as skipped (no_destination_applies). `always`: every call is extracted.
+       */
+      extract: z.enum(["always", "when_routed"]).default("always"),
     })
     .strict();
 }
@@ -95,6 +100,8 @@ export interface Profile {
    * and whether a call with a flag that counts waits for a human (hold).
    */
   review: { minConfidence?: number; flags: ReviewFlag[]; hold: boolean };
+  /** `when_routed`: a call no destination would receive (by what it says before extraction) is not extracted. */
+  extract: "always" | "when_routed";
 }
 
 export interface PipelineConfig {
@@ -204,6 +211,7 @@ export function compilePipelineConfig(
         flags: profile.review.flags ?? [...REVIEW_FLAGS],
         hold: profile.review.hold,
       },
+      extract: profile.extract,
     });
   }
   if (issues.length > 0 || !file.success) throw new ConfigError(issues);
