@@ -1,6 +1,7 @@
 // Backfills: re-extracting a profile's past calls after its variables or prompt changed. A dry run re-extracts a
 // sample without storing it and estimates what the whole run costs; a real run is durable items the call worker takes
 // up behind live calls (worker.ts), each re-extracted by the re-extraction core (reextract.ts).
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { DebriefError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
@@ -69,6 +70,8 @@ export interface BackfillReextractor {
     values: Record<string, unknown>;
     changed: string[];
     usage: { prompt_tokens: number; completion_tokens: number; cached: boolean };
+    corrections: { kept: string[]; conflicts: { path: string; message: string }[] };
+    model_values: Record<string, unknown>;
   }>;
 }
 
@@ -115,8 +118,16 @@ export interface DryRunAnswer {
   changed_calls: number;
   /** Per variable: the share of sampled calls whose value changed (0 when none did). */
   change_rates: Record<string, number>;
-  /** `before` and `after` are always both there (optional only as zod types an unknown value). */
-  examples: { call_id: string; changes: Record<string, { before?: unknown; after?: unknown }> }[];
+  /**
+   * Per variable, the reviewer corrections in the sample the run keeps (delivered instead of the model's new value)
+   * and those the profile's current definition no longer accepts (the call is held for review: correction_conflict).
+   */
+  corrections: Record<string, { kept: number; conflicts: number }>;
+  /**
+   * `before` and `after` are always both there (optional only as zod types an unknown value). A corrected value the
+   * model now answers differently is listed with `corrected: true` and the model's answer: it stays the reviewer's.
+   */
+  examples: { call_id: string; changes: Record<string, { before?: unknown; after?: unknown; corrected?: boolean; model?: unknown }> }[];
   /** The calls sampled that failed (the LLM down, a call that can no longer be extracted), with why. */
   sample_errors: { call_id: string; code: string; message: string }[];
   /** What the sample cost (a cached answer costs nothing). */
@@ -143,6 +154,12 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
   const filter = backfillFilter(profile, request, version);
   const sampleSize = request.limit ?? DEFAULT_DRY_RUN_SAMPLE;
   const changedBy = new Map<string, number>();
+  const corrections = new Map<string, { kept: number; conflicts: number }>();
+  const countCorrection = (name: string, kind: "kept" | "conflicts") => {
+    const counts = corrections.get(name) ?? { kept: 0, conflicts: 0 };
+    counts[kind] += 1;
+    corrections.set(name, counts);
+  };
   const examples: DryRunAnswer["examples"] = [];
   const errors: DryRunAnswer["sample_errors"] = [];
   const sampleUsage = { prompt_tokens: 0, completion_tokens: 0 };
@@ -174,15 +191,22 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
         billedSamples += 1;
         billedCompletion += outcome.usage.completion_tokens;
       }
+      for (const name of outcome.corrections.kept) countCorrection(name, "kept");
+      for (const conflict of outcome.corrections.conflicts) countCorrection(conflict.path, "conflicts");
+      // Corrections the model's new answer would have undone, had they not been kept: shown, marked as the reviewer's.
+      const overruled = outcome.corrections.kept.filter((name) => !isDeepStrictEqual(outcome.model_values[name] ?? null, outcome.values[name] ?? null));
       if (outcome.changed.length > 0) {
         changedCalls += 1;
         for (const name of outcome.changed) changedBy.set(name, (changedBy.get(name) ?? 0) + 1);
-        if (examples.length < MAX_EXAMPLE_DIFFS) {
-          const changes = Object.fromEntries(
-            outcome.changed.map((name) => [name, { before: outcome.previous?.[name] ?? null, after: outcome.values[name] ?? null }]),
-          );
-          examples.push({ call_id: call.id, changes });
+      }
+      if ((outcome.changed.length > 0 || overruled.length > 0) && examples.length < MAX_EXAMPLE_DIFFS) {
+        const changes: DryRunAnswer["examples"][number]["changes"] = Object.fromEntries(
+          outcome.changed.map((name) => [name, { before: outcome.previous?.[name] ?? null, after: outcome.values[name] ?? null }]),
+        );
+        for (const name of overruled) {
+          changes[name] = { before: outcome.previous?.[name] ?? null, after: outcome.values[name] ?? null, corrected: true, model: outcome.model_values[name] ?? null };
         }
+        examples.push({ call_id: call.id, changes });
       }
     } catch (error) {
       if (!(error instanceof DebriefError)) throw error;
@@ -203,6 +227,7 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
     sampled,
     changed_calls: changedCalls,
     change_rates: Object.fromEntries(names.map((name) => [name, succeeded > 0 ? (changedBy.get(name) ?? 0) / succeeded : 0])),
+    corrections: Object.fromEntries(corrections),
     examples,
     sample_errors: errors,
     sample_usage: sampleUsage,

@@ -8,6 +8,7 @@ import type { LoopPacer } from "../lib/loop-pacer.js";
 import type { Profile } from "../configuration/config-file.js";
 import { callExtractJob, enrichPayload, type DeliveryEvent, type EnrichInput } from "./payload.js";
 import { profileVersion } from "../configuration/profile-version.js";
+import { conflictReason, correctionConflicts, correctionsOf, uncorrectedConfidence, uncorrectedReview, type CorrectionConflict } from "./corrections.js";
 import { holdDecision, reviewedValues } from "./review.js";
 import type { CallExtraction, CallRecord, CallReview, CallStore } from "./store/port.js";
 
@@ -23,8 +24,28 @@ export interface ExtractedCall {
   result: Pick<ExtractResult, "extracted_variables" | "meta">;
   /** What the call store keeps. */
   extraction: CallExtraction;
-  /** The profile holds calls for review and a value is flagged: the call waits for a reviewer instead of being routed. */
+  /**
+   * The call waits for a reviewer instead of being routed: the profile holds calls for review and a value nobody
+   * corrected is flagged, or a reviewer's correction no longer fits its variable (then `holdReason` says which).
+   */
   hold: boolean;
+  /** Why it is held when it is not (only) for flags: `correction_conflict: …`. */
+  holdReason?: string;
+  /** The reviewer's corrections the profile's current variables no longer accept. */
+  conflicts: CorrectionConflict[];
+}
+
+/** Whether a call extracted as `extraction` waits for a reviewer, given its standing corrections. */
+export function holdOf(
+  extraction: Pick<CallExtraction, "review">,
+  profile: Profile,
+  reviewed: CallReview | null,
+): Pick<ExtractedCall, "hold" | "holdReason" | "conflicts"> & { review: CallExtraction["review"] } {
+  const corrections = correctionsOf(reviewed);
+  const { review, hold } = holdDecision(extraction.review ?? { needed: false, fields: {} }, profile, corrections);
+  const conflicts = correctionConflicts(corrections, profile.variables);
+  if (conflicts.length > 0) return { review, hold: true, holdReason: conflictReason(conflicts), conflicts };
+  return { review, hold, conflicts };
 }
 
 /** Reads the call's stored payload again and extracts it under `profile` (its current version), through the extractor's cache and LLM limit. */
@@ -38,7 +59,7 @@ export async function extractCall(
   const normalized = source.normalize(call.payload as Record<string, unknown>);
   const job = callExtractJob(normalized, profile, deps.limits);
   const result = await deps.extractor.extract(job, options);
-  const { review, hold } = holdDecision(result.review, profile);
+  const { review, ...held } = holdOf(result, profile, call.reviewed);
   const extraction: CallExtraction = {
     extracted_variables: result.extracted_variables,
     meta: result.meta,
@@ -49,7 +70,7 @@ export async function extractCall(
     review,
     profile_version: profileVersion(profile, deps.extractor),
   };
-  return { profile, source, normalized, result, extraction, hold };
+  return { profile, source, normalized, result, extraction, ...held };
 }
 
 /** Enriches the extracted call's payload as `event` and enqueues it for each of the profile's destinations. */
@@ -60,17 +81,23 @@ export async function routeCall(
   event: { number: number; name: DeliveryEvent; previousValues?: Record<string, unknown> | null; reviewed?: CallReview | null },
 ): Promise<EnqueueReport> {
   const { profile, source, normalized, extraction } = extracted;
+  // Corrections stand on every event after a review; the decision itself is what a `call.reviewed` event announces.
+  const reviewed = event.reviewed ?? call.reviewed;
+  const corrections = correctionsOf(reviewed);
+  const corrected = Object.keys(corrections).length > 0;
+  const review = extraction.review ? uncorrectedReview(extraction.review, corrections) : undefined;
   const enriched = enrichPayload(call.payload as Record<string, unknown>, {
     callId: call.id,
     profile,
     profileVersion: extraction.profile_version ?? "",
     source,
     call: normalized,
-    extractedVariables: reviewedValues(extraction, event.reviewed ?? null),
+    extractedVariables: reviewedValues(extraction, reviewed),
     meta: extraction.meta as EnrichInput["meta"],
-    ...(extraction.confidence ? { confidence: extraction.confidence } : {}),
-    ...(extraction.review ? { review: extraction.review } : {}),
-    ...(event.reviewed ? { reviewed: { at: event.reviewed.at, corrected: event.reviewed.corrected } } : {}),
+    // A corrected value is a person's: no model confidence, no flags. An approved call needs no more review.
+    ...(extraction.confidence ? { confidence: uncorrectedConfidence(extraction.confidence, corrections) } : {}),
+    ...(review ? { review: event.reviewed?.approved ? { ...review, needed: false } : review } : {}),
+    ...(event.reviewed || (reviewed && corrected) ? { reviewed: { at: reviewed!.at, corrected: reviewed!.corrected } } : {}),
     event: event.name,
     ...(event.previousValues !== undefined ? { previousValues: event.previousValues } : {}),
   });

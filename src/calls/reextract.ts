@@ -12,6 +12,7 @@ import type { ConfigSource } from "../configuration/config-holder.js";
 import { extractCall, nextEventNumber, routeCall, type ExtractedCall } from "./extract-call.js";
 import { routedFates } from "./fates.js";
 import { profileVersion } from "../configuration/profile-version.js";
+import { correctionsOf, type CorrectionConflict } from "./corrections.js";
 import { reviewedValues } from "./review.js";
 import type { CallRecord, CallStore, ExtractionTrigger } from "./store/port.js";
 
@@ -21,8 +22,15 @@ export interface ReextractOutcome {
   profile_version: string;
   /** The call's current values before. */
   previous: Record<string, unknown> | null;
-  /** The new values. */
+  /** The new values, as they would be delivered: a reviewer's standing corrections in place of the model's. */
   values: Record<string, unknown>;
+  /**
+   * The reviewer's corrections this re-extraction keeps (delivered instead of the model's new value), and those the
+   * profile's current variables no longer accept (the call is then held for review, `correction_conflict`).
+   */
+  corrections: { kept: string[]; conflicts: CorrectionConflict[] };
+  /** What the model answered, before the corrections. */
+  model_values: Record<string, unknown>;
   /** Variables whose value differs, in the order of the new values (then any only the previous had). */
   changed: string[];
   usage: { prompt_tokens: number; completion_tokens: number; cached: boolean };
@@ -116,7 +124,8 @@ export class CallReextractor implements Reextractor {
     const previous = reviewedValues(call.extraction, call.reviewed);
 
     const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps);
-    const values = extracted.extraction.extracted_variables;
+    const values = reviewedValues(extracted.extraction, call.reviewed);
+    const conflicting = new Set(extracted.conflicts.map((conflict) => conflict.path));
     const usage = extracted.extraction.meta.usage as { prompt_tokens: number; completion_tokens: number } | undefined;
     const outcome: ReextractOutcome = {
       call_id: call.id,
@@ -124,6 +133,8 @@ export class CallReextractor implements Reextractor {
       previous,
       values,
       changed: changedVariables(previous, values),
+      corrections: { kept: Object.keys(correctionsOf(call.reviewed)).filter((path) => !conflicting.has(path)), conflicts: extracted.conflicts },
+      model_values: extracted.extraction.extracted_variables,
       usage: { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0, cached: extracted.extraction.meta.cached === true },
       stored: false,
       event: null,
@@ -136,7 +147,14 @@ export class CallReextractor implements Reextractor {
       // The event it will go out as is reserved now, in its history entry: the approval sends exactly that one.
       const event = await nextEventNumber(store, this.#deps.outbox, call.id);
       const held = { ...extracted.extraction, previous_values: previous };
-      const seq = await store.recordReextraction(call.id, { extraction: held, trigger: options.trigger, event, fates: [], hold: true });
+      const seq = await store.recordReextraction(call.id, {
+        extraction: held,
+        trigger: options.trigger,
+        event,
+        fates: [],
+        hold: true,
+        ...(extracted.holdReason ? { reason: extracted.holdReason } : {}),
+      });
       if (seq === undefined) throw new ConflictError(`Call "${call.id}" changed while it was being re-extracted; try again`);
       this.#deps.onHeld?.();
       return { ...outcome, stored: true, event, held: true };
@@ -175,6 +193,7 @@ export class CallReextractor implements Reextractor {
         meta: { ...current.meta, cached: true, attempts: 0, llm_calls: 0, usage: { prompt_tokens: 0, completion_tokens: 0 } },
       },
       hold: false,
+      conflicts: [],
     };
   }
 

@@ -6,6 +6,7 @@ import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { countedFlags, type Review } from "../extract/index.js";
 import { knownKeysAt, outputSchemaFor, withDefaults, zodIssuesToDetails, type VariableSpec } from "../schema/index.js";
 import type { Profile } from "../configuration/config-file.js";
+import { correctionConflicts, correctionsOf, uncorrectedReview, withCorrections } from "./corrections.js";
 import type { CallExtraction, CallReview } from "./store/port.js";
 
 export const MAX_REVIEW_REASON_CHARS = 2_000;
@@ -31,9 +32,12 @@ export const ReviewRequestSchema = z
   .strict();
 export type ReviewRequest = z.infer<typeof ReviewRequestSchema>;
 
-/** The extraction's flags that count for the profile, and whether they hold the call for a reviewer. */
-export function holdDecision(review: Review, profile: Pick<Profile, "review">): { review: Review; hold: boolean } {
-  const counted = countedFlags(review, profile.review.flags);
+/**
+ * The extraction's flags that count for the profile, and whether they hold the call for a reviewer. A flag on a value a
+ * reviewer corrected does not count: a person decided it.
+ */
+export function holdDecision(review: Review, profile: Pick<Profile, "review">, corrections: Record<string, unknown> = {}): { review: Review; hold: boolean } {
+  const counted = uncorrectedReview(countedFlags(review, profile.review.flags), corrections);
   return { review: counted, hold: profile.review.hold && counted.needed };
 }
 
@@ -51,30 +55,47 @@ export function parseReviewRequest(body: unknown): ReviewRequest {
 
 /**
  * The reviewer's decision as the call keeps it. Corrections are validated with the profile's variable types, as the
- * model's answer is (so "4,000" for a number is 4000); a value equal to the model's is not a correction.
+ * model's answer is (so "4,000" for a number is 4000); a value equal to the model's is not a correction. Corrections
+ * from an earlier review of the call stand (they are facts about the call, whatever extraction is current) unless this
+ * review sends that variable again: its value then replaces the correction, and the model's own value withdraws it.
  */
-export function reviewDecision(request: ReviewRequest, input: { extraction: CallExtraction; variables: readonly VariableSpec[]; at: Date }): CallReview {
+export function reviewDecision(
+  request: ReviewRequest,
+  input: { extraction: CallExtraction; variables: readonly VariableSpec[]; at: Date; previous?: CallReview | null },
+): CallReview {
   const at = input.at.toISOString();
-  if (!request.approve) return { approved: false, at, corrected: [], values: {}, reason: request.reason ?? null };
+  const standing = correctionsOf(input.previous);
+  if (!request.approve) return { approved: false, at, corrected: Object.keys(standing), values: standing, reason: request.reason ?? null };
   const corrections = request.values ?? {};
   const specs = withDefaults(input.variables);
   const known = specs.map((spec) => spec.name);
   const details: ErrorDetail[] = Object.keys(corrections)
     .filter((name) => !known.includes(name))
     .map((name) => ({ path: `values.${name}`, message: `is not a variable of this profile; expected one of ${known.join(", ")}` }));
-  const corrected = specs.filter((spec) => Object.hasOwn(corrections, spec.name));
-  const parsed = outputSchemaFor(corrected, { evidence: false }).zod.safeParse({ values: Object.fromEntries(corrected.map((spec) => [spec.name, corrections[spec.name]])) });
+  const sentSpecs = specs.filter((spec) => Object.hasOwn(corrections, spec.name));
+  const parsed = outputSchemaFor(sentSpecs, { evidence: false }).zod.safeParse({ values: Object.fromEntries(sentSpecs.map((spec) => [spec.name, corrections[spec.name]])) });
   // One detail per value: a date that is no date fails its format and its calendar check, and one reason is enough.
   if (!parsed.success) for (const detail of zodIssuesToDetails(parsed.error.issues)) if (!details.some((d) => d.path === detail.path)) details.push(detail);
+  // An earlier correction the variable's current definition refuses must be replaced (or cleared) by this review.
+  const kept = Object.fromEntries(Object.entries(standing).filter(([name]) => !Object.hasOwn(corrections, name)));
+  for (const conflict of correctionConflicts(kept, input.variables)) {
+    details.push({ path: `values.${conflict.path}`, message: `the earlier correction no longer fits this variable (${conflict.message}): send a new value, or null` });
+  }
   if (!parsed.success || details.length > 0) {
     throw new InvalidRequestError("A correction is not a valid value of its variable", details.slice(0, MAX_DETAILS));
   }
   const model = input.extraction.extracted_variables;
-  const changed = Object.entries(parsed.data.values).filter(([name, value]) => !isDeepStrictEqual(model[name] ?? null, value));
-  return { approved: true, at, corrected: changed.map(([name]) => name), values: Object.fromEntries(changed), reason: null };
+  const sent = parsed.data.values;
+  const values: Record<string, unknown> = Object.fromEntries(Object.entries(standing).filter(([name]) => !Object.hasOwn(sent, name)));
+  for (const [name, value] of Object.entries(sent)) if (!isDeepStrictEqual(model[name] ?? null, value)) values[name] = value;
+  // In the profile's order, as the corrections were always listed.
+  const corrected = Object.keys(values).sort((a, b) => rank(known, a) - rank(known, b));
+  return { approved: true, at, corrected, values: Object.fromEntries(corrected.map((name) => [name, values[name]])), reason: null };
 }
 
-/** The values a call delivers: the model's, with a reviewer's corrections applied once approved. */
+const rank = (order: readonly string[], name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+
+/** The values a call delivers: the model's, with every standing correction of a reviewer in place. */
 export function reviewedValues(extraction: Pick<CallExtraction, "extracted_variables">, reviewed: CallReview | null): Record<string, unknown> {
-  return reviewed?.approved ? { ...extraction.extracted_variables, ...reviewed.values } : extraction.extracted_variables;
+  return withCorrections(extraction.extracted_variables, reviewed);
 }

@@ -37,7 +37,24 @@ const BackfillDryRunSchema = z
     sampled: z.number().int().describe("Calls re-extracted (newest first), nothing stored or delivered"),
     changed_calls: z.number().int(),
     change_rates: z.record(z.number()).describe("Per variable, the share of sampled calls whose value changed"),
-    examples: z.array(z.object({ call_id: z.string(), changes: z.record(z.object({ before: z.unknown(), after: z.unknown() })) })),
+    corrections: z
+      .record(z.object({ kept: z.number().int(), conflicts: z.number().int() }))
+      .describe(
+        "Per corrected variable, the sampled calls whose reviewer correction the run keeps (delivered instead of the model's new answer), and those whose correction the variable's current definition no longer accepts (such a call is held for review, reason correction_conflict)",
+      ),
+    examples: z.array(
+      z.object({
+        call_id: z.string(),
+        changes: z.record(
+          z.object({
+            before: z.unknown(),
+            after: z.unknown(),
+            corrected: z.boolean().optional().describe("The value is a reviewer's correction, kept: the model now answers `model`"),
+            model: z.unknown().optional(),
+          }),
+        ),
+      }),
+    ),
     sample_errors: z.array(z.object({ call_id: z.string(), code: z.string(), message: z.string() })),
     sample_usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int() }),
     estimate: z
@@ -116,6 +133,7 @@ export function backfillApiDocs(options: { auth: boolean; rateLimited: boolean }
                 sampled: 20,
                 changed_calls: 3,
                 change_rates: { status: 0, summary: 0.05, plan: 0.1 },
+                corrections: { summary: { kept: 1, conflicts: 0 } },
                 examples: [{ call_id: "call_7e2a9c", changes: { plan: { before: "basic", after: "pro" } } }],
                 sample_errors: [],
                 sample_usage: { prompt_tokens: 6_702, completion_tokens: 305 },

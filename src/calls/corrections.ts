@@ -1,0 +1,66 @@
+// A reviewer's corrections are facts about the call, not about one extraction: every later extraction (re-extract,
+// backfill, replay) delivers them, a flag on a corrected value no longer counts, and a correction the profile's current
+// definition of its variable no longer accepts holds the call (correction_conflict) rather than being dropped.
+// Pure: the callers read and write the store.
+import type { Review } from "../extract/index.js";
+import { outputSchemaFor, withDefaults, type VariableSpec } from "../schema/index.js";
+import type { CallReview } from "./store/port.js";
+
+/** The reason a call waits for a reviewer because a correction no longer fits its variable. */
+export const CORRECTION_CONFLICT = "correction_conflict";
+
+/** The corrections standing on a call, by variable path (a top-level variable's name today). */
+export function correctionsOf(reviewed: CallReview | null | undefined): Record<string, unknown> {
+  return reviewed?.values ?? {};
+}
+
+/** True when `path` is a corrected path or lies inside one (`contact.email` inside a corrected `contact`). */
+export function isCorrected(path: string, corrections: Record<string, unknown>): boolean {
+  return Object.keys(corrections).some((corrected) => path === corrected || path.startsWith(`${corrected}.`) || path.startsWith(`${corrected}[`));
+}
+
+/** The values a call delivers: the model's, with every standing correction in place of the model's value. */
+export function withCorrections(values: Record<string, unknown>, reviewed: CallReview | null | undefined): Record<string, unknown> {
+  const corrections = correctionsOf(reviewed);
+  return Object.keys(corrections).length === 0 ? values : { ...values, ...corrections };
+}
+
+export interface CorrectionConflict {
+  path: string;
+  message: string;
+}
+
+/**
+ * The corrections the profile's current variables no longer accept (a type or options changed since the review), each
+ * with why. A correction of a variable the profile no longer has is not a conflict: nothing asks for it any more.
+ */
+export function correctionConflicts(corrections: Record<string, unknown>, variables: readonly VariableSpec[]): CorrectionConflict[] {
+  const specs = withDefaults(variables).filter((spec) => Object.hasOwn(corrections, spec.name));
+  if (specs.length === 0) return [];
+  const parsed = outputSchemaFor(specs, { evidence: false }).zod.safeParse({ values: Object.fromEntries(specs.map((spec) => [spec.name, corrections[spec.name]])) });
+  if (parsed.success) return [];
+  const conflicts = new Map<string, string>();
+  for (const issue of parsed.error.issues) {
+    const path = String(issue.path[1] ?? "");
+    if (path && !conflicts.has(path)) conflicts.set(path, issue.message);
+  }
+  return [...conflicts].map(([path, message]) => ({ path, message }));
+}
+
+/** The call's `reason` while a conflicting correction holds it: the code, then which variables and why. */
+export function conflictReason(conflicts: readonly CorrectionConflict[]): string {
+  return `${CORRECTION_CONFLICT}: ${conflicts.map((conflict) => `${conflict.path} (${conflict.message})`).join("; ")}`;
+}
+
+/** The flags that still need a person: those on values nobody corrected. */
+export function uncorrectedReview(review: Review, corrections: Record<string, unknown>): Review {
+  if (Object.keys(corrections).length === 0) return review;
+  const fields = Object.fromEntries(Object.entries(review.fields).filter(([path]) => !isCorrected(path, corrections)));
+  return { needed: Object.keys(fields).length > 0, fields };
+}
+
+/** Confidence for what the model decided: a corrected value is a person's, with no model confidence. */
+export function uncorrectedConfidence(confidence: Record<string, number>, corrections: Record<string, unknown>): Record<string, number> {
+  if (Object.keys(corrections).length === 0) return confidence;
+  return Object.fromEntries(Object.entries(confidence).filter(([path]) => !isCorrected(path, corrections)));
+}
