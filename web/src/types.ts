@@ -29,6 +29,8 @@ export interface Delivery {
   id: string;
   call_id: string;
   destination: string;
+  /** Which routing of the call it carries (1: the first extraction; re-extractions and reviews 2, 3…). */
+  event: number;
   status: "pending" | "delivered" | "failed";
   /** Every attempt, replays included (the length of attempt_history). */
   attempts: number;

@@ -6,7 +6,11 @@ import { When } from "./when.js";
 
 const TRIGGERS = { live: "the call arriving", api: "a re-extraction", backfill: "a backfill" } as const;
 
-export function ExtractionHistory({ extraction }: { extraction: ExtractionSummary }) {
+/**
+ * `routed`: the events that reached the outbox. An entry whose event has not (a re-extraction held for review) says it
+ * waits, rather than "as event N".
+ */
+export function ExtractionHistory({ extraction, routed }: { extraction: ExtractionSummary; routed: ReadonlySet<number> }) {
   const { history } = extraction;
   return (
     <section aria-labelledby="history-heading">
@@ -40,7 +44,15 @@ export function ExtractionHistory({ extraction }: { extraction: ExtractionSummar
                 <td>
                   <code>{entry.profile_version ?? "–"}</code>
                 </td>
-                <td>{entry.event === null ? <span class="muted">not delivered</span> : `as event ${entry.event}`}</td>
+                <td>
+                  {entry.event === null ? (
+                    <span class="muted">not delivered</span>
+                  ) : routed.has(entry.event) ? (
+                    `as event ${entry.event}`
+                  ) : (
+                    <span class="muted">held for review: event {entry.event} once approved</span>
+                  )}
+                </td>
                 <td class="changes">
                   {entry.changed === null ? (
                     <span class="muted">first extraction</span>

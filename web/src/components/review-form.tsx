@@ -7,6 +7,8 @@ import { displayValue } from "../format.js";
 import type { CallDetail, CallReviewed } from "../types.js";
 import { ErrorBox } from "./error-box.js";
 import { ValueJudgement } from "./extraction-view.js";
+import { When } from "./when.js";
+import { reviewStory } from "../review-story.js";
 
 /** What an input shows for a value: lists as "a, b", null as blank. */
 function asText(value: unknown): string {
@@ -27,8 +29,11 @@ function fromText(text: string, original: unknown): unknown {
 }
 
 export function ReviewForm({ call, onDecided }: { call: CallDetail; onDecided: () => void }) {
-  const values = call.extracted_variables ?? {};
+  // A standing correction is shown as the value: left as it is, it stays; changed, it is replaced.
+  const corrections = call.reviewed?.values ?? {};
+  const values = { ...(call.extracted_variables ?? {}), ...corrections };
   const flags = call.review?.fields ?? {};
+  const story = reviewStory(call);
   const [texts, setTexts] = useState<Record<string, string>>(() => Object.fromEntries(Object.entries(values).map(([name, value]) => [name, asText(value)])));
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState<"approve" | "skip" | undefined>(undefined);
@@ -66,7 +71,25 @@ export function ReviewForm({ call, onDecided }: { call: CallDetail; onDecided: (
     <section class="review" aria-labelledby="review-heading">
       <h2 id="review-heading">Review</h2>
       <p>
-        Held for review: nothing was delivered.{" "}
+        {story.delivered === null ? (
+          "Held for review: nothing was delivered. "
+        ) : (
+          <>
+            Held for review: event {story.delivered.event} was delivered
+            {story.delivered.at ? (
+              <>
+                {" "}
+                (<When iso={story.delivered.at} />)
+              </>
+            ) : null}
+            ; this {story.waiting !== null && story.waiting > 1 ? "re-extraction" : "extraction"} waits, and goes out as event {story.waiting ?? "?"} once approved.{" "}
+          </>
+        )}
+        {call.reason?.startsWith("correction_conflict") ? (
+          <>
+            A reviewer&apos;s earlier correction no longer fits its variable: <strong>{call.reason.slice("correction_conflict: ".length)}</strong>. Send a new value for it.{" "}
+          </>
+        ) : null}
         {flagged.length > 0 ? (
           <>
             Check <strong>{flagged.join(", ")}</strong> against the transcript below.{" "}
@@ -80,7 +103,7 @@ export function ReviewForm({ call, onDecided }: { call: CallDetail; onDecided: (
           <div key={name} class={flags[name] ? "review-field flagged" : "review-field"}>
             <label for={`review-${name}`}>
               <code>{name}</code>
-              <ValueJudgement flags={flags[name]} confidence={call.confidence?.[name]} />
+              {name in corrections ? <span class="muted small"> corrected by a reviewer</span> : <ValueJudgement flags={flags[name]} confidence={call.confidence?.[name]} />}
             </label>
             <input
               id={`review-${name}`}

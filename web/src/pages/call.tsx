@@ -13,6 +13,7 @@ import { ExtractionView } from "../components/extraction-view.js";
 import { ReviewForm } from "../components/review-form.js";
 import { When } from "../components/when.js";
 import { duration, pretty } from "../format.js";
+import { routedEvents } from "../review-story.js";
 import type { CallDetail, DestinationFate } from "../types.js";
 import { useApi } from "../use-api.js";
 
@@ -122,8 +123,10 @@ export function CallPage() {
 
   const facts = call.call;
   const canReplay = call.state === "extraction_failed" || call.destinations.some(isExpressionFailure);
-  /** A reviewer's corrections: the values shown are those delivered. */
-  const corrected = call.reviewed?.approved && call.extracted_variables ? call.reviewed : undefined;
+  /** A reviewer's corrections stand over every extraction: the values shown are those delivered. */
+  const corrected = call.reviewed && call.extracted_variables && Object.keys(call.reviewed.values).length > 0 ? call.reviewed : undefined;
+  const correctedNames = new Set(corrected?.corrected ?? []);
+  const modelConfidence = call.confidence ? Object.fromEntries(Object.entries(call.confidence).filter(([name]) => !correctedNames.has(name))) : call.confidence;
   return (
     <section class="call">
       <p class="breadcrumb">
@@ -172,6 +175,8 @@ export function CallPage() {
             <When iso={call.reviewed.at} />
             {call.reviewed.approved ? (
               <div class="small">{call.reviewed.corrected.length > 0 ? `corrected: ${call.reviewed.corrected.join(", ")}` : "no correction"}</div>
+            ) : call.reviewed.corrected.length > 0 ? (
+              <div class="small">{`earlier corrections stand: ${call.reviewed.corrected.join(", ")}`}</div>
             ) : null}
           </Fact>
         ) : null}
@@ -188,11 +193,11 @@ export function CallPage() {
         modelSaid={corrected ? Object.fromEntries(corrected.corrected.map((name) => [name, call.extracted_variables?.[name] ?? null])) : undefined}
         evidence={call.evidence}
         flags={call.review?.fields}
-        confidence={call.confidence}
+        confidence={modelConfidence}
         noValues={call.state === "skipped" ? "Skipped calls are not extracted." : "Not extracted yet."}
       />
 
-      {call.extraction && call.extraction.history.length > 0 ? <ExtractionHistory extraction={call.extraction} /> : null}
+      {call.extraction && call.extraction.history.length > 0 ? <ExtractionHistory extraction={call.extraction} routed={routedEvents(call)} /> : null}
 
       <section aria-labelledby="destinations-heading">
         <h2 id="destinations-heading">Destinations</h2>
