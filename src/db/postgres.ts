@@ -67,6 +67,75 @@ export async function openPostgres(options: PostgresOptions): Promise<Postgres> 
   return { pool, url: options.url, close: () => (closing ??= pool.end()) };
 }
 
+/**
+ * Text PostgreSQL cannot store, stored without loss and given back as it was sent. A text column refuses NUL (22021),
+ * and a lone UTF-16 surrogate has no UTF-8 form (the driver would send U+FFFD). Inside JSON kept as text, the escapes
+ * `\u0000` and a lone surrogate's `\udXXX` are stored fine, but the first query that reads the document as `json`
+ * fails on them (22P05, 22P02): backfill filters do.
+ *
+ * The escaping: each such character, and U+E000 (ESCAPE) itself, is stored as ESCAPE followed by its UTF-16 code unit
+ * in four lowercase hex digits (NUL → ESCAPE "0000", U+D800 → ESCAPE "d800", ESCAPE → ESCAPE "e000"); in JSON text, the
+ * escapes `\u0000` and `\udXXX` become the same sequences. Every ESCAPE in stored text thus starts one such sequence,
+ * so restoring is exact, whatever the text held (a legitimate U+E000, "e000", a literal backslash-u). ESCAPE is the
+ * first Private Use character: valid UTF-8 that PostgreSQL stores, and rare in real text, so stored text stays readable.
+ * Text written before this escaping existed had NUL replaced by U+FFFD and reads back as it was stored (had it held
+ * U+E000 followed by four hex digits, which nothing Debrief writes does, that would now read as an escape).
+ */
+const ESCAPE = "\uE000";
+/** NUL, ESCAPE, and (the `u` flag keeps surrogate pairs whole) lone surrogates. */
+const UNSTORABLE_TEXT = /[\u0000\uE000\uD800-\uDFFF]/gu;
+/**
+ * In JSON text: the escapes `\u0000` and `\udXXX`, after an even run of backslashes (an escaped backslash, as in
+ * `\\u0000`, is text, not an escape), and the characters above.
+ */
+const UNSTORABLE_JSON = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})|[\u0000\uE000\uD800-\uDFFF]/giu;
+/** Whether JSON text may need storableJson's work: most never does, and a long transcript has an escape on every line. */
+const MAYBE_UNSTORABLE_JSON = /\\u(0000|d[89a-f])|[\u0000\uE000\uD800-\uDFFF]/iu;
+const ESCAPED = /\uE000([0-9a-f]{4})/g;
+
+const escapeUnit = (character: string): string => ESCAPE + character.charCodeAt(0).toString(16).padStart(4, "0");
+
+/** Text as PostgreSQL can store it (see ESCAPE); `restored` gives it back. */
+export function storable(text: string): string {
+  return text.replace(UNSTORABLE_TEXT, escapeUnit);
+}
+
+export function storableOrNull(text: string | null): string | null {
+  return text === null ? null : storable(text);
+}
+
+/** JSON text (as JSON.stringify writes it) as PostgreSQL can store and query it; `restoredJson` gives it back. */
+export function storableJson(json: string): string {
+  if (!MAYBE_UNSTORABLE_JSON.test(json)) return json;
+  return json.replace(UNSTORABLE_JSON, (match: string, backslashes: string | undefined, unit: string | undefined) =>
+    unit === undefined ? escapeUnit(match) : backslashes + ESCAPE + unit.toLowerCase(),
+  );
+}
+
+/** Undoes `storable`. */
+export function restored(text: string): string {
+  return text.includes(ESCAPE) ? text.replace(ESCAPED, (_, unit: string) => String.fromCharCode(Number.parseInt(unit, 16))) : text;
+}
+
+/** Undoes `storableJson`, to the text JSON.stringify wrote: NUL and lone surrogates as their JSON escapes, ESCAPE as itself. */
+export function restoredJson(json: string): string {
+  return json.includes(ESCAPE) ? json.replace(ESCAPED, (_, unit: string) => (unit === "e000" ? ESCAPE : `\\u${unit}`)) : json;
+}
+
+/** `row` with `restored` applied to its `text` fields and `restoredJson` to its `json` ones (null stays null). */
+export function restoredRow<Row extends object>(row: Row, fields: { text?: readonly (keyof Row)[]; json?: readonly (keyof Row)[] }): Row {
+  const copy: Row = { ...row };
+  for (const key of fields.text ?? []) {
+    const value = copy[key];
+    if (typeof value === "string") copy[key] = restored(value) as Row[keyof Row];
+  }
+  for (const key of fields.json ?? []) {
+    const value = copy[key];
+    if (typeof value === "string") copy[key] = restoredJson(value) as Row[keyof Row];
+  }
+  return copy;
+}
+
 /** The URL without its password, for messages. */
 export function redactUrl(url: string): string {
   try {

@@ -33,15 +33,50 @@ export function openDatabase(file: string, options: OpenOptions): Database.Datab
   return db;
 }
 
-/** Statements prepared once per distinct SQL text and connection: a store's hot queries are compiled once. */
-export class PreparedStatements {
-  readonly #byConnection = new Map<Database.Database, Map<string, Database.Statement>>();
+/** A prepared statement whose rows are `Row`: what its SQL selects, said once where the SQL is written. */
+export type Statement<Row = unknown> = Database.Statement<unknown[], Row>;
 
-  get(db: Database.Database, source: string): Database.Statement {
-    let prepared = this.#byConnection.get(db);
-    if (!prepared) this.#byConnection.set(db, (prepared = new Map()));
+/**
+ * A store's two connections to its file, and their prepared statements.
+ * `durable` commits with synchronous=FULL: what the service answers for (a call accepted with 202, a delivery enqueued)
+ * survives a power cut, not only a crash. `bookkeeping` is the workers' (claims, outcomes), with NORMAL: no fsync on
+ * the event loop for each; a power cut may undo the last of them, which only makes that work due again.
+ */
+export class SqliteConnections {
+  readonly durable: Database.Database;
+  readonly bookkeeping: Database.Database;
+  readonly #statements = new Map<Database.Database, Map<string, Statement>>();
+
+  private constructor(durable: Database.Database, bookkeeping: Database.Database) {
+    this.durable = durable;
+    this.bookkeeping = bookkeeping;
+  }
+
+  /** Opens (creating and migrating if needed) `file` twice; the second open finds the migrations applied. */
+  static open(file: string, migrations: readonly string[]): SqliteConnections {
+    const durable = openDatabase(file, { synchronous: "FULL", migrations });
+    try {
+      return new SqliteConnections(durable, openDatabase(file, { synchronous: "NORMAL", migrations }));
+    } catch (error) {
+      durable.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Prepared once per distinct SQL text and connection (the durable one unless told): hot queries are compiled once.
+   * `Row` types what `get` and `all` return, so a caller names its row shape instead of casting each result.
+   */
+  sql<Row = unknown>(source: string, db: Database.Database = this.durable): Statement<Row> {
+    let prepared = this.#statements.get(db);
+    if (!prepared) this.#statements.set(db, (prepared = new Map()));
     let statement = prepared.get(source);
-    if (!statement) prepared.set(source, (statement = db.prepare(source)));
-    return statement;
+    if (!statement) prepared.set(source, (statement = db.prepare<unknown[], unknown>(source)));
+    return statement as Statement<Row>;
+  }
+
+  close(): void {
+    if (this.bookkeeping.open) this.bookkeeping.close();
+    if (this.durable.open) this.durable.close();
   }
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { CALLS_POSTGRES_MIGRATIONS, PostgresCallStore, SqliteCallStore, syncFates, type CallStore } from "../../src/calls/index.js";
-import { CALLS_SQLITE_MIGRATIONS } from "../../src/calls/store/sqlite.js";
+import { CALLS_SQLITE_MIGRATIONS } from "../../src/calls/store/migrations/sqlite.js";
 import { DatabaseSetupError, migrate, openDatabase, openPostgres } from "../../src/db/index.js";
 import { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox, SqliteOutbox, type DeliveryOutbox } from "../../src/delivery/index.js";
 import { OUTBOX_MIGRATIONS } from "../../src/delivery/outbox/migrations/sqlite.js";

@@ -1,11 +1,11 @@
 // The call store port: the durable record of every accepted call, idempotent on (profile, external id), with the
-// extraction state machine. Adapters: SQLite (sqlite-store.ts, one process) and PostgreSQL (postgres-store.ts, shared).
+// extraction state machine, and the backfills port beside it. Adapters: SQLite (sqlite.ts, one process) and PostgreSQL
+// (postgres.ts, shared); their rows and mappers are in rows.ts, the SQL they share in queries.ts.
 import { randomUUID } from "node:crypto";
 import type { Review } from "../../extract/index.js";
 import type { CallFacts, SourceName } from "../../sources/index.js";
 import type { Turn } from "../../transcript/index.js";
 import type { CallFateInput, CallStage, CallState, FateInput, FateRecord } from "../fates.js";
-import { CALL_STATES } from "../fates.js";
 
 /**
  * A call's stage (the store's `state` column), the extraction's own lifecycle:
@@ -215,7 +215,7 @@ export type BackfillItemOutcome =
  * Every method is asynchronous (PostgreSQL is a network away). Adding a query means adding a method here and to each
  * adapter; the contract suite (test/calls/store/store.contract.test.ts) runs every adapter through the same behaviour.
  */
-export interface CallStore {
+export interface CallStore extends BackfillStore {
   readonly engine: "sqlite" | "postgres";
   /** Stores a call unless (profile, external id) is known; either way returns the stored call. */
   accept(input: AcceptCallInput): Promise<{ call: CallRecord; created: boolean }>;
@@ -272,6 +272,23 @@ export interface CallStore {
   /** Finished calls (extracted with every delivery enqueued, or skipped) last changed before `before`. */
   findFinished(before: number, limit: number): Promise<string[]>;
   delete(ids: readonly string[]): Promise<number>;
+  /** Calls per public state. */
+  counts(): Promise<Record<CallState, number>>;
+  /**
+   * At start-up: frees the claims that can only have been left by a process that died. SQLite: every claim (a data dir
+   * belongs to one process), so those calls are due at once. PostgreSQL: none, ever: a claim there may belong to a live
+   * instance, and the lease expiring is what hands it over. Returns how many were freed.
+   */
+  releaseAbandonedClaims(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Backfills (issue 14): re-extracting a profile's past calls in the background, behind live ones. Its own port, tested
+ * by its own contract suite (test/calls/store/backfill-store.contract.test.ts); every call store adapter implements it,
+ * as its items are the store's calls.
+ */
+export interface BackfillStore {
   /**
    * Starts a backfill: the calls matching `filter` (newest first, at most `limit`) become its items, in one
    * transaction, so a restart finds it whole. With no matching call it is `done` at once.
@@ -286,212 +303,7 @@ export interface CallStore {
   finishBackfillItem(item: Pick<BackfillItem, "backfill_id" | "call_id">, outcome: BackfillItemOutcome): Promise<void>;
   /** Calls matching a backfill filter, whole (payload, extraction), newest first from `after`: what a dry run reads. */
   listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]>;
-  /** Calls per public state. */
-  counts(): Promise<Record<CallState, number>>;
-  /**
-   * At start-up: frees the claims that can only have been left by a process that died. SQLite: every claim (a data dir
-   * belongs to one process), so those calls are due at once. PostgreSQL: none, ever: a claim there may belong to a live
-   * instance, and the lease expiring is what hands it over. Returns how many were freed.
-   */
-  releaseAbandonedClaims(): Promise<number>;
-  close(): Promise<void>;
 }
 
 export const newCallId = (): string => `call_${randomUUID().replaceAll("-", "")}`;
 export const newBackfillId = (): string => `bf_${randomUUID().replaceAll("-", "")}`;
-
-/** A `calls` row as both engines return it: JSON as text, times as ms since the epoch. */
-export interface CallRow {
-  id: string;
-  profile: string;
-  external_id: string;
-  source: SourceName;
-  completed: number | boolean | null;
-  started_at: string | null;
-  ended_at: string | null;
-  duration_s: number | null;
-  customer_phone: string | null;
-  agent_phone: string | null;
-  recording_url: string | null;
-  customer_e164: string | null;
-  state: CallStage;
-  public_state: CallState;
-  reason: string | null;
-  payload: string;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  extraction: string | null;
-  delivery_errors: string | null;
-  reviewed: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-/** The columns a list reads: everything but the payload and the extraction. */
-export const SUMMARY_COLUMNS =
-  "id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone, recording_url, customer_e164, " +
-  "state, public_state, reason, attempts, next_attempt_at, last_error, created_at, updated_at";
-
-export function toCallSummary(row: Omit<CallRow, "payload" | "extraction" | "delivery_errors" | "reviewed">): CallSummary {
-  return {
-    id: row.id,
-    profile: row.profile,
-    external_id: row.external_id,
-    source: row.source,
-    call:
-      row.completed === null
-        ? null
-        : {
-            completed: row.completed === 1 || row.completed === true,
-            started_at: row.started_at,
-            ended_at: row.ended_at,
-            duration_s: row.duration_s,
-            customer_phone: row.customer_phone,
-            agent_phone: row.agent_phone,
-            recording_url: row.recording_url,
-          },
-    customer_phone_e164: row.customer_e164,
-    state: row.public_state,
-    stage: row.state,
-    reason: row.reason,
-    attempts: row.attempts,
-    next_attempt_at: row.next_attempt_at,
-    last_error: row.last_error,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-}
-
-export function toCallRecord(row: CallRow): CallRecord {
-  return {
-    ...toCallSummary(row),
-    payload: JSON.parse(row.payload),
-    extraction: row.extraction ? JSON.parse(row.extraction) : null,
-    reviewed: row.reviewed ? JSON.parse(row.reviewed) : null,
-  };
-}
-
-/** A `call_extractions` row as both engines return it. */
-export interface ExtractionRow {
-  seq: number;
-  profile_version: string | null;
-  trigger: ExtractionTrigger;
-  event: number | null;
-  extraction: string;
-  created_at: number | string;
-}
-
-export function toExtractionRecord(row: ExtractionRow): ExtractionRecord {
-  return {
-    seq: row.seq,
-    profile_version: row.profile_version,
-    trigger: row.trigger,
-    event: row.event,
-    extraction: JSON.parse(row.extraction) as ExtractionRecord["extraction"],
-    created_at: Number(row.created_at),
-  };
-}
-
-/** The extraction as its history keeps it: without the turns (the call's transcript, the same for every extraction). */
-export function historyText(extraction: CallExtraction): string {
-  const { turns: _turns, ...rest } = extraction;
-  return JSON.stringify(rest);
-}
-
-export function emptyCallCounts(): Record<CallState, number> {
-  return Object.fromEntries(CALL_STATES.map((state) => [state, 0])) as Record<CallState, number>;
-}
-
-/** One fate per (call, destination, event): the last one given wins (a batch must not touch a row twice). */
-export function uniqueFates<T extends CallFateInput>(fates: readonly T[]): T[] {
-  return [...new Map(fates.map((fate) => [`${fate.call_id}\u0000${fate.destination}\u0000${fate.event}`, fate])).values()];
-}
-
-/** A call that may be replayed: out of extraction attempts, or routed with an expression that failed on it. */
-export const REPLAYABLE_CALL = `(state = 'extraction_failed' OR (state = 'extracted' AND EXISTS (
-  SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND fate = 'skipped' AND reason_code IN ('when_failed', 'transform_failed'))))`;
-
-/** Finished: skipped, or extracted and routed with every expression working (its deliveries are the outbox's to keep). */
-export const FINISHED_CALL = `(state = 'skipped' OR (state = 'extracted' AND NOT EXISTS (
-  SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND fate = 'skipped' AND reason_code IN ('when_failed', 'transform_failed'))))`;
-
-/**
- * The `calls` query of a list page, for either engine (`placeholder(n)` names its n-th parameter). Only the filters
- * given become conditions, so each query can use the index that fits it: (public_state | profile | source, created_at,
- * id), external_id, or the fates' (destination, call_id). Several states are one index range each, every range read
- * in order and cut at the page size, then merged: a page never sorts every call in a common state.
- */
-export function listCallsSql(query: CallListQuery, placeholder: (n: number) => string): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const p = (value: unknown) => {
-    params.push(value);
-    return placeholder(params.length);
-  };
-  const page = (state: CallState | undefined) => {
-    const where: string[] = [];
-    if (state !== undefined) where.push(`public_state = ${p(state)}`);
-    if (query.profile !== undefined) where.push(`profile = ${p(query.profile)}`);
-    if (query.source !== undefined) where.push(`source = ${p(query.source)}`);
-    if (query.externalId !== undefined) where.push(`external_id = ${p(query.externalId)}`);
-    if (query.since !== undefined) where.push(`created_at >= ${p(query.since)}`);
-    if (query.until !== undefined) where.push(`created_at < ${p(query.until)}`);
-    if (query.destination !== undefined) {
-      where.push(`EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND call_fates.destination = ${p(query.destination)})`);
-    }
-    if (query.after !== undefined) where.push(`(created_at, id) < (${p(query.after.created_at)}, ${p(query.after.id)})`);
-    const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    return `SELECT ${SUMMARY_COLUMNS} FROM calls ${filter} ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`;
-  };
-  const states = query.states ?? [];
-  if (states.length <= 1) return { sql: page(states[0]), params };
-  const ranges = states.map((state, n) => `SELECT * FROM (${page(state)}) AS range_${n}`).join(" UNION ALL ");
-  return { sql: `SELECT * FROM (${ranges}) AS ranges ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`, params };
-}
-
-/**
- * The condition on `calls` of a backfill filter, for either engine: `placeholder(n)` names the n-th parameter (counted
- * from `params`' current length), `version` is the engine's expression for an extraction's profile version.
- */
-export function backfillFilterSql(filter: BackfillFilter, params: unknown[], placeholder: (n: number) => string, version: string): string {
-  const p = (value: unknown) => {
-    params.push(value);
-    return placeholder(params.length);
-  };
-  const where = [`profile = ${p(filter.profile)}`, "state = 'extracted'", "extraction IS NOT NULL"];
-  if (filter.since !== undefined) where.push(`created_at >= ${p(filter.since)}`);
-  if (filter.until !== undefined) where.push(`created_at < ${p(filter.until)}`);
-  if (filter.states && filter.states.length > 0) where.push(`public_state IN (${filter.states.map(p).join(", ")})`);
-  if (filter.outdatedFrom !== undefined) where.push(`COALESCE(${version}, '') <> ${p(filter.outdatedFrom)}`);
-  return where.join(" AND ");
-}
-
-/** A `backfills` row as both engines return it. */
-export interface BackfillRow extends Omit<BackfillRecord, "request" | "redeliver"> {
-  request: string;
-  redeliver: number | boolean;
-}
-
-export function toBackfillRecord(row: BackfillRow): BackfillRecord {
-  const number = (value: unknown) => Number(value);
-  return {
-    id: row.id,
-    profile: row.profile,
-    state: row.state,
-    request: JSON.parse(row.request),
-    redeliver: row.redeliver === 1 || row.redeliver === true,
-    total: number(row.total),
-    done: number(row.done),
-    changed: number(row.changed),
-    failed: number(row.failed),
-    prompt_tokens: number(row.prompt_tokens),
-    completion_tokens: number(row.completion_tokens),
-    created_at: number(row.created_at),
-    updated_at: number(row.updated_at),
-    finished_at: row.finished_at === null ? null : number(row.finished_at),
-  };
-}
-
-export function toBackfillItem(row: Omit<BackfillItem, "redeliver"> & { redeliver: number | boolean }): BackfillItem {
-  return { backfill_id: row.backfill_id, call_id: row.call_id, attempts: Number(row.attempts), redeliver: row.redeliver === 1 || row.redeliver === true };
-}

@@ -1,176 +1,67 @@
 // The call store on PostgreSQL, shared by every instance: a unique constraint makes a platform's retry a duplicate on
 // whichever instance it lands, and claims use FOR UPDATE SKIP LOCKED, so instances never take the same call.
 import type pg from "pg";
-import type { PostgresMigrations } from "../../db/postgres.js";
+import { restoredRow, storable, storableJson, storableOrNull } from "../../db/postgres.js";
 import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "../fates.js";
 import {
-  emptyCallCounts,
-  FINISHED_CALL,
-  listCallsSql,
-  newCallId,
-  REPLAYABLE_CALL,
-  SUMMARY_COLUMNS,
-  toCallRecord,
-  toCallSummary,
-  uniqueFates,
-  backfillFilterSql,
   newBackfillId,
-  toBackfillItem,
-  toBackfillRecord,
+  newCallId,
   type AcceptCallInput,
   type BackfillFilter,
   type BackfillItem,
   type BackfillItemOutcome,
   type BackfillRecord,
-  type BackfillRow,
-  type ListPosition,
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
   type CallReview,
-  type CallRow,
   type CallStore,
   type CallSummary,
   type ExtractionRecord,
-  type ExtractionRow,
+  type ListPosition,
   type ReextractionInput,
   type RoutedReview,
-  historyText,
-  toExtractionRecord,
 } from "./port.js";
+import { backfillFilterSql, FINISHED_CALL, listCallsSql, REPLAYABLE_CALL } from "./queries.js";
+import {
+  CALL_COLUMNS,
+  CALL_JSON_FIELDS,
+  CALL_STATE_COLUMNS,
+  CALL_TEXT_FIELDS,
+  COUNTS_SQL,
+  emptyCallCounts,
+  EXTRACTION_COLUMNS,
+  FATE_COLUMNS,
+  historyText,
+  SUMMARY_COLUMNS,
+  toBackfillItem,
+  toBackfillRecord,
+  toCallRecord,
+  toCallSummary,
+  toExtractionRecord,
+  uniqueFates,
+  type BackfillItemRow,
+  type BackfillRow,
+  type CallRow,
+  type CallStateRow,
+  type CallSummaryRow,
+  type CountRow,
+  type ExtractionRow,
+} from "./rows.js";
 
-/** Append-only; version 1 mirrors the SQLite schema (times in ms since the epoch, JSON kept as the exact text). */
-export const CALLS_POSTGRES_MIGRATIONS: PostgresMigrations = {
-  component: "calls",
-  steps: [
-    `
-CREATE TABLE calls (
-  id              TEXT    PRIMARY KEY,
-  profile         TEXT    NOT NULL,
-  external_id     TEXT    NOT NULL,
-  state           TEXT    NOT NULL,
-  reason          TEXT,
-  payload         TEXT    NOT NULL,
-  attempts        INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at BIGINT,
-  claimed_until   BIGINT,
-  last_error      TEXT,
-  extraction      TEXT,
-  delivery_errors TEXT,
-  created_at      BIGINT  NOT NULL,
-  updated_at      BIGINT  NOT NULL,
-  UNIQUE (profile, external_id)
-);
-CREATE INDEX calls_due ON calls (next_attempt_at) WHERE state IN ('accepted', 'extracting');
-CREATE INDEX calls_finished ON calls (updated_at) WHERE state IN ('extracted', 'skipped');
-`,
-    // The platform and its facts of the call (as SQLite's step 2): calls can be listed by source and show duration and phones.
-    `
-ALTER TABLE calls ADD COLUMN source TEXT NOT NULL DEFAULT 'autocalls';
-ALTER TABLE calls ADD COLUMN completed BOOLEAN;
-ALTER TABLE calls ADD COLUMN started_at TEXT;
-ALTER TABLE calls ADD COLUMN ended_at TEXT;
-ALTER TABLE calls ADD COLUMN duration_s DOUBLE PRECISION;
-ALTER TABLE calls ADD COLUMN customer_phone TEXT;
-ALTER TABLE calls ADD COLUMN agent_phone TEXT;
-ALTER TABLE calls ADD COLUMN recording_url TEXT;
-CREATE INDEX calls_source ON calls (source, external_id);
-`,
-    // Public state, fates, caller numbers and the cursor key (as SQLite's step 3, which says why and how existing calls upgrade).
-    `
-ALTER TABLE calls ADD COLUMN public_state TEXT NOT NULL DEFAULT 'accepted';
-ALTER TABLE calls ADD COLUMN customer_e164 TEXT;
-CREATE TABLE call_fates (
-  call_id     TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
-  destination TEXT    NOT NULL,
-  event       INTEGER NOT NULL DEFAULT 1,
-  fate        TEXT    NOT NULL CHECK (fate IN ('pending', 'delivered', 'failed', 'skipped')),
-  reason_code TEXT,
-  reason      TEXT,
-  delivery_id TEXT    UNIQUE,
-  version     INTEGER NOT NULL DEFAULT 0,
-  updated_at  BIGINT  NOT NULL,
-  PRIMARY KEY (call_id, destination, event)
-);
-CREATE INDEX call_fates_by_destination ON call_fates (destination, call_id);
-INSERT INTO call_fates (call_id, destination, fate, reason_code, reason, updated_at)
-  SELECT calls.id, error->>'destination', 'skipped',
-         CASE WHEN error->>'path' LIKE '%.when' THEN 'when_failed' ELSE 'transform_failed' END,
-         error->>'message', calls.updated_at
-  FROM calls CROSS JOIN LATERAL json_array_elements(calls.delivery_errors::json) AS error
-  WHERE calls.state = 'extracted' AND calls.delivery_errors LIKE '[%'
-  ON CONFLICT DO NOTHING;
-UPDATE calls SET public_state = CASE
-  WHEN state <> 'extracted' THEN state
-  WHEN EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id) THEN 'delivery_failed'
-  ELSE 'extracted' END;
-UPDATE calls SET customer_e164 = customer_phone WHERE customer_phone ~ '^\\+[1-9][0-9]{6,14}$';
-CREATE INDEX calls_by_time ON calls (created_at, id);
-CREATE INDEX calls_by_state ON calls (public_state, created_at, id);
-CREATE INDEX calls_by_profile ON calls (profile, created_at, id);
-CREATE INDEX calls_by_source ON calls (source, created_at, id);
-CREATE INDEX calls_by_external_id ON calls (external_id);
-CREATE INDEX calls_by_caller ON calls (profile, customer_e164, created_at, id) WHERE customer_e164 IS NOT NULL;
-CREATE TABLE cursor_key (key TEXT NOT NULL);
-INSERT INTO cursor_key (key) VALUES (replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''));
-`,
-    // issue 15: review hold (as SQLite's step 4): a reviewer's decision on a call held for review.
-    `
-ALTER TABLE calls ADD COLUMN reviewed TEXT;
-    `,
-    // issue 14: extraction history (as SQLite's step 5, which says why and how existing calls upgrade).
-    `
-CREATE TABLE call_extractions (
-  call_id         TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
-  seq             INTEGER NOT NULL,
-  profile_version TEXT,
-  extraction      TEXT    NOT NULL,
-  trigger         TEXT    NOT NULL CHECK (trigger IN ('live', 'api', 'backfill')),
-  event           INTEGER,
-  created_at      BIGINT  NOT NULL,
-  PRIMARY KEY (call_id, seq)
-);
-INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
-  SELECT id, 1, NULL, (extraction::jsonb - 'turns')::text, 'live', 1, updated_at FROM calls WHERE extraction IS NOT NULL;
-`,
-    // issue 14: backfills (as SQLite's step 5, which says why).
-    `
-CREATE TABLE backfills (
-  id                TEXT    PRIMARY KEY,
-  profile           TEXT    NOT NULL,
-  state             TEXT    NOT NULL CHECK (state IN ('running', 'done', 'cancelled')),
-  request           TEXT    NOT NULL,
-  redeliver         BOOLEAN NOT NULL,
-  total             INTEGER NOT NULL DEFAULT 0,
-  done              INTEGER NOT NULL DEFAULT 0,
-  changed           INTEGER NOT NULL DEFAULT 0,
-  failed            INTEGER NOT NULL DEFAULT 0,
-  prompt_tokens     BIGINT  NOT NULL DEFAULT 0,
-  completion_tokens BIGINT  NOT NULL DEFAULT 0,
-  created_at        BIGINT  NOT NULL,
-  updated_at        BIGINT  NOT NULL,
-  finished_at       BIGINT
-);
-CREATE TABLE backfill_items (
-  backfill_id     TEXT    NOT NULL REFERENCES backfills (id) ON DELETE CASCADE,
-  call_id         TEXT    NOT NULL,
-  seq             INTEGER NOT NULL,
-  state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
-  attempts        INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at BIGINT  NOT NULL,
-  claimed_until   BIGINT,
-  changed         BOOLEAN,
-  error           TEXT,
-  PRIMARY KEY (backfill_id, call_id)
-);
-CREATE INDEX backfill_items_due ON backfill_items (next_attempt_at, seq) WHERE state = 'pending';
-`,
-  ],
-};
+/** The schema this adapter reads and writes: whoever opens the pool applies it (see openPostgres). */
+export { CALLS_POSTGRES_MIGRATIONS } from "./migrations/postgres.js";
 
-/** PostgreSQL text cannot hold NUL; a platform's call id, or an error message quoting a model, might. */
-const storable = (text: string): string => text.replaceAll("\u0000", "\uFFFD");
-const storableOrNull = (text: string | null): string | null => (text === null ? null : storable(text));
+/**
+ * Rows given back as they were sent: what a platform, a model or a reviewer wrote is stored through storable() and
+ * storableJson() (db/postgres.ts: PostgreSQL cannot hold NUL), and restored here.
+ */
+const CALL_FIELDS = { text: CALL_TEXT_FIELDS, json: CALL_JSON_FIELDS };
+const callRecord = (row: CallRow): CallRecord => toCallRecord(restoredRow(row, CALL_FIELDS));
+const callSummary = (row: CallSummaryRow): CallSummary => toCallSummary(restoredRow(row, { text: CALL_TEXT_FIELDS }));
+const extractionRecord = (row: ExtractionRow): ExtractionRecord => toExtractionRecord(restoredRow(row, { json: ["extraction"] }));
+const backfillRecord = (row: BackfillRow): BackfillRecord => toBackfillRecord(restoredRow(row, { json: ["request"] }));
+const fateRecord = (row: FateRecord): FateRecord => restoredRow(row, { text: ["reason"] });
 
 /** The profile version an extraction ran under, as PostgreSQL reads it from the stored extraction (JSON text). */
 const POSTGRES_PROFILE_VERSION = "(extraction::json ->> 'profile_version')";
@@ -193,40 +84,39 @@ export class PostgresCallStore implements CallStore {
     const externalId = storable(input.externalId ?? id);
     // Another instance inserting the same call at the same moment makes this wait for its commit, then do nothing.
     const { call } = input;
-    const text = (value: string | null) => (value === null ? null : storable(value));
     const inserted = await this.#pool.query<CallRow>(
       `INSERT INTO calls (id, profile, external_id, source, completed, started_at, ended_at, duration_s, customer_phone, agent_phone,
        recording_url, state, public_state, reason, payload, next_attempt_at, created_at, updated_at, customer_e164)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $16, $17)
-       ON CONFLICT (profile, external_id) DO NOTHING RETURNING *`,
+       ON CONFLICT (profile, external_id) DO NOTHING RETURNING ${CALL_COLUMNS}`,
       [
         id,
         input.profile,
         externalId,
         input.source,
         call.completed,
-        text(call.started_at),
-        text(call.ended_at),
+        storableOrNull(call.started_at),
+        storableOrNull(call.ended_at),
         call.duration_s,
-        text(call.customer_phone),
-        text(call.agent_phone),
-        text(call.recording_url),
+        storableOrNull(call.customer_phone),
+        storableOrNull(call.agent_phone),
+        storableOrNull(call.recording_url),
         input.state,
-        input.reason === undefined ? null : storable(input.reason),
-        JSON.stringify(input.payload),
+        storableOrNull(input.reason ?? null),
+        storableJson(JSON.stringify(input.payload)),
         input.state === "accepted" ? now : null,
         now,
         input.customerE164 ?? null,
       ],
     );
-    if (inserted.rows[0]) return { call: toCallRecord(inserted.rows[0]), created: true };
-    const existing = await this.#pool.query<CallRow>("SELECT * FROM calls WHERE profile = $1 AND external_id = $2", [input.profile, externalId]);
-    return { call: toCallRecord(existing.rows[0]!), created: false };
+    if (inserted.rows[0]) return { call: callRecord(inserted.rows[0]), created: true };
+    const existing = await this.#pool.query<CallRow>(`SELECT ${CALL_COLUMNS} FROM calls WHERE profile = $1 AND external_id = $2`, [input.profile, externalId]);
+    return { call: callRecord(existing.rows[0]!), created: false };
   }
 
   async get(id: string): Promise<CallRecord | undefined> {
-    const { rows } = await this.#pool.query<CallRow>("SELECT * FROM calls WHERE id = $1", [id]);
-    return rows[0] ? toCallRecord(rows[0]) : undefined;
+    const { rows } = await this.#pool.query<CallRow>(`SELECT ${CALL_COLUMNS} FROM calls WHERE id = $1`, [id]);
+    return rows[0] ? callRecord(rows[0]) : undefined;
   }
 
   async claimDue(limit: number, leaseMs: number): Promise<CallRecord[]> {
@@ -236,10 +126,10 @@ export class PostgresCallStore implements CallStore {
       `UPDATE calls SET claimed_until = $2, updated_at = $1 WHERE id IN (
          SELECT id FROM calls WHERE state IN ('accepted', 'extracting') AND next_attempt_at <= $1
          AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING *`,
+       RETURNING ${CALL_COLUMNS}`,
       [now, now + leaseMs, limit],
     );
-    return rows.map(toCallRecord).sort((a, b) => a.next_attempt_at! - b.next_attempt_at!);
+    return rows.map(callRecord).sort((a, b) => a.next_attempt_at! - b.next_attempt_at!);
   }
 
   /** Never frees anything: a claim here may belong to a live instance; it is handed over when its lease runs out. */
@@ -253,7 +143,7 @@ export class PostgresCallStore implements CallStore {
       await client.query(
         `UPDATE calls SET state = 'extracted', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
-        [JSON.stringify(extraction), now, id],
+        [storableJson(JSON.stringify(extraction)), now, id],
       );
       if (routed) {
         await client.query(
@@ -273,7 +163,7 @@ export class PostgresCallStore implements CallStore {
       await client.query(
         `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
          next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
-        [JSON.stringify(extraction), now, id],
+        [storableJson(JSON.stringify(extraction)), now, id],
       );
       await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
     });
@@ -286,11 +176,11 @@ export class PostgresCallStore implements CallStore {
       ? await this.#pool.query(
           `UPDATE calls SET state = 'accepted', public_state = 'accepted', reviewed = $1, attempts = 0, next_attempt_at = $2, claimed_until = NULL,
            reason = NULL, updated_at = $2 WHERE id = $3 AND state = 'needs_review'`,
-          [JSON.stringify(review), now, id],
+          [storableJson(JSON.stringify(review)), now, id],
         )
       : await this.#pool.query(
           `UPDATE calls SET state = 'skipped', public_state = 'skipped', reviewed = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state = 'needs_review'`,
-          [JSON.stringify(review), storableOrNull(review.reason), now, id],
+          [storableJson(JSON.stringify(review)), storableOrNull(review.reason), now, id],
         );
     return decided.rowCount === 1;
   }
@@ -304,7 +194,7 @@ export class PostgresCallStore implements CallStore {
           ? `UPDATE calls SET extraction = $1, updated_at = $2, state = 'needs_review', public_state = 'needs_review', reviewed = NULL
              WHERE id = $3 AND state = 'extracted'`
           : "UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'",
-        [JSON.stringify(input.extraction), now, id],
+        [storableJson(JSON.stringify(input.extraction)), now, id],
       );
       if (updated.rowCount !== 1) return undefined;
       const seq = await this.#appendExtraction(client, id, input, now);
@@ -323,17 +213,17 @@ export class PostgresCallStore implements CallStore {
       `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
        SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM call_extractions WHERE call_id = $1
        RETURNING seq`,
-      [id, input.extraction.profile_version ?? null, storable(historyText(input.extraction)), input.trigger, input.event, now],
+      [id, input.extraction.profile_version ?? null, storableJson(historyText(input.extraction)), input.trigger, input.event, now],
     );
     return rows[0]!.seq;
   }
 
   async listExtractions(callId: string, limit: number): Promise<ExtractionRecord[]> {
     const { rows } = await this.#pool.query<ExtractionRow>(
-      "SELECT seq, profile_version, trigger, event, extraction, created_at FROM call_extractions WHERE call_id = $1 ORDER BY seq DESC LIMIT $2",
+      `SELECT ${EXTRACTION_COLUMNS} FROM call_extractions WHERE call_id = $1 ORDER BY seq DESC LIMIT $2`,
       [callId, limit],
     );
-    return rows.map(toExtractionRecord);
+    return rows.map(extractionRecord);
   }
 
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {
@@ -368,8 +258,8 @@ export class PostgresCallStore implements CallStore {
   async #writeFates(client: pg.PoolClient, ids: readonly string[], fates: readonly CallFateInput[], now: number): Promise<void> {
     const unique = uniqueFates(fates);
     const callIds = [...new Set(ids)].sort();
-    const { rows: calls } = await client.query<{ id: string; state: CallStage; public_state: CallState }>(
-      "SELECT id, state, public_state FROM calls WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    const { rows: calls } = await client.query<CallStateRow>(
+      `SELECT ${CALL_STATE_COLUMNS} FROM calls WHERE id = ANY($1) ORDER BY id FOR UPDATE`,
       [callIds],
     );
     const column = <K extends keyof CallFateInput>(key: K) => unique.map((fate) => fate[key]);
@@ -396,7 +286,7 @@ export class PostgresCallStore implements CallStore {
     );
     const { rows: stored } = await client.query<FateRecord & { call_id: string }>("SELECT * FROM call_fates WHERE call_id = ANY($1)", [callIds]);
     const changed = calls
-      .map((call) => ({ id: call.id, was: call.public_state, state: summarizeCallState(call.state, stored.filter((fate) => fate.call_id === call.id)) }))
+      .map((call) => ({ id: call.id, was: call.state, state: summarizeCallState(call.stage, stored.filter((fate) => fate.call_id === call.id)) }))
       .filter((call) => call.state !== call.was);
     if (changed.length === 0) return;
     await client.query("UPDATE calls SET public_state = v.state FROM unnest($1::text[], $2::text[]) AS v(id, state) WHERE calls.id = v.id", [
@@ -421,12 +311,8 @@ export class PostgresCallStore implements CallStore {
   }
 
   async listFates(callId: string): Promise<FateRecord[]> {
-    const { rows } = await this.#pool.query<FateRecord>(
-      `SELECT destination, event, fate, reason_code, reason, delivery_id, version, updated_at FROM call_fates
-       WHERE call_id = $1 ORDER BY event, destination`,
-      [callId],
-    );
-    return rows;
+    const { rows } = await this.#pool.query<FateRecord>(`SELECT ${FATE_COLUMNS} FROM call_fates WHERE call_id = $1 ORDER BY event, destination`, [callId]);
+    return rows.map(fateRecord);
   }
 
   async list(query: CallListQuery): Promise<CallSummary[]> {
@@ -434,21 +320,21 @@ export class PostgresCallStore implements CallStore {
       { ...query, externalId: query.externalId === undefined ? undefined : storable(query.externalId) },
       (n) => `$${n}`,
     );
-    return (await this.#pool.query<CallRow>(sql, params)).rows.map(toCallSummary);
+    return (await this.#pool.query<CallSummaryRow>(sql, params)).rows.map(callSummary);
   }
 
   async callerHistory(profile: string, customerE164: string, limit: number): Promise<{ recent: CallSummary[]; latest: CallRecord | undefined }> {
     const [recent, latest] = await Promise.all([
-      this.#pool.query<CallRow>(
+      this.#pool.query<CallSummaryRow>(
         `SELECT ${SUMMARY_COLUMNS} FROM calls WHERE profile = $1 AND customer_e164 = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
         [profile, customerE164, limit],
       ),
       this.#pool.query<CallRow>(
-        `SELECT * FROM calls WHERE profile = $1 AND customer_e164 = $2 AND extraction IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1`,
+        `SELECT ${CALL_COLUMNS} FROM calls WHERE profile = $1 AND customer_e164 = $2 AND extraction IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1`,
         [profile, customerE164],
       ),
     ]);
-    return { recent: recent.rows.map(toCallSummary), latest: latest.rows[0] ? toCallRecord(latest.rows[0]) : undefined };
+    return { recent: recent.rows.map(callSummary), latest: latest.rows[0] ? callRecord(latest.rows[0]) : undefined };
   }
 
   async cursorKey(): Promise<Buffer> {
@@ -481,7 +367,7 @@ export class PostgresCallStore implements CallStore {
     return this.#transaction(async (client) => {
       await client.query(
         `INSERT INTO backfills (id, profile, state, request, redeliver, created_at, updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $5)`,
-        [id, input.filter.profile, JSON.stringify(input.request), input.redeliver, now],
+        [id, input.filter.profile, storableJson(JSON.stringify(input.request)), input.redeliver, now],
       );
       const inserted = await client.query(
         `INSERT INTO backfill_items (backfill_id, call_id, seq, next_attempt_at)
@@ -494,13 +380,13 @@ export class PostgresCallStore implements CallStore {
          WHERE id = $3 RETURNING *`,
         [total, now, id],
       );
-      return toBackfillRecord(rows[0]!);
+      return backfillRecord(rows[0]!);
     });
   }
 
   async getBackfill(id: string): Promise<BackfillRecord | undefined> {
     const { rows } = await this.#pool.query<BackfillRow>("SELECT * FROM backfills WHERE id = $1", [id]);
-    return rows[0] ? toBackfillRecord(rows[0]) : undefined;
+    return rows[0] ? backfillRecord(rows[0]) : undefined;
   }
 
   async cancelBackfill(id: string): Promise<BackfillRecord | undefined> {
@@ -512,7 +398,7 @@ export class PostgresCallStore implements CallStore {
   async claimBackfillItems(limit: number, leaseMs: number): Promise<BackfillItem[]> {
     const now = this.#now();
     // As claimDue: items another instance is claiming right now are skipped, not waited for.
-    const { rows } = await this.#pool.query<Parameters<typeof toBackfillItem>[0]>(
+    const { rows } = await this.#pool.query<BackfillItemRow>(
       `UPDATE backfill_items AS i SET claimed_until = $2 FROM (
          SELECT i.backfill_id, i.call_id, b.redeliver FROM backfill_items AS i JOIN backfills AS b ON b.id = i.backfill_id
          WHERE i.state = 'pending' AND b.state = 'running' AND i.next_attempt_at <= $1 AND (i.claimed_until IS NULL OR i.claimed_until <= $1)
@@ -570,14 +456,17 @@ export class PostgresCallStore implements CallStore {
       where += ` AND (created_at, id) < ($${params.length - 1}, $${params.length})`;
     }
     params.push(limit);
-    const { rows } = await this.#pool.query<CallRow>(`SELECT * FROM calls WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
-    return rows.map(toCallRecord);
+    const { rows } = await this.#pool.query<CallRow>(
+      `SELECT ${CALL_COLUMNS} FROM calls WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(callRecord);
   }
 
   async counts(): Promise<Record<CallState, number>> {
     const counts = emptyCallCounts();
-    const { rows } = await this.#pool.query<{ public_state: CallState; n: number }>("SELECT public_state, COUNT(*) AS n FROM calls GROUP BY public_state");
-    for (const row of rows) counts[row.public_state] = row.n;
+    const { rows } = await this.#pool.query<CountRow>(COUNTS_SQL);
+    for (const row of rows) counts[row.state] = row.n;
     return counts;
   }
 

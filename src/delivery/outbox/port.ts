@@ -1,5 +1,5 @@
 // The outbox port: every delivery, its attempts and its next attempt time, durable, so a crash loses nothing.
-// Adapters: SQLite (sqlite-outbox.ts, one process) and PostgreSQL (postgres-outbox.ts, shared by instances).
+// Adapters: SQLite (sqlite.ts, one process) and PostgreSQL (postgres.ts, shared by instances); schemas in migrations/.
 import { randomBytes } from "node:crypto";
 import { ConflictError, NotFoundError } from "../errors.js";
 import type { AttemptOutcome, AttemptRecord, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, DestinationHealth } from "../types.js";
@@ -46,7 +46,7 @@ export interface ClaimRequest {
 
 /**
  * Every method is asynchronous (PostgreSQL is a network away). Adding a query means adding a method here and to each
- * adapter; the contract suite (test/delivery/outbox.contract.test.ts) runs every adapter through the same behaviour.
+ * adapter; the contract suite (test/delivery/outbox/outbox.contract.test.ts) runs every adapter through the same behaviour.
  */
 export interface DeliveryOutbox {
   readonly engine: "sqlite" | "postgres";

@@ -1,12 +1,11 @@
 // The outbox on PostgreSQL, shared by every instance: due deliveries are claimed with FOR UPDATE SKIP LOCKED under a
 // lease, so any instance sends any delivery, none sends one another holds, and one killed mid-attempt is taken over.
 import type pg from "pg";
-import type { PostgresMigrations } from "../../db/postgres.js";
+import { restoredRow, storableOrNull } from "../../db/postgres.js";
 import {
   claimWindow,
   combineHealth,
   DEFAULT_LIST_LIMIT,
-  DESTINATION_HEALTH_FROM_HISTORY,
   DELIVERY_COLUMNS,
   emptyDeliveryCounts,
   FATE_SYNC_COLUMNS,
@@ -36,75 +35,16 @@ import {
 import { webhookIdFor } from "../signing.js";
 import type { AttemptOutcome, Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, DestinationHealth } from "../types.js";
 
-/** Append-only; version 1 mirrors the SQLite schema in outbox-schema.ts (times in ms since the epoch). */
-export const OUTBOX_POSTGRES_MIGRATIONS: PostgresMigrations = {
-  component: "outbox",
-  steps: [
-    `
-CREATE TABLE deliveries (
-  seq             BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  id              TEXT    NOT NULL UNIQUE,
-  call_id         TEXT    NOT NULL,
-  destination     TEXT    NOT NULL,
-  webhook_id      TEXT    NOT NULL,
-  body            TEXT    NOT NULL,
-  status          TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-  attempts        INTEGER NOT NULL DEFAULT 0,
-  total_attempts  INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at BIGINT,
-  claimed_until   BIGINT,
-  last_status     INTEGER,
-  last_error      TEXT,
-  last_response   TEXT,
-  created_at      BIGINT  NOT NULL,
-  updated_at      BIGINT  NOT NULL,
-  delivered_at    BIGINT,
-  UNIQUE (call_id, destination)
-);
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
-CREATE INDEX deliveries_by_status ON deliveries (status, seq);
-CREATE INDEX deliveries_by_destination ON deliveries (destination, seq);
-CREATE INDEX deliveries_delivered ON deliveries (delivered_at) WHERE status = 'delivered';
-CREATE TABLE attempts (
-  delivery_id      TEXT    NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
-  attempt          INTEGER NOT NULL,
-  started_at       BIGINT  NOT NULL,
-  finished_at      BIGINT,
-  status           INTEGER,
-  latency_ms       INTEGER,
-  outcome          TEXT CHECK (outcome IN ('delivered', 'retry', 'failed', 'interrupted')),
-  error            TEXT,
-  response_snippet TEXT,
-  PRIMARY KEY (delivery_id, attempt)
-);
-`,
-    // Fate versions and destination health (as SQLite's step 2, which says why).
-    `
-ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE deliveries ADD COLUMN fate_version INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX deliveries_fate_unsynced ON deliveries (seq) WHERE fate_version < version;
-CREATE INDEX deliveries_settled ON deliveries (status, updated_at);
-CREATE TABLE destination_health (
-  destination          TEXT    PRIMARY KEY,
-  consecutive_failures INTEGER NOT NULL DEFAULT 0,
-  last_error           TEXT,
-  last_status          INTEGER,
-  last_error_at        BIGINT,
-  last_delivered_at    BIGINT
-);
-${DESTINATION_HEALTH_FROM_HISTORY}
-`,
-    // issue 14: extraction history. Deliveries are per (call, destination, event) (as SQLite's step 3, which says why).
-    `
-ALTER TABLE deliveries ADD COLUMN event INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE deliveries DROP CONSTRAINT deliveries_call_id_destination_key;
-ALTER TABLE deliveries ADD CONSTRAINT deliveries_call_id_destination_event_key UNIQUE (call_id, destination, event);
-`,
-  ],
-};
+/** The schema this adapter reads and writes: whoever opens the pool applies it (see openPostgres). */
+export { OUTBOX_POSTGRES_MIGRATIONS } from "./migrations/postgres.js";
 
-/** PostgreSQL text cannot hold NUL; a receiver's response body or an error quoting it might. */
-const storable = (text: string | null): string | null => (text === null ? null : text.replaceAll("\u0000", "\uFFFD"));
+/**
+ * Rows given back as they were sent: a receiver's response, or an error quoting it, may hold NUL, which PostgreSQL
+ * cannot store; it is stored through storable() (db/postgres.ts) and restored here.
+ */
+const deliveryRow = (row: DeliveryRow): DeliveryRow => restoredRow(row, { text: ["last_error", "last_response"] });
+const attemptRow = (row: AttemptRow): AttemptRow => restoredRow(row, { text: ["error", "response_snippet"] });
+const delivery = (row: DeliveryRow): Delivery => toDelivery(deliveryRow(row));
 
 /** How each outcome moves the delivery on ($1 id, $2 attempt, $3 now, $4 status, $5 error, $6 snippet; params: the next attempt). */
 const MOVE: Record<AttemptOutcome, string> = {
@@ -147,12 +87,12 @@ export class PostgresOutbox implements DeliveryOutbox {
        VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $7) ON CONFLICT (call_id, destination, event) DO NOTHING RETURNING ${DELIVERY_COLUMNS}`,
       [newDeliveryId(), input.callId, input.destination, event, webhookIdFor(input.callId, input.destination, event), body, now],
     );
-    if (inserted.rows[0]) return toDelivery(inserted.rows[0]);
+    if (inserted.rows[0]) return delivery(inserted.rows[0]);
     const existing = await this.#pool.query<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = $1 AND destination = $2 AND event = $3`,
       [input.callId, input.destination, event],
     );
-    return toDelivery(existing.rows[0]!);
+    return delivery(existing.rows[0]!);
   }
 
   async get(id: string): Promise<DeliveryWithAttempts | undefined> {
@@ -160,7 +100,7 @@ export class PostgresOutbox implements DeliveryOutbox {
       this.#pool.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`, [id]),
       this.#pool.query<AttemptRow>("SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempt", [id]),
     ]);
-    return withAttempts(deliveries.rows, attempts.rows)[0];
+    return withAttempts(deliveries.rows.map(deliveryRow), attempts.rows.map(attemptRow))[0];
   }
 
   async list(filter: DeliveryFilter = {}): Promise<Delivery[]> {
@@ -171,7 +111,7 @@ export class PostgresOutbox implements DeliveryOutbox {
        ORDER BY seq DESC LIMIT $4`,
       [filter.status ?? null, filter.destination ?? null, filter.callId ?? null, limit],
     );
-    return rows.map(toDelivery);
+    return rows.map(delivery);
   }
 
   async listForCall(callId: string): Promise<DeliveryWithAttempts[]> {
@@ -183,7 +123,7 @@ export class PostgresOutbox implements DeliveryOutbox {
         [callId],
       ),
     ]);
-    return withAttempts(deliveries.rows, attempts.rows);
+    return withAttempts(deliveries.rows.map(deliveryRow), attempts.rows.map(attemptRow));
   }
 
   async retry(id: string): Promise<Delivery> {
@@ -267,14 +207,14 @@ export class PostgresOutbox implements DeliveryOutbox {
         claim.attempt,
         this.now(),
         result.status,
-        storable(result.error),
-        storable(result.responseSnippet),
+        storableOrNull(result.error),
+        storableOrNull(result.responseSnippet),
         result.nextAttemptAt ?? null,
         Math.round(result.latencyMs),
         result.outcome,
       ],
     );
-    return rows[0] ? toDelivery(rows[0]) : undefined;
+    return rows[0] ? delivery(rows[0]) : undefined;
   }
 
   async counts(): Promise<Record<DeliveryStatus, number>> {
@@ -290,7 +230,7 @@ export class PostgresOutbox implements DeliveryOutbox {
       `SELECT ${FATE_SYNC_COLUMNS} FROM deliveries WHERE fate_version < version ${only} ORDER BY seq LIMIT $1`,
       options.ids === undefined ? [options.limit] : [options.limit, options.ids],
     );
-    return rows;
+    return rows.map((row) => restoredRow(row, { text: ["last_error"] }));
   }
 
   async markFatesSynced(rows: readonly { id: string; version: number }[]): Promise<void> {
@@ -311,11 +251,13 @@ export class PostgresOutbox implements DeliveryOutbox {
       this.#pool.query<{ destination: string; status: DeliveryStatus; n: number }>(healthCountsSql("$1"), [since]),
       this.#pool.query<HealthRow>("SELECT * FROM destination_health"),
     ]);
-    return combineHealth(counts.rows, health.rows);
+    return combineHealth(counts.rows, health.rows.map((row) => restoredRow(row, { text: ["last_error"] })));
   }
 
   async consecutiveFailures(): Promise<Map<string, number>> {
-    const { rows } = await this.#pool.query<HealthRow>("SELECT destination, consecutive_failures FROM destination_health");
+    const { rows } = await this.#pool.query<Pick<HealthRow, "destination" | "consecutive_failures">>(
+      "SELECT destination, consecutive_failures FROM destination_health",
+    );
     return new Map(rows.map((row) => [row.destination, row.consecutive_failures]));
   }
 

@@ -1,6 +1,6 @@
 // The outbox on SQLite (`outbox.sqlite`): the embedded default, for one process and its own data dir.
 import type Database from "better-sqlite3";
-import { openDatabase, PreparedStatements } from "../../db/sqlite.js";
+import { SqliteConnections, type Statement } from "../../db/sqlite.js";
 import { OUTBOX_MIGRATIONS } from "./migrations/sqlite.js";
 import {
   claimWindow,
@@ -38,27 +38,25 @@ import type { Delivery, DeliveryFilter, DeliveryStatus, DeliveryWithAttempts, De
 export class SqliteOutbox implements DeliveryOutbox {
   readonly engine = "sqlite";
   readonly now: () => number;
+  readonly #connections: SqliteConnections;
+  /** Enqueueing and replays commit here, with synchronous=FULL: an accepted delivery survives power loss as well as SIGKILL. */
   readonly #db: Database.Database;
-  /** The worker's bookkeeping (claims, attempt outcomes): a second connection to the same file, synchronous=NORMAL. */
+  /**
+   * Claims and attempt outcomes commit here, with NORMAL: a power cut may undo the last of them, and the delivery is
+   * then claimed and sent again (at least once, with the same webhook-id), never lost.
+   */
   readonly #bookkeeping: Database.Database;
-  readonly #statements = new PreparedStatements();
 
-  private constructor(db: Database.Database, bookkeeping: Database.Database, clock: () => number) {
-    this.#db = db;
-    this.#bookkeeping = bookkeeping;
+  private constructor(connections: SqliteConnections, clock: () => number) {
+    this.#connections = connections;
+    this.#db = connections.durable;
+    this.#bookkeeping = connections.bookkeeping;
     this.now = clock;
   }
 
-  /**
-   * Opens (creating if needed) the outbox file. WAL; enqueueing and replays commit with synchronous=FULL, so an
-   * accepted delivery survives power loss as well as SIGKILL. Claims and attempt outcomes commit with NORMAL, without
-   * an fsync on the event loop for each: a power cut may undo the last of them, and the delivery is then claimed and
-   * sent again (at least once, with the same webhook-id), never lost.
-   */
+  /** Opens (creating and migrating if needed) the outbox file. */
   static open(file: string, clock: () => number = Date.now): SqliteOutbox {
-    const db = openDatabase(file, { synchronous: "FULL", migrations: OUTBOX_MIGRATIONS });
-    const bookkeeping = openDatabase(file, { synchronous: "NORMAL", migrations: OUTBOX_MIGRATIONS });
-    return new SqliteOutbox(db, bookkeeping, clock);
+    return new SqliteOutbox(SqliteConnections.open(file, OUTBOX_MIGRATIONS), clock);
   }
 
   async enqueue(input: EnqueueInput): Promise<Delivery> {
@@ -78,12 +76,12 @@ export class SqliteOutbox implements DeliveryOutbox {
       body,
       now,
     });
-    const row = this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? AND destination = ? AND event = ?`).get(
+    const row = this.#sql<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? AND destination = ? AND event = ?`).get(
       input.callId,
       input.destination,
       event,
     );
-    return toDelivery(row as DeliveryRow);
+    return toDelivery(row!);
   }
 
   async get(id: string): Promise<DeliveryWithAttempts | undefined> {
@@ -91,30 +89,30 @@ export class SqliteOutbox implements DeliveryOutbox {
   }
 
   #get(id: string): DeliveryWithAttempts | undefined {
-    const row = this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(id) as DeliveryRow | undefined;
+    const row = this.#sql<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`).get(id);
     if (!row) return undefined;
-    const attempts = this.#sql("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt").all(id) as AttemptRow[];
+    const attempts = this.#sql<AttemptRow>("SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempt").all(id);
     return withAttempts([row], attempts)[0];
   }
 
   async list(filter: DeliveryFilter = {}): Promise<Delivery[]> {
     const limit = Math.min(Math.max(1, filter.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
-    const rows = this.#sql(
+    const rows = this.#sql<DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries
        WHERE (@status IS NULL OR status = @status)
          AND (@destination IS NULL OR destination = @destination)
          AND (@callId IS NULL OR call_id = @callId)
        ORDER BY seq DESC LIMIT @limit`,
     ).all({ status: filter.status ?? null, destination: filter.destination ?? null, callId: filter.callId ?? null, limit });
-    return (rows as DeliveryRow[]).map(toDelivery);
+    return rows.map(toDelivery);
   }
 
   async listForCall(callId: string): Promise<DeliveryWithAttempts[]> {
-    const rows = this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? ORDER BY seq`).all(callId) as DeliveryRow[];
-    const attempts = this.#sql(
+    const rows = this.#sql<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE call_id = ? ORDER BY seq`).all(callId);
+    const attempts = this.#sql<AttemptRow>(
       `SELECT attempts.* FROM attempts JOIN deliveries ON deliveries.id = attempts.delivery_id
        WHERE deliveries.call_id = ? ORDER BY attempts.delivery_id, attempts.attempt`,
-    ).all(callId) as AttemptRow[];
+    ).all(callId);
     return withAttempts(rows, attempts);
   }
 
@@ -131,7 +129,7 @@ export class SqliteOutbox implements DeliveryOutbox {
   async claimDue(request: ClaimRequest): Promise<ClaimedDelivery[]> {
     const now = this.now();
     return this.#bookkeeping.transaction((): ClaimedDelivery[] => {
-      const candidates = this.#sql(
+      const candidates = this.#sql<{ id: string; destination: string }>(
         `SELECT id, destination FROM deliveries
          WHERE status = 'pending' AND next_attempt_at <= @now
            AND (claimed_until IS NULL OR claimed_until <= @now)
@@ -144,13 +142,13 @@ export class SqliteOutbox implements DeliveryOutbox {
         window: claimWindow(request),
         saturated: JSON.stringify(saturatedDestinations(request)),
         excludeIds: JSON.stringify(request.excludeIds ?? []),
-      }) as { id: string; destination: string }[];
+      });
       return pickClaims(candidates, request).map(({ id, leaseMs }) => {
-        const row = this.#sql(
+        const row = this.#sql<ClaimRow>(
           `UPDATE deliveries SET claimed_until = @until, attempts = attempts + 1, total_attempts = total_attempts + 1, updated_at = @now
            WHERE id = @id RETURNING id, call_id, destination, webhook_id, body, attempts, total_attempts, claimed_until`,
           this.#bookkeeping,
-        ).get({ id, now, until: now + leaseMs }) as ClaimRow;
+        ).get({ id, now, until: now + leaseMs })!;
         this.#sql(
           "UPDATE attempts SET finished_at = @now, outcome = 'interrupted', error = @error WHERE delivery_id = @id AND finished_at IS NULL",
           this.#bookkeeping,
@@ -214,13 +212,13 @@ export class SqliteOutbox implements DeliveryOutbox {
           break;
       }
       if (moved === 1) this.#recordHealth(claim.destination, result, now);
-      return toDelivery(this.#sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`, this.#bookkeeping).get(claim.id) as DeliveryRow);
+      return toDelivery(this.#sql<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`, this.#bookkeeping).get(claim.id)!);
     })();
   }
 
   async counts(): Promise<Record<DeliveryStatus, number>> {
     const counts = emptyDeliveryCounts();
-    const rows = this.#sql("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all() as { status: DeliveryStatus; n: number }[];
+    const rows = this.#sql<{ status: DeliveryStatus; n: number }>("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").all();
     for (const row of rows) counts[row.status] = row.n;
     return counts;
   }
@@ -245,10 +243,10 @@ export class SqliteOutbox implements DeliveryOutbox {
 
   async unsyncedFates(options: { ids?: readonly string[]; limit: number }): Promise<FateSyncRow[]> {
     const only = options.ids === undefined ? "" : "AND id IN (SELECT value FROM json_each(@ids))";
-    return this.#sql(`SELECT ${FATE_SYNC_COLUMNS} FROM deliveries WHERE fate_version < version ${only} ORDER BY seq LIMIT @limit`).all({
+    return this.#sql<FateSyncRow>(`SELECT ${FATE_SYNC_COLUMNS} FROM deliveries WHERE fate_version < version ${only} ORDER BY seq LIMIT @limit`).all({
       ids: JSON.stringify(options.ids ?? []),
       limit: options.limit,
-    }) as FateSyncRow[];
+    });
   }
 
   async markFatesSynced(rows: readonly { id: string; version: number }[]): Promise<void> {
@@ -258,12 +256,12 @@ export class SqliteOutbox implements DeliveryOutbox {
   }
 
   async destinationHealth(since: number): Promise<DestinationHealth[]> {
-    const counts = this.#sql(healthCountsSql("?")).all(since) as { destination: string; status: DeliveryStatus; n: number }[];
-    return combineHealth(counts, this.#sql("SELECT * FROM destination_health").all() as HealthRow[]);
+    const counts = this.#sql<{ destination: string; status: DeliveryStatus; n: number }>(healthCountsSql("?")).all(since);
+    return combineHealth(counts, this.#sql<HealthRow>("SELECT * FROM destination_health").all());
   }
 
   async consecutiveFailures(): Promise<Map<string, number>> {
-    const rows = this.#sql("SELECT destination, consecutive_failures FROM destination_health").all() as HealthRow[];
+    const rows = this.#sql<Pick<HealthRow, "destination" | "consecutive_failures">>("SELECT destination, consecutive_failures FROM destination_health").all();
     return new Map(rows.map((row) => [row.destination, row.consecutive_failures]));
   }
 
@@ -276,12 +274,11 @@ export class SqliteOutbox implements DeliveryOutbox {
   }
 
   /** Prepared once per distinct SQL text and connection (the FULL one unless told): claim and record run on every attempt. */
-  #sql(source: string, db: Database.Database = this.#db): Database.Statement {
-    return this.#statements.get(db, source);
+  #sql<Row = unknown>(source: string, db: Database.Database = this.#db): Statement<Row> {
+    return this.#connections.sql<Row>(source, db);
   }
 
   async close(): Promise<void> {
-    if (this.#bookkeeping.open) this.#bookkeeping.close();
-    if (this.#db.open) this.#db.close();
+    this.#connections.close();
   }
 }

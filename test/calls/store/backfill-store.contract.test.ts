@@ -126,6 +126,23 @@ describe.each(ENGINES)("backfills in the CallStore on $name", (engine) => {
     expect(second.map((call) => call.id)).toEqual([ids[0]]);
   });
 
+  it("picks and lists calls whose transcript holds NUL bytes and lone surrogates, and keeps a request holding them", async () => {
+    const { store } = await harness.open();
+    const text = "Dana\u0000 \ud800 \udfff \ue000 \\u0000";
+    const { call } = await store.accept({ profile: "booking", source: "autocalls", call: UNKNOWN_FACTS, externalId: "nul", payload: { transcript: text }, state: "accepted" });
+    const extraction = { extracted_variables: { name: text }, meta: {}, turns: [{ speaker: "customer" as const, text }], profile_version: "v1" };
+    await store.markExtracted(call.id, extraction, []);
+    // Reading the profile version out of the stored extraction must not trip over the rest of it.
+    const filter = { profile: "booking", outdatedFrom: "v2" };
+    const backfill = await store.createBackfill({ filter, redeliver: false, request: { profile: "booking", note: text } });
+    expect(backfill).toMatchObject({ total: 1, request: { note: text } });
+    expect((await store.getBackfill(backfill.id))!.request).toEqual({ profile: "booking", note: text });
+    const [listed] = await store.listBackfillCandidates(filter, undefined, 10);
+    expect(JSON.stringify(listed!.extraction)).toBe(JSON.stringify(extraction));
+    expect(listed!.payload).toEqual({ transcript: text });
+    expect((await store.createBackfill({ filter: { profile: "booking", outdatedFrom: "v1" }, redeliver: false, request: {} })).total).toBe(0);
+  });
+
   it.skipIf(engine.shared)("frees items a dead process had claimed at start-up (one process per data dir)", async () => {
     const { store, reopen } = await harness.open();
     await seed(store, "booking", ["v1"]);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { CALLS_POSTGRES_MIGRATIONS, SqliteCallStore, type CallListQuery } from "../../../src/calls/index.js";
-import { listCallsSql } from "../../../src/calls/store/port.js";
+import { listCallsSql } from "../../../src/calls/store/queries.js";
 import { openPostgres } from "../../../src/db/index.js";
 import { silentLogger } from "../../../src/logger.js";
 import { createTestDatabase, type TestDatabase } from "../../support/postgres.js";

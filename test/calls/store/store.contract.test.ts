@@ -86,6 +86,64 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     expect(again.call.id).toBe(first.call.id);
   });
 
+  describe("text PostgreSQL cannot hold as it is (NUL, lone surrogates), given back exactly as sent", () => {
+    // What the escaping must survive too: its own escape character, and text that looks like an escape.
+    const awkward = "a\u0000b \ue000 \ue0000000 \\u0000 \u{1F600} \uFFFD";
+    // Lone surrogates too, inside JSON (neither engine keeps one in a plain text column).
+    const awkwardJson = `${awkward} \ud800 \udc00x`;
+    const turns = [{ speaker: "customer" as const, text: `My name is Dana\u0000. ${awkwardJson}` }];
+    const extraction = { extracted_variables: { name: "Dana\u0000", note: awkwardJson }, meta: { model: "m" }, turns, profile_version: "aaaaaaaaaaaa" };
+    const payload = { transcript: `AI: Hi.\nCustomer: My name is Dana\u0000.`, [`key\u0000${awkwardJson}`]: [awkwardJson, { nested: "\u0000" }], z: 1, a: 2 };
+
+    it("keeps a payload, a transcript, an external id and a reason byte for byte, and finds the call by that id", async () => {
+      const store = await open();
+      const externalId = `ext\u0000${awkward}`;
+      const reason = `not_completed: status "busy\u0000" ${awkward}`;
+      const { call: stored } = await store.accept({ ...call(externalId, "skipped"), payload, reason });
+      for (const read of [stored, (await store.get(stored.id))!]) {
+        expect(read.external_id).toBe(externalId);
+        expect(read.reason).toBe(reason);
+        expect(JSON.stringify(read.payload)).toBe(JSON.stringify(payload));
+      }
+      expect((await store.accept({ ...call(externalId), payload: { other: true } })).call.id).toBe(stored.id);
+      const listed = await store.list({ externalId, limit: 10 });
+      expect(listed.map((c) => [c.id, c.external_id, c.reason])).toEqual([[stored.id, externalId, reason]]);
+    });
+
+    it("never takes an external id with NUL for the same id with U+FFFD in its place", async () => {
+      const store = await open();
+      const withNul = await store.accept(call("a\u0000b"));
+      const withReplacement = await store.accept(call("a\uFFFDb"));
+      expect([withNul.created, withReplacement.created]).toEqual([true, true]);
+      expect((await store.get(withNul.call.id))!.external_id).toBe("a\u0000b");
+      expect((await store.get(withReplacement.call.id))!.external_id).toBe("a\uFFFDb");
+    });
+
+    it("keeps an extraction, its history, an error, a fate's reason and a review byte for byte", async () => {
+      const store = await open();
+      const { call: accepted } = await store.accept({ ...call("x"), payload });
+      await store.claimDue(1, 60_000);
+      await store.markAttemptFailed(accepted.id, { code: "llm_unavailable", message: `LLM said \u0000 ${awkward}` }, harness.clock.now());
+      expect((await store.get(accepted.id))!.last_error).toBe(`LLM said \u0000 ${awkward}`);
+      await store.claimDue(1, 60_000);
+      await store.markExtracted(accepted.id, extraction, [whenFailed("crm", `boom \u0000 ${awkward}`)]);
+      const read = (await store.get(accepted.id))!;
+      expect(JSON.stringify(read.extraction)).toBe(JSON.stringify(extraction));
+      expect(read.extraction!.turns).toEqual(turns);
+      const { turns: _turns, ...history } = extraction;
+      expect((await store.listExtractions(accepted.id, 10)).map((entry) => JSON.stringify(entry.extraction))).toEqual([JSON.stringify(history)]);
+      expect((await store.listFates(accepted.id)).map((fate) => fate.reason)).toEqual([`boom \u0000 ${awkward}`]);
+      expect((await store.claimDue(10, 60_000)).map((c) => c.id)).toEqual([]);
+
+      const { call: held } = await store.accept(call("held"));
+      await store.claimDue(10, 60_000);
+      await store.markHeld(held.id, extraction);
+      const review = { approved: false, at: "2026-06-12T14:22:05.000Z", corrected: ["name"], values: { name: `Dana\u0000 ${awkwardJson}` }, reason: `wrong \u0000 ${awkward}` };
+      expect(await store.decideReview(held.id, review)).toBe(true);
+      expect(await store.get(held.id)).toMatchObject({ reviewed: review, reason: review.reason });
+    });
+  });
+
   it("stores a skipped call with its reason and never hands it to a worker", async () => {
     const store = await open();
     const { call: skipped } = await store.accept({ ...call("s"), state: "skipped", reason: 'not_completed: call status is "busy"' });

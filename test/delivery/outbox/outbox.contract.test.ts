@@ -257,6 +257,26 @@ describe.each(ENGINES)("DeliveryOutbox on $name", (engine) => {
     expect(stored.last_error).toMatch(/^HTTP 500: .\u0001$/);
   });
 
+  it("gives back a response and an error holding NUL bytes exactly as they came, wherever it shows them", async () => {
+    const outbox = await open();
+    // And the PostgreSQL escaping's own escape character, and text that looks like an escape.
+    const error = "HTTP 500: \u0000\u0001 \ue000";
+    const snippet = "bin\u0000ary\u0007 \ue0000000";
+    const delivery = await outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const [claim] = await outbox.claimDue(claimAll());
+    expect(await outbox.recordAttempt(claim!, { outcome: "failed", status: 500, latencyMs: 1, error, responseSnippet: snippet })).toMatchObject({
+      last_error: error,
+      last_response: snippet,
+    });
+    const stored = (await outbox.get(delivery.id))!;
+    expect([stored.last_error, stored.last_response]).toEqual([error, snippet]);
+    expect(stored.attempt_history.map((attempt) => [attempt.error, attempt.response_snippet])).toEqual([[error, snippet]]);
+    expect((await outbox.listForCall("call_1")).map((d) => [d.last_error, d.attempt_history[0]!.error])).toEqual([[error, error]]);
+    expect((await outbox.list()).map((d) => d.last_response)).toEqual([snippet]);
+    expect((await outbox.unsyncedFates({ limit: 10 })).map((row) => row.last_error)).toEqual([error]);
+    expect((await outbox.destinationHealth(0)).map((health) => health.last_error)).toEqual([error]);
+  });
+
   it("takes the oldest due first, no more than each destination has room for, each with its destination's lease", async () => {
     const outbox = await open();
     for (let i = 0; i < 3; i++) {

@@ -1,6 +1,6 @@
 // Child process for the SIGKILL test: starts a worker on an outbox file and is killed mid-attempt by the parent.
-import { silentLogger } from "../../src/logger.js";
-import { compileDestinations, SqliteOutbox, DeliveryWorker } from "../../src/delivery/index.js";
+import { silentLogger } from "../../../src/logger.js";
+import { compileDestinations, SqliteOutbox, DeliveryWorker } from "../../../src/delivery/index.js";
 
 const [file, url] = process.argv.slice(2) as [string, string];
 const outbox = SqliteOutbox.open(file);
