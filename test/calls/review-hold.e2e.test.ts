@@ -128,9 +128,12 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
     expect(payload.debrief).toMatchObject({
       event: "call.reviewed",
       reviewed: { at: res.body.reviewed.at, corrected: ["summary", "appointment_date"] },
-      review: { needed: true, fields: { appointment_date: ["low_confidence"] } },
-      confidence: { appointment_date: expect.closeTo(Math.exp(-1.6), 4) },
+      // A person decided: nothing needs review, and the values they corrected carry no model confidence or flag.
+      review: { needed: false, fields: {} },
     });
+    expect(payload.debrief.confidence).not.toHaveProperty("appointment_date");
+    expect(payload.debrief.confidence).not.toHaveProperty("summary");
+    expect(payload.debrief.confidence).toMatchObject({ budget: expect.any(Number) });
     expect(llm.requests).toHaveLength(llmCalls);
     // The call keeps what the model said and what the reviewer did.
     expect(delivered.extracted_variables.appointment_date).toBe("2026-06-17");

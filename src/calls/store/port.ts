@@ -85,6 +85,8 @@ export interface ReextractionInput {
   event: number | null;
   fates: readonly FateInput[];
   hold?: boolean;
+  /** Why it is held when not (only) for a flag: `correction_conflict: …`, kept as the call's `reason`. */
+  reason?: string;
 }
 
 /**
@@ -234,7 +236,7 @@ export interface CallStore extends BackfillStore {
    * Keeps the extraction of a call held for review: needs_review, routed nowhere until a reviewer decides. The
    * extraction joins the call's history with the event it is to be delivered as (1) once approved.
    */
-  markHeld(id: string, extraction: CallExtraction): Promise<void>;
+  markHeld(id: string, extraction: CallExtraction, reason?: string | null): Promise<void>;
   /**
    * Records a reviewer's decision, only while the call is needs_review (one conditional update: of two reviews racing,
    * one wins and the other gets false). Approved: accepted again and due now, for the worker to route with the

@@ -157,13 +157,13 @@ export class PostgresCallStore implements CallStore {
     });
   }
 
-  async markHeld(id: string, extraction: CallExtraction): Promise<void> {
+  async markHeld(id: string, extraction: CallExtraction, reason: string | null = null): Promise<void> {
     const now = this.#now();
     await this.#transaction(async (client) => {
       await client.query(
         `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = $1, attempts = attempts + 1, claimed_until = NULL,
-         next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = $2 WHERE id = $3`,
-        [storableJson(JSON.stringify(extraction)), now, id],
+         next_attempt_at = NULL, last_error = NULL, reason = $4, updated_at = $2 WHERE id = $3`,
+        [storableJson(JSON.stringify(extraction)), now, id, reason === null ? null : storable(reason)],
       );
       await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
     });
@@ -189,13 +189,15 @@ export class PostgresCallStore implements CallStore {
     const now = this.#now();
     return this.#transaction(async (client) => {
       // The call's row lock also orders concurrent re-extractions of one call: each takes the next seq.
-      const updated = await client.query(
-        input.hold
-          ? `UPDATE calls SET extraction = $1, updated_at = $2, state = 'needs_review', public_state = 'needs_review', reviewed = NULL
-             WHERE id = $3 AND state = 'extracted'`
-          : "UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'",
-        [storableJson(JSON.stringify(input.extraction)), now, id],
-      );
+      // A reviewer's decision stays with the call when it is held again: their corrections outlive this extraction.
+      const extraction = storableJson(JSON.stringify(input.extraction));
+      const updated = input.hold
+        ? await client.query(
+            `UPDATE calls SET extraction = $1, updated_at = $2, state = 'needs_review', public_state = 'needs_review', reason = $4
+             WHERE id = $3 AND state = 'extracted'`,
+            [extraction, now, id, input.reason === undefined ? null : storable(input.reason)],
+          )
+        : await client.query("UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'", [extraction, now, id]);
       if (updated.rowCount !== 1) return undefined;
       const seq = await this.#appendExtraction(client, id, input, now);
       await this.#writeFates(client, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);

@@ -155,15 +155,15 @@ export class SqliteCallStore implements CallStore {
     })();
   }
 
-  async markHeld(id: string, extraction: CallExtraction): Promise<void> {
+  async markHeld(id: string, extraction: CallExtraction, reason: string | null = null): Promise<void> {
     const now = this.#now();
     const db = this.#bookkeeping;
     db.transaction(() => {
       this.#sql(
         `UPDATE calls SET state = 'needs_review', public_state = 'needs_review', extraction = ?, attempts = attempts + 1, claimed_until = NULL,
-         next_attempt_at = NULL, last_error = NULL, reason = NULL, updated_at = ? WHERE id = ?`,
+         next_attempt_at = NULL, last_error = NULL, reason = ?, updated_at = ? WHERE id = ?`,
         db,
-      ).run(JSON.stringify(extraction), now, id);
+      ).run(JSON.stringify(extraction), reason, now, id);
       this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
     })();
   }
@@ -186,15 +186,14 @@ export class SqliteCallStore implements CallStore {
     const now = this.#now();
     const db = this.#bookkeeping;
     return db.transaction(() => {
-      const updated = (
-        input.hold
-          ? this.#sql(
-              `UPDATE calls SET extraction = ?, updated_at = ?, state = 'needs_review', public_state = 'needs_review', reviewed = NULL
-               WHERE id = ? AND state = 'extracted'`,
-              db,
-            )
-          : this.#sql("UPDATE calls SET extraction = ?, updated_at = ? WHERE id = ? AND state = 'extracted'", db)
-      ).run(JSON.stringify(input.extraction), now, id);
+      // A reviewer's decision stays with the call when it is held again: their corrections outlive this extraction.
+      const updated = input.hold
+        ? this.#sql(
+            `UPDATE calls SET extraction = ?, updated_at = ?, state = 'needs_review', public_state = 'needs_review', reason = ?
+             WHERE id = ? AND state = 'extracted'`,
+            db,
+          ).run(JSON.stringify(input.extraction), now, input.reason ?? null, id)
+        : this.#sql("UPDATE calls SET extraction = ?, updated_at = ? WHERE id = ? AND state = 'extracted'", db).run(JSON.stringify(input.extraction), now, id);
       if (updated.changes !== 1) return undefined;
       const seq = this.#appendExtraction(db, id, input, now);
       this.#writeFates(db, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);

@@ -17,7 +17,25 @@ export const ReextractResultSchema = z
         "True when a redelivery was held for review (the profile holds calls and a value is flagged): the call is in needs_review, and POST /v1/calls/{id}/review delivers it as `call.reviewed`",
       ),
     changed: z.array(z.string()).describe("The variables whose value differs"),
-    variables: z.record(z.object({ before: z.unknown(), after: z.unknown(), changed: z.boolean() })).describe("Each variable's value before and after"),
+    variables: z
+      .record(
+        z.object({
+          before: z.unknown(),
+          after: z.unknown(),
+          changed: z.boolean(),
+          corrected: z.boolean().optional().describe("The value is a reviewer's correction, kept over the new extraction"),
+          model: z.unknown().optional().describe("With corrected: what the model answers now"),
+        }),
+      )
+      .describe("Each variable's value before and after (as delivered: a reviewer's corrections stand)"),
+    corrections: z
+      .object({
+        kept: z.array(z.string()).describe("Corrected variables whose reviewer value is kept"),
+        conflicts: z
+          .array(z.object({ path: z.string(), message: z.string() }))
+          .describe("Corrections the variable's current definition no longer accepts: redelivered, the call is held for review (reason correction_conflict)"),
+      })
+      .describe("The call's standing reviewer corrections"),
     usage: z
       .object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), cached: z.boolean() })
       .describe("Tokens this re-extraction used: 0 and cached when the profile had not changed or the result cache answered"),
@@ -40,6 +58,7 @@ const REEXTRACT_EXAMPLE: z.infer<typeof ReextractResultSchema> = {
     summary: { before: "John booked a Pro plan demo for January 22.", after: "John booked a Pro plan demo for January 22.", changed: false },
     plan: { before: "pro", after: "pro_annual", changed: true },
   },
+  corrections: { kept: [], conflicts: [] },
   usage: { prompt_tokens: 651, completion_tokens: 61, cached: false },
 };
 
