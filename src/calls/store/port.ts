@@ -265,6 +265,8 @@ export interface CallStore extends BackfillStore {
   recordFates(fates: readonly CallFateInput[]): Promise<void>;
   /** Every fate of one call, every event, oldest event first. */
   listFates(callId: string): Promise<FateRecord[]>;
+  /** The fates of several calls (a list page's) in one query, by call id; a call without fates is absent. */
+  listFatesOf(callIds: readonly string[]): Promise<Map<string, FateRecord[]>>;
   /** Newest first (created_at, then id), from `after` on. */
   list(query: CallListQuery): Promise<CallSummary[]>;
   /** A caller's calls under a profile, newest first, and the newest one that was extracted. */

@@ -1,7 +1,7 @@
 // The call store on PostgreSQL, shared by every instance: a unique constraint makes a platform's retry a duplicate on
 // whichever instance it lands, and claims use FOR UPDATE SKIP LOCKED, so instances never take the same call.
 import type pg from "pg";
-import { restoredRow, storable, storableJson, storableOrNull } from "../../db/postgres.js";
+import { restored, restoredRow, storable, storableJson, storableOrNull } from "../../db/postgres.js";
 import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "../fates.js";
 import {
   newBackfillId,
@@ -32,6 +32,7 @@ import {
   emptyCallCounts,
   EXTRACTION_COLUMNS,
   FATE_COLUMNS,
+  groupFates,
   historyText,
   SUMMARY_COLUMNS,
   toBackfillItem,
@@ -315,6 +316,14 @@ export class PostgresCallStore implements CallStore {
   async listFates(callId: string): Promise<FateRecord[]> {
     const { rows } = await this.#pool.query<FateRecord>(`SELECT ${FATE_COLUMNS} FROM call_fates WHERE call_id = $1 ORDER BY event, destination`, [callId]);
     return rows.map(fateRecord);
+  }
+
+  async listFatesOf(callIds: readonly string[]): Promise<Map<string, FateRecord[]>> {
+    const { rows } = await this.#pool.query<FateRecord & { call_id: string }>(
+      `SELECT call_id, ${FATE_COLUMNS} FROM call_fates WHERE call_id = ANY($1::text[]) ORDER BY call_id, event, destination`,
+      [callIds.map(storable)],
+    );
+    return groupFates(rows.map((row) => ({ ...fateRecord(row), call_id: restored(row.call_id) })));
   }
 
   async list(query: CallListQuery): Promise<CallSummary[]> {

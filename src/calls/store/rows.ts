@@ -1,5 +1,5 @@
 // The call store's rows as both engines return them, and the mappers from rows to the port's records.
-import { CALL_STATES, type CallFateInput, type CallStage, type CallState } from "../fates.js";
+import { CALL_STATES, type CallFateInput, type CallStage, type CallState, type FateRecord } from "../fates.js";
 import type { SourceName } from "../../sources/index.js";
 import type {
   BackfillItem,
@@ -193,4 +193,15 @@ export type BackfillItemRow = Omit<BackfillItem, "redeliver"> & { redeliver: num
 
 export function toBackfillItem(row: BackfillItemRow): BackfillItem {
   return { backfill_id: row.backfill_id, call_id: row.call_id, attempts: Number(row.attempts), redeliver: row.redeliver === 1 || row.redeliver === true };
+}
+
+/** Fate rows of several calls, grouped by call (each call's in the order the query gave). */
+export function groupFates(rows: readonly (FateRecord & { call_id: string })[]): Map<string, FateRecord[]> {
+  const byCall = new Map<string, FateRecord[]>();
+  for (const { call_id: callId, ...fate } of rows) {
+    const fates = byCall.get(callId) ?? [];
+    fates.push(fate);
+    byCall.set(callId, fates);
+  }
+  return byCall;
 }

@@ -30,6 +30,7 @@ import {
   emptyCallCounts,
   EXTRACTION_COLUMNS,
   FATE_COLUMNS,
+  groupFates,
   historyText,
   SUMMARY_COLUMNS,
   toBackfillItem,
@@ -271,6 +272,13 @@ export class SqliteCallStore implements CallStore {
 
   async listFates(callId: string): Promise<FateRecord[]> {
     return this.#fates(callId);
+  }
+
+  async listFatesOf(callIds: readonly string[]): Promise<Map<string, FateRecord[]>> {
+    const rows = this.#sql<FateRecord & { call_id: string }>(
+      `SELECT call_id, ${FATE_COLUMNS} FROM call_fates WHERE call_id IN (SELECT value FROM json_each(?)) ORDER BY call_id, event, destination`,
+    ).all(JSON.stringify(callIds));
+    return groupFates(rows);
   }
 
   async list(query: CallListQuery): Promise<CallSummary[]> {

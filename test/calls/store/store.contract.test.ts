@@ -447,6 +447,12 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
       ]);
       expect([(await store.get(a))!.state, (await store.get(b))!.state]).toEqual(["delivered", "delivery_failed"]);
       expect(await store.listFates("call_gone")).toEqual([]);
+      // A list page's fates in one query, by call: what `GET /v1/calls` shows beside each call.
+      const byCall = await store.listFatesOf([a, b, "call_gone"]);
+      expect([...byCall.keys()].sort()).toEqual([a, b].sort());
+      expect(byCall.get(a)!.map((f) => [f.destination, f.fate])).toEqual([["crm", "delivered"]]);
+      expect(byCall.get(b)!.map((f) => [f.destination, f.fate])).toEqual([["crm", "failed"]]);
+      expect((await store.listFatesOf([])).size).toBe(0);
       await store.recordFates([]);
       expect(await store.delete([a])).toBe(1);
       expect(await store.listFates(a)).toEqual([]);
