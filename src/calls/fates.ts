@@ -181,6 +181,20 @@ export function describeFates(input: {
   });
 }
 
+/** A destination's latest fate as a list of calls shows it: what became of the call there, and why when not plain. */
+export type FateBrief = Pick<DestinationFate, "destination" | "fate" | "reason">;
+
+/** Each destination's latest stored fate, with why: `GET /v1/calls` items, a page's fates read in one query. */
+export function briefFates(fates: readonly FateRecord[]): FateBrief[] {
+  return latestFates(fates)
+    .sort((a, b) => a.destination.localeCompare(b.destination))
+    .map(({ destination, fate, reason_code: code, reason }) => ({
+      destination,
+      fate,
+      reason: code ? { code, message: reason ?? REASON_TEXT[code] ?? "" } : null,
+    }));
+}
+
 /** The call's state from the view's fates (live delivery status included): what GET /v1/calls/{id} shows. */
 export function stateOfView(stage: CallStage, destinations: readonly DestinationFate[]): CallState {
   return summarizeCallState(

@@ -9,6 +9,7 @@ export {
   CallDuplicateSchema,
   CallerSchema,
   CallIgnoredSchema,
+  CallListItemSchema,
   CallListSchema,
   CallReplayedSchema,
   CallReviewedSchema,

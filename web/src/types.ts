@@ -45,11 +45,8 @@ export interface Delivery {
 }
 
 /** What became of a call at one destination, with every delivery to it (GET /v1/calls/{id}). */
-export interface DestinationFate {
-  destination: string;
+export interface DestinationFate extends FateBrief {
   in_profile: boolean;
-  fate: "delivered" | "pending" | "failed" | "skipped";
-  reason: { code: string; message: string } | null;
   deliveries: Delivery[];
 }
 
@@ -74,8 +71,20 @@ export interface CallSummary {
   updated_at: string;
 }
 
+/** A call as `GET /v1/calls` lists it: with each destination's latest fate, and why when it was not delivered. */
+export interface CallListItem extends CallSummary {
+  destinations: FateBrief[];
+}
+
+/** A destination's latest fate as the calls list shows it. */
+export interface FateBrief {
+  destination: string;
+  fate: "delivered" | "pending" | "failed" | "skipped";
+  reason: { code: string; message: string } | null;
+}
+
 export interface CallList {
-  calls: CallSummary[];
+  calls: CallListItem[];
   next_cursor: string | null;
 }
 

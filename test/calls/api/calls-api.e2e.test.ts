@@ -185,9 +185,23 @@ describe("GET /v1/calls", () => {
       customer_phone_e164: "+15551234567",
       state: "delivered",
       reason: null,
+      destinations: [
+        { destination: "crm", fate: "delivered", reason: null },
+        // Delivered to the CRM; Slack's `when` was not true, and the list says what it read.
+        {
+          destination: "slack_qualified",
+          fate: "skipped",
+          reason: { code: "when_false", message: "when extracted_variables.plan = 'basic' was not true; it read extracted_variables.plan = \"pro\"" },
+        },
+      ],
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.+Z$/),
       updated_at: expect.any(String),
     });
+    // Why a CRM did not get a call, from the list: each destination's latest fate and its reason.
+    const extracted = res.body.calls.find((c: { call_id: string }) => c.call_id === call.extracted);
+    expect(extracted.destinations).toEqual([
+      { destination: "slack_qualified", fate: "skipped", reason: { code: "when_false", message: "when extracted_variables.plan = 'basic' was not true; it read extracted_variables.plan = \"pro\"" } },
+    ]);
   });
 
   it.each([

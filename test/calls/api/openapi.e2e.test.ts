@@ -10,6 +10,7 @@ import {
   CallDuplicateSchema,
   CallerSchema,
   CallIgnoredSchema,
+  CallListItemSchema,
   CallListSchema,
   CallReplayedSchema,
   CallReviewedSchema,
@@ -65,7 +66,7 @@ const StrictDelivery = DeliverySchema.strict();
 const StrictDeliveryWithAttempts = DeliveryWithAttemptsSchema.strict().extend({ attempt_history: z.array(AttemptRecordSchema.strict()) });
 const StrictFate = DestinationFateSchema.strict().extend({ deliveries: z.array(StrictDeliveryWithAttempts) });
 const StrictCall = CallSchema.strict().extend({ destinations: z.array(StrictFate) });
-const StrictList = CallListSchema.strict().extend({ calls: z.array(CallSummarySchema.strict()) });
+const StrictList = CallListSchema.strict().extend({ calls: z.array(CallListItemSchema.strict()) });
 const StrictCaller = CallerSchema.strict().extend({ calls: z.array(CallSummarySchema.strict()) });
 const StrictHealth = DestinationsHealthSchema.strict().extend({ destinations: z.array(DestinationHealthSchema.strict()) });
 

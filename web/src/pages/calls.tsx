@@ -7,7 +7,7 @@ import { ErrorBox, PipelineOff } from "../components/error-box.js";
 import { When } from "../components/when.js";
 import { duration } from "../format.js";
 import { navigate } from "../session.js";
-import type { CallSummary, CallList } from "../types.js";
+import type { CallList, CallListItem } from "../types.js";
 import { useApi } from "../use-api.js";
 import { CALL_STATES, SOURCE_NAMES } from "../vocabulary.js";
 
@@ -96,7 +96,25 @@ function Filters({ current, states }: { current: Record<string, string>; states:
   );
 }
 
-function Row({ call }: { call: CallSummary }) {
+/** Short words for why a destination did not get the call; the full reason is the cell's title. */
+const WHY: Record<string, string> = {
+  when_false: "its when was false",
+  when_failed: "its when failed",
+  transform_failed: "its transform failed",
+  dead_lettered: "gave up",
+  retrying: "retrying",
+};
+
+/** Why the call did not reach every destination, in a few words per destination; nothing when it did. */
+export function whyNotDelivered(call: Pick<CallListItem, "state" | "reason" | "destinations">): { text: string; title: string }[] {
+  if (call.state === "delivered" && call.destinations.every((d) => d.fate === "delivered")) return [];
+  return call.destinations
+    .filter((d) => d.fate !== "delivered" && d.reason !== null)
+    .map((d) => ({ text: `${d.destination}: ${WHY[d.reason!.code] ?? d.reason!.code.replaceAll("_", " ")}`, title: d.reason!.message }));
+}
+
+function Row({ call }: { call: CallListItem }) {
+  const why = whyNotDelivered(call);
   return (
     <tr>
       <td>
@@ -108,6 +126,11 @@ function Row({ call }: { call: CallSummary }) {
       <td>
         <Badge value={call.state} />
         {call.reason && call.state !== "delivered" ? <div class="muted small">{call.reason}</div> : null}
+        {why.map((item) => (
+          <div key={item.text} class="muted small why" title={item.title}>
+            {item.text}
+          </div>
+        ))}
       </td>
       <td>{call.profile}</td>
       <td>{call.source}</td>
@@ -120,7 +143,7 @@ function Row({ call }: { call: CallSummary }) {
 }
 
 /** Calls, newest first, each linking to its page. */
-export function CallTable({ calls }: { calls: readonly CallSummary[] }) {
+export function CallTable({ calls }: { calls: readonly CallListItem[] }) {
   return (
     <table class="list">
       <caption class="visually-hidden">Calls, newest first</caption>

@@ -91,6 +91,32 @@ export const CallSummarySchema = z
   })
   .openapi("CallSummary");
 
+/** A destination's latest fate as the calls list shows it (the call view adds every delivery). */
+const FateReasonSchema = z
+  .object({
+    code: z
+      .enum(FATE_REASONS)
+      .describe(
+        "when_false: its when expression was not true (the message shows the expression and the values it read); when_failed / transform_failed: its expression failed on this call (the call is delivery_failed: fix it and replay the call); " +
+          "dead_lettered: out of attempts or a final status; retrying: the last attempt failed and another is scheduled; awaiting_extraction: the call is not extracted yet; " +
+          "call_skipped: the call itself was skipped; not_recorded: no fate was kept (a destination added later, or a call routed before fates were kept)",
+      ),
+    message: z.string(),
+  })
+  .nullable();
+
+export const CallListItemSchema = CallSummarySchema.extend({
+  destinations: z
+    .array(
+      z.object({
+        destination: z.string(),
+        fate: z.enum(FATES),
+        reason: FateReasonSchema,
+      }),
+    )
+    .describe("Each destination's latest fate as routing recorded it (by name; empty before the call is routed): why a CRM did or did not get the call, without opening it"),
+}).openapi("CallListItem");
+
 export const DestinationFateSchema = z
   .object({
     destination: z.string().describe("The destination's name in the configuration file"),
@@ -98,18 +124,7 @@ export const DestinationFateSchema = z
     fate: z
       .enum(FATES)
       .describe("delivered: the receiver took it; pending: waiting, in flight, retrying, or (before extraction) not routed yet; failed: dead-lettered; skipped: not sent, and `reason` says why"),
-    reason: z
-      .object({
-        code: z
-          .enum(FATE_REASONS)
-          .describe(
-            "when_false: its when expression was not true (the message shows the expression and the values it read); when_failed / transform_failed: its expression failed on this call (the call is delivery_failed: fix it and replay the call); " +
-              "dead_lettered: out of attempts or a final status; retrying: the last attempt failed and another is scheduled; awaiting_extraction: the call is not extracted yet; " +
-              "call_skipped: the call itself was skipped; not_recorded: no fate was kept (a destination added later, or a call routed before fates were kept)",
-          ),
-        message: z.string(),
-      })
-      .nullable(),
+    reason: FateReasonSchema,
     deliveries: z.array(DeliveryWithAttemptsComponent).describe("Every delivery of the call to this destination, oldest first, each with every attempt"),
   })
   .openapi("DestinationFate");
@@ -177,7 +192,7 @@ export const CallSchema = z
   .openapi("Call");
 
 export const CallListSchema = z.object({
-  calls: z.array(CallSummarySchema).describe("Newest first"),
+  calls: z.array(CallListItemSchema).describe("Newest first"),
   next_cursor: z.string().nullable().describe("Pass as `cursor` (with the same filters) for the next page; null on the last page"),
 });
 

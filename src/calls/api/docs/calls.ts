@@ -28,7 +28,7 @@ import {
   CallSchema,
   EvalLineSchema,
 } from "./call-schemas.js";
-import { DELIVERED_CALL, DELIVERY_FAILED_CALL, FAILED_CALL, HELD_CALL, PAYLOAD_EXAMPLE, summaryOf } from "./examples.js";
+import { DELIVERED_CALL, DELIVERY_FAILED_CALL, FAILED_CALL, HELD_CALL, listItemOf, PAYLOAD_EXAMPLE, summaryOf } from "./examples.js";
 import { reextractApiDocs } from "./reextract.js";
 import { reviewApiDocs } from "./reviews.js";
 
@@ -173,7 +173,7 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             "application/json": {
               schema: CallListSchema,
               example: {
-                calls: [summaryOf(DELIVERY_FAILED_CALL), summaryOf(DELIVERED_CALL)],
+                calls: [listItemOf(DELIVERY_FAILED_CALL), listItemOf(DELIVERED_CALL)],
                 next_cursor: "WzE3MzY5Mzk0NzgxMTQsImNhbGxfN2UyYTljIiwiOWYzYjJkN2UwYTFjNGU1YiJd.q8Zf0kM1c2VbYQx9w3d7Lg",
               },
             },

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { DELIVERY_EXAMPLES } from "../../../delivery/index.js";
 import type { AutocallsPayload } from "../../../sources/index.js";
 import { describeFates, type CallStage } from "../../fates.js";
-import type { CallSchema, CallSummarySchema } from "./call-schemas.js";
+import type { CallListItemSchema, CallSchema, CallSummarySchema } from "./call-schemas.js";
 
 const { delivered: DELIVERED, deadLettered: DEAD_LETTERED } = DELIVERY_EXAMPLES;
 
@@ -201,4 +201,9 @@ export const FAILED_CALL: z.infer<typeof CallSchema> = {
 export function summaryOf(call: z.infer<typeof CallSchema>): z.infer<typeof CallSummarySchema> {
   const { call_id, profile, source, external_id, call: facts, customer_phone_e164, state, reason, created_at, updated_at } = call;
   return { call_id, profile, source, external_id, call: facts, customer_phone_e164, state, reason, created_at, updated_at };
+}
+
+/** A call as the list shows it: its summary and each destination's latest fate. */
+export function listItemOf(call: z.infer<typeof CallSchema>): z.infer<typeof CallListItemSchema> {
+  return { ...summaryOf(call), destinations: call.destinations.map(({ destination, fate, reason }) => ({ destination, fate, reason })) };
 }
