@@ -34,7 +34,7 @@ export interface Service {
 export interface StartOptions {
   /** Where `${NAME}` references in the DEBRIEF_CONFIG file are looked up. */
   env?: Record<string, string | undefined>;
-  /** The pipeline workers' poll interval; tests shorten it. */
+  /** The pipeline workers' poll interval; unset: the pipeline's default (1 s). Tests shorten it. */
   pipelinePollIntervalMs?: number;
   /** The local model's download progress (a progress bar when stderr is a terminal). */
   onDownloadProgress?: (progress: DownloadProgress) => void;

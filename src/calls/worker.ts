@@ -13,6 +13,8 @@ import { runBackfillItem, type BackfillReextractor } from "./backfill.js";
 import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
 import type { CallRecord, CallStore } from "./store/port.js";
 import { noPacing, type LoopPacer } from "../lib/loop-pacer.js";
+import { PollingWorker } from "../lib/polling-worker.js";
+import { errorKind, OUTAGE_LOG_INTERVAL_MS, throttleLogs } from "../lib/throttled-warning.js";
 
 export interface CallWorkerOptions {
   store: CallStore;
@@ -32,7 +34,8 @@ export interface CallWorkerOptions {
   logger: Logger;
   /** Calls claimed and extracted at once; the LLM client bounds the LLM calls themselves. Default 16. */
   concurrency?: number;
-  pollIntervalMs?: number;
+  /** How long an idle worker sleeps between polls when nothing wakes it. Required: the caller decides. */
+  pollIntervalMs: number;
   /** How long a claimed call is ours before another worker may take it (covers a crash mid-extraction). */
   leaseMs?: number;
   clock?: () => number;
@@ -57,40 +60,46 @@ export class CallWorker {
     Pick<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies" | "backfills">;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, Promise<void>>();
-  #timer: NodeJS.Timeout | undefined;
-  #running = false;
-  #pumping: Promise<void> | undefined;
-  #pumpAgain = false;
+  readonly #loop: PollingWorker;
+  /** The last claim was cut short by free slots: due work may be waiting for one, so a finished call polls again. */
+  #full = false;
 
   constructor(options: CallWorkerOptions) {
+    // `??`, not a spread of defaults: an option passed as undefined (a setting left unset upstream) gets the default.
     this.#options = {
-      concurrency: 16,
-      pollIntervalMs: 1_000,
-      leaseMs: 15 * 60_000,
-      clock: Date.now,
-      random: Math.random,
-      pacer: noPacing,
       ...options,
+      concurrency: options.concurrency ?? 16,
+      leaseMs: options.leaseMs ?? 15 * 60_000,
+      clock: options.clock ?? Date.now,
+      random: options.random ?? Math.random,
+      pacer: options.pacer ?? noPacing,
     };
     this.#limit = pLimit(this.#options.concurrency);
+    const { logger, pacer, pollIntervalMs, clock } = this.#options;
+    // One line per kind of failure every 10 s: while the database is down every poll fails the same way.
+    const warn = throttleLogs(logger, { level: "error", intervalMs: OUTAGE_LOG_INTERVAL_MS, clock });
+    this.#loop = new PollingWorker({
+      // Claiming reads and writes the store for each call: it waits for its turn like any other step.
+      poll: () => this.#claimAndStart(),
+      intervalMs: pollIntervalMs,
+      pacer,
+      onError: (error) => warn(`poll:${errorKind(error)}`, { err: error }, "call worker poll failed"),
+    });
   }
 
   start(): void {
-    this.#running = true;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   /** Look for due calls now (after an accept or a replay). */
   wake(): void {
-    if (this.#running) this.#schedule(0);
+    this.#loop.wake();
   }
 
   /** Stops taking calls and waits up to `deadlineMs` for extractions in flight; unfinished ones are picked up after restart. */
   async stop(deadlineMs: number): Promise<void> {
-    this.#running = false;
-    clearTimeout(this.#timer);
     // Calls a claim in progress is about to start must be among those waited for.
-    await this.#pumping?.catch(() => undefined);
+    await this.#loop.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.#inFlight.values()]),
@@ -101,53 +110,34 @@ export class CallWorker {
 
   /** Processes every call due now and waits for them (tests, and a manual flush). */
   async tick(): Promise<void> {
-    await this.#pump();
+    await this.#loop.tick();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   /**
    * Claims due calls and starts them, without waiting for them: a slow extraction (an LLM timing out) must not hold
    * back the next poll, or calls whose retry time has come would sit idle. Only as many are claimed as can start now:
-   * a backlog stays in the store, where another instance's idle worker can take it. Each finished extraction pumps
-   * again. One pump at a time: a wake-up during a pump runs another after it.
+   * a backlog stays in the store, where another instance's idle worker can take it.
    */
-  #pump(): Promise<void> {
-    if (this.#pumping) {
-      this.#pumpAgain = true;
-      return this.#pumping;
-    }
-    this.#pumping = (async () => {
-      try {
-        do {
-          this.#pumpAgain = false;
-          await this.#claimAndStart();
-        } while (this.#pumpAgain && this.#running);
-      } finally {
-        this.#pumping = undefined;
-      }
-    })();
-    return this.#pumping;
-  }
-
   async #claimAndStart(): Promise<void> {
     const { store, concurrency, leaseMs } = this.#options;
     const room = concurrency - this.#inFlight.size;
-    if (room <= 0) return;
+    this.#full = room <= 0;
+    if (this.#full) return;
     const due = await store.claimDue(room, leaseMs);
     for (const call of due) {
       // Ours already: its lease ran out while it was still extracting here (claimDue renewed it).
       if (this.#inFlight.has(call.id)) continue;
-      const work = this.#limit(() => this.#process(call))
-        // #process records its own failures; this is for the store itself failing (a closed or unreachable database).
-        .catch((error: unknown) => this.#options.logger.error({ err: error, call_id: call.id }, "could not record the outcome of a call"))
-        .finally(() => {
-          this.#inFlight.delete(call.id);
-          if (this.#running) this.#schedule(0);
-        });
-      this.#inFlight.set(call.id, work);
+      this.#track(
+        call.id,
+        this.#limit(() => this.#process(call))
+          // #process records its own failures; this is for the store itself failing (a closed or unreachable database).
+          .catch((error: unknown) => this.#options.logger.error({ err: error, call_id: call.id }, "could not record the outcome of a call")),
+      );
     }
+    this.#full = due.length >= room;
     // Fewer due calls than room: no live call waits, so backfills may have what is left.
-    if (due.length < room) await this.#claimBackfillItems(room - due.length);
+    if (!this.#full) await this.#claimBackfillItems(room - due.length);
   }
 
   async #claimBackfillItems(room: number): Promise<void> {
@@ -155,7 +145,9 @@ export class CallWorker {
     if (!backfills) return;
     const running = [...this.#inFlight.keys()].filter((key) => key.startsWith(BACKFILL_KEY)).length;
     const limit = Math.min(room, Math.max(1, concurrency - 1) - running);
-    if (limit <= 0) return;
+    // Backfills' slots are taken: one of them finishing is what lets the next item start.
+    this.#full = limit <= 0;
+    if (this.#full) return;
     const deps = {
       store,
       reextractor: backfills.reextractor,
@@ -163,33 +155,28 @@ export class CallWorker {
       clock,
       retryDelayMs: (attempt: number) => backoffDelayMs(config.current.extractionRetry, attempt, random),
     };
-    for (const item of await store.claimBackfillItems(limit, leaseMs)) {
+    const items = await store.claimBackfillItems(limit, leaseMs);
+    this.#full = items.length >= limit;
+    for (const item of items) {
       const key = `${BACKFILL_KEY}${item.backfill_id}:${item.call_id}`;
       if (this.#inFlight.has(key)) continue;
-      const work = this.#limit(() => runBackfillItem(item, deps))
-        .catch((error: unknown) => logger.error({ err: error, backfill_id: item.backfill_id, call_id: item.call_id }, "could not record a backfill item's outcome"))
-        .finally(() => {
-          this.#inFlight.delete(key);
-          if (this.#running) this.#schedule(0);
-        });
-      this.#inFlight.set(key, work);
+      this.#track(
+        key,
+        this.#limit(() => runBackfillItem(item, deps)).catch((error: unknown) =>
+          logger.error({ err: error, backfill_id: item.backfill_id, call_id: item.call_id }, "could not record a backfill item's outcome"),
+        ),
+      );
     }
   }
 
-  #schedule(delayMs: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      // Claiming reads and writes the store for each call: it waits for its turn like any other step.
-      void this.#options.pacer.next().then(() => {
-        if (!this.#running) return;
-        this.#pump()
-          .catch((error: unknown) => this.#options.logger.error({ err: error }, "call worker poll failed"))
-          .finally(() => {
-            if (this.#running) this.#schedule(this.#options.pollIntervalMs);
-          });
-      });
-    }, delayMs);
-    this.#timer.unref();
+  #track(key: string, work: Promise<void>): void {
+    const tracked = work.finally(() => {
+      this.#inFlight.delete(key);
+      // A slot is free. Only a claim that was cut short left due work behind; anything new arrives with a wake-up,
+      // and retries come due at the next poll.
+      if (this.#full) this.#loop.wake();
+    });
+    this.#inFlight.set(key, tracked);
   }
 
   async #process(call: CallRecord): Promise<void> {
@@ -210,7 +197,7 @@ export class CallWorker {
       const extracted = await extractCall(call, profile, { extractor, limits }, { pacer });
       await pacer.next();
       if (extracted.hold) {
-        await store.markHeld(call.id, extracted.extraction);
+        await store.markHeld(call.id, extracted.extraction, extracted.holdReason ?? null);
         log.info({ flagged: Object.keys(extracted.extraction.review?.fields ?? {}) }, "call held for review");
         this.#options.onHeld?.();
         return;

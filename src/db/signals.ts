@@ -5,7 +5,7 @@
 // made up for when the LISTEN connection comes back (every channel is signalled then).
 import { EventEmitter } from "node:events";
 import pg from "pg";
-import { throttleWarnings, type ThrottledWarn } from "../lib/throttled-warning.js";
+import { errorKind, OUTAGE_LOG_INTERVAL_MS, throttleLogs, type ThrottledWarn } from "../lib/throttled-warning.js";
 import type { Logger } from "../logger.js";
 import { connectionConfig } from "./postgres.js";
 
@@ -47,6 +47,8 @@ export interface PostgresSignalsOptions {
   /** First reconnect delay; doubles up to maxBackoffMs. Defaults 250 ms and 30 s. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Times the throttling of repeated warnings; injectable for tests. */
+  clock?: () => number;
 }
 
 /**
@@ -68,7 +70,8 @@ export class PostgresSignals extends LocalSignals {
   constructor(options: PostgresSignalsOptions) {
     super();
     this.#options = options;
-    this.#warn = throttleWarnings(options.logger);
+    // Through an outage every reconnect fails the same way: one line per kind every 10 s, with a count.
+    this.#warn = throttleLogs(options.logger, { intervalMs: OUTAGE_LOG_INTERVAL_MS, clock: options.clock });
     this.#backoffMs = options.initialBackoffMs ?? 250;
     this.ready = this.#connect();
   }
@@ -77,7 +80,7 @@ export class PostgresSignals extends LocalSignals {
     // Locally at once: this instance's workers need not wait for the round trip through the server.
     super.notify(channel);
     this.#options.pool.query("SELECT pg_notify($1, '')", [pgChannel(channel)]).catch((error: unknown) => {
-      this.#warn("notify", { err: error, channel }, "could not NOTIFY other instances; their workers will find the work at their next poll");
+      this.#warn(`notify:${errorKind(error)}`, { err: error, channel }, "could not NOTIFY other instances; their workers will find the work at their next poll");
     });
   }
 
@@ -93,7 +96,7 @@ export class PostgresSignals extends LocalSignals {
       if (this.#client === client) this.#client = undefined;
       if (this.#closed) return;
       this.#missed = true;
-      this.#warn("listen", { err: error, retry_in_ms: this.#backoffMs }, "lost the PostgreSQL LISTEN connection; reconnecting (workers keep polling meanwhile)");
+      this.#warn(`listen:${errorKind(error)}`, { err: error, retry_in_ms: this.#backoffMs }, "lost the PostgreSQL LISTEN connection; reconnecting (workers keep polling meanwhile)");
       this.#scheduleReconnect();
     };
     client.on("error", onLost);

@@ -9,6 +9,8 @@ import { decideAfterAttempt, type RetryDecision } from "./retry-policy.js";
 import { sendWebhook, type SendResult } from "./send-webhook.js";
 import type { AttemptOutcome, Delivery } from "./types.js";
 import { noPacing, type LoopPacer } from "../lib/loop-pacer.js";
+import { PollingWorker } from "../lib/polling-worker.js";
+import { errorKind, OUTAGE_LOG_INTERVAL_MS, throttleLogs } from "../lib/throttled-warning.js";
 
 /** How long past an attempt's own timeout a lease lasts by default: room to record the result before anyone may reclaim it. */
 export const LEASE_GRACE_MS = 30_000;
@@ -69,7 +71,6 @@ export class DeliveryWorker {
   private readonly allowPrivate: boolean;
   private readonly globalConcurrency: number;
   private readonly perDestinationConcurrency: number;
-  private readonly pollIntervalMs: number;
   private readonly leaseGraceMs: number;
   private readonly clock: () => number;
   private readonly random: () => number;
@@ -87,8 +88,7 @@ export class DeliveryWorker {
   private readonly activeByDestination = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private pumping: Promise<Promise<void>[]> | undefined;
+  private readonly loop: PollingWorker;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -100,7 +100,6 @@ export class DeliveryWorker {
     this.allowPrivate = options.allowPrivate;
     this.globalConcurrency = options.globalConcurrency ?? 16;
     this.perDestinationConcurrency = options.perDestinationConcurrency ?? 4;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.leaseGraceMs = options.leaseGraceMs ?? LEASE_GRACE_MS;
     this.clock = options.clock ?? options.outbox.now;
     this.random = options.random ?? Math.random;
@@ -111,6 +110,20 @@ export class DeliveryWorker {
     this.dispatcher = options.dispatcher ?? createDeliveryDispatcher({ allowPrivate: options.allowPrivate });
     this.globalLimit = pLimit(this.globalConcurrency);
     this.pacer = options.pacer ?? noPacing;
+    // One line per kind of failure every 10 s: while the database is down every poll fails the same way.
+    const warn = throttleLogs(this.logger, { level: "error", intervalMs: OUTAGE_LOG_INTERVAL_MS, clock: this.clock });
+    this.loop = new PollingWorker({
+      // Finding and claiming due deliveries waits for its turn like any other step.
+      poll: async () => void (await this.claimAndLaunch()),
+      intervalMs: options.pollIntervalMs ?? 1_000,
+      pacer: this.pacer,
+      onError: (error) => warn(`poll:${errorKind(error)}`, { err: error }, "could not read due deliveries from the outbox"),
+    });
+  }
+
+  /** Attempts it could start now, across all destinations: none once it is stopping. */
+  get idleSlots(): number {
+    return this.started && !this.stopping ? this.globalConcurrency - this.active : 0;
   }
 
   private get destinations(): Map<string, CompiledDestination> {
@@ -124,12 +137,12 @@ export class DeliveryWorker {
       const reason = refusedUrlReason(destination.url, this.allowPrivate);
       if (reason) this.logger.warn({ destination: destination.name }, `deliveries to this destination will fail: ${reason}`);
     }
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Look for due deliveries now rather than at the next poll (after an enqueue or a replay). */
   wake(): void {
-    if (this.started && !this.stopping) this.schedule(0);
+    if (!this.stopping) this.loop.wake();
   }
 
   /** Stop accepting new attempts, wait for in-flight ones up to deadlineMs, then abort the rest (they stay in the outbox). */
@@ -143,7 +156,7 @@ export class DeliveryWorker {
     const seen = new Set<string>();
     const mine = new Set<Promise<void>>();
     for (;;) {
-      for (const attempt of await this.pump(seen)) {
+      for (const attempt of await this.loop.tick(() => this.claimAndLaunch(seen))) {
         mine.add(attempt);
         void attempt.then(() => mine.delete(attempt));
       }
@@ -153,9 +166,8 @@ export class DeliveryWorker {
   }
 
   private async drain(deadlineMs: number): Promise<void> {
-    clearTimeout(this.timer);
     // Attempts a claim in progress is about to start must be among those waited for.
-    await this.pumping?.catch(() => undefined);
+    await this.loop.stop();
     const settled = Promise.allSettled([...this.inFlight]);
     let deadline: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -171,21 +183,6 @@ export class DeliveryWorker {
     if (this.ownsDispatcher) await this.dispatcher.close().catch(() => undefined);
   }
 
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    // Finding and claiming due deliveries waits for its turn like any other step.
-    this.timer = setTimeout(() => void this.pacer.next().then(() => this.stopping || this.poll()), delayMs);
-    this.timer.unref();
-  }
-
-  private poll(): void {
-    this.pump()
-      .catch((error: unknown) => this.logger.error({ err: error }, "could not read due deliveries from the outbox"))
-      .finally(() => {
-        if (!this.stopping) this.schedule(this.pollIntervalMs);
-      });
-  }
-
   private limitFor(destination: string): LimitFunction {
     let limit = this.destinationLimits.get(destination);
     if (!limit) {
@@ -196,19 +193,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * Claims as many due deliveries as there are free slots and starts them; returns their promises. One claim at a time
-   * (a poll and a wake-up may overlap): the counts it reserves against must be the ones it reads.
+   * Claims as many due deliveries as there are free slots and starts them; returns their promises. The loop runs one
+   * claim at a time (a poll, a wake-up and a tick may overlap): the counts it reserves against must be the ones it reads.
    */
-  private async pump(seen?: Set<string>): Promise<Promise<void>[]> {
-    while (this.pumping) await this.pumping.catch(() => undefined);
-    this.pumping = this.claimAndLaunch(seen);
-    try {
-      return await this.pumping;
-    } finally {
-      this.pumping = undefined;
-    }
-  }
-
   private async claimAndLaunch(seen?: Set<string>): Promise<Promise<void>[]> {
     const launched: Promise<void>[] = [];
     while (!this.stopping) {
@@ -231,7 +218,9 @@ export class DeliveryWorker {
         seen?.add(claim.id);
         launched.push(this.launch(claim, this.destinations.get(claim.destination)));
       }
-      if (claims.length === 0 || this.stopping) break;
+      // Fewer claims than free slots means nothing else was due, unless this batch filled a destination: the claim
+      // then skipped that destination's other rows, and others' due rows may lie beyond its window.
+      if (!claims.some((claim) => room(claim.destination) <= 0)) break;
     }
     return launched;
   }
@@ -246,12 +235,15 @@ export class DeliveryWorker {
         this.logger.error({ err: error, delivery_id: claim.id, destination: claim.destination }, "could not record a delivery attempt");
       })
       .finally(() => {
+        const running = this.activeByDestination.get(claim.destination) ?? 1;
+        // Only a claim made while every slot (or this destination's) was taken can have left due work behind: then a
+        // freed slot polls at once. Anything new arrives with a wake-up, and retries come due at the next poll.
+        const full = this.active >= this.globalConcurrency || running >= this.perDestinationConcurrency;
         this.active--;
-        const left = (this.activeByDestination.get(claim.destination) ?? 1) - 1;
-        if (left === 0) this.activeByDestination.delete(claim.destination);
-        else this.activeByDestination.set(claim.destination, left);
+        if (running === 1) this.activeByDestination.delete(claim.destination);
+        else this.activeByDestination.set(claim.destination, running - 1);
         this.inFlight.delete(tracked);
-        if (this.started && !this.stopping) this.schedule(0);
+        if (full) this.loop.wake();
       });
     this.inFlight.add(tracked);
     return tracked;

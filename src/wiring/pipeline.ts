@@ -35,6 +35,8 @@ import { CallWorker } from "../calls/worker.js";
 import { LoopPacer } from "../lib/loop-pacer.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
+/** How long an idle worker sleeps when nothing wakes it: work signals (NOTIFY, in-process) cover new work sooner. */
+const POLL_INTERVAL_MS = 1_000;
 /** How long a delivery's fate can lag behind the outbox after a crash between the two writes. */
 const FATE_SWEEP_INTERVAL_MS = 30_000;
 
@@ -71,7 +73,7 @@ export interface PipelineOptions {
   onCallReviewed?: CallsRouterDeps["onReviewed"];
   /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
   renderBodies?: BodyRenderer;
-  /** Poll intervals; tests shorten them. */
+  /** The workers' poll interval; default POLL_INTERVAL_MS (undefined means the default, never "no pause"). Tests shorten it. */
   pollIntervalMs?: number;
   /** How often workers push fates the call store has not confirmed (see fate-sync.ts); tests shorten it. */
   fateSweepIntervalMs?: number;
@@ -142,13 +144,14 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     if (interrupted.calls + interrupted.deliveries > 0) logger.warn(interrupted, "resuming work a previous process left unfinished");
     // Both workers' steps are paced between HTTP requests: a burst of accepted calls never waits behind their extraction.
     const pacer = new LoopPacer();
+    const pollIntervalMs = options.pollIntervalMs ?? POLL_INTERVAL_MS;
     const deliveryWorker = new DeliveryWorker({
       outbox,
       destinations: () => config.current.destinations,
       logger: logger.child({ module: "delivery" }),
       allowPrivate: settings.allowPrivateDestinations,
       metrics: options.deliveryMetrics,
-      pollIntervalMs: options.pollIntervalMs,
+      pollIntervalMs,
       leaseGraceMs: settings.deliveryLeaseGraceMs,
       pacer,
       onStatusChanged: (delivery) => pushFates([delivery.id]),
@@ -162,9 +165,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       renderBodies: options.renderBodies,
       pacer,
       logger: logger.child({ module: "calls" }),
-      onEnqueued: () => signals.notify("deliveries"),
+      // This instance's own delivery worker sends what it enqueued, unless all its slots are taken: waking every
+      // instance for every call would have each of them claim, and all but one find nothing.
+      onEnqueued: () => (deliveryWorker.idleSlots > 0 ? deliveryWorker.wake() : signals.notify("deliveries")),
       onHeld: options.onCallHeld,
-      pollIntervalMs: options.pollIntervalMs,
+      pollIntervalMs,
       // Each extraction needs an LLM slot: more would wait on the LLM while holding their claim, work another
       // instance's idle worker could be doing.
       concurrency: settings.llm.concurrency,

@@ -1,6 +1,10 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
+import { DeliveryWorker, type DeliveryOutbox } from "../../src/delivery/index.js";
+import { silentLogger } from "../../src/logger.js";
 import { newSecret, onCleanup, runCleanups, setupDelivery } from "./fixtures.js";
+import { captureLogs } from "../support/log-capture.js";
+import { until } from "../support/poll.js";
 import { startReceiver } from "../support/receiver.js";
 
 afterEach(runCleanups);
@@ -228,5 +232,85 @@ describe("DeliveryWorker concurrency and shutdown", () => {
     const after = (await outbox.get(delivery.id))!;
     expect(after).toMatchObject({ status: "pending", attempts: 1, run_attempts: 0 });
     expect(after.attempt_history).toEqual([expect.objectContaining({ attempt: 1, outcome: "interrupted", error: "interrupted by shutdown" })]);
+  });
+});
+
+/** The real outbox, with its claims counted. A proxy, not a copy: every other method runs on the outbox itself. */
+function countClaims(outbox: DeliveryOutbox) {
+  const counts = { claims: 0 };
+  const wrapped = new Proxy(outbox, {
+    get(target, key) {
+      if (key === "claimDue") {
+        return (...args: Parameters<DeliveryOutbox["claimDue"]>) => {
+          counts.claims++;
+          return target.claimDue(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { outbox: wrapped, counts };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("DeliveryWorker polling", () => {
+  it("claims once for a delivery it has room for: no empty claim after it, none when the attempt ends", async () => {
+    const hook = await receiver();
+    const setup = setupDelivery({ crm: { url: hook.url } });
+    const { outbox, counts } = countClaims(setup.outbox);
+    const delivery = await setup.outbox.enqueue({ callId: "call_1", destination: "crm", payload: {} });
+    const worker = new DeliveryWorker({ outbox, destinations: setup.destinations, logger: silentLogger, allowPrivate: true, pollIntervalMs: 60_000 });
+    onCleanup(() => worker.stop(0));
+
+    worker.start();
+    await until(() => setup.outbox.get(delivery.id), (found) => found?.status === "delivered");
+    await pause(200);
+    expect(counts.claims).toBe(1);
+  });
+
+  it("claims again as attempts end while due deliveries wait for a slot, without waiting for the poll", async () => {
+    const hook = await receiver([{ status: 200, delayMs: 30 }]);
+    const setup = setupDelivery({ crm: { url: hook.url } });
+    for (let n = 0; n < 5; n++) await setup.outbox.enqueue({ callId: `call_${n}`, destination: "crm", payload: {} });
+    const worker = new DeliveryWorker({
+      outbox: setup.outbox,
+      destinations: setup.destinations,
+      logger: silentLogger,
+      allowPrivate: true,
+      perDestinationConcurrency: 2,
+      pollIntervalMs: 60_000,
+    });
+    onCleanup(() => worker.stop(0));
+    worker.start();
+    await hook.waitForRequests(5);
+    expect(hook.maxConcurrent).toBe(2);
+  });
+
+  it("logs an outbox that fails every poll once, then once per 10 s with the number of failures it did not log", async () => {
+    const setup = setupDelivery({ crm: { url: "http://127.0.0.1:9/hook" } });
+    const { outbox, counts } = countClaims(setup.outbox);
+    setup.outbox.close(); // every claim now fails the same way
+    const logs = captureLogs();
+    const worker = new DeliveryWorker({ outbox, destinations: setup.destinations, logger: logs.logger, allowPrivate: true, pollIntervalMs: 5, clock: setup.clock.now });
+    onCleanup(() => worker.stop(0));
+    const failures = () => logs.lines().filter((line) => line.msg === "could not read due deliveries from the outbox");
+
+    worker.start();
+    await until(async () => counts.claims, (n) => n >= 30);
+    expect(failures()).toHaveLength(1);
+    expect(failures()[0]).toMatchObject({ level: 50, err: expect.objectContaining({ message: expect.any(String) }) });
+
+    setup.clock.advance(9_999);
+    const before = counts.claims;
+    await until(async () => counts.claims, (n) => n >= before + 5);
+    expect(failures()).toHaveLength(1);
+
+    setup.clock.advance(1);
+    await until(async () => failures().length, (n) => n >= 2);
+    expect(failures()).toHaveLength(2);
+    expect(failures()[1]!.suppressed).toBeGreaterThanOrEqual(30);
+    expect(failures()[1]!.suppressed).toBeLessThan(counts.claims);
   });
 });

@@ -24,7 +24,9 @@ export async function startTestService(
   const dataDir = env.DEBRIEF_DATA_DIR ?? mkdtempSync(join(tmpdir(), "debrief-test-"));
   // Without an LLM the service would pick the local model and download it: tests never do, unless they name one.
   const settings = loadSettings({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DEBRIEF_LOCAL_MODEL: "off", ...env, DEBRIEF_DATA_DIR: dataDir });
-  const service = await startService(settings, silentLogger, { env, pipelinePollIntervalMs: options.pollIntervalMs ?? 50, consoleDir: options.consoleDir });
+  // 50 ms unless the test names one; `{ pollIntervalMs: undefined }` passes undefined on, as production does (its default).
+  const pipelinePollIntervalMs = "pollIntervalMs" in options ? options.pollIntervalMs : 50;
+  const service = await startService(settings, silentLogger, { env, pipelinePollIntervalMs, consoleDir: options.consoleDir });
   const url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${url}${path}`, {
