@@ -132,6 +132,8 @@ export interface DryRunAnswer {
   sample_errors: { call_id: string; code: string; message: string }[];
   /** What the sample cost (a cached answer costs nothing). */
   sample_usage: { prompt_tokens: number; completion_tokens: number };
+  /** Sampled calls answered from the result cache: they measure no completion tokens. */
+  sample_cached: number;
   estimate: {
     model: string;
     calls: number;
@@ -150,6 +152,9 @@ export interface DryRunAnswer {
  * Re-extracts up to `sampleSize` matching calls (the newest) without storing anything, and counts the prompt tokens of
  * every matching call (planned as a live extraction would be: chunks included, tokenised off the event loop).
  */
+/** Micro-dollars: `0.001568`, not a float sum's `0.0015676499999999999`. */
+const roundUsd = (amount: number | null): number | null => (amount === null ? null : Math.round(amount * 1e6) / 1e6);
+
 export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version: string, request: BackfillRequest): Promise<DryRunAnswer> {
   const filter = backfillFilter(profile, request, version);
   const sampleSize = request.limit ?? DEFAULT_DRY_RUN_SAMPLE;
@@ -167,6 +172,7 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
   let changedCalls = 0;
   let billedCompletion = 0;
   let billedSamples = 0;
+  let cachedSamples = 0;
   let matching = 0;
   let llmCalls = 0;
   let promptTokens = 0;
@@ -190,7 +196,7 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
       if (!outcome.usage.cached) {
         billedSamples += 1;
         billedCompletion += outcome.usage.completion_tokens;
-      }
+      } else cachedSamples += 1;
       for (const name of outcome.corrections.kept) countCorrection(name, "kept");
       for (const conflict of outcome.corrections.conflicts) countCorrection(conflict.path, "conflicts");
       // Corrections the model's new answer would have undone, had they not been kept: shown, marked as the reviewer's.
@@ -219,6 +225,13 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
   const completionTokens = billedSamples > 0 ? Math.round((billedCompletion / billedSamples) * matching) : 0;
   const estimateModel = model ?? profile.model ?? "";
   const cost = matching === 0 ? { cost_usd: 0 } : costOf([{ model: estimateModel, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens } }], deps.prices);
+  const notes = [
+    ...(cost.note ? [cost.note.replace("add it to a --prices file", "add it to src/llm/prices.ts")] : []),
+    // Without one billed answer there is no completion to measure: 0 is then "unknown", not an upper bound.
+    ...(cachedSamples > 0 && billedSamples === 0
+      ? ["Every sampled call was answered from the result cache, so no completion was measured: completion tokens and cost count the prompts only."]
+      : []),
+  ];
   return {
     dry_run: true,
     profile: profile.name,
@@ -231,14 +244,15 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
     examples,
     sample_errors: errors,
     sample_usage: sampleUsage,
+    sample_cached: cachedSamples,
     estimate: {
       model: estimateModel,
       calls: matching,
       llm_calls: llmCalls,
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
-      cost_usd: cost.cost_usd,
-      ...(cost.note ? { note: cost.note.replace("add it to a --prices file", "add it to src/llm/prices.ts") } : {}),
+      cost_usd: roundUsd(cost.cost_usd),
+      ...(notes.length > 0 ? { note: notes.join(" ") } : {}),
     },
   };
 }

@@ -1,6 +1,37 @@
-// A realistic Autocalls-shaped enriched payload for "Make test request": fake numbers, plausible variables.
+// A realistic Autocalls-shaped enriched payload for "Make test request": fake numbers, plausible variables (a profile's
+// own, when the test names one, so a destination's `when` and `transform` see the fields they read).
+import { withDefaults, type VariableSpec } from "../schema/index.js";
 
-export function samplePayload(): Record<string, unknown> {
+/** A plausible value of each type: what a receiver's parser must accept, never null (a test should exercise the field). */
+function sampleValue(spec: VariableSpec): unknown {
+  switch (spec.type) {
+    case "boolean":
+      return true;
+    case "number":
+      return 4999.5;
+    case "integer":
+      return 3;
+    case "enum":
+      return spec.options?.[0] ?? "option";
+    case "date":
+      return "2025-01-22";
+    case "datetime":
+      return "2025-01-22T15:00:00Z";
+    case "list":
+      return ["first item", "second item"];
+    default:
+      return spec.name === "summary" ? "Customer interested in a product demo next week" : `Sample ${spec.name.replaceAll("_", " ")}`;
+  }
+}
+
+/** The generic sample's values, or, given a profile's variables, one value per variable (the defaults included). */
+export function samplePayload(variables?: readonly VariableSpec[]): Record<string, unknown> {
+  const payload = genericSample();
+  if (variables !== undefined) payload.extracted_variables = Object.fromEntries(withDefaults(variables).map((spec) => [spec.name, sampleValue(spec)]));
+  return payload;
+}
+
+function genericSample(): Record<string, unknown> {
   return {
     id: 12345,
     customer_phone: "+15555550123",

@@ -145,7 +145,8 @@ describe("POST /v1/profiles/{name}/backfill with dry_run", () => {
       prompt_tokens: 3 * perCall,
       // The fake LLM bills 20 completion tokens a call.
       completion_tokens: 60,
-      cost_usd: (3 * perCall * price.prompt + 60 * price.completion) / 1_000_000,
+      // Rounded to 6 decimals (issue 23: not a float sum's 17 digits).
+      cost_usd: Math.round(3 * perCall * price.prompt + 60 * price.completion) / 1_000_000,
     });
     // Nothing stored: the call keeps its values.
     expect((await api.get(`/v1/calls/${ids[1]}`, auth)).body.extracted_variables.plan).toBe("basic");
@@ -159,6 +160,20 @@ describe("POST /v1/profiles/{name}/backfill with dry_run", () => {
     expect(res.status).toBe(200);
     expect(res.body.estimate).toMatchObject({ model: "llama3.1:8b", calls: 1, cost_usd: null, note: expect.stringContaining("llama3.1:8b") });
     expect(res.body.estimate.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it("says so when every sampled call was answered from the result cache, instead of an upper bound of 0 completion tokens", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "debrief-backfill-")), "debrief.json");
+    writeFileSync(file, JSON.stringify({ profiles: { booking: { variables } }, destinations: {} }));
+    const api = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: file, DEBRIEF_API_KEYS: KEY, DEBRIEF_LLM_MAX_RETRIES: "0" });
+    services.push(api);
+    await extracted(api, [await postCall(api, "k1")]);
+    // Every call, not only outdated ones: the one call is at the current version, so its answer is the cached one.
+    const res = await backfill(api, { dry_run: true, only_outdated: false });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ matching: 1, sampled: 1, sample_cached: 1, estimate: { completion_tokens: 0 } });
+    expect(res.body.estimate.note).toMatch(/answered from the result cache/);
+    expect(Number.isInteger(res.body.estimate.cost_usd * 1e6)).toBe(true);
   });
 
   it("matches nothing when every call is at the profile's current version (only_outdated, the default)", async () => {

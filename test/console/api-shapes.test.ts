@@ -5,9 +5,11 @@ import type { z } from "zod";
 import { CALL_STATES as SERVICE_CALL_STATES, type CallListSchema, type CallReviewedSchema, type CallSchema } from "../../src/calls/index.js";
 import type { DestinationsHealthSchema, TestRequestResultSchema } from "../../src/delivery/index.js";
 import type { ExtractResponseSchema } from "../../src/http/routes/extract.js";
+import type { ProfileListSchema } from "../../src/calls/api/docs/profiles.js";
+import type { backfillView } from "../../src/calls/api/backfill-router.js";
 import { VARIABLE_TYPES as SERVICE_VARIABLE_TYPES } from "../../src/schema/variables.js";
 import { SOURCE_NAMES as SERVICE_SOURCE_NAMES } from "../../src/sources/index.js";
-import type { CallDetail, CallList, CallReviewed, DestinationHealth, ExtractResult, TestRequestResult } from "../../web/src/types.js";
+import type { Backfill, CallDetail, CallList, CallReviewed, DestinationHealth, ExtractResult, Profile, TestRequestResult } from "../../web/src/types.js";
 import { CALL_STATES, SOURCE_NAMES, VARIABLE_TYPES } from "../../web/src/vocabulary.js";
 
 /** True when every value the service sends is a value the console's type accepts. */
@@ -20,7 +22,9 @@ const shapes: [
   Reads<z.infer<typeof TestRequestResultSchema>, TestRequestResult>,
   Reads<z.infer<typeof ExtractResponseSchema>, ExtractResult>,
   Reads<z.infer<typeof CallReviewedSchema>, CallReviewed>,
-] = [true, true, true, true, true, true];
+  Reads<z.infer<typeof ProfileListSchema>, { profiles: Profile[] }>,
+  Reads<ReturnType<typeof backfillView>, Backfill>,
+] = [true, true, true, true, true, true, true, true];
 
 describe("the console's copies of the API", () => {
   it("read what the service answers (checked when this file compiles)", () => {

@@ -8,11 +8,13 @@ import { DestinationsPage } from "./pages/destinations.js";
 import { PlaygroundPage } from "./pages/playground.js";
 import { ReviewPage } from "./pages/review.js";
 import { ProfilePage } from "./pages/profile.js";
+import { ProfilesPage } from "./pages/profiles.js";
 import { SignInPage } from "./pages/sign-in.js";
 
 const NAV = [
   { href: "/console/", label: "Calls", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },
   { href: "/console/review", label: "Review", current: (path: string) => path.startsWith("/console/review") },
+  { href: "/console/profiles", label: "Profiles", current: (path: string) => path.startsWith("/console/profiles") },
   { href: "/console/destinations", label: "Destinations", current: (path: string) => path.startsWith("/console/destinations") },
   { href: "/console/playground", label: "Playground", current: (path: string) => path.startsWith("/console/playground") },
 ];
@@ -95,6 +97,7 @@ export function App() {
             <Route path="/console/calls/:id" component={CallPage} />
             <Route path="/console/review" component={ReviewPage} />
             <Route path="/console/destinations" component={DestinationsPage} />
+            <Route path="/console/profiles" component={ProfilesPage} />
             <Route path="/console/profiles/:name" component={ProfilePage} />
             <Route path="/console/playground" component={PlaygroundPage} />
             <Route path="/console/sign-in" component={SignInPage} />

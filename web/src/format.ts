@@ -50,3 +50,9 @@ export function valueType(value: unknown, declared?: string): string {
 export function pretty(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** "$0.0016", "$0.07", "$12.40": two significant digits under a cent, cents above; never a float's 17 digits. */
+export function usd(amount: number): string {
+  if (amount === 0) return "$0.00";
+  return `$${amount < 0.01 ? Number(amount.toPrecision(2)).toString() : amount.toFixed(2)}`;
+}

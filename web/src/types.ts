@@ -153,6 +153,9 @@ export interface CallReviewed {
 export interface ExtractResult {
   extracted_variables: Record<string, unknown>;
   evidence?: Record<string, EvidenceItem>;
+  /** Absent when the LLM gave no token log-probabilities. */
+  confidence?: Record<string, number>;
+  review: { needed: boolean; fields: Record<string, string[]> };
   meta: Record<string, unknown> & { model: string; cached: boolean; latency_ms: number; ungrounded?: number };
 }
 
@@ -192,5 +195,49 @@ export interface BackfillDryRun {
   examples: { call_id: string; changes: Record<string, { before: unknown; after: unknown }> }[];
   sample_errors: { call_id: string; code: string; message: string }[];
   sample_usage: { prompt_tokens: number; completion_tokens: number };
+  /** Sampled calls answered from the result cache (no completion measured). */
+  sample_cached: number;
   estimate: { model: string; calls: number; llm_calls: number; prompt_tokens: number; completion_tokens: number; cost_usd: number | null; note?: string };
+}
+
+/** A configured profile (GET /v1/profiles/{name}): destinations by name and host only, inbound secrets only as set or not. */
+export interface Profile {
+  name: string;
+  source: string;
+  model: string;
+  version: string;
+  versions: { version: string | null; calls: number; current: boolean }[];
+  variables: { name: string; type: string; description: string; options: string[] | null }[];
+  evidence: boolean;
+  timezone: string | null;
+  gates: {
+    send_only_on_completed: boolean;
+    min_duration_s: number | null;
+    min_customer_turns: number | null;
+    skip_ended_reasons: string[];
+    extract: "always" | "when_routed";
+  };
+  review: { hold: boolean; min_confidence: number | null; flags: string[] };
+  inbound: { secret: boolean; url_token: boolean };
+  destinations: { name: string; host: string | null }[];
+}
+
+/** A backfill's answer when started (202), and as followed (GET /v1/backfills/{id}). */
+export interface BackfillStarted {
+  backfill_id: string;
+  state: "running" | "done";
+  total: number;
+}
+
+export interface Backfill {
+  backfill_id: string;
+  profile: string;
+  state: "running" | "done" | "cancelled";
+  total: number;
+  done: number;
+  changed: number;
+  failed: number;
+  tokens: { prompt_tokens: number; completion_tokens: number };
+  created_at: string;
+  finished_at: string | null;
 }

@@ -174,6 +174,14 @@ export interface BackfillFilter {
   outdatedFrom?: string;
 }
 
+/** How many of a profile's calls have a current extraction made under one version of it (GET /v1/profiles). */
+export interface ProfileVersionCount {
+  profile: string;
+  /** Null: extracted before profile versions existed. */
+  version: string | null;
+  calls: number;
+}
+
 export type BackfillState = "running" | "done" | "cancelled";
 
 export interface BackfillRecord {
@@ -278,6 +286,8 @@ export interface CallStore extends BackfillStore {
   delete(ids: readonly string[]): Promise<number>;
   /** Calls per public state. */
   counts(): Promise<Record<CallState, number>>;
+  /** Per profile (or only `profile`), its calls with a current extraction, by the profile version it ran under. */
+  profileVersionCounts(profile?: string): Promise<ProfileVersionCount[]>;
   /**
    * At start-up: frees the claims that can only have been left by a process that died. SQLite: every claim (a data dir
    * belongs to one process), so those calls are due at once. PostgreSQL: none, ever: a claim there may belong to a live

@@ -11,6 +11,7 @@ import {
   type BackfillItem,
   type BackfillItemOutcome,
   type BackfillRecord,
+  type ProfileVersionCount,
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
@@ -22,7 +23,7 @@ import {
   type ReextractionInput,
   type RoutedReview,
 } from "./port.js";
-import { backfillFilterSql, FINISHED_CALL, listCallsSql, REPLAYABLE_CALL } from "./queries.js";
+import { backfillFilterSql, FINISHED_CALL, listCallsSql, profileVersionCountsSql, REPLAYABLE_CALL } from "./queries.js";
 import {
   CALL_COLUMNS,
   CALL_JSON_FIELDS,
@@ -479,6 +480,11 @@ export class PostgresCallStore implements CallStore {
     const { rows } = await this.#pool.query<CountRow>(COUNTS_SQL);
     for (const row of rows) counts[row.state] = row.n;
     return counts;
+  }
+
+  async profileVersionCounts(profile?: string): Promise<ProfileVersionCount[]> {
+    const { sql, params } = profileVersionCountsSql(profile, (n) => `$${n}`, POSTGRES_PROFILE_VERSION);
+    return (await this.#pool.query<ProfileVersionCount>(sql, params)).rows;
   }
 
   /** Nothing to close: the pool is its opener's. */

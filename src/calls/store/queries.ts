@@ -61,3 +61,15 @@ export function backfillFilterSql(filter: BackfillFilter, params: unknown[], pla
   if (filter.outdatedFrom !== undefined) where.push(`COALESCE(${version}, '') <> ${p(filter.outdatedFrom)}`);
   return where.join(" AND ");
 }
+
+/**
+ * Calls with a current extraction per (profile, version), for either engine: `version` is the engine's expression for
+ * an extraction's profile version. One profile reads the (profile, created_at, id) index's range; all of them, every call.
+ */
+export function profileVersionCountsSql(profile: string | undefined, placeholder: (n: number) => string, version: string): { sql: string; params: unknown[] } {
+  const where = ["extraction IS NOT NULL", ...(profile === undefined ? [] : [`profile = ${placeholder(1)}`])];
+  return {
+    sql: `SELECT profile, ${version} AS version, CAST(COUNT(*) AS INTEGER) AS calls FROM calls WHERE ${where.join(" AND ")} GROUP BY profile, ${version} ORDER BY profile, calls DESC`,
+    params: profile === undefined ? [] : [profile],
+  };
+}

@@ -11,6 +11,7 @@ import {
   type BackfillItem,
   type BackfillItemOutcome,
   type BackfillRecord,
+  type ProfileVersionCount,
   type CallExtraction,
   type CallListQuery,
   type CallRecord,
@@ -22,7 +23,7 @@ import {
   type ReextractionInput,
   type RoutedReview,
 } from "./port.js";
-import { backfillFilterSql, FINISHED_CALL, listCallsSql, REPLAYABLE_CALL } from "./queries.js";
+import { backfillFilterSql, FINISHED_CALL, listCallsSql, profileVersionCountsSql, REPLAYABLE_CALL } from "./queries.js";
 import {
   CALL_COLUMNS,
   CALL_STATE_COLUMNS,
@@ -412,6 +413,11 @@ export class SqliteCallStore implements CallStore {
     const counts = emptyCallCounts();
     for (const row of this.#sql<CountRow>(COUNTS_SQL).all()) counts[row.state] = row.n;
     return counts;
+  }
+
+  async profileVersionCounts(profile?: string): Promise<ProfileVersionCount[]> {
+    const { sql, params } = profileVersionCountsSql(profile, () => "?", SQLITE_PROFILE_VERSION);
+    return this.#sql<ProfileVersionCount>(sql).all(...params);
   }
 
   async close(): Promise<void> {

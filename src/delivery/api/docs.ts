@@ -277,7 +277,16 @@ export function deliveriesApiDocs(options: { auth: boolean; rateLimited: boolean
       description:
         "Renders a realistic sample call through the destination's `transform` and sends it with the destination's headers and signature, " +
         "bypassing the outbox: nothing is stored or retried. The answer is 200 whatever the destination did; `ok` says whether it took it.",
-      request: { params: z.object({ name: z.string().openapi({ example: "crm" }).describe("The destination's name in the configuration file") }) },
+      request: {
+        params: z.object({ name: z.string().openapi({ example: "crm" }).describe("The destination's name in the configuration file") }),
+        query: z.object({
+          profile: z
+            .string()
+            .optional()
+            .openapi({ example: "booking" })
+            .describe("Build the sample from this profile's variables (a plausible value of each type) instead of a generic sales call"),
+        }),
+      },
       responses: {
         "200": {
           description: "What the destination answered, or why it did not",
@@ -304,7 +313,10 @@ export function deliveriesApiDocs(options: { auth: boolean; rateLimited: boolean
             },
           },
         },
-        "404": errorResponse("No destination has this name.", [{ code: "not_found", message: 'No destination named "nope" is configured.' }]),
+        "404": errorResponse("No destination has this name, or no profile the `profile` given.", [
+          { code: "not_found", message: 'No destination named "nope" is configured.' },
+          { code: "not_found", message: 'No profile named "bookings"' },
+        ]),
         ...unusedBodyResponses(),
         ...guards,
       },

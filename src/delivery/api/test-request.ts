@@ -21,13 +21,13 @@ export interface TestRequestResult {
 
 export async function sendTestRequest(
   destination: CompiledDestination,
-  options: { dispatcher: Dispatcher; allowPrivate: boolean; now?: () => number },
+  options: { dispatcher: Dispatcher; allowPrivate: boolean; now?: () => number; payload?: Record<string, unknown> },
 ): Promise<TestRequestResult> {
   // A fresh id: a test must never be deduplicated against (or as) a real call's delivery.
   const webhookId = `msg_test_${randomBytes(12).toString("hex")}`;
   let body: string;
   try {
-    body = JSON.stringify(await destination.render(samplePayload()));
+    body = JSON.stringify(await destination.render(options.payload ?? samplePayload()));
   } catch (error) {
     return { ok: false, status: null, latency_ms: 0, body_snippet: null, error: (error as Error).message, webhook_id: webhookId };
   }

@@ -20,6 +20,7 @@ import {
   ReextractResultSchema,
 } from "../../../src/calls/index.js";
 import { ReloadResultSchema } from "../../../src/configuration/index.js";
+import { ProfileListSchema, ProfileSchema } from "../../../src/calls/api/docs/profiles.js";
 import {
   AttemptRecordSchema,
   DeliverySchema,
@@ -58,6 +59,8 @@ const OPERATIONS: Record<string, string[]> = {
   "post /v1/profiles/{name}/backfill": ["200", "202", "400", "401", "404", "413", "415", "429"],
   "get /v1/backfills/{id}": ["200", "401", "404", "429"],
   "post /v1/backfills/{id}/cancel": ["200", "400", "401", "404", "409", "413", "415", "429"],
+  "get /v1/profiles": ["200", "401", "429"],
+  "get /v1/profiles/{name}": ["200", "401", "404", "429"],
 };
 
 
@@ -292,6 +295,9 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     const reloaded = await service.post("/v1/admin/reload", undefined, auth);
     expect(reloaded.status).toBe(200);
     expect(ReloadResultSchema.strict().safeParse(reloaded.body).error?.issues).toBeUndefined();
+    const profiles = await service.get("/v1/profiles", auth);
+    expect(ProfileListSchema.strict().extend({ profiles: z.array(ProfileSchema.strict()) }).safeParse(profiles.body).error?.issues).toBeUndefined();
+    expect(profiles.body.profiles[0].versions[0].calls).toBeGreaterThan(0);
 
     // Each error the routes give is one the document lists for that operation, with that code.
     const errors: [string, Promise<{ status: number; body: any }>][] = [
@@ -305,6 +311,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
       ["get /v1/callers/{phone}", service.get("/v1/callers/5551234567?profile=booking", auth)],
       ["get /v1/callers/{phone}", service.get("/v1/callers/+15551234567", auth)],
       ["get /v1/destinations", service.get("/v1/destinations", {})],
+      ["get /v1/profiles/{name}", service.get("/v1/profiles/nope", auth)],
       ["get /v1/calls/{id}", service.get(`/v1/calls/${callId}`)],
       ["post /v1/calls/{id}/retry", service.post("/v1/calls/call_nope/retry", undefined, auth)],
       ["post /v1/calls/{id}/retry", service.post(`/v1/calls/${callId}/retry`, undefined, auth)],

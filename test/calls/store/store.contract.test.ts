@@ -78,6 +78,36 @@ describe.each(ENGINES)("CallStore on $name", (engine) => {
     expect(new Set(results.map((result) => result.call.id)).size).toBe(1);
   });
 
+  it("counts each profile's extracted calls by the profile version their current extraction ran under", async () => {
+    const store = await open();
+    const extract = async (externalId: string, profile: string, version: string | undefined) => {
+      const { call: accepted } = await store.accept({ ...call(externalId), profile });
+      await store.claimDue(10, 60_000);
+      await store.markExtracted(accepted.id, { extracted_variables: {}, meta: {}, ...(version ? { profile_version: version } : {}) }, []);
+    };
+    await extract("a", "booking", "v1");
+    await extract("b", "booking", "v1");
+    await extract("c", "booking", "v2");
+    await extract("d", "booking", undefined);
+    await extract("e", "support", "s1");
+    await store.accept(call("not-extracted"));
+    expect(await store.profileVersionCounts("booking")).toEqual([
+      { profile: "booking", version: "v1", calls: 2 },
+      expect.objectContaining({ profile: "booking", calls: 1 }),
+      expect.objectContaining({ profile: "booking", calls: 1 }),
+    ]);
+    const all = await store.profileVersionCounts();
+    expect(all).toHaveLength(4);
+    expect(all).toEqual(
+      expect.arrayContaining([
+        { profile: "booking", version: "v2", calls: 1 },
+        { profile: "booking", version: null, calls: 1 },
+        { profile: "support", version: "s1", calls: 1 },
+      ]),
+    );
+    expect(await store.profileVersionCounts("nobody")).toEqual([]);
+  });
+
   it("accepts an external id holding a NUL byte, and knows it again", async () => {
     const store = await open();
     const first = await store.accept(call("a\u0000b"));

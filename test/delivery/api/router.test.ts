@@ -3,11 +3,24 @@ import express, { type ErrorRequestHandler } from "express";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { DebriefError } from "../../../src/errors.js";
+import type { VariableSpec } from "../../../src/schema/index.js";
 import { deliveriesRouter } from "../../../src/delivery/index.js";
 import { newSecret, onCleanup, runCleanups, setupDelivery } from "../fixtures.js";
 import { startReceiver, type ScriptedResponse } from "../../support/receiver.js";
 
 afterEach(runCleanups);
+
+/** The profiles a test sample may be built from. */
+const PROFILES: Record<string, VariableSpec[]> = {
+  dental: [
+    { name: "insurance", type: "string", description: "The patient's insurer" },
+    { name: "visit", type: "enum", options: ["cleaning", "filling"], description: "What the visit is for" },
+    { name: "visit_date", type: "date", description: "When" },
+    { name: "new_patient", type: "boolean", description: "First visit" },
+    { name: "teeth", type: "list", description: "Teeth concerned" },
+    { name: "copay", type: "number", description: "Copay in dollars" },
+  ],
+};
 
 /** The app as the lead mounts it: the router under /v1, then an error middleware rendering DebriefErrors. */
 async function startApi(responses: ScriptedResponse[] = [{ status: 200 }], extra: (hookUrl: string) => Record<string, unknown> = () => ({})) {
@@ -18,7 +31,10 @@ async function startApi(responses: ScriptedResponse[] = [{ status: 200 }], extra
   const app = express();
   let woken = 0;
   const worker = { wake: () => void woken++ };
-  app.use("/v1", deliveriesRouter({ outbox: setup.outbox, worker, destinations: setup.destinations, allowPrivate: true }));
+  app.use(
+    "/v1",
+    deliveriesRouter({ outbox: setup.outbox, worker, destinations: setup.destinations, allowPrivate: true, profileVariables: (name) => PROFILES[name] }),
+  );
   const renderErrors: ErrorRequestHandler = (error, _req, res, _next) => {
     if (error instanceof DebriefError) res.status(error.status).json({ error: { code: error.code, message: error.message, details: error.details } });
     else res.status(500).json({ error: { code: "internal", message: String(error) } });
@@ -163,6 +179,35 @@ describe("destination test endpoint", () => {
 
     const unreachable = await api.call("POST", "/destinations/closed/test");
     expect(unreachable.body).toMatchObject({ ok: false, status: null, error: expect.stringMatching(/ECONNREFUSED/) });
+  });
+
+  it("sends a sample built from a profile's variables when one is named, each with a value of its type", async () => {
+    const api = await startApi([{ status: 200 }]);
+    const response = await api.call("POST", "/destinations/crm/test?profile=dental");
+    expect(response.body).toMatchObject({ ok: true, status: 200 });
+    const sample = new Webhook(api.secret).verify(api.hook.requests[0]!.body, api.hook.requests[0]!.headers) as Record<string, any>;
+    expect(sample.extracted_variables).toEqual({
+      status: true,
+      summary: expect.any(String),
+      insurance: expect.any(String),
+      visit: "cleaning",
+      visit_date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      new_patient: true,
+      teeth: [expect.any(String), expect.any(String)],
+      copay: expect.any(Number),
+    });
+    // Not the generic sales sample's fields.
+    expect(sample.extracted_variables).not.toHaveProperty("budget");
+  });
+
+  it("answers 404 for an unknown profile, and 400 for a parameter it does not take", async () => {
+    const api = await startApi();
+    expect(await api.call("POST", "/destinations/crm/test?profile=nope")).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found", message: 'No profile named "nope"' } },
+    });
+    expect(await api.call("POST", "/destinations/crm/test?profle=dental")).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+    expect(api.hook.requests).toHaveLength(0);
   });
 
   it("answers 404 for an unknown destination", async () => {

@@ -1,14 +1,18 @@
 // Destinations: each one's health (deliveries over the last 24 h, consecutive failures, the last error), and "Send
-// test": a signed sample payload sent now, with what the receiver answered.
+// test": a signed sample payload (built from a chosen profile's variables) sent now, with what the receiver answered.
 import { useState } from "preact/hooks";
 import { api, ApiError, query } from "../api.js";
 import { Badge } from "../components/badge.js";
 import { ErrorBox, PipelineOff } from "../components/error-box.js";
 import { When } from "../components/when.js";
-import type { DestinationHealth, TestRequestResult } from "../types.js";
+import type { DestinationHealth, Profile, TestRequestResult } from "../types.js";
 import { useApi } from "../use-api.js";
 
-function SendTest({ name }: { name: string }) {
+/** `profiles`: those that deliver to this destination, first in the list (the sample is built from the one chosen). */
+function SendTest({ name, profiles }: { name: string; profiles: string[] }) {
+  // Until the user picks, the first of the destination's profiles (they load after the page).
+  const [picked, setProfile] = useState<string | undefined>(undefined);
+  const profile = picked ?? profiles[0] ?? "";
   const [result, setResult] = useState<TestRequestResult | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [busy, setBusy] = useState(false);
@@ -16,7 +20,7 @@ function SendTest({ name }: { name: string }) {
     setBusy(true);
     setError(undefined);
     try {
-      setResult(await api.post<TestRequestResult>(`/v1/destinations/${encodeURIComponent(name)}/test`));
+      setResult(await api.post<TestRequestResult>(`/v1/destinations/${encodeURIComponent(name)}/test${query({ profile })}`));
     } catch (failure) {
       setError(failure as ApiError);
       setResult(undefined);
@@ -26,6 +30,17 @@ function SendTest({ name }: { name: string }) {
   };
   return (
     <div class="send-test">
+      <label class="check">
+        Sample from{" "}
+        <select value={profile} onChange={(event) => setProfile(event.currentTarget.value)}>
+          {profiles.map((option) => (
+            <option key={option} value={option}>
+              profile {option}
+            </option>
+          ))}
+          <option value="">a generic sales call</option>
+        </select>
+      </label>{" "}
       <button type="button" class="secondary" onClick={send} disabled={busy} aria-label={`Send a test payload to ${name}`}>
         {busy ? "Sending…" : "Send test"}
       </button>
@@ -46,7 +61,7 @@ function SendTest({ name }: { name: string }) {
   );
 }
 
-function Health({ destination }: { destination: DestinationHealth }) {
+function Health({ destination, profiles }: { destination: DestinationHealth; profiles: string[] }) {
   const failing = destination.consecutive_failures > 0;
   return (
     <article class={`destination ${failing ? "destination-failing" : ""}`} aria-label={destination.name}>
@@ -89,7 +104,7 @@ function Health({ destination }: { destination: DestinationHealth }) {
         <a href={`/console/${query({ destination: destination.name, state: ["delivery_failed"] })}`}>Calls it failed</a> ·{" "}
         <a href={`/console/${query({ destination: destination.name })}`}>All its calls</a>
       </p>
-      {destination.configured ? <SendTest name={destination.name} /> : null}
+      {destination.configured ? <SendTest name={destination.name} profiles={profiles} /> : null}
     </article>
   );
 }
@@ -97,6 +112,9 @@ function Health({ destination }: { destination: DestinationHealth }) {
 export function DestinationsPage() {
   const loaded = useApi<{ since: string; destinations: DestinationHealth[] }>("/v1/destinations", { refreshMs: 10_000 });
   const destinations = loaded.data?.destinations;
+  // Only to offer each destination's profiles as test samples: without them the generic sample still works.
+  const profiles = useApi<{ profiles: Profile[] }>("/v1/profiles").data?.profiles ?? [];
+  const profilesOf = (destination: string) => profiles.filter((profile) => profile.destinations.some((entry) => entry.name === destination)).map((profile) => profile.name);
   return (
     <section class="destinations">
       <h1>Destinations</h1>
@@ -109,7 +127,7 @@ export function DestinationsPage() {
       {destinations === undefined && !loaded.error ? <p aria-busy="true">Loading…</p> : null}
       {destinations && destinations.length === 0 ? <p class="muted">No destination is configured.</p> : null}
       {destinations?.map((destination) => (
-        <Health key={destination.name} destination={destination} />
+        <Health key={destination.name} destination={destination} profiles={profilesOf(destination.name)} />
       ))}
     </section>
   );

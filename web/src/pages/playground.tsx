@@ -1,5 +1,6 @@
-// Playground: a transcript in any shape /v1/extract reads, variables edited in a table, one run with evidence, and
-// the result shown as on a call's page. The request can be copied as curl, the variables as a profile's YAML.
+// Playground: a transcript in any shape /v1/extract reads, variables edited in a table (or loaded from a profile), one
+// run with evidence, and the result shown as on a call's page, with confidence and review flags. The request can be
+// copied as curl, the variables as a profile's YAML.
 import { useMemo, useState } from "preact/hooks";
 import { normalizeTranscript } from "../../../src/transcript/normalize.js";
 import { api, ApiError } from "../api.js";
@@ -8,9 +9,9 @@ import { ExtractionView } from "../components/extraction-view.js";
 import { CopyBlock } from "../components/copy-block.js";
 import { curlCommand, profileYaml, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export.js";
 import { storedApiKey } from "../session.js";
-import type { ExtractResult } from "../types.js";
+import type { ExtractResult, Profile } from "../types.js";
+import { useApi } from "../use-api.js";
 import { VARIABLE_TYPES } from "../vocabulary.js";
-
 
 const SAMPLE_TRANSCRIPT = [
   "AI: Hi, is this Dana?",
@@ -73,6 +74,40 @@ function requestBody(state: Draft, transcript: unknown) {
     ...(Object.keys(context).length > 0 ? { context } : {}),
     options: { evidence: true, cache: state.cache, ...(state.model.trim() ? { model: state.model.trim() } : {}) },
   };
+}
+
+/** A profile's variables as the table's rows, and its time zone for relative dates: close to what the profile would ask. */
+function fromProfile(profile: Profile, state: Draft): Draft {
+  return {
+    ...state,
+    rows: profile.variables.map((variable) => ({ name: variable.name, type: variable.type, options: variable.options?.join(", ") ?? "", description: variable.description })),
+    timezone: profile.timezone ?? state.timezone,
+  };
+}
+
+/** Loads a configured profile's variables into the table; absent on a service without a pipeline (the playground works without one). */
+function LoadProfile({ onLoad }: { onLoad: (profile: Profile) => void }) {
+  const profiles = useApi<{ profiles: Profile[] }>("/v1/profiles").data?.profiles ?? [];
+  const [name, setName] = useState("");
+  if (profiles.length === 0) return null;
+  const chosen = profiles.find((profile) => profile.name === name) ?? profiles[0]!;
+  return (
+    <div class="load-profile">
+      <label class="check">
+        Profile{" "}
+        <select value={chosen.name} onChange={(event) => setName(event.currentTarget.value)}>
+          {profiles.map((profile) => (
+            <option key={profile.name} value={profile.name}>
+              {profile.name}
+            </option>
+          ))}
+        </select>
+      </label>{" "}
+      <button type="button" class="secondary" onClick={() => onLoad(chosen)}>
+        Load its variables
+      </button>
+    </div>
+  );
 }
 
 export function PlaygroundPage() {
@@ -141,6 +176,7 @@ export function PlaygroundPage() {
 
         <fieldset>
           <legend>Variables</legend>
+          <LoadProfile onLoad={(profile) => update(fromProfile(profile, state))} />
           <table class="variables">
             <thead>
               <tr>
@@ -256,8 +292,21 @@ export function PlaygroundPage() {
             <span>model {meta.model}</span>
             <span>{meta.cached ? "from the cache" : `${meta.latency_ms} ms`}</span>
             {meta.ungrounded ? <span class="warn">{meta.ungrounded} quote(s) not in the transcript were dropped</span> : null}
+            <span>
+              {result.answer.review.needed
+                ? `review: ${Object.keys(result.answer.review.fields).length} value(s) flagged`
+                : "review: nothing flagged"}
+            </span>
+            {result.answer.confidence ? null : <span>no confidence (the LLM gave no token log-probabilities)</span>}
           </p>
-          <ExtractionView turns={turns} values={result.answer.extracted_variables} evidence={result.answer.evidence} types={types} />
+          <ExtractionView
+            turns={turns}
+            values={result.answer.extracted_variables}
+            evidence={result.answer.evidence}
+            types={types}
+            flags={result.answer.review.fields}
+            confidence={result.answer.confidence}
+          />
         </section>
       ) : null}
 

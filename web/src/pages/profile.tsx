@@ -1,19 +1,22 @@
-// A profile: dry-run a backfill of its past calls (what would change, on a sample) and see what the whole run would
-// cost before starting it.
+// A profile: its variables, versions and destinations; dry-run a backfill of its past calls (what would change, on a
+// sample, and what the whole run would cost), then run it.
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { api, ApiError } from "../api.js";
+import { BackfillRun } from "../components/backfill-run.js";
 import { ErrorBox } from "../components/error-box.js";
-import type { BackfillDryRun } from "../types.js";
+import { ProfileDetails } from "../components/profile-details.js";
+import { usd } from "../format.js";
+import type { BackfillDryRun, Profile } from "../types.js";
+import { useApi } from "../use-api.js";
 
 const number = new Intl.NumberFormat("en-US");
 const percent = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
 const shown = (value: unknown) => (value === null || value === undefined ? "null" : JSON.stringify(value));
 
-/** "$0.0713", or what the table lacks. */
+/** "$0.0016", or what the table lacks. */
 function cost(estimate: BackfillDryRun["estimate"]): string {
-  if (estimate.cost_usd === null) return "unknown (no price for this model)";
-  return `$${estimate.cost_usd < 0.01 ? estimate.cost_usd.toPrecision(2) : estimate.cost_usd.toFixed(2)}`;
+  return estimate.cost_usd === null ? "unknown (no price for this model)" : usd(estimate.cost_usd);
 }
 
 function Estimate({ result }: { result: BackfillDryRun }) {
@@ -41,7 +44,10 @@ function Estimate({ result }: { result: BackfillDryRun }) {
       </dl>
       {estimate.note ? <p class="muted small">{estimate.note}</p> : null}
       <p class="muted small">
-        An upper bound: calls whose answer is in the result cache cost nothing. Profile version <code>{result.profile_version}</code>.
+        {result.sample_cached > 0 && result.sample_cached === result.sampled - result.sample_errors.length
+          ? "The sample was answered from the result cache: no completion was measured, so the cost counts the prompts only."
+          : "An upper bound: calls whose answer is in the result cache cost nothing."}{" "}
+        Profile version <code>{result.profile_version}</code>.
       </p>
       <h2>
         On a sample of {result.sampled} call{result.sampled === 1 ? "" : "s"}: {result.changed_calls} would change
@@ -96,7 +102,12 @@ function Estimate({ result }: { result: BackfillDryRun }) {
 export function ProfilePage() {
   const { params } = useRoute();
   const name = params.name ?? "";
+  const profile = useApi<Profile>(`/v1/profiles/${encodeURIComponent(name)}`);
   const [result, setResult] = useState<BackfillDryRun | undefined>(undefined);
+  /** The dry run's body without `dry_run`: what the real run is asked, so it covers the calls estimated. */
+  const [runBody, setRunBody] = useState<Record<string, unknown>>({});
+  /** Each dry run starts its run over: a backfill started from an older estimate is not this one's. */
+  const [estimates, setEstimates] = useState(0);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [busy, setBusy] = useState(false);
 
@@ -107,17 +118,17 @@ export function ProfilePage() {
       const value = String(form.get(field) ?? "");
       return value ? new Date(`${value}T00:00:00Z`).toISOString() : undefined;
     };
+    const body = {
+      only_outdated: form.get("only_outdated") === "on",
+      ...(instant("since") ? { since: instant("since") } : {}),
+      ...(instant("until") ? { until: instant("until") } : {}),
+    };
     setBusy(true);
     setError(undefined);
     try {
-      setResult(
-        await api.post<BackfillDryRun>(`/v1/profiles/${encodeURIComponent(name)}/backfill`, {
-          dry_run: true,
-          only_outdated: form.get("only_outdated") === "on",
-          ...(instant("since") ? { since: instant("since") } : {}),
-          ...(instant("until") ? { until: instant("until") } : {}),
-        }),
-      );
+      setResult(await api.post<BackfillDryRun>(`/v1/profiles/${encodeURIComponent(name)}/backfill`, { dry_run: true, ...body }));
+      setRunBody(body);
+      setEstimates((count) => count + 1);
     } catch (failure) {
       setError(failure as ApiError);
       setResult(undefined);
@@ -131,6 +142,9 @@ export function ProfilePage() {
       <h1>
         Profile <code>{name}</code>
       </h1>
+      {profile.error ? <ErrorBox error={profile.error} title="The profile could not be read." /> : null}
+      {profile.data ? <ProfileDetails profile={profile.data} /> : profile.error ? null : <p aria-busy="true">Loading…</p>}
+      <h2>Backfill</h2>
       <p class="lead">
         Changed this profile's variables or prompt? Re-extract its past calls. A dry run re-extracts a sample of them (stores and sends nothing), shows
         what would change, and estimates the tokens and cost of all of them.
@@ -143,7 +157,7 @@ export function ProfilePage() {
           <label>
             until <input type="date" name="until" />
           </label>
-          <label>
+          <label class="check">
             <input type="checkbox" name="only_outdated" defaultChecked /> Only calls extracted under an older version
           </label>
         </div>
@@ -155,6 +169,7 @@ export function ProfilePage() {
       </form>
       {error ? <ErrorBox error={error} title="The dry run failed." /> : null}
       {result ? <Estimate result={result} /> : null}
+      {result ? <BackfillRun key={estimates} profile={name} estimate={result} body={runBody} /> : null}
     </section>
   );
 }

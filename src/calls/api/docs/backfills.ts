@@ -57,6 +57,7 @@ const BackfillDryRunSchema = z
     ),
     sample_errors: z.array(z.object({ call_id: z.string(), code: z.string(), message: z.string() })),
     sample_usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int() }),
+    sample_cached: z.number().int().describe("Sampled calls answered from the result cache: they measure no completion tokens (a note says when none was measured)"),
     estimate: z
       .object({
         model: z.string(),
@@ -64,7 +65,7 @@ const BackfillDryRunSchema = z
         llm_calls: z.number().int().describe("Requests, chunks of long calls included (their short final pass aside)"),
         prompt_tokens: z.number().int().describe("Every matching call's prompt, counted with the model's tokenizer"),
         completion_tokens: z.number().int().describe("The sample's mean per call (cached answers left out), times the calls"),
-        cost_usd: z.number().nullable().describe("From the shared price table (src/llm/prices.ts); null for a model it has no price for"),
+        cost_usd: z.number().nullable().describe("From the shared price table (src/llm/prices.ts), to 6 decimals; null for a model it has no price for"),
         note: z.string().optional(),
       })
       .describe("An upper bound: a call whose answer is in the result cache costs nothing"),
@@ -137,6 +138,7 @@ export function backfillApiDocs(options: { auth: boolean; rateLimited: boolean }
                 examples: [{ call_id: "call_7e2a9c", changes: { plan: { before: "basic", after: "pro" } } }],
                 sample_errors: [],
                 sample_usage: { prompt_tokens: 6_702, completion_tokens: 305 },
+                sample_cached: 0,
                 estimate: { model: "gpt-4o-mini", calls: 1200, llm_calls: 1204, prompt_tokens: 402_115, completion_tokens: 18_300, cost_usd: 0.071297 },
               },
             },

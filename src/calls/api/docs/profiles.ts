@@ -1,0 +1,109 @@
+// The profiles API in the OpenAPI document: every configured profile, or one, with its versions and destinations.
+import { z } from "zod";
+import { REVIEW_FLAGS } from "../../../extract/index.js";
+import { errorResponse, guardResponses, type ApiDocs, type SameShape } from "../../../http/openapi.js";
+import { VARIABLE_TYPES } from "../../../schema/variables.js";
+import { SOURCE_NAMES } from "../../../sources/index.js";
+import type { profileView } from "../profiles-router.js";
+
+export const ProfileSchema = z
+  .object({
+    name: z.string(),
+    source: z.enum(["auto", ...SOURCE_NAMES]).describe("The platform that posts to it; `auto` picks the adapter whose markers match"),
+    model: z.string().describe("The model its calls are extracted with (its own `model`, or the deployment's)"),
+    version: z.string().describe("Its current version: what each new extraction records, and what a backfill brings calls to"),
+    versions: z
+      .array(
+        z.object({
+          version: z.string().nullable().describe("Null: calls extracted before profile versions existed"),
+          calls: z.number().int().describe("Stored calls whose current extraction ran under this version"),
+          current: z.boolean(),
+        }),
+      )
+      .describe("The versions its stored calls were extracted under, most calls first; the current one always listed"),
+    variables: z.array(
+      z.object({ name: z.string(), type: z.enum(VARIABLE_TYPES), description: z.string(), options: z.array(z.string()).nullable().describe("An enum's values") }),
+    ),
+    evidence: z.boolean().describe("Extractions ask for each value's quote"),
+    timezone: z.string().nullable(),
+    gates: z
+      .object({
+        send_only_on_completed: z.boolean(),
+        min_duration_s: z.number().nullable(),
+        min_customer_turns: z.number().int().nullable(),
+        skip_ended_reasons: z.array(z.string()),
+        extract: z.enum(["always", "when_routed"]),
+      })
+      .describe("Which calls are stored as skipped instead of extracted"),
+    review: z.object({ hold: z.boolean(), min_confidence: z.number().nullable(), flags: z.array(z.enum(REVIEW_FLAGS)) }),
+    inbound: z
+      .object({ secret: z.boolean().describe("An inbound.secret is set"), url_token: z.boolean().describe("An inbound.url_token is set") })
+      .describe("Whether the platform authenticates itself (never the values)"),
+    destinations: z
+      .array(z.object({ name: z.string(), host: z.string().nullable() }))
+      .describe("Where its calls go, by name and host only: a URL's path, query and headers may be secrets"),
+  })
+  .openapi("Profile");
+
+export const ProfileListSchema = z.object({ profiles: z.array(ProfileSchema).describe("In the configuration file's order") }).openapi("ProfileList");
+
+// The documented schema is the route's own type: they cannot drift apart.
+true satisfies SameShape<z.infer<typeof ProfileSchema>, ReturnType<typeof profileView>>;
+
+const BOOKING: z.infer<typeof ProfileSchema> = {
+  name: "booking",
+  source: "retell",
+  model: "gpt-4o-mini",
+  version: "3f9b2d7e0a1c",
+  versions: [
+    { version: "9c1e4b7a20d3", calls: 1200, current: false },
+    { version: "3f9b2d7e0a1c", calls: 41, current: true },
+  ],
+  variables: [
+    { name: "plan", type: "enum", description: "The plan the customer wants a demo of", options: ["basic", "pro"] },
+    { name: "callback_date", type: "date", description: "When the customer asked to be called back", options: null },
+  ],
+  evidence: true,
+  timezone: "America/New_York",
+  gates: { send_only_on_completed: true, min_duration_s: 10, min_customer_turns: null, skip_ended_reasons: ["voicemail"], extract: "always" },
+  review: { hold: true, min_confidence: 0.6, flags: ["low_confidence", "ungrounded"] },
+  inbound: { secret: true, url_token: false },
+  destinations: [
+    { name: "crm", host: "crm.example.com" },
+    { name: "slack_qualified", host: "hooks.slack.com" },
+  ],
+};
+
+export function profilesApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {
+  return (registry) => {
+    const guards = guardResponses(options);
+    registry.registerPath({
+      method: "get",
+      path: "/v1/profiles",
+      operationId: "listProfiles",
+      tags: ["Profiles"],
+      summary: "Every configured profile, with its versions and destinations",
+      description:
+        "What each profile of the configuration file (DEBRIEF_CONFIG) extracts, gates and holds for review, the versions its stored calls " +
+        "were extracted under with their counts, and its destinations by name and host. Never a destination's URL path, query or headers, " +
+        "nor an inbound secret or URL token: only whether each is set.",
+      responses: {
+        "200": { description: "Every profile", content: { "application/json": { schema: ProfileListSchema, example: { profiles: [BOOKING] } } } },
+        ...guards,
+      },
+    });
+    registry.registerPath({
+      method: "get",
+      path: "/v1/profiles/{name}",
+      operationId: "getProfile",
+      tags: ["Profiles"],
+      summary: "One profile, with its versions and destinations",
+      request: { params: z.object({ name: z.string().describe("The profile").openapi({ example: "booking" }) }) },
+      responses: {
+        "200": { description: "The profile", content: { "application/json": { schema: ProfileSchema, example: BOOKING } } },
+        "404": errorResponse("No profile has this name.", [{ code: "not_found", message: `No profile named "bookings"` }]),
+        ...guards,
+      },
+    });
+  };
+}

@@ -1,0 +1,78 @@
+// HTTP API for the configured profiles: what each one extracts, gates and holds, its versions with their calls, and
+// where it delivers (by host only): `GET /v1/profiles` and `GET /v1/profiles/{name}`.
+import { Router } from "express";
+import type { Profile } from "../../configuration/config-file.js";
+import type { ConfigSource } from "../../configuration/config-holder.js";
+import { NotFoundError } from "../../errors.js";
+import type { CallStore, ProfileVersionCount } from "../store/port.js";
+
+export interface ProfilesRouterDeps {
+  store: Pick<CallStore, "profileVersionCounts">;
+  /** The configuration now (a reload replaces it). */
+  config: ConfigSource;
+  /** The profile's current version (profile-version.ts). */
+  profileVersion: (profile: Profile) => string;
+  /** The model the profile's calls run on (its own, or the deployment's). */
+  effectiveModel: (model: string | undefined) => string;
+}
+
+/** The host alone: a webhook URL's path or query is often its secret (Slack's are), and its headers carry keys. */
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).host;
+  } catch {
+    return null;
+  }
+}
+
+/** One profile as the API shows it; exported so the OpenAPI document's schema is checked against it. */
+export function profileView(profile: Profile, version: string, model: string, counts: readonly ProfileVersionCount[]) {
+  const versions = counts.filter((count) => count.profile === profile.name).map((count) => ({ version: count.version, calls: Number(count.calls) }));
+  // The current version is listed even before any call ran under it: it is what a backfill brings calls to.
+  if (!versions.some((entry) => entry.version === version)) versions.unshift({ version, calls: 0 });
+  return {
+    name: profile.name,
+    source: profile.source,
+    model,
+    version,
+    versions: versions.map((entry) => ({ ...entry, current: entry.version === version })),
+    variables: profile.variables.map((variable) => ({
+      name: variable.name,
+      type: variable.type,
+      description: variable.description,
+      options: variable.options ?? null,
+    })),
+    evidence: profile.evidence,
+    timezone: profile.timezone ?? null,
+    gates: {
+      send_only_on_completed: profile.sendOnlyOnCompleted,
+      min_duration_s: profile.gates.minDurationS ?? null,
+      min_customer_turns: profile.gates.minCustomerTurns ?? null,
+      skip_ended_reasons: profile.gates.skipEndedReasons,
+      extract: profile.extract,
+    },
+    review: { hold: profile.review.hold, min_confidence: profile.review.minConfidence ?? null, flags: profile.review.flags },
+    // Whether each is set, never its value.
+    inbound: { secret: profile.inbound?.secret !== undefined, url_token: profile.inbound?.urlToken !== undefined },
+    destinations: profile.destinations.map((destination) => ({ name: destination.name, host: hostOf(destination.url) })),
+  };
+}
+
+export function profilesRouter(deps: ProfilesRouterDeps): Router {
+  const router = Router();
+  const view = (profile: Profile, counts: readonly ProfileVersionCount[]) =>
+    profileView(profile, deps.profileVersion(profile), deps.effectiveModel(profile.model), counts);
+
+  router.get("/profiles", async (_req, res) => {
+    // Read before the configuration: a reload while the counts are read then shows the newer file, never a mix.
+    const counts = await deps.store.profileVersionCounts();
+    res.json({ profiles: [...deps.config.current.profiles.values()].map((profile) => view(profile, counts)) });
+  });
+
+  router.get("/profiles/:name", async (req, res) => {
+    const profile = deps.config.current.profiles.get(req.params.name);
+    if (!profile) throw new NotFoundError(`No profile named "${req.params.name}"`);
+    res.json(view(profile, await deps.store.profileVersionCounts(profile.name)));
+  });
+  return router;
+}
