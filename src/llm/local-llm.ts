@@ -1,8 +1,9 @@
 // The embedded provider: a GGUF model run inside the process by node-llama-cpp (llama.cpp), its answer constrained by
 // a grammar built from the request's JSON Schema. Downloads the model once, then serves DEBRIEF_LLM_CONCURRENCY
 // context sequences; evaluation runs on llama.cpp's threads, never on the event loop.
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import type { LocalModelSettings, Settings } from "../settings.js";
 import {
   DebriefError,
@@ -15,7 +16,18 @@ import {
 import type { Logger } from "../logger.js";
 import type { Completion, CompletionRequest, Llm, LlmObserver, PromptBudget } from "./client.js";
 import { GrammarCache } from "./local-grammar.js";
-import { downloadModel, ModelDownloadError, type DownloadOptions, type DownloadProgress } from "./model-download.js";
+import {
+  downloadFailureFile,
+  downloadModel,
+  forgetDownloadFailure,
+  ModelDownloadError,
+  ModelFileRejectedError,
+  nextDownloadAttempt,
+  readDownloadFailure,
+  recordDownloadFailure,
+  type DownloadOptions,
+  type DownloadProgress,
+} from "./model-download.js";
 import {
   importNodeLlamaCpp,
   type ChatHistoryItem,
@@ -34,6 +46,12 @@ export interface LocalModelStatus {
   /** While loading: the fraction of the file downloaded. */
   progress?: number;
   /** When unavailable: why, and what to do. */
+  reason?: string;
+}
+
+/** Whether the LLM can extract now, and if not why: what /readyz says of the LLM, whatever the provider. */
+export interface LlmReadiness {
+  ready: boolean;
   reason?: string;
 }
 
@@ -125,6 +143,15 @@ export class LocalLlm implements Llm {
       default:
         return { model: "loading" };
     }
+  }
+
+  /** Loading says how far it is; unavailable says why and what to do (the 503 every extraction answers). */
+  readiness(): LlmReadiness {
+    const status = this.status();
+    if (status.model === "ready") return { ready: true };
+    if (status.model === "unavailable") return { ready: false, reason: status.reason };
+    const progress = status.progress === undefined ? "" : ` (${Math.floor(status.progress * 100)}% downloaded)`;
+    return { ready: false, reason: `the local model ${this.#settings.model} is loading${progress}; calls are stored and wait for it` };
   }
 
   /** The model file's path on this machine (downloaded there first when the source is a URL). */
@@ -222,7 +249,16 @@ export class LocalLlm implements Llm {
   async #download(url: string): Promise<void> {
     const logger = this.#options.logger;
     let loggedStep = -1;
-    logger?.info({ model: this.#settings.model, url, to: this.modelPath }, "downloading the local model (once; resumed if interrupted)");
+    if (existsSync(this.modelPath)) return;
+    // Offline machines restart too: after a failure a start tries once, and not at all before the backoff has passed.
+    const failed = readDownloadFailure(this.modelPath, url);
+    if (failed && Date.now() < nextDownloadAttempt(failed)) {
+      throw new LocalModelUnavailableError(
+        `the download of ${url} failed ${failed.failures === 1 ? "1 time" : `${failed.failures} times`}, last at ${failed.failed_at} (${failed.reason}); ` +
+          `a start after ${new Date(nextDownloadAttempt(failed)).toISOString()} tries again (delete models/${basename(downloadFailureFile(this.modelPath))} in the data dir to try at the next start)`,
+      );
+    }
+    logger?.info({ model: this.#settings.model, url, to: this.modelPath, failures: failed?.failures ?? 0 }, "downloading the local model (once; resumed if interrupted)");
     try {
       await downloadModel({
         url,
@@ -230,6 +266,7 @@ export class LocalLlm implements Llm {
         sha256: this.#local.sha256,
         signal: this.#stop.signal,
         ...this.#options.download,
+        ...(failed ? { attempts: 1 } : {}),
         onProgress: (progress) => {
           const fraction = progress.totalBytes ? progress.downloadedBytes / progress.totalBytes : undefined;
           if (this.#state.phase === "loading") this.#state = { phase: "loading", progress: fraction };
@@ -243,11 +280,17 @@ export class LocalLlm implements Llm {
         },
       });
     } catch (error) {
+      // A file that arrived whole and was wrong is deleted, not remembered: that is a setting to fix, not a network to wait for.
+      if (error instanceof ModelFileRejectedError) throw new LocalModelUnavailableError(`the download of ${url} failed: ${error.message}`, { cause: error });
       if (error instanceof ModelDownloadError) {
-        throw new LocalModelUnavailableError(`the download of ${url} failed: ${error.message}`, { cause: error });
+        const failure = recordDownloadFailure(this.modelPath, url, error.message);
+        throw new LocalModelUnavailableError(`the download of ${url} failed: ${error.message}; a start after ${failure.next_attempt_after} tries again`, {
+          cause: error,
+        });
       }
       throw error;
     }
+    forgetDownloadFailure(this.modelPath);
   }
 
   /** Room kept free in every sequence: the answer, and for each repair round the previous answer and the repair request. */

@@ -31,6 +31,9 @@ export interface DownloadOptions {
 /** The download failed for a reason worth telling the operator (offline, a 404, a wrong hash). */
 export class ModelDownloadError extends Error {}
 
+/** The whole file arrived and is not the one expected (size, SHA-256): it is deleted; the network was not the problem. */
+export class ModelFileRejectedError extends ModelDownloadError {}
+
 /** What the `.part` file belongs to: a part of another URL or another expected file is never continued. */
 interface PartInfo {
   url: string;
@@ -181,7 +184,8 @@ export async function downloadModel(options: DownloadOptions): Promise<void> {
     }
     return finish(partFile, infoFile, destination, info);
   }
-  throw new ModelDownloadError(`${lastError} (after ${attempts} attempts; what arrived is kept and resumed on the next start)`);
+  // Not "what arrived is kept": this message reaches API clients (a 503), whose own request was never stored.
+  throw new ModelDownloadError(`${lastError} (after ${attempts === 1 ? "1 attempt" : `${attempts} attempts`}; the part of the model file fetched so far stays on disk for the next download to resume)`);
 }
 
 /** Checks the whole part against the expected size and hash, then moves it into place. A wrong file is deleted. */
@@ -190,16 +194,69 @@ async function finish(partFile: string, infoFile: string, destination: string, i
   if (info.totalBytes !== undefined && size !== info.totalBytes) {
     rmSync(partFile, { force: true });
     rmSync(infoFile, { force: true });
-    throw new ModelDownloadError(`the file has ${size} bytes, not the ${info.totalBytes} announced; deleted`);
+    throw new ModelFileRejectedError(`the file has ${size} bytes, not the ${info.totalBytes} announced; deleted`);
   }
   if (info.sha256) {
     const actual = await sha256Of(partFile);
     if (actual !== info.sha256) {
       rmSync(partFile, { force: true });
       rmSync(infoFile, { force: true });
-      throw new ModelDownloadError(`the file's SHA-256 is ${actual}, not the expected ${info.sha256}; deleted`);
+      throw new ModelFileRejectedError(`the file's SHA-256 is ${actual}, not the expected ${info.sha256}; deleted`);
     }
   }
   renameSync(partFile, destination);
   rmSync(infoFile, { force: true });
+}
+
+/**
+ * A failed download, remembered beside the model file (`<file>.failed.json`) so that starts without internet do not each
+ * spend the retries again: after a failure a start tries once, and not at all before `next_attempt_after`.
+ */
+export interface DownloadFailure {
+  url: string;
+  /** Failed downloads in a row. */
+  failures: number;
+  failed_at: string;
+  next_attempt_after: string;
+  reason: string;
+}
+
+/** After the first failure a start waits a minute, doubling with each failure after it, at most an hour. */
+export function downloadBackoffMs(failures: number): number {
+  return Math.min(60_000 * 2 ** Math.max(0, failures - 1), 3_600_000);
+}
+
+export const downloadFailureFile = (destination: string): string => `${destination}.failed.json`;
+
+/** The failure remembered for `url` (one for another URL, or an unreadable file, is no failure of this one). */
+export function readDownloadFailure(destination: string, url: string): DownloadFailure | undefined {
+  try {
+    const failure = JSON.parse(readFileSync(downloadFailureFile(destination), "utf8")) as DownloadFailure;
+    return failure.url === url && Number.isInteger(failure.failures) && !Number.isNaN(Date.parse(failure.failed_at)) ? failure : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** When a start may try again: the backoff counts from the failure's time as written, so moving it back lets one try. */
+export function nextDownloadAttempt(failure: DownloadFailure): number {
+  return Date.parse(failure.failed_at) + downloadBackoffMs(failure.failures);
+}
+
+export function recordDownloadFailure(destination: string, url: string, reason: string, now = Date.now()): DownloadFailure {
+  const failures = (readDownloadFailure(destination, url)?.failures ?? 0) + 1;
+  const failure: DownloadFailure = {
+    url,
+    failures,
+    failed_at: new Date(now).toISOString(),
+    next_attempt_after: new Date(now + downloadBackoffMs(failures)).toISOString(),
+    reason,
+  };
+  mkdirSync(dirname(destination), { recursive: true });
+  writeFileSync(downloadFailureFile(destination), `${JSON.stringify(failure, null, 2)}\n`);
+  return failure;
+}
+
+export function forgetDownloadFailure(destination: string): void {
+  rmSync(downloadFailureFile(destination), { force: true });
 }
