@@ -1,7 +1,13 @@
 // fast-check generators of what a careless or hostile client sends: bodies for POST /v1/extract and POST /v1/calls,
-// from each voice platform's transcript shape (valid, then mutated) to garbage, with the headers and encodings around them.
+// from each voice platform's transcript shape (valid, then mutated) to garbage, with the headers and encodings around them;
+// NUL in every string of a body, times no Date can hold in every platform's time fields, and signed profiles posted to
+// with bad signatures and hostile bodies (always a 401) or with good ones (never a 5xx).
+import { createHmac } from "node:crypto";
 import { brotliCompressSync, constants, deflateSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
+import type { SourceName } from "../src/sources/index.js";
+import { fixture, type PlatformFixture } from "../test/fixtures/platforms.js";
+import { signAs, WHSEC } from "../test/support/platform-signing.js";
 
 /** One request the fuzzer sends, as generated: `toSend` encodes its body only when it is about to go out. */
 export interface FuzzRequest {
@@ -11,6 +17,10 @@ export interface FuzzRequest {
   contentType: string;
   encoding: Encoding;
   json: string;
+  /** Signature headers to compute as the request goes out (their timestamps must be fresh). */
+  signing?: Signing;
+  /** The only statuses this request may get (a forged signature must be a 401); by default, anything but a 5xx. */
+  expect?: number[];
   /** What was generated, for the report of a failure (cut short). */
   describe: string;
 }
@@ -133,6 +143,232 @@ const transcript = fc.oneof(
   { weight: 1, arbitrary: anything },
 );
 
+// ---- NUL in every string, impossible times in every platform's time fields ----------------------------------------
+
+/** The value with a NUL put into every string (values, and keys too when `keys`), at a place `seed` picks. */
+function withNul(value: unknown, seed: number, keys: boolean): unknown {
+  let n = seed;
+  const nul = (text: string) => {
+    n = (n * 31 + 7) >>> 0;
+    const at = n % (text.length + 1);
+    return `${text.slice(0, at)}\u0000${text.slice(at)}`;
+  };
+  const walk = (node: unknown): unknown => {
+    if (typeof node === "string") return nul(node);
+    if (Array.isArray(node)) return node.map(walk);
+    if (node !== null && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([key, child]) => [keys ? nul(key) : key, walk(child)]));
+    return node;
+  };
+  return walk(value);
+}
+
+/** Any body, now with NUL in every string value (and, a third of the time, every key). */
+const nulEverywhere = (body: fc.Arbitrary<unknown>) =>
+  fc.tuple(body, fc.nat(), fc.nat({ max: 2 })).map(([value, seed, keys]) => withNul(value, seed, keys === 0));
+
+/** Numbers past what a Date holds (8.64e15 ms either side of 1970), or past a double's integers; and instants at its edges. */
+const impossibleTime = fc.constantFrom<unknown>(
+  9e15,
+  -9e15,
+  8.64e15,
+  8.64e15 + 1,
+  8.64e12 + 1,
+  1e308,
+  -1e308,
+  Number.MAX_VALUE,
+  Number.MAX_SAFE_INTEGER,
+  -1,
+  5e-324,
+  "+275760-09-13T00:00:00.000Z",
+  "-271821-04-20T00:00:00.000Z",
+  "9999-12-31T23:59:59.999Z",
+  "0000-01-01T00:00:00Z",
+  "2026-02-30T25:61:61Z",
+  "9e15",
+);
+
+type Path = (string | number)[];
+/** Each platform's post-call payload, where its id is, and every field that holds a time or a duration (`*`: each turn). */
+const TIME_FIELDS: [PlatformFixture, Path, Path[]][] = [
+  ["autocalls-post-call", ["id"], [["duration"], ["created_at"], ["finished_at"], ["transcript", "*", "timestamp"]]],
+  ["thoughtly-new-response", ["call", "id"], [["call", "duration_seconds"], ["call", "started_at"], ["call", "ended_at"], ["transcript", "*", "createdAt"]]],
+  ["thoughtly-response", ["id"], [["duration_ms"], ["start_time"], ["end_time"], ["conversation_history", "*", "date"], ["conversation_history", "*", "cumulative_duration_ms"]]],
+  [
+    "vapi-end-of-call-report",
+    ["message", "call", "id"],
+    [["message", "timestamp"], ["message", "startedAt"], ["message", "endedAt"], ["message", "durationSeconds"], ["message", "call", "startedAt"], ["message", "call", "endedAt"], ["message", "artifact", "messages", "*", "time"], ["message", "artifact", "messages", "*", "secondsFromStart"]],
+  ],
+  ["retell-call_analyzed", ["call", "call_id"], [["call", "start_timestamp"], ["call", "end_timestamp"], ["call", "duration_ms"], ["call", "transcript_object", "*", "words", "*", "start"], ["call", "transcript_object", "*", "words", "*", "end"]]],
+  [
+    "elevenlabs-post_call_transcription",
+    ["data", "conversation_id"],
+    [["event_timestamp"], ["data", "metadata", "start_time_unix_secs"], ["data", "metadata", "call_duration_secs"], ["data", "transcript", "*", "time_in_call_secs"]],
+  ],
+  ["bland-call", ["call_id"], [["call_length"], ["created_at"], ["started_at"], ["end_at"], ["transcripts", "*", "created_at"]]],
+  ["synthflow-post-call", ["call", "call_id"], [["call", "duration"], ["call", "start_time"]]],
+];
+
+/** Sets `value` at `path` in `node`, at every element where the path says `*`. */
+function setAt(node: unknown, path: Path, value: unknown): void {
+  if (node === null || typeof node !== "object" || path.length === 0) return;
+  const [step, ...rest] = path;
+  const children = step === "*" ? (Array.isArray(node) ? node.map((_, index) => index) : []) : [step!];
+  for (const child of children) {
+    const container = node as Record<string | number, unknown>;
+    if (rest.length === 0) container[child] = value;
+    else setAt(container[child], rest, value);
+  }
+}
+
+/** A platform's own post-call payload with a fresh id and some of its time fields impossible. */
+const impossibleTimes = fc.constantFrom(...TIME_FIELDS).chain(([name, idPath, fields]) =>
+  fc.tuple(fc.uuid(), fc.array(fc.tuple(fc.boolean(), impossibleTime), { minLength: fields.length, maxLength: fields.length })).map(([id, choices]) => {
+    const payload = fixture(name);
+    setAt(payload, idPath, id);
+    choices.forEach(([set, value], index) => set && setAt(payload, fields[index]!, value));
+    // At least one, so every payload generated tests something.
+    if (!choices.some(([set]) => set)) setAt(payload, fields[0]!, choices[0]![1]);
+    return payload as unknown;
+  }),
+);
+
+/** Each platform's own payload as it sends it, with a fresh id (what a signed profile is posted). */
+const platformPayload = fc.constantFrom(...TIME_FIELDS).chain(([name, idPath]) =>
+  fc.uuid().map((id) => {
+    const payload = fixture(name);
+    setAt(payload, idPath, id);
+    return payload as unknown;
+  }),
+);
+
+// ---- signed profiles ---------------------------------------------------------------------------------------------
+
+/** The profiles the harness configures with `inbound.secret`: an auto one, and two that name their platform. */
+export const SIGNED_PROFILES = {
+  auto: { name: "fuzz-signed", source: "auto", secret: WHSEC },
+  retell: { name: "fuzz-retell", source: "retell", secret: "key_FuzzRetell_5d7f9b1c3e" },
+  synthflow: { name: "fuzz-synthflow", source: "synthflow", secret: "fuzz-synthflow-secret-2c4e" },
+} as const;
+
+const PLATFORMS: SourceName[] = ["autocalls", "thoughtly", "vapi", "retell", "elevenlabs", "bland", "synthflow"];
+
+/** How the signature headers of a request are made as it goes out. */
+export type Signing =
+  /** The platform's own signature with the profile's secret: verified, so the body is read. */
+  | { kind: "valid"; as: SourceName }
+  /** Well-formed, but with another key, too old, from the future, or beside another platform's header. */
+  | { kind: "wrong-key" | "stale" | "future"; as: SourceName }
+  | { kind: "two-platforms"; as: SourceName; and: SourceName }
+  /** A header of the platform's name with garbage in it, or none at all. */
+  | { kind: "garbage"; header: string; value: string }
+  | { kind: "none" };
+
+/** Synthflow signs call.call_id: a body without one is signed over its text (and so never verifies). */
+function synthflowSignature(json: string, secret: string): Record<string, string> {
+  let callId: unknown;
+  try {
+    callId = (JSON.parse(json) as { call?: { call_id?: unknown } })?.call?.call_id;
+  } catch {
+    callId = undefined;
+  }
+  return { "synthflow-signature": createHmac("sha256", secret).update(typeof callId === "string" ? callId : json).digest("base64") };
+}
+
+/** Standard Webhooks keys are `whsec_` + base64: any other secret is made one, so that every platform can sign with it. */
+const asWhsec = (secret: string) => (secret.startsWith("whsec_") ? secret : `whsec_${Buffer.from(secret).toString("base64")}`);
+
+function signed(as: SourceName, json: string, secret: string, nowMs: number): Record<string, string> {
+  if (as === "synthflow") return synthflowSignature(json, secret);
+  return signAs(as, json, as === "autocalls" || as === "thoughtly" ? asWhsec(secret) : secret, nowMs);
+}
+
+/** The headers `signing` makes for `json` on a profile with `secret`, now. */
+export function signatureHeaders(signing: Signing, json: string, secret: string, nowMs = Date.now()): Record<string, string> {
+  switch (signing.kind) {
+    case "none":
+      return {};
+    case "garbage":
+      return { [signing.header]: signing.value };
+    case "valid":
+      return signed(signing.as, json, secret, nowMs);
+    case "wrong-key":
+      return signed(signing.as, json, secret.startsWith("whsec_") ? `whsec_${Buffer.from("not-the-fuzz-secret!").toString("base64")}` : `${secret}-not`, nowMs);
+    case "stale":
+      return signed(signing.as, json, secret, nowMs - 60 * 60_000);
+    case "future":
+      return signed(signing.as, json, secret, nowMs + 60 * 60_000);
+    case "two-platforms":
+      return { ...signed(signing.and, json, secret, nowMs), ...signed(signing.as, json, secret, nowMs) };
+  }
+}
+
+const platform = fc.constantFrom(...PLATFORMS);
+/** Every way a signature can fail to prove anything; a Synthflow signature on an auto profile among them. */
+const badSigning: fc.Arbitrary<Signing> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant<Signing>({ kind: "none" }) },
+  { weight: 3, arbitrary: platform.map((as): Signing => ({ kind: "wrong-key", as })) },
+  { weight: 2, arbitrary: platform.filter((as) => ["retell", "elevenlabs", "autocalls", "thoughtly"].includes(as)).map((as): Signing => ({ kind: "stale", as })) },
+  { weight: 1, arbitrary: platform.filter((as) => ["retell", "elevenlabs", "autocalls"].includes(as)).map((as): Signing => ({ kind: "future", as })) },
+  { weight: 2, arbitrary: fc.tuple(platform, platform).filter(([a, b]) => a !== b && !(["autocalls", "thoughtly"].includes(a) && ["autocalls", "thoughtly"].includes(b))).map(([as, and]): Signing => ({ kind: "two-platforms", as, and })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom("x-retell-signature", "elevenlabs-signature", "x-webhook-signature", "synthflow-signature", "webhook-signature", "x-vapi-secret", "x-signature", "authorization"), fc.string({ maxLength: 80 }))
+      .map(([header, value]): Signing => ({ kind: "garbage", header, value: value.replace(/[^\x20-\x7e]/g, "x") || "x" })),
+  },
+);
+
+/** Bodies nobody signed for: nesting millions deep, a million numbers, 150,000 keys, NUL, garbage, or a real payload. */
+const hostileBody = fc.oneof(
+  fc.constant(`${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`),
+  fc.constant(JSON.stringify({ call: { call_id: "x", transcript: "bot: hi" }, context: { input_variables: { ids: Array(300_000).fill(7) } } })),
+  fc.constant(JSON.stringify(Object.fromEntries(Array.from({ length: 150_000 }, (_, i) => [`k${i}`, 1])))),
+  fc.integer({ min: 60, max: 50_000 }).map((depth) => `{"call": {"call_id": "x", "deep": ${"[".repeat(depth)}${"]".repeat(depth)}}}`),
+  fc.string({ unit: "binary", maxLength: 300 }),
+  platformPayload.map((value) => JSON.stringify(value)),
+  nulEverywhere(platformPayload).map((value) => JSON.stringify(value)),
+);
+
+/** A signed profile posted to: with a bad signature (always 401, whatever the body), or a good one (never a 5xx). */
+const signedProfileRequest: fc.Arbitrary<FuzzRequest> = fc
+  .tuple(
+    fc.constantFrom(SIGNED_PROFILES.auto, SIGNED_PROFILES.retell, SIGNED_PROFILES.synthflow),
+    fc.oneof({ weight: 3, arbitrary: fc.constant("bad" as const) }, { weight: 1, arbitrary: fc.constant("good" as const) }),
+    badSigning,
+    hostileBody,
+    fc.oneof(platformPayload, nulEverywhere(platformPayload), impossibleTimes),
+  )
+  .map(([profile, quality, bad, hostile, payload]) => {
+    const json = quality === "bad" ? hostile : JSON.stringify(payload);
+    // A good signature is the profile's platform's (under auto: the payload's own, as recognised from its markers).
+    const own = profile.source === "auto" ? platformOf(payload) : profile.source;
+    const signing: Signing = quality === "bad" ? bad : { kind: "valid", as: own };
+    // Under auto, Synthflow's scheme is refused whatever its signature: that too is a 401.
+    const refused = quality === "bad" || (profile.source === "auto" && own === "synthflow");
+    return {
+      route: "calls" as const,
+      query: `?profile=${profile.name}`,
+      contentType: "application/json",
+      encoding: "none" as const,
+      json,
+      signing,
+      expect: refused ? [401] : undefined,
+      describe: `calls?profile=${profile.name} ${JSON.stringify(signing)} ${cut(json)}`,
+    };
+  });
+
+/** Which platform's payload this is, by the same markers the service reads (only the fixtures' shapes are asked). */
+function platformOf(payload: unknown): SourceName {
+  const p = payload as Record<string, any>;
+  if (p.message?.type !== undefined) return "vapi";
+  if (typeof p.event === "string" && p.call?.call_id !== undefined) return "retell";
+  if (p.type === "post_call_transcription") return "elevenlabs";
+  if (p.call_id !== undefined && (p.transcripts !== undefined || p.concatenated_transcript !== undefined)) return "bland";
+  if (p.call?.call_id !== undefined) return "synthflow";
+  if (p.interview !== undefined || p.event !== undefined) return "thoughtly";
+  return Array.isArray(p.transcript) && p.transcript.some((turn: { speaker?: unknown }) => typeof turn?.speaker === "string") ? "thoughtly" : "autocalls";
+}
+
 // ---- request bodies ------------------------------------------------------------------------------------------------
 
 const variableName = fc.oneof({ weight: 20, arbitrary: fc.stringMatching(/^[a-z][a-z0-9_]{1,20}$/) }, { weight: 1, arbitrary: text });
@@ -193,6 +429,7 @@ const wellFormedExtract = fc.record(
 
 const extractBody = fc.oneof(
   { weight: 4, arbitrary: wellFormedExtract },
+  { weight: 1, arbitrary: nulEverywhere(wellFormedExtract) },
   {
     weight: 8,
     arbitrary: fc
@@ -227,6 +464,8 @@ const callBody = fc.oneof(
   { weight: 1, arbitrary: fc.record({ call_id: fc.uuid(), transcripts: bland }) },
   { weight: 1, arbitrary: fc.record({ call: fc.record({ call_id: fc.uuid(), transcript: labelled("bot", "human") }) }) },
   { weight: 1, arbitrary: anything },
+  { weight: 2, arbitrary: impossibleTimes },
+  { weight: 1, arbitrary: nulEverywhere(platformPayload) },
 );
 
 // ---- the request around the body ------------------------------------------------------------------------------------
@@ -289,10 +528,12 @@ function request(route: FuzzRequest["route"], query: string, payload: fc.Arbitra
   }));
 }
 
-/** The headers and body bytes of a generated request, encoded now. */
+const secretOf = (query: string) => Object.values(SIGNED_PROFILES).find((profile) => query === `?profile=${profile.name}`)?.secret ?? "";
+
+/** The headers and body bytes of a generated request, encoded (and signed) now. */
 export function toSend(req: FuzzRequest): { headers: Record<string, string>; body: Buffer } {
   const encoded = encode(Buffer.from(req.json, "utf8"), req.encoding);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = req.signing ? signatureHeaders(req.signing, req.json, secretOf(req.query)) : {};
   if (req.contentType !== "") headers["content-type"] = req.contentType;
   if (encoded.header) headers["content-encoding"] = encoded.header;
   return { headers, body: encoded.body };
@@ -305,7 +546,10 @@ export const extractRequests = request("extract", "", extractBody);
 export function callRequests(profile: string): fc.Arbitrary<FuzzRequest> {
   const query = fc.oneof(
     { weight: 10, arbitrary: fc.constant(`?profile=${profile}`) },
-    { weight: 1, arbitrary: fc.constantFrom("", "?profile=", "?profile=nope", `?profile=${profile}&profile=${profile}`, "?profile[a]=b", "?profile=%E0%A4%A", `?profile=${"x".repeat(5_000)}`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom("", "?profile=", "?profile=nope", `?profile=${profile}&profile=${profile}`, "?profile[a]=b", "?profile=%E0%A4%A", `?profile=${"x".repeat(5_000)}`, "?profile=%00", `?profile=${profile}%00`, `?profile=${profile}&token=%00`),
+    },
   );
-  return query.chain((q) => request("calls", q, callBody));
+  return fc.oneof({ weight: 5, arbitrary: query.chain((q) => request("calls", q, callBody)) }, { weight: 1, arbitrary: signedProfileRequest });
 }

@@ -1,6 +1,7 @@
-// Runs the fuzzer: starts Debrief as its own process against a loopback LLM that always answers and a loopback
-// receiver, sends the generated requests, and reports every answer by status and the service's event-loop delay. Any 5xx, any request unanswered after
-// 10 s, a crash, or an accepted call that later fails is a failure.
+// Runs the fuzzer: starts Debrief as its own process (on SQLite, or on a PostgreSQL database of its own) against a
+// loopback LLM that always answers and a loopback receiver, sends the generated requests, and reports every answer by
+// status and the service's event-loop delay. Any 5xx, any request unanswered after 10 s, a crash, an accepted call that
+// later fails, or a request answered other than it must be (a forged signature not a 401) is a failure.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +9,9 @@ import fc from "fast-check";
 import { Agent, request as send } from "undici";
 import { answerFor, startFakeLlm } from "../test/support/fake-llm.js";
 import { startReceiver } from "../test/support/receiver.js";
+import { createTestDatabase, type TestDatabase } from "../test/support/postgres.js";
 import { spawnService } from "../test/support/spawn-service.js";
-import { callRequests, extractRequests, toSend, type FuzzRequest } from "./generators.js";
+import { callRequests, extractRequests, SIGNED_PROFILES, toSend, type FuzzRequest } from "./generators.js";
 
 export interface FuzzOptions {
   extract: number;
@@ -19,20 +21,25 @@ export interface FuzzOptions {
   entry: "src" | "dist";
   /** Requests in flight at once (default 4). */
   concurrency?: number;
+  /** Store calls and deliveries in a PostgreSQL database of the run's own (at 127.0.0.1:5432, as the tests use) instead of SQLite. */
+  postgres?: boolean;
   /** Progress lines, or nothing. */
   log?: (line: string) => void;
 }
 
 export interface FuzzFailure {
-  kind: "5xx" | "hang" | "connection" | "crash" | "call_failed" | "call_stuck";
+  kind: "5xx" | "hang" | "connection" | "crash" | "call_failed" | "call_stuck" | "unexpected_status" | "generator";
   what: string;
   detail: string;
 }
 
 export interface FuzzReport {
   seed: number;
+  engine: "sqlite" | "postgres";
   /** route → status → count. */
   statuses: Record<string, Record<string, number>>;
+  /** Of POST /v1/calls, those to the profiles with a secret: status → count. */
+  signedProfiles: Record<string, number>;
   /** Final states of the calls answered 202. */
   calls: Record<string, number>;
   /** The service's own event-loop delay over the run (perf_hooks.monitorEventLoopDelay, via /metrics), in ms. */
@@ -89,6 +96,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     return { json: schema?.properties?.evidence ? answerFor(request, {}, Object.fromEntries(Object.keys(answer.values).map((name) => [name, null]))) : answer };
   });
   const receiver = await startReceiver();
+  const database: TestDatabase | undefined = options.postgres ? await createTestDatabase() : undefined;
   const config = join(dir, "debrief.json");
   writeFileSync(
     config,
@@ -103,6 +111,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           ],
           destinations: ["crm", "slack"],
         },
+        ...Object.fromEntries(
+          Object.values(SIGNED_PROFILES).map((profile) => [profile.name, { source: profile.source, inbound: { secret: profile.secret }, destinations: ["crm"] }]),
+        ),
       },
       destinations: {
         crm: { url: receiver.url },
@@ -121,6 +132,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       DEBRIEF_RATE_LIMIT: "0",
       DEBRIEF_LLM_MAX_RETRIES: "0",
       LOG_LEVEL: "error",
+      ...(database ? { DEBRIEF_DATABASE_URL: database.url } : {}),
     },
     { entry: options.entry },
   );
@@ -137,6 +149,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   }
 
   const statuses: Record<string, Record<string, number>> = { "/v1/extract": {}, "/v1/calls": {} };
+  const signedProfiles: Record<string, number> = {};
   // Idle connections are let go well before the server's keep-alive timeout (5 s) would close them under us.
   const client = new Agent({ keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 });
   const failures: FuzzFailure[] = [];
@@ -158,7 +171,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const worker = async () => {
     for (let req = nextRequest(); req && !crashed; req = nextRequest()) {
       const path = req.route === "extract" ? "/v1/extract" : "/v1/calls";
-      const { headers, body } = toSend(req);
+      let sending: { headers: Record<string, string>; body: Buffer };
+      try {
+        sending = toSend(req);
+      } catch (error) {
+        // The generator's own bug: reported, and the run goes on to stop the service as it should.
+        failures.push({ kind: "generator", what: req.describe, detail: String(error) });
+        continue;
+      }
+      const { headers, body } = sending;
       const sent = performance.now();
       try {
         const res = await send(`${service.url}${path}${req.query}`, {
@@ -172,7 +193,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         slowest.push({ ms: performance.now() - sent, what: `${res.statusCode} ${req.describe}` });
         slowest.sort((a, b) => b.ms - a.ms).splice(5);
         statuses[path]![res.statusCode] = (statuses[path]![res.statusCode] ?? 0) + 1;
+        if (req.signing) signedProfiles[res.statusCode] = (signedProfiles[res.statusCode] ?? 0) + 1;
         if (res.statusCode >= 500) failures.push({ kind: "5xx", what: req.describe, detail: `${res.statusCode} ${text.slice(0, 500)}` });
+        else if (req.expect && !req.expect.includes(res.statusCode)) {
+          failures.push({ kind: "unexpected_status", what: req.describe, detail: `${res.statusCode}, expected ${req.expect.join(" or ")}: ${text.slice(0, 300)}` });
+        }
         if (req.route === "calls" && res.statusCode === 202) accepted.push((JSON.parse(text) as { call_id: string }).call_id);
       } catch (error) {
         const name = (error as Error).name;
@@ -218,10 +243,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     if (code !== 0) failures.push({ kind: "crash", what: "shutdown", detail: `exit ${code}: ${service.output().slice(-2_000)}` });
   }
   await Promise.all([llm.close(), receiver.close(), client.close()]);
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
   return {
     seed: options.seed,
+    engine: database ? "postgres" : "sqlite",
     statuses,
+    signedProfiles,
     calls,
     eventLoop,
     slowest,
@@ -239,8 +267,9 @@ export function formatReport(report: FuzzReport): string {
   const sent = Object.values(report.statuses).reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
   const fiveXX = report.failures.filter((failure) => failure.kind === "5xx").length;
   const lines = [
-    `seed ${report.seed}, ${report.seconds} s`,
+    `seed ${report.seed}, ${report.engine}, ${report.seconds} s`,
     ...Object.entries(report.statuses).map(([route, counts]) => `POST ${route.padEnd(12)} ${line(counts)}`),
+    `  of which to signed profiles: ${line(report.signedProfiles) || "none"}`,
     `accepted calls, final state: ${line(report.calls) || "none"}`,
     `the service's event-loop delay during the run: p99 ${report.eventLoop.p99.toFixed(1)} ms, max ${report.eventLoop.max.toFixed(1)} ms`,
     `slowest: ${report.slowest.map((entry) => `${Math.round(entry.ms)} ms (${entry.what.slice(0, 160)})`).join("\n         ")}`,

@@ -1,12 +1,13 @@
-// `npm run fuzz [-- --extract=10000 --calls=2000 --seed=N --no-build]`: builds Debrief, runs it as `npm start` would,
-// and fuzzes POST /v1/extract and POST /v1/calls (fuzz/harness.ts). Exits 1 on any 5xx, hang, crash or failed call.
+// `npm run fuzz [-- --extract=10000 --calls=2000 --seed=N --postgres --no-build]`: builds Debrief, runs it as `npm start`
+// would (on SQLite, or with --postgres on a database of its own at 127.0.0.1:5432), and fuzzes POST /v1/extract and
+// POST /v1/calls (fuzz/harness.ts). Exits 1 on any 5xx, hang, crash, failed call or forged signature not refused.
 import { spawnSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatReport, runFuzz, type FuzzOptions } from "./harness.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const USAGE = "Usage: npm run fuzz -- [--extract=10000] [--calls=2000] [--seed=N] [--concurrency=4] [--src] [--no-build]";
+const USAGE = "Usage: npm run fuzz -- [--extract=10000] [--calls=2000] [--seed=N] [--concurrency=4] [--postgres] [--src] [--no-build]";
 
 function parseArgs(argv: string[]): FuzzOptions & { build: boolean } {
   const options: FuzzOptions & { build: boolean } = { extract: 10_000, calls: 2_000, seed: Date.now() % 1_000_000, entry: "dist", build: true };
@@ -18,6 +19,7 @@ function parseArgs(argv: string[]): FuzzOptions & { build: boolean } {
     else if (name === "--seed" && Number.isInteger(number)) options.seed = number;
     else if (name === "--concurrency" && Number.isInteger(number) && number > 0) options.concurrency = number;
     else if (name === "--src") options.entry = "src";
+    else if (name === "--postgres") options.postgres = true;
     else if (name === "--no-build") options.build = false;
     else {
       process.stderr.write(`unknown argument ${arg}\n${USAGE}\n`);
@@ -36,7 +38,9 @@ if (options.entry === "dist" && options.build) {
     process.exit(1);
   }
 }
-process.stdout.write(`fuzzing ${options.extract} × POST /v1/extract and ${options.calls} × POST /v1/calls (seed ${options.seed}, ${options.entry})…\n`);
+process.stdout.write(
+  `fuzzing ${options.extract} × POST /v1/extract and ${options.calls} × POST /v1/calls (seed ${options.seed}, ${options.entry}, ${options.postgres ? "postgres" : "sqlite"})…\n`,
+);
 const report = await runFuzz({ ...options, log: (line) => process.stdout.write(`${line}\n`) });
 process.stdout.write(`${formatReport(report)}\n`);
 process.exit(report.failures.length > 0 ? 1 : 0);

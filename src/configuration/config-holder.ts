@@ -54,6 +54,14 @@ export class PipelineConfigHolder implements ConfigSource {
     const text = readConfigText(options.file);
     this.#current = options.parse(options.file, text);
     this.#digest = digest(text);
+    // Valid (it is the default), but a secret then proves less than it could: said once, at start-up.
+    for (const profile of this.#current.profiles.values()) {
+      if (profile.source !== "auto" || profile.inbound?.secret === undefined) continue;
+      options.logger.warn(
+        { profile: profile.name },
+        `profile "${profile.name}" has inbound.secret with source "auto": set "source" to the platform that posts to it (e.g. "retell"), so only that platform's signature is accepted; a Synthflow signature is accepted only with "source": "synthflow"`,
+      );
+    }
   }
 
   get current(): PipelineConfig {

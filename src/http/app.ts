@@ -1,6 +1,5 @@
 // The Express application: middleware order, routes, and error mapping. It knows routers, not their insides.
-import type { IncomingMessage, ServerResponse } from "node:http";
-import express, { type Request, type Response, type Router } from "express";
+import express, { type Request, type Router } from "express";
 import type { Settings } from "../settings.js";
 import type { Extractor } from "../extract/index.js";
 import type { LocalModelStatus } from "../llm/index.js";
@@ -8,7 +7,7 @@ import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
 import { authenticate } from "./middleware/authenticate.js";
-import { rejectUnusableJson } from "./middleware/json-limits.js";
+import { jsonBody } from "./middleware/json-body.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
 import { createRateLimiter } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
@@ -38,7 +37,7 @@ export interface AppDeps {
   apiDocs?: ApiDocs[];
   /** False on a worker instance: only /healthz, /readyz and /metrics are served; everything else is 404. Default true. */
   api?: boolean;
-  /** /v1 requests that authenticate themselves (a platform's signed webhook): no API key asked, raw body kept for the route. */
+  /** /v1 requests that authenticate themselves (a platform's signed webhook): no API key asked, the body left for the route to read. */
   selfAuthenticating?: (req: Request) => boolean;
   /** Where the built console is (default: dist/web, where `npm run build` writes it). */
   consoleDir?: string;
@@ -47,11 +46,6 @@ export interface AppDeps {
 export interface App extends express.Express {
   /** Stops what the middleware owns (the rate limiter's timer or Redis connection). */
   closeMiddleware(): Promise<void>;
-}
-
-/** Signatures are computed on the exact bytes sent: kept for the requests whose route verifies one, and no others. */
-function keepRawBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
-  if ((res as Response).locals.selfAuthenticating) (req as Request).rawBody = body;
 }
 
 export function createApp(deps: AppDeps): App {
@@ -112,10 +106,10 @@ export function createApp(deps: AppDeps): App {
   app.use(consoleRouter({ dir: deps.consoleDir ?? defaultConsoleDir() }));
 
   // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse. A
-  // platform's webhook is the exception: its signature is checked by the route, on the raw body, once parsed.
+  // platform's webhook is read by its route instead: its signature is checked on the raw bytes before they are parsed.
   if (rateLimiter) app.use("/v1", rateLimiter.middleware);
   app.use(requireJson);
-  app.use(express.json({ limit: settings.limits.maxBodyBytes, type: ["application/json", "application/*+json"], verify: keepRawBody }), rejectUnusableJson);
+  app.use(jsonBody(settings.limits.maxBodyBytes));
 
   const v1 = express.Router();
   v1.use(extractRouter({ extractor: deps.extractor, limits: settings.limits }));

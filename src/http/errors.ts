@@ -1,5 +1,5 @@
 // Turns anything thrown while serving a request into the `{"error": {code, message, details}}` body.
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import { z } from "zod";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { DebriefError, InvalidSignatureError, type ErrorDetail } from "../errors.js";
@@ -146,25 +146,28 @@ export function errorHandler(): ErrorRequestHandler {
   };
 }
 
-/**
- * POST, PUT and PATCH bodies must be JSON, sent as is or compressed with gzip, deflate or br: anything else is a 415
- * before any parsing.
- */
-export const requireJson: RequestHandler = (req, _res, next) => {
+/** Why a request's body cannot be read as JSON from its headers alone (its media type or encoding), or undefined. */
+export function unreadableMediaType(req: Request): DebriefError | undefined {
   const hasBody = req.headers["content-length"] !== "0" && (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined);
-  if (!["POST", "PUT", "PATCH"].includes(req.method) || !hasBody) return next();
+  if (!["POST", "PUT", "PATCH"].includes(req.method) || !hasBody) return undefined;
   if (!req.is(["application/json", "application/*+json"])) {
-    return next(new DebriefError("unsupported_media_type", 415, `Content-Type must be application/json, not ${req.headers["content-type"] ?? "(none)"}`));
+    return new DebriefError("unsupported_media_type", 415, `Content-Type must be application/json, not ${req.headers["content-type"] ?? "(none)"}`);
   }
   const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
   if (!(BODY_ENCODINGS as readonly string[]).includes(encoding)) {
-    return next(
-      new DebriefError("unsupported_media_type", 415, `Content-Encoding must be one of ${BODY_ENCODINGS.join(", ")}, not ${req.headers["content-encoding"]}`, {
-        details: [{ path: "Content-Encoding", message: `must be one of ${BODY_ENCODINGS.join(", ")}` }],
-      }),
-    );
+    return new DebriefError("unsupported_media_type", 415, `Content-Encoding must be one of ${BODY_ENCODINGS.join(", ")}, not ${req.headers["content-encoding"]}`, {
+      details: [{ path: "Content-Encoding", message: `must be one of ${BODY_ENCODINGS.join(", ")}` }],
+    });
   }
-  next();
+  return undefined;
+}
+
+/**
+ * POST, PUT and PATCH bodies must be JSON, sent as is or compressed with gzip, deflate or br: anything else is a 415
+ * before any parsing. A self-authenticating webhook is told so only once its signature verified (its route asks).
+ */
+export const requireJson: RequestHandler = (req, res, next) => {
+  next(res.locals.selfAuthenticating ? undefined : unreadableMediaType(req));
 };
 
 export const notFound: RequestHandler = (req, _res, next) => {

@@ -45,9 +45,5 @@ declare global {
       /** The voice platform a call came from, once recognised. */
       source?: string;
     }
-    interface Request {
-      /** The exact body bytes, kept only for self-authenticating requests (signatures are computed on them). */
-      rawBody?: Buffer;
-    }
   }
 }

@@ -1,7 +1,7 @@
 // Bland: the call object its `webhook` receives when a call ends (`call_id` with `transcripts[]` or `concatenated_transcript`).
 import { z } from "zod";
 import { callSpan, duration, instant, parseAs, text, turnsAt, unrecognized, variables } from "./fields.js";
-import { digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
+import { bodyDigest, fail, header, hmacSha256, signatureScheme } from "./signatures.js";
 import type { Source } from "./source.js";
 
 export const BlandPayloadSchema = z
@@ -38,14 +38,16 @@ export const bland: Source = {
     ]);
   },
   /** `X-Webhook-Signature`: hex HMAC-SHA256 of the raw body with the account's webhook signing secret. No timestamp. */
-  signature: {
+  signature: signatureScheme({
+    name: "bland",
     description: "X-Webhook-Signature: hex HMAC-SHA256(key=webhook signing secret, rawBody)",
-    verify({ rawBody, headers }, secret) {
+    headers: ["x-webhook-signature"],
+    checkHeaders(headers, secret) {
       const signature = header(headers, "x-webhook-signature");
       if (!signature) return fail("missing_signature");
-      return digestMatches(hmacSha256(secret, rawBody), signature, "hex") ? OK : fail("mismatch");
+      return bodyDigest((rawBody) => hmacSha256(secret, rawBody), signature, "hex");
     },
-  },
+  }),
   normalize(payload) {
     const call = parseAs("bland", BlandPayloadSchema, payload);
     const started = instant(call.started_at ?? call.created_at);

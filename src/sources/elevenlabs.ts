@@ -1,7 +1,7 @@
 // ElevenLabs Agents: the `post_call_transcription` webhook; `post_call_audio` and `call_initiation_failure` are acknowledged.
 import { z } from "zod";
 import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, zone } from "./fields.js";
-import { checkTimestamp, digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
+import { bodyDigest, checkTimestamp, fail, header, hmacSha256, signatureScheme } from "./signatures.js";
 import type { Source } from "./source.js";
 
 const EVENTS = new Set(["post_call_transcription", "post_call_audio", "call_initiation_failure"]);
@@ -58,9 +58,11 @@ export const elevenlabs: Source = {
     return type === "post_call_transcription" ? { kind: "call" } : { kind: "ignored", reason: `elevenlabs ${type} webhook: only post_call_transcription carries a transcript` };
   },
   /** `ElevenLabs-Signature: t=<unix s>,v0=<hex HMAC-SHA256 of "t.rawBody">`. */
-  signature: {
+  signature: signatureScheme({
+    name: "elevenlabs",
     description: "ElevenLabs-Signature: t=<unix s>,v0=<hex HMAC-SHA256(key=secret, t + \".\" + rawBody)>",
-    verify({ rawBody, headers }, secret, nowMs) {
+    headers: ["elevenlabs-signature"],
+    checkHeaders(headers, secret, nowMs) {
       const signature = header(headers, "elevenlabs-signature");
       if (!signature) return fail("missing_signature");
       const parts = signature.split(",").map((part) => part.trim());
@@ -69,9 +71,9 @@ export const elevenlabs: Source = {
       if (!timestamp || !/^\d{1,12}$/.test(timestamp) || !digest) return fail("malformed_signature");
       const time = checkTimestamp(Number(timestamp) * 1000, nowMs, MAX_AGE_MS);
       if (!time.ok) return time;
-      return digestMatches(hmacSha256(secret, `${timestamp}.`, rawBody), digest, "hex") ? OK : fail("mismatch");
+      return bodyDigest((rawBody) => hmacSha256(secret, `${timestamp}.`, rawBody), digest, "hex");
     },
-  },
+  }),
   normalize(payload) {
     const { data } = parseAs("elevenlabs", ElevenLabsPayloadSchema, payload);
     const metadata = data.metadata;

@@ -16,29 +16,33 @@ export function parseAs<T extends z.ZodTypeAny>(source: SourceName, schema: T, p
   return parsed.data;
 }
 
+/** The widest span a Date holds, either side of 1970 (ECMAScript's time values: ±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
+/** ISO UTC of a time in ms, or null when no Date holds it: a platform's impossible time is one it did not tell. */
+const isoAt = (ms: number): string | null => (Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : null);
+
 /** A unix time in seconds, or milliseconds when `unit` says so, or an ISO 8601 date-time with an offset → ISO UTC. */
 export function instant(value: unknown, unit: "s" | "ms" = "s"): string | null {
-  let ms: number | undefined;
-  if (typeof value === "number" && Number.isFinite(value)) ms = unit === "s" ? value * 1000 : value;
-  else if (typeof value === "string" && isInstant(value)) ms = Date.parse(value);
-  if (ms === undefined || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
-  return new Date(ms).toISOString();
+  if (typeof value === "number") return isoAt(unit === "s" ? value * 1000 : value);
+  if (typeof value === "string" && isInstant(value)) return isoAt(Date.parse(value));
+  return null;
 }
 
-/** A non-negative duration in seconds, rounded to the millisecond; null for anything else. */
+/** A non-negative duration in seconds, rounded to the millisecond; null for anything else, and for one no Date could span. */
 export function duration(seconds: number | null | undefined): number | null {
-  return typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) / 1000 : null;
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0 && seconds * 1000 <= MAX_DATE_MS ? Math.round(seconds * 1000) / 1000 : null;
 }
 
 /**
  * When the call started and ended and how long it lasted, from whichever two of the three the platform sent: the
- * end from start + duration, the duration from end - start.
+ * end from start + duration, the duration from end - start. An end past what a Date holds is left unknown.
  */
 export function callSpan(started: string | null, ended: string | null, seconds: number | null): { started_at: string | null; ended_at: string | null; duration_s: number | null } {
   const between = started && ended ? duration((Date.parse(ended) - Date.parse(started)) / 1000) : null;
   return {
     started_at: started,
-    ended_at: ended ?? (started && seconds !== null ? new Date(Date.parse(started) + seconds * 1000).toISOString() : null),
+    ended_at: ended ?? (started && seconds !== null ? isoAt(Date.parse(started) + seconds * 1000) : null),
     duration_s: seconds ?? between,
   };
 }

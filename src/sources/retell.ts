@@ -1,7 +1,7 @@
 // Retell: `call_ended` and `call_analyzed` webhooks (`{event, call}`); call_started, transcript and transfer events are acknowledged.
 import { z } from "zod";
 import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables } from "./fields.js";
-import { checkTimestamp, DEFAULT_MAX_AGE_MS, digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
+import { bodyDigest, checkTimestamp, DEFAULT_MAX_AGE_MS, fail, header, hmacSha256, signatureScheme } from "./signatures.js";
 import type { Source } from "./source.js";
 
 const CALL_EVENTS = new Set(["call_ended", "call_analyzed"]);
@@ -47,18 +47,20 @@ export const retell: Source = {
     return { kind: "ignored", reason: `retell ${event} event: only call_ended and call_analyzed carry a finished call` };
   },
   /** `X-Retell-Signature: v=<unix ms>,d=<hex HMAC-SHA256 of rawBody + unix ms>`, keyed with the API key that has the webhook badge. */
-  signature: {
+  signature: signatureScheme({
+    name: "retell",
     description: "X-Retell-Signature: v=<unix ms>,d=<hex HMAC-SHA256(key=API key, rawBody + unix ms)>",
-    verify({ rawBody, headers }, secret, nowMs) {
+    headers: ["x-retell-signature"],
+    checkHeaders(headers, secret, nowMs) {
       const signature = header(headers, "x-retell-signature");
       if (!signature) return fail("missing_signature");
       const match = /^v=(\d{1,16}),d=([0-9a-f]+)$/i.exec(signature);
       if (!match) return fail("malformed_signature");
       const time = checkTimestamp(Number(match[1]), nowMs, DEFAULT_MAX_AGE_MS);
       if (!time.ok) return time;
-      return digestMatches(hmacSha256(secret, rawBody, match[1]!), match[2]!, "hex") ? OK : fail("mismatch");
+      return bodyDigest((rawBody) => hmacSha256(secret, rawBody, match[1]!), match[2]!, "hex");
     },
-  },
+  }),
   normalize(payload) {
     const { call } = parseAs("retell", RetellPayloadSchema, payload);
     const started = instant(call.start_timestamp, "ms");

@@ -3,7 +3,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Webhook } from "standardwebhooks";
-import type { SignatureCheck, SignatureScheme } from "./source.js";
+import type { HeaderCheck, SignatureCheck, SignatureScheme } from "./source.js";
 
 /** Senders' clocks drift: a timestamp this far ahead of ours is still taken as now. Anything later is refused. */
 export const CLOCK_SKEW_MS = 30_000;
@@ -12,6 +12,24 @@ export const DEFAULT_MAX_AGE_MS = 5 * 60_000;
 
 export const OK: SignatureCheck = { ok: true };
 export const fail = (failed: Extract<SignatureCheck, { ok: false }>["failed"]): SignatureCheck => ({ ok: false, failed });
+
+/** A scheme from its header check: `verify` runs that, then the body check it returned. */
+export function signatureScheme(definition: Omit<SignatureScheme, "verify">): SignatureScheme {
+  return {
+    ...definition,
+    verify({ rawBody, headers }, secret, nowMs) {
+      const checked = definition.checkHeaders(headers, secret, nowMs);
+      if (!checked.ok) return checked;
+      return checked.body ? checked.body(rawBody) : OK;
+    },
+  };
+}
+
+/** The body check of a scheme that signs the raw body: the digest `expected` gives for it must be the one presented. */
+export const bodyDigest = (expected: (rawBody: Buffer) => Buffer, presented: string, encoding: "hex" | "base64"): HeaderCheck => ({
+  ok: true,
+  body: (rawBody) => (digestMatches(expected(rawBody), presented, encoding) ? OK : fail("mismatch")),
+});
 
 /** A header's value (the first, when sent twice), trimmed; undefined when absent or blank. */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -49,9 +67,11 @@ export function checkTimestamp(timestampMs: number, nowMs: number, maxAgeMs: num
 }
 
 /** `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64> …` over `id.timestamp.body`, key `whsec_…`. */
-export const standardWebhooks: SignatureScheme = {
+export const standardWebhooks: SignatureScheme = signatureScheme({
+  name: "Standard Webhooks",
   description: "Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature (v1, base64 HMAC-SHA256 of id.timestamp.body)",
-  verify({ rawBody, headers }, secret, nowMs) {
+  headers: ["webhook-signature"],
+  checkHeaders(headers, secret, nowMs) {
     const id = header(headers, "webhook-id");
     const timestamp = header(headers, "webhook-timestamp");
     const signatures = header(headers, "webhook-signature");
@@ -59,17 +79,22 @@ export const standardWebhooks: SignatureScheme = {
     if (!/^\d{1,12}$/.test(timestamp)) return fail("malformed_signature");
     const time = checkTimestamp(Number(timestamp) * 1000, nowMs, DEFAULT_MAX_AGE_MS);
     if (!time.ok) return time;
-    let expected: Buffer;
-    try {
-      expected = Buffer.from(new Webhook(secret).sign(id, new Date(Number(timestamp) * 1000), rawBody).slice("v1,".length), "base64");
-    } catch {
-      // Not a whsec_/base64 key: nothing it could sign matches.
-      return fail("mismatch");
-    }
-    const matched = signatures
-      .split(" ")
-      .map((versioned) => versioned.split(","))
-      .some(([version, signature]) => version === "v1" && signature !== undefined && digestMatches(expected, signature, "base64"));
-    return matched ? OK : fail("mismatch");
+    return {
+      ok: true,
+      body(rawBody) {
+        let expected: Buffer;
+        try {
+          expected = Buffer.from(new Webhook(secret).sign(id, new Date(Number(timestamp) * 1000), rawBody).slice("v1,".length), "base64");
+        } catch {
+          // Not a whsec_/base64 key: nothing it could sign matches.
+          return fail("mismatch");
+        }
+        const matched = signatures
+          .split(" ")
+          .map((versioned) => versioned.split(","))
+          .some(([version, signature]) => version === "v1" && signature !== undefined && digestMatches(expected, signature, "base64"));
+        return matched ? OK : fail("mismatch");
+      },
+    };
   },
-};
+});

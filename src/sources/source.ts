@@ -43,21 +43,45 @@ export type Recognition =
   /** Not this platform's: each detail names a field its post-call payload has and this one lacks. */
   | { kind: "unrecognized"; missing: ErrorDetail[] };
 
-/** What a signature is checked against: the exact bytes received, the headers, and the parsed body. */
+/** What a signature is checked against: the exact bytes received and the headers. Never a parsed body. */
 export interface InboundRequest {
   rawBody: Buffer;
   headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
 }
 
 /** Which check failed: logged (never the secret or the signature itself). */
-export type SignatureFailure = "missing_signature" | "malformed_signature" | "stale_timestamp" | "future_timestamp" | "mismatch";
+export type SignatureFailure =
+  | "missing_signature"
+  | "malformed_signature"
+  | "stale_timestamp"
+  | "future_timestamp"
+  | "mismatch"
+  /** Signature headers of two platforms at once: which one to believe is not the sender's choice. */
+  | "conflicting_signatures"
+  /** Another platform's signature than the one the profile's `source` names. */
+  | "other_platform"
+  /** A scheme that does not cover the body (Synthflow's), on a profile that did not name its platform. */
+  | "needs_explicit_source";
 
 export type SignatureCheck = { ok: true } | { ok: false; failed: SignatureFailure };
 
+/** What the headers alone tell: refused already, or what the raw body must then match. */
+export type HeaderCheck = { ok: false; failed: SignatureFailure } | { ok: true; body?: (rawBody: Buffer) => SignatureCheck };
+
 export interface SignatureScheme {
+  /** Who signs this way, for messages ("retell", "Standard Webhooks"). */
+  readonly name: string;
   /** Human description of the headers and algorithm (README, logs). */
   readonly description: string;
+  /** The signature headers only this scheme's senders send: a request carrying one is verified under this scheme alone. */
+  readonly headers: readonly string[];
+  /** Headers other senders send too (Authorization): they name this scheme only when no scheme's own header is present. */
+  readonly sharedHeaders?: readonly string[];
+  /** The one field of the body the signature covers, when it does not cover the body itself (Synthflow's call id). */
+  readonly signedField?: readonly string[];
+  /** Everything the headers alone can refuse (missing, malformed, outside the time window): run before the body is read. */
+  checkHeaders(headers: IncomingHttpHeaders, secret: string, nowMs: number): HeaderCheck;
+  /** The whole check: the headers, then the raw body. */
   verify(request: InboundRequest, secret: string, nowMs: number): SignatureCheck;
 }
 

@@ -1,7 +1,8 @@
 // Synthflow: the post-call webhook (`{status, lead, call: {call_id, transcript, …}, executed_actions}`).
 import { z } from "zod";
 import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables, zone } from "./fields.js";
-import { digestMatches, fail, header, hmacSha256, OK } from "./signatures.js";
+import { JSON_BODY_LIMITS, readStringAt } from "../lib/json-scan.js";
+import { digestMatches, fail, header, hmacSha256, OK, signatureScheme } from "./signatures.js";
 import type { Source } from "./source.js";
 
 export const SynthflowPayloadSchema = z
@@ -25,6 +26,7 @@ export const SynthflowPayloadSchema = z
 
 /** Synthflow's docs name the header as a CGI variable (`HTTP_SYNTHFLOW_SIGNATURE`): on the wire it is `Synthflow-Signature`. */
 const HEADERS = ["synthflow-signature", "http_synthflow_signature"];
+const SIGNED_FIELD = ["call", "call_id"];
 
 export const synthflow: Source = {
   name: "synthflow",
@@ -34,17 +36,28 @@ export const synthflow: Source = {
     if (call && typeof call.call_id === "string" && typeof call.transcript === "string") return { kind: "call" };
     return unrecognized("synthflow", [["call.call_id", "call.call_id with call.transcript (a string)"]]);
   },
-  /** Base64 HMAC-SHA256 of the payload's `call.call_id` alone: Synthflow signs the call id, not the body. */
-  signature: {
+  /**
+   * Base64 HMAC-SHA256 of the payload's `call.call_id` alone: Synthflow signs the call id, not the body. The id is read
+   * from the raw bytes by one bounded pass, as JSON.parse would read it; the body is parsed only once it verified.
+   */
+  signature: signatureScheme({
+    name: "synthflow",
     description: "Synthflow-Signature: base64 HMAC-SHA256(key=secret, call.call_id); covers the call id only, not the body",
-    verify({ body, headers }, secret) {
+    headers: HEADERS,
+    signedField: SIGNED_FIELD,
+    checkHeaders(headers, secret) {
       const signature = HEADERS.map((name) => header(headers, name)).find(Boolean);
       if (!signature) return fail("missing_signature");
-      const callId = isObject(body.call) ? body.call.call_id : undefined;
-      if (typeof callId !== "string") return fail("malformed_signature");
-      return digestMatches(hmacSha256(secret, callId), signature, "base64") ? OK : fail("mismatch");
+      return {
+        ok: true,
+        body(rawBody) {
+          const callId = readStringAt(rawBody, SIGNED_FIELD, JSON_BODY_LIMITS.maxDepth);
+          if (callId === undefined) return fail("malformed_signature");
+          return digestMatches(hmacSha256(secret, callId), signature, "base64") ? OK : fail("mismatch");
+        },
+      };
     },
-  },
+  }),
   normalize(payload) {
     const { lead, call } = parseAs("synthflow", SynthflowPayloadSchema, payload);
     return {

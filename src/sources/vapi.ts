@@ -1,7 +1,7 @@
 // Vapi: the `end-of-call-report` server message; its other server messages (status updates, transcripts…) are acknowledged.
 import { z } from "zod";
 import { callSpan, duration, instant, isObject, parseAs, text, turnsAt, unrecognized, variables } from "./fields.js";
-import { checkTimestamp, DEFAULT_MAX_AGE_MS, digestMatches, fail, header, hmacSha256, OK, secretsMatch } from "./signatures.js";
+import { bodyDigest, checkTimestamp, DEFAULT_MAX_AGE_MS, fail, header, hmacSha256, OK, secretsMatch, signatureScheme } from "./signatures.js";
 import type { Source } from "./source.js";
 
 /** Ended reasons of a call that had its conversation and ended normally; busy, no answer, voicemail and errors did not. */
@@ -65,9 +65,13 @@ export const vapi: Source = {
    * Vapi sends the server secret as `X-Vapi-Secret` (or `Authorization: Bearer`, from a Bearer credential), or signs with
    * an HMAC credential: `x-signature` = hex HMAC-SHA256 of `{timestamp}.{body}`, `x-timestamp` beside it (its defaults).
    */
-  signature: {
+  signature: signatureScheme({
+    name: "vapi",
     description: "X-Vapi-Secret or Authorization: Bearer (the secret itself), or an HMAC credential: x-signature = hex HMAC-SHA256 of x-timestamp.body",
-    verify({ rawBody, headers }, secret, nowMs) {
+    headers: ["x-vapi-secret", "x-signature"],
+    // A Bearer token is also how API keys are sent: it names Vapi only when no platform's own header does.
+    sharedHeaders: ["authorization"],
+    checkHeaders(headers, secret, nowMs) {
       const signature = header(headers, "x-signature");
       if (signature) {
         const timestamp = header(headers, "x-timestamp");
@@ -76,14 +80,14 @@ export const vapi: Source = {
         const time = checkTimestamp(Number(timestamp) > 1e11 ? Number(timestamp) : Number(timestamp) * 1000, nowMs, DEFAULT_MAX_AGE_MS);
         if (!time.ok) return time;
         const digest = signature.replace(/^sha256=/i, "");
-        return digestMatches(hmacSha256(secret, `${timestamp}.`, rawBody), digest, "hex") ? OK : fail("mismatch");
+        return bodyDigest((rawBody) => hmacSha256(secret, `${timestamp}.`, rawBody), digest, "hex");
       }
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header(headers, "authorization") ?? "")?.[1];
       const presented = header(headers, "x-vapi-secret") ?? bearer;
       if (!presented) return fail("missing_signature");
       return secretsMatch(presented, secret) ? OK : fail("mismatch");
     },
-  },
+  }),
   normalize(payload) {
     const { message } = parseAs("vapi", VapiPayloadSchema, payload);
     const { artifact, call } = message;

@@ -278,3 +278,46 @@ describe("normalising a call", () => {
     expect(details.map((detail) => detail.path)).toContain(path);
   });
 });
+
+/**
+ * Each platform's payload with a duration no Date could span (and the end left out, so it would be computed from the
+ * start): `"duration": 9e15` used to throw a RangeError past the Date range, a 500 the platform would retry forever.
+ */
+const OUT_OF_RANGE_TIMES: [PlatformFixture, SourceName, (payload: Record<string, any>) => void][] = [
+  ["autocalls-post-call", "autocalls", (p) => ((p.duration = 9e15), delete p.finished_at)],
+  ["thoughtly-new-response", "thoughtly", (p) => ((p.call.duration_seconds = 9e15), delete p.call.ended_at)],
+  ["thoughtly-response", "thoughtly", (p) => ((p.duration_ms = 9e18), delete p.end_time)],
+  ["vapi-end-of-call-report", "vapi", (p) => ((p.message.durationSeconds = 9e15), delete p.message.endedAt, delete p.message.call.endedAt)],
+  ["retell-call_analyzed", "retell", (p) => ((p.call.duration_ms = 8.64e15), delete p.call.end_timestamp)],
+  ["retell-call_ended", "retell", (p) => ((p.call.start_timestamp = 9e15), (p.call.end_timestamp = -9e15))],
+  ["elevenlabs-post_call_transcription", "elevenlabs", (p) => ((p.data.metadata.call_duration_secs = 9e15), (p.event_timestamp = 9e15))],
+  ["elevenlabs-post_call_transcription", "elevenlabs", (p) => ((p.data.metadata.start_time_unix_secs = 9e15), (p.data.metadata.call_duration_secs = 1e300))],
+  ["bland-call", "bland", (p) => ((p.call_length = 9e15), delete p.end_at)],
+  ["synthflow-post-call", "synthflow", (p) => (p.call.duration = 9e15)],
+];
+
+describe("times no Date can hold", () => {
+  it.each(OUT_OF_RANGE_TIMES)("reads %s's as unknown, and the call is still read", (name, source, change) => {
+    const payload = fixture(name);
+    change(payload);
+    const call = sourceNamed(source).normalize(payload);
+    expect(call.duration_s === null || call.duration_s <= 8.64e12).toBe(true);
+    for (const at of [call.started_at, call.ended_at]) expect(at === null || !Number.isNaN(Date.parse(at))).toBe(true);
+    expect(call.turns.length).toBeGreaterThan(0);
+  });
+
+  it("keeps a long but possible duration, and leaves unknown an end past the last instant a Date holds", () => {
+    const payload = fixture("retell-call_analyzed");
+    // 8.64e15 ms is as long as a Date reaches from 1970: from 2026 the end is past it.
+    payload.call.duration_ms = 8.64e15;
+    delete payload.call.end_timestamp;
+    const call = sourceNamed("retell").normalize(payload);
+    expect(call).toMatchObject({ started_at: "2026-01-01T13:00:00.000Z", ended_at: null, duration_s: 8.64e12 });
+  });
+
+  it("reads a duration of 9e15 s as none", () => {
+    const payload = fixture("synthflow-post-call");
+    payload.call.duration = 9e15;
+    expect(sourceNamed("synthflow").normalize(payload)).toMatchObject({ duration_s: null, ended_at: null });
+  });
+});

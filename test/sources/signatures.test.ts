@@ -1,7 +1,8 @@
 // Each platform's signature checked the way the platform computes it: accepted when right; refused, naming the check,
 // for a wrong secret, a body changed by one byte, an old or future timestamp, a missing or malformed header.
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { sourceNamed, type SourceName } from "../../src/sources/index.js";
+import { inboundScheme, sourceNamed, type SignatureFailure, type SourceChoice, type SourceName } from "../../src/sources/index.js";
 import { fixtureText, type PlatformFixture } from "../fixtures/platforms.js";
 import { signAs, signAsVapiHmac, WHSEC } from "../support/platform-signing.js";
 
@@ -19,7 +20,7 @@ const PLATFORMS: [SourceName, PlatformFixture, string][] = [
 ];
 
 function verify(source: SourceName, body: string, headers: Record<string, string>, secret: string, nowMs = NOW) {
-  return sourceNamed(source).signature.verify({ rawBody: Buffer.from(body), headers, body: JSON.parse(body) }, secret, nowMs);
+  return sourceNamed(source).signature.verify({ rawBody: Buffer.from(body), headers }, secret, nowMs);
 }
 
 /** The body with one byte changed inside a string the platform's payload certainly has, keeping it valid JSON. */
@@ -109,5 +110,83 @@ describe("malformed signatures", () => {
     const body = fixtureText("synthflow-post-call");
     const signature = signAs("synthflow", body, "k", NOW)["synthflow-signature"]!;
     expect(verify("synthflow", body, { http_synthflow_signature: signature }, "k")).toEqual({ ok: true });
+  });
+});
+
+describe("Synthflow's call id, read from the raw bytes as JSON.parse reads it", () => {
+  const sign = (callId: string) => ({ "synthflow-signature": createHmac("sha256", "k").update(callId).digest("base64") });
+
+  it.each([
+    ["a repeated key (the last one wins)", '{"call": {"call_id": "first", "call_id": "last", "transcript": "bot: hi"}}', "last"],
+    ["an escaped key and value", '{"c\\u0061ll": {"call_id": "a\\"b\\u00e9", "transcript": "bot: hi"}}', 'a"bé'],
+    ["a call id elsewhere in the body first", '{"lead": {"call": {"call_id": "decoy"}}, "call": {"x": [{"call_id": "decoy"}], "call_id": "real"}}', "real"],
+  ])("verifies %s", (_name, body, callId) => {
+    expect(verify("synthflow", body, sign(callId), "k")).toEqual({ ok: true });
+  });
+
+  it.each([
+    ["a call id that is not a string", '{"call": {"call_id": 5}}'],
+    ["a call replaced by a later duplicate without one", '{"call": {"call_id": "x"}, "call": {"transcript": "bot: hi"}}'],
+    ["a body nested past the limit", `{"call": {"call_id": "x", "deep": ${"[".repeat(100)}${"]".repeat(100)}}}`],
+  ])("refuses %s as malformed", (_name, body) => {
+    expect(verify("synthflow", body, sign("x"), "k")).toEqual({ ok: false, failed: "malformed_signature" });
+  });
+});
+
+describe("which scheme a signed request is verified under", () => {
+  const retell = signAs("retell", "{}", "k", NOW);
+  const bland = signAs("bland", "{}", "k", NOW);
+  const synthflow = { "synthflow-signature": "c2ln" };
+
+  it.each<[string, SourceChoice, Record<string, string>, string[]]>([
+    ["a Retell signature on an auto profile", "auto", retell, ["retell"]],
+    ["a Standard Webhooks signature on an auto profile", "auto", signAs("autocalls", "{}", WHSEC, NOW), ["thoughtly", "autocalls"]],
+    ["a Bearer token alone on an auto profile (Vapi's credential)", "auto", { authorization: "Bearer s" }, ["vapi"]],
+    ["a Retell signature beside an API key", "auto", { ...retell, authorization: "Bearer dbr_live_key" }, ["retell"]],
+    ["no signature on a retell profile (its own check then says what is missing)", "retell", {}, ["retell"]],
+    ["a Synthflow signature on a synthflow profile", "synthflow", synthflow, ["synthflow"]],
+  ])("%s: the scheme its header names", (_name, choice, headers, sources) => {
+    const chosen = inboundScheme(choice, headers);
+    expect(chosen.ok && chosen.sources.map((source) => source.name)).toEqual(sources);
+  });
+
+  it.each<[string, SourceChoice, Record<string, string>, SignatureFailure, string]>([
+    ["two platforms' signature headers", "auto", { ...retell, ...bland }, "conflicting_signatures", "retell and bland"],
+    ["two platforms' signature headers on a bland profile", "bland", { ...retell, ...bland }, "conflicting_signatures", "retell and bland"],
+    ["another platform's signature than the profile's source", "bland", retell, "other_platform", "retell signature, but the profile's source is bland"],
+    ["a Synthflow signature on an auto profile", "auto", synthflow, "needs_explicit_source", "set `source: synthflow`"],
+    ["no platform's signature on an auto profile", "auto", { "content-type": "application/json" }, "missing_signature", "no platform's signature"],
+  ])("refuses %s", (_name, choice, headers, failed, message) => {
+    expect(inboundScheme(choice, headers)).toEqual({ ok: false, failed, message: expect.stringContaining(message) });
+  });
+
+  it("never verifies a captured Bland request re-sent as a Synthflow payload whose call id is that body", () => {
+    // The attack: Synthflow signs only the call id with HMAC-SHA256, Bland the whole body with the same secret. A
+    // Bland body of up to 200 bytes is a valid Synthflow call id, and the digest is the same in base64.
+    const secret = "one-secret-for-every-scheme";
+    const captured = '{"call_id":"c-1","completed":true,"transcripts":[{"id":1,"text":"Hi","user":"user"}]}';
+    const digest = createHmac("sha256", secret).update(captured).digest();
+    const forged = JSON.stringify({ status: "completed", call: { call_id: captured, status: "completed", transcript: "human: I'll pay anything." } });
+    const headers = { "synthflow-signature": digest.toString("base64") };
+    // Under Synthflow's own scheme the forgery would verify: that is why auto never uses it.
+    expect(sourceNamed("synthflow").signature.verify({ rawBody: Buffer.from(forged), headers }, secret, NOW)).toEqual({ ok: true });
+    expect(inboundScheme("auto", headers)).toMatchObject({ ok: false, failed: "needs_explicit_source" });
+    // Nor does the Bland header beside it help: two platforms' headers are refused, and Bland's digest covers the body.
+    expect(inboundScheme("auto", { ...headers, "x-webhook-signature": digest.toString("hex") })).toMatchObject({ ok: false, failed: "conflicting_signatures" });
+    expect(sourceNamed("bland").signature.verify({ rawBody: Buffer.from(forged), headers: { "x-webhook-signature": digest.toString("hex") } }, secret, NOW)).toEqual({
+      ok: false,
+      failed: "mismatch",
+    });
+  });
+});
+
+describe("what the headers alone refuse, before the body is read", () => {
+  it.each(PLATFORMS.filter(([source]) => source !== "vapi"))("%s: a missing header is refused without a body check", (source, _name, secret) => {
+    expect(sourceNamed(source).signature.checkHeaders({}, secret, NOW)).toEqual({ ok: false, failed: "missing_signature" });
+  });
+
+  it("a stale Retell timestamp is refused without a body check", () => {
+    const headers = signAs("retell", "{}", "k", NOW - 10 * MINUTE);
+    expect(sourceNamed("retell").signature.checkHeaders(headers, "k", NOW)).toEqual({ ok: false, failed: "stale_timestamp" });
   });
 });

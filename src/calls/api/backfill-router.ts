@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from "../../errors.js";
 import type { Extractor } from "../../extract/index.js";
 import type { PriceTable } from "../../llm/prices.js";
 import { parseBody } from "../../http/parse-body.js";
+import { storableId } from "../../http/storable-input.js";
 import type { VariableLimits } from "../../schema/index.js";
 import { backfillFilter, BackfillRequestSchema, dryRunBackfill, type BackfillReextractor } from "../backfill.js";
 import { iso } from "./call-view.js";
@@ -46,6 +47,7 @@ export function backfillView(backfill: BackfillRecord) {
 
 export function backfillRouter(deps: BackfillRouterDeps): Router {
   const router = Router();
+  router.param("id", storableId("backfill"));
 
   router.post("/profiles/:name/backfill", async (req, res) => {
     const profile = deps.config.current.profiles.get(req.params.name);

@@ -1,9 +1,13 @@
 // How a voice platform proves a POST /v1/calls is its own when the profile says so: the platform's signature on the
-// raw body (`inbound.secret`), or a token in the URL (`inbound.url_token`) for platforms that can do neither.
-import type { Request } from "express";
+// raw body (`inbound.secret`), or a token in the URL (`inbound.url_token`) for platforms that can do neither. Who sent
+// the request is settled before its body is parsed, shape-checked or measured: a sender that cannot prove it costs a
+// header check and the read of its bytes, and is a 401 whatever the body holds.
+import type { Request, Response } from "express";
 import { InvalidSignatureError } from "../../errors.js";
-import { UnauthorizedError } from "../../http/errors.js";
-import { secretsMatch, type Source } from "../../sources/index.js";
+import { unreadableMediaType, UnauthorizedError } from "../../http/errors.js";
+import { parseJsonBody, rawBodyReader } from "../../http/middleware/json-body.js";
+import { JSON_BODY_LIMITS, readStringAt } from "../../lib/json-scan.js";
+import { inboundScheme, secretsMatch, type HeaderCheck, type SignatureFailure, type SignatureScheme, type Source } from "../../sources/index.js";
 import type { PipelineConfig, Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 
@@ -39,16 +43,62 @@ export function checkUrlToken(profile: Profile, req: Request, authenticatedByKey
   }
 }
 
-/** The platform's signature on the raw body, when the profile has `inbound.secret`. */
-export function checkSignature(profile: Profile, source: Source, req: Request, nowMs: number): void {
-  const secret = profile.inbound?.secret;
-  if (secret === undefined) return;
-  const result = source.signature.verify(
-    { rawBody: req.rawBody ?? Buffer.alloc(0), headers: req.headers, body: req.body as Record<string, unknown> },
-    secret,
-    nowMs,
-  );
-  if (!result.ok) {
-    throw new InvalidSignatureError(result.failed, `The ${source.name} signature did not verify (${result.failed.replaceAll("_", " ")}); expected ${source.signature.description}`);
-  }
+const signatureError = (scheme: SignatureScheme, failed: SignatureFailure) =>
+  new InvalidSignatureError(failed, `The ${scheme.name} signature did not verify (${failed.replaceAll("_", " ")}); expected ${scheme.description}`);
+
+/** A self-authenticating request once proven: its parsed body, and (signed) the platforms whose payload it may be. */
+export interface ProvenRequest {
+  body: unknown;
+  /** Undefined for a URL token: any platform the profile's source allows. */
+  sources: readonly Source[] | undefined;
+}
+
+/**
+ * Reads a self-authenticating POST /v1/calls: the URL token and what the signature headers alone tell (which scheme,
+ * well-formed, within the time window) before the body is read; the digest over the raw bytes once they are; then the
+ * media type, the bounded scan and JSON.parse. Throws 401 for anything that does not prove the sender.
+ */
+export function inboundReader(maxBodyBytes: number): (req: Request, res: Response, profile: Profile, nowMs: number) => Promise<ProvenRequest> {
+  const readRaw = rawBodyReader(maxBodyBytes);
+  return async (req, res, profile, nowMs) => {
+    const { secret, urlToken } = profile.inbound ?? {};
+    // A reload between the API-key check and now took the profile's credentials away: nothing proves this request.
+    if (secret === undefined && urlToken === undefined) {
+      throw new UnauthorizedError(`Profile "${profile.name}" no longer authenticates its platform's requests: send an API key`);
+    }
+    checkUrlToken(profile, req, false);
+    if (profile.source !== "auto") res.locals.source = profile.source;
+
+    let scheme: SignatureScheme | undefined;
+    let sources: readonly Source[] | undefined;
+    let bodyCheck: Extract<HeaderCheck, { ok: true }>["body"];
+    if (secret !== undefined) {
+      const chosen = inboundScheme(profile.source, req.headers);
+      if (!chosen.ok) throw new InvalidSignatureError(chosen.failed, `${chosen.message} (profile "${profile.name}")`);
+      ({ scheme, sources } = chosen);
+      if (sources.length === 1) res.locals.source = sources[0]!.name;
+      const headers = scheme.checkHeaders(req.headers, secret, nowMs);
+      if (!headers.ok) throw signatureError(scheme, headers.failed);
+      bodyCheck = headers.body;
+    }
+
+    const raw = await readRaw(req, res);
+    if (scheme && bodyCheck) {
+      const checked = bodyCheck(raw);
+      if (!checked.ok) throw signatureError(scheme, checked.failed);
+    }
+    const unreadable = unreadableMediaType(req);
+    if (unreadable) throw unreadable;
+    const body = raw.length === 0 ? undefined : parseJsonBody(raw, req.headers["content-type"]);
+    if (scheme?.signedField) confirmSignedField(scheme, scheme.signedField, raw, body);
+    req.body = body;
+    return { body, sources };
+  };
+}
+
+/** The field a scheme signed instead of the body must be the one JSON.parse read: else the id stored is not the one signed. */
+function confirmSignedField(scheme: SignatureScheme, field: readonly string[], raw: Buffer, body: unknown): void {
+  let parsed: unknown = body;
+  for (const key of field) parsed = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>)[key] : undefined;
+  if (parsed !== readStringAt(raw, field, JSON_BODY_LIMITS.maxDepth)) throw signatureError(scheme, "mismatch");
 }

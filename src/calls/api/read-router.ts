@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { DeliveryOutbox } from "../../delivery/index.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { parseQuery } from "../../http/parse-query.js";
+import { storableId } from "../../http/storable-input.js";
 import { isInstant, type VariableLimits } from "../../schema/index.js";
 import { SOURCE_NAMES } from "../../sources/index.js";
 import { callSummaryView, describeCall } from "./call-view.js";
@@ -12,7 +13,7 @@ import { describeCaller } from "./caller-memory.js";
 import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 import { evalLineOf, extractedCalls, streamLines } from "./export.js";
-import { CALL_STATES } from "../fates.js";
+import { briefFates, CALL_STATES } from "../fates.js";
 import { readCursor, writeCursor } from "./list-cursor.js";
 import { toE164 } from "../../lib/phone.js";
 import type { AnswerSettings } from "../../configuration/profile-version.js";
@@ -107,14 +108,17 @@ export async function listCalls(store: CallStore, query: z.infer<typeof ListCall
   const rows = await store.list({ ...filters, after, limit: query.limit + 1 });
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
+  // The page's fates in one query: the list says why a CRM did not get a call without opening it.
+  const fates = await store.listFatesOf(page.map((call) => call.id));
   return {
-    calls: page.map(callSummaryView),
+    calls: page.map((call) => ({ ...callSummaryView(call), destinations: briefFates(fates.get(call.id) ?? []) })),
     next_cursor: rows.length > query.limit && last ? writeCursor(key, { created_at: last.created_at, id: last.id }, filters) : null,
   };
 }
 
 export function callsReadRouter(deps: CallsReadRouterDeps): Router {
   const router = Router();
+  router.param("id", storableId("call"));
 
   router.get("/calls", async (req, res) => {
     res.json(await listCalls(deps.store, parseQuery(ListCallsQuerySchema, req)));

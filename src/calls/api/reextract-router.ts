@@ -3,6 +3,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { parseBody } from "../../http/parse-body.js";
+import { storableId } from "../../http/storable-input.js";
 import type { ReextractOutcome, Reextractor } from "../reextract.js";
 
 export const ReextractBodySchema = z
@@ -19,7 +20,7 @@ export const ReextractBodySchema = z
   .strict();
 
 /** One variable's value before and after (null: the call never said, or the variable is new or gone); zod's shape of it. */
-type VariableChange = { before?: unknown; after?: unknown; changed: boolean };
+type VariableChange = { before?: unknown; after?: unknown; changed: boolean; corrected?: boolean; model?: unknown };
 
 /** The response body; exported so the OpenAPI document's schema is checked against it. */
 export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
@@ -34,14 +35,25 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
     held: outcome.held,
     changed: outcome.changed,
     variables: Object.fromEntries(
-      names.map((name): [string, VariableChange] => [name, { before: previous[name] ?? null, after: outcome.values[name] ?? null, changed: outcome.changed.includes(name) }]),
+      names.map((name): [string, VariableChange] => [
+        name,
+        {
+          before: previous[name] ?? null,
+          after: outcome.values[name] ?? null,
+          changed: outcome.changed.includes(name),
+          // A reviewer's correction the new extraction keeps: `after` is theirs, `model` what the model answers now.
+          ...(outcome.corrections.kept.includes(name) ? { corrected: true, model: outcome.model_values[name] ?? null } : {}),
+        },
+      ]),
     ),
+    corrections: outcome.corrections,
     usage: outcome.usage,
   };
 }
 
 export function reextractRouter(deps: { reextractor: Reextractor }): Router {
   const router = Router();
+  router.param("id", storableId("call"));
   router.post("/calls/:id/reextract", async (req, res) => {
     const body = parseBody(ReextractBodySchema, req.body);
     const outcome = await deps.reextractor.reextract(req.params.id, { dryRun: body.dry_run, redeliver: body.redeliver, trigger: "api" });

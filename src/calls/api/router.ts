@@ -1,22 +1,25 @@
 // HTTP API for calls: accept a voice platform's post-call payload, replay a failed extraction, decide on a call held
 // for review (reading them: read-router.ts).
 import { Router } from "express";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../../errors.js";
+import { ConflictError, InvalidRequestError, InvalidSignatureError, NotFoundError } from "../../errors.js";
 import type { Extractor } from "../../extract/index.js";
 import type { VariableLimits } from "../../schema/index.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
-import { recognizePayload, type SourceName } from "../../sources/index.js";
-import { checkSignature, checkUrlToken } from "./inbound.js";
+import { storableId } from "../../http/storable-input.js";
+import { recognizePayload, type Source, type SourceName } from "../../sources/index.js";
+import { checkUrlToken, inboundReader } from "./inbound.js";
 import { callExtractJob, callFacts, skipReason } from "../payload.js";
 import { customerE164 } from "../../lib/phone.js";
 import { parseReviewRequest, reviewDecision } from "../review.js";
+import { routingSkipReason } from "../routing-gate.js";
 import type { CallStore } from "../store/port.js";
 
 export interface CallsRouterDeps {
   store: CallStore;
   /** The configuration now (a reload replaces it). */
   config: ConfigSource;
-  limits: VariableLimits;
+  /** maxBodyBytes bounds what a platform's self-authenticating webhook may send, read here rather than by the app. */
+  limits: VariableLimits & { maxBodyBytes: number };
   /** Plans a call's prompt at the door, so one that can never fit the budget is a 400 rather than a stored failure. */
   extractor: Pick<Extractor, "plan">;
   /** Told when a call is accepted or replayed, so extraction starts now rather than at the next poll. */
@@ -38,6 +41,8 @@ function notInReview(id: string, state: string): ConflictError {
 
 export function callsRouter(deps: CallsRouterDeps): Router {
   const router = Router();
+  router.param("id", storableId("call"));
+  const readInbound = inboundReader(deps.limits.maxBodyBytes);
 
   router.post("/calls", async (req, res) => {
     const profileName = typeof req.query.profile === "string" ? req.query.profile : undefined;
@@ -49,22 +54,29 @@ export function callsRouter(deps: CallsRouterDeps): Router {
         [{ path: "profile", message: `must name a configured profile: ${known}` }],
       );
     }
-    checkUrlToken(profile, req, res.locals.client !== undefined);
-    if (req.body === null || typeof req.body !== "object" || Array.isArray(req.body)) {
+    let payload: unknown = req.body;
+    let among: readonly Source[] | undefined;
+    if (res.locals.selfAuthenticating) {
+      ({ body: payload, sources: among } = await readInbound(req, res, profile, Date.now()));
+    } else {
+      // The profile took a secret in a reload after the app let this request in by its API key: its signature is what counts.
+      if (profile.inbound?.secret !== undefined) throw new InvalidSignatureError("missing_signature", `Profile "${profile.name}" now requires its platform's signature`);
+      checkUrlToken(profile, req, res.locals.client !== undefined);
+    }
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
       throw new InvalidRequestError("The call payload must be a JSON object", [{ path: "", message: "expected an object" }]);
     }
-    const body = req.body as Record<string, unknown>;
-    const recognized = recognizePayload(body, profile.source);
+    const body = payload as Record<string, unknown>;
+    const recognized = recognizePayload(body, profile.source, among);
     const { source } = recognized;
     res.locals.source = source.name;
-    checkSignature(profile, source, req, Date.now());
     if (recognized.kind === "ignored") {
       deps.onReceived?.(source.name, "ignored");
       res.json({ ignored: true, reason: recognized.reason });
       return;
     }
     const call = source.normalize(body);
-    const reason = skipReason(call, profile);
+    const reason = skipReason(call, profile) ?? (await routingSkipReason(body, call, profile, source));
     // A call we will extract is checked now, as `POST /v1/extract` would check it, prompt budget included: a bad one is
     // a 400, never a stored failure. Planning a long call runs off the event loop.
     if (reason === undefined) await deps.extractor.plan(callExtractJob(call, profile, deps.limits));
@@ -106,7 +118,7 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     if (!profile && request.approve) {
       throw new ConflictError(`Profile "${call.profile}" is no longer configured: the call can be skipped, not delivered`, [], "profile_missing");
     }
-    const review = reviewDecision(request, { extraction: call.extraction, variables: profile?.variables ?? [], at: new Date() });
+    const review = reviewDecision(request, { extraction: call.extraction, variables: profile?.variables ?? [], at: new Date(), previous: call.reviewed });
     // The one conditional update decides a race: the loser is told the call is no longer in review.
     if (!(await deps.store.decideReview(call.id, review))) {
       const now = await deps.store.get(call.id);

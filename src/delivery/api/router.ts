@@ -4,11 +4,14 @@ import { Router } from "express";
 import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { parseQuery } from "../../http/parse-query.js";
+import { storableId } from "../../http/storable-input.js";
 import { createDeliveryDispatcher } from "../address-guard.js";
 import type { CompiledDestination } from "../compile-destinations.js";
 import { NotFoundError } from "../errors.js";
 import { destinationsHealth } from "../health.js";
 import { MAX_LIST_LIMIT, type DeliveryOutbox } from "../outbox/port.js";
+import type { VariableSpec } from "../../schema/index.js";
+import { samplePayload } from "../sample-payload.js";
 import { sendTestRequest } from "./test-request.js";
 import { DELIVERY_STATUSES } from "../types.js";
 
@@ -19,6 +22,9 @@ export const ListQuerySchema = z.object({
   call_id: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
 });
+
+/** "Make test request" query parameters: the profile whose variables the sample carries (default: a generic sales call). */
+export const TestQuerySchema = z.object({ profile: z.string().min(1).optional() }).strict();
 
 /** Mounted by the app under `/v1`. Errors are DebriefErrors for the app's error middleware to render. */
 export function deliveriesRouter(deps: {
@@ -32,8 +38,11 @@ export function deliveriesRouter(deps: {
   allowPrivate: boolean;
   /** The client for "Make test request"; the owner closes it at shutdown. Default: a new guarded one. */
   testDispatcher?: Dispatcher;
+  /** A profile's variables now (undefined: no such profile), for a test sample built from them. */
+  profileVariables?: (profile: string) => readonly VariableSpec[] | undefined;
 }): Router {
   const router = Router();
+  router.param("id", storableId("delivery"));
   const { destinations } = deps;
   const destinationsNow = typeof destinations === "function" ? destinations : () => destinations;
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
@@ -66,7 +75,10 @@ export function deliveriesRouter(deps: {
   router.post("/destinations/:name/test", async (req, res) => {
     const destination = destinationsNow().get(req.params.name);
     if (!destination) throw new NotFoundError(`No destination named "${req.params.name}" is configured.`);
-    res.json(await sendTestRequest(destination, { dispatcher: testDispatcher, allowPrivate: deps.allowPrivate }));
+    const { profile } = parseQuery(TestQuerySchema, req);
+    const variables = profile === undefined ? undefined : deps.profileVariables?.(profile);
+    if (profile !== undefined && variables === undefined) throw new NotFoundError(`No profile named "${profile}"`);
+    res.json(await sendTestRequest(destination, { dispatcher: testDispatcher, allowPrivate: deps.allowPrivate, payload: samplePayload(variables) }));
   });
 
   return router;
