@@ -2,7 +2,7 @@
 import express, { type Request, type Router } from "express";
 import type { Settings } from "../settings.js";
 import type { Extractor } from "../extract/index.js";
-import type { LocalModelStatus } from "../llm/index.js";
+import type { LlmReadiness, LocalModelStatus } from "../llm/index.js";
 import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
@@ -31,6 +31,8 @@ export interface AppDeps {
   stopping?: () => boolean;
   /** The local model's state for /readyz, when it is the provider. */
   localModel?: () => LocalModelStatus;
+  /** Whether an extraction can run now, and why not (GET /readyz's `llm`). */
+  llm?: () => LlmReadiness;
   /** Further /v1 routers (calls, deliveries) mounted by the server wiring, behind auth and rate limiting. */
   v1Routers?: Router[];
   /** Their paths in the OpenAPI document: each gets the registry (`registry.registerPath({...})`). */
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): App {
       stopping: deps.stopping ?? (() => false),
       llmConfigured: settings.llm.configured,
       localModel: deps.localModel,
+      llm: deps.llm,
     }),
   );
 
@@ -103,7 +106,7 @@ export function createApp(deps: AppDeps): App {
       ],
     }),
   );
-  app.use(consoleRouter({ dir: deps.consoleDir ?? defaultConsoleDir() }));
+  app.use(consoleRouter({ dir: deps.consoleDir ?? defaultConsoleDir(), auth }));
 
   // Limited and parsed only once authenticated: an anonymous client costs neither a counter nor a 2 MB JSON parse. A
   // platform's webhook is read by its route instead: its signature is checked on the raw bytes before they are parsed.

@@ -270,8 +270,15 @@ describe("the playground", () => {
 describe("with auth on", () => {
   it("asks for a key, refuses a wrong one, and signs in with a right one", async () => {
     const page = await newPage();
+    // Before anyone signed in, the console asks the API nothing: no 401 in the browser's console.
+    const refused: string[] = [];
+    page.on("response", (response) => {
+      if (response.status() === 401) refused.push(response.url());
+    });
     await page.goto(`${guarded.url}/console/`);
     await page.waitForURL(/\/console\/sign-in\?next=%2Fconsole%2F$/);
+    await page.getByLabel("API key").waitFor();
+    expect(refused).toEqual([]);
     await page.getByLabel("API key").fill("dbr_wrong_key_0000000000000000");
     await page.getByRole("button", { name: "Sign in" }).click();
     const refusal = page.getByRole("alert");

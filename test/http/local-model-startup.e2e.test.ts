@@ -51,7 +51,7 @@ describe("the local model's first start", { timeout: 60_000 }, () => {
     server.release();
     const ready = await waitForModel(debrief);
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: "ready", llm_configured: true, model: "ready" });
+    expect(ready.body).toEqual({ status: "ready", llm_configured: true, llm: { ready: true }, model: "ready" });
     expect(readdirSync(join(debrief.settings.cache.dataDir, "models"))).toEqual(["first-start.gguf"]);
     const res = await debrief.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -65,8 +65,12 @@ describe("the local model's first start", { timeout: 60_000 }, () => {
     expect(readiness.status).toBe(200);
     expect(readiness.body).toMatchObject({ status: "ready", llm_configured: true, model: "unavailable" });
     expect(readiness.body.reason).toContain("HTTP 404");
+    // Ready to take work (calls are stored and wait); the LLM itself is not, and says why.
+    expect(readiness.body.llm).toEqual({ ready: false, reason: expect.stringContaining("HTTP 404") });
 
     const res = await debrief.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
+    // A request that was never stored is not told that what arrived is kept.
+    expect(res.body.error.message).not.toContain("what arrived is kept");
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("local_model_unavailable");
     expect(res.body.error.message).toContain("HTTP 404");
@@ -88,7 +92,7 @@ describe("the local model's first start", { timeout: 60_000 }, () => {
     const debrief = await service({ DEBRIEF_LOCAL_MODEL: "off" });
     const readiness = await debrief.get("/readyz");
     expect(readiness.status).toBe(200);
-    expect(readiness.body).toEqual({ status: "ready", llm_configured: false });
+    expect(readiness.body).toEqual({ status: "ready", llm_configured: false, llm: { ready: false, reason: expect.stringContaining("OPENAI_API_KEY") } });
     const res = await debrief.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: VARIABLES });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("llm_not_configured");

@@ -85,7 +85,7 @@ describe("GET /openapi.json", () => {
     expect(codes("503")).toEqual(["llm_not_configured", "local_model_loading", "local_model_unavailable", "local_runtime_not_installed"]);
     expect(codes("400")).toContain("model_not_available");
     expect(responses["503"].headers["Retry-After"]).toBeDefined();
-    expect(Object.keys(doc.components.schemas.Readiness.properties)).toEqual(["status", "llm_configured", "model", "progress", "reason"]);
+    expect(Object.keys(doc.components.schemas.Readiness.properties)).toEqual(["status", "llm_configured", "llm", "model", "progress", "reason"]);
   });
 
   it("matches what the service answers, field for field", async () => {

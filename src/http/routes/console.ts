@@ -41,7 +41,15 @@ function secure(res: Response): void {
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
 }
 
-export function consoleRouter(options: { dir: string }): Router {
+/**
+ * The page says whether the API needs a key (`<meta name="debrief-auth">`), so a browser without one goes to sign-in
+ * at once instead of asking the API first and being refused: no 401 in its console before anyone signed in.
+ */
+function withAuthHint(html: string, auth: boolean): string {
+  return html.replace("</head>", `<meta name="debrief-auth" content="${auth ? "required" : "off"}"></head>`);
+}
+
+export function consoleRouter(options: { dir: string; auth: boolean }): Router {
   const router = Router();
   const indexFile = join(options.dir, "index.html");
   // Read on each page load (a small file, loaded once per visit): a build made while the service runs is served at once.
@@ -70,7 +78,7 @@ export function consoleRouter(options: { dir: string }): Router {
       return;
     }
     res.setHeader("Cache-Control", "no-cache");
-    res.type("html").send(await page());
+    res.type("html").send(withAuthHint(await page(), options.auth));
   });
   return router;
 }
