@@ -10,7 +10,7 @@ import { consecutiveFailuresByDestination } from "./delivery/index.js";
 import { ConfigError } from "./errors.js";
 import { Extractor, ExtractionSchema, type Extraction } from "./extract/index.js";
 import { createApp } from "./http/index.js";
-import { createLlm, LocalLlm, OpenAiLlm } from "./llm/index.js";
+import { createLlm, createLlmBudget, llmReadiness, loadPrices, LocalLlm, OpenAiLlm, PricesError, type PriceTable } from "./llm/index.js";
 import { terminalDownloadBar, type DownloadProgress } from "./llm/download-bar.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics/index.js";
@@ -48,14 +48,21 @@ export async function startService(settings: Settings, logger: Logger, options: 
   } else if (settings.llm.provider === "local") {
     logger.info({ model: settings.llm.model }, "no OPENAI_API_KEY or OPENAI_BASE_URL: extracting with the local model (DEBRIEF_LOCAL_MODEL)");
   }
-  if (settings.apiKeys.length === 0) {
+  // The configuration file's `keys:` switch auth on too (checked once the pipeline has loaded it, below).
+  if (settings.apiKeys.length === 0 && !settings.configFile) {
     logger.warn("DEBRIEF_API_KEYS is not set: API-key auth is OFF. Anyone who can reach this port can send and read call data.");
   } else if (settings.apiKeys.some((key) => key.length < MIN_API_KEY_LENGTH)) {
     logger.warn({ min_length: MIN_API_KEY_LENGTH }, "an API key in DEBRIEF_API_KEYS is short enough to guess; use long random keys");
   }
 
+  const prices = pricesOf(settings);
   const metrics = new Metrics();
-  const llm = createLlm(settings.llm, { observer: metrics.llmObserver, logger, onDownloadProgress: options.onDownloadProgress });
+  // Only an API server has account limits to share; it learns them from the server's headers even when none is set.
+  const budget =
+    settings.llm.provider === "openai"
+      ? await createLlmBudget({ limits: settings.llm.limits, redisUrl: settings.cache.redisUrl, logger, onWait: metrics.budgetWait })
+      : undefined;
+  const llm = createLlm(settings.llm, { observer: metrics.llmObserver, logger, onDownloadProgress: options.onDownloadProgress, budget });
   if (llm instanceof OpenAiLlm || llm instanceof LocalLlm) {
     metrics.observeLlmQueue(() => llm.pending);
     metrics.observeLlmInFlight(() => llm.active);
@@ -71,7 +78,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
     : undefined;
   // Tokenising, chunking and rendering delivery bodies grow with the input: they run on worker threads.
   const offload = createOffload();
-  const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver, planner: offload.plan });
+  const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver, planner: offload.plan, prices });
   // The post-call pipeline (accepted calls, deliveries) runs only with a configuration file.
   let pipeline: Pipeline | undefined;
   try {
@@ -92,7 +99,11 @@ export async function startService(settings: Settings, logger: Logger, options: 
   } catch (error) {
     await offload.close();
     if (llm instanceof LocalLlm) await llm.close();
+    await budget?.close();
     throw error;
+  }
+  if (settings.configFile && settings.apiKeys.length === 0 && (pipeline?.config.keys.length ?? 0) === 0) {
+    logger.warn("Neither DEBRIEF_API_KEYS nor the configuration file's keys hold a key: API-key auth is OFF. Anyone who can reach this port can send and read call data.");
   }
   const outbox = pipeline?.outbox;
   if (outbox) metrics.observeOutboxDepth(async () => (await outbox.counts()).pending);
@@ -106,9 +117,11 @@ export async function startService(settings: Settings, logger: Logger, options: 
     metrics,
     stopping: () => stopping,
     localModel: llm instanceof LocalLlm ? () => llm.status() : undefined,
+    llm: () => llmReadiness(llm),
     v1Routers: pipeline?.routers,
     apiDocs: pipeline?.apiDocs,
     selfAuthenticating: pipeline?.selfAuthenticating,
+    fileKeys: pipeline ? () => pipeline.config.keys : undefined,
     // A worker instance is probed and scraped, never sent API traffic.
     api: settings.role !== "worker",
     consoleDir: options.consoleDir,
@@ -138,7 +151,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
       port: typeof address === "object" && address ? address.port : settings.port,
       model: settings.llm.model,
       role: settings.role,
-      auth: settings.apiKeys.length > 0,
+      auth: settings.apiKeys.length > 0 || (pipeline?.config.keys.length ?? 0) > 0,
       rate_limit: settings.rateLimit.limit > 0 ? { limit: settings.rateLimit.limit, window_ms: settings.rateLimit.windowMs } : "off",
     },
     "debrief listening",
@@ -169,6 +182,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
         await cache?.close();
         await offload.close();
         if (llm instanceof LocalLlm) await llm.close();
+        await budget?.close();
       })();
       return closing;
     },
@@ -180,6 +194,16 @@ export function reloadOnSignal(service: Pick<Service, "reload">, logger: Logger)
   const report = service.reload();
   if (!report) logger.warn("SIGHUP: no DEBRIEF_CONFIG file to reload");
   return report;
+}
+
+/** The shipped price table with DEBRIEF_PRICES added; a bad file stops start-up, naming the setting. */
+function pricesOf(settings: Settings): PriceTable {
+  try {
+    return loadPrices(settings.llm.pricesFile);
+  } catch (error) {
+    if (error instanceof PricesError) throw new SettingsError(`Invalid settings:\n  DEBRIEF_PRICES: ${error.message}`);
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {
@@ -224,8 +248,22 @@ async function main(): Promise<void> {
       logger.error({ err: error }, "SIGHUP: configuration reload failed; the previous configuration keeps running");
     }
   });
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  // node-llama-cpp (the local model) loads signal-exit, which re-raises a signal when it sees no other listener for it:
+  // a `once` listener is gone by then, so the first SIGTERM killed the process before it shut down. Ours stays for the
+  // first signal; a second one is re-raised to its default action, and exits at once.
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    signalled = true;
+    stop(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -47,6 +47,37 @@ const bytes = (fallback: string) =>
       return size;
     });
 
+/** Requests and tokens per minute one LLM account allows for a model; absent: not limited by Debrief. */
+export interface ModelLimit {
+  rpm?: number;
+  tpm?: number;
+}
+
+/** Per model (`byModel`), and for every other model (`fallback`). */
+export interface LlmLimits {
+  byModel: Record<string, ModelLimit>;
+  fallback: ModelLimit;
+}
+
+/** "gpt-4o-mini=500rpm/200000tpm,*=60rpm" → per-model limits; undefined with the reason when it does not parse. */
+export function parseLlmLimits(value: string): { limits: LlmLimits } | { error: string } {
+  const limits: LlmLimits = { byModel: {}, fallback: {} };
+  for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+    const at = entry.lastIndexOf("=");
+    const model = entry.slice(0, at).trim();
+    if (at <= 0 || !model) return { error: `"${entry}" is not MODEL=LIMIT[/LIMIT] (e.g. gpt-4o-mini=500rpm/200000tpm)` };
+    const limit: ModelLimit = {};
+    for (const part of entry.slice(at + 1).split("/")) {
+      const match = /^\s*(\d+)\s*(rpm|tpm)\s*$/i.exec(part);
+      if (!match || Number(match[1]) <= 0) return { error: `"${part}" in "${entry}" is not a positive number of rpm or tpm (e.g. 500rpm)` };
+      limit[match[2]!.toLowerCase() as "rpm" | "tpm"] = Number(match[1]);
+    }
+    if (model === "*") limits.fallback = limit;
+    else limits.byModel[model] = limit;
+  }
+  return { limits };
+}
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const flag = (fallback: boolean) =>
   z
@@ -103,6 +134,8 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   DEBRIEF_MODEL: z.string().default("gpt-4o-mini"),
   DEBRIEF_STRUCTURED_OUTPUT: z.enum(["json_schema", "json_object"]).default("json_schema"),
+  /** A JSON price table (USD per 1M tokens by model) added to the shipped one: read once at start-up. */
+  DEBRIEF_PRICES: z.string().optional(),
   /** Prompt budget per LLM call; gpt-4o-mini has a 128k context, and we keep room for the answer. */
   DEBRIEF_MAX_INPUT_TOKENS: positiveInt(100_000),
   /** Turns repeated at the start of each chunk, so a value split across the boundary is still seen whole. */
@@ -111,6 +144,22 @@ const EnvSchema = z.object({
   DEBRIEF_LLM_TIMEOUT: duration("60s"),
   /** Retries of one LLM call after 429, 5xx, connection errors and timeouts. */
   DEBRIEF_LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  /** One budget for every instance sharing DEBRIEF_REDIS_URL: requests and tokens per minute, for every model. */
+  DEBRIEF_LLM_RPM: z.coerce.number().int().positive().optional(),
+  DEBRIEF_LLM_TPM: z.coerce.number().int().positive().optional(),
+  /** Per model, over DEBRIEF_LLM_RPM / DEBRIEF_LLM_TPM: "gpt-4o-mini=500rpm/200000tpm,*=60rpm". */
+  DEBRIEF_LLM_LIMITS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      const parsed = parseLlmLimits(value);
+      if ("error" in parsed) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.error });
+        return z.NEVER;
+      }
+      return parsed.limits;
+    }),
   /** Repair rounds after an answer that is not valid JSON or breaks the schema. */
   DEBRIEF_REPAIR_ATTEMPTS: z.coerce.number().int().min(0).max(5).default(1),
   /** Token log-probabilities (per-value confidence): auto asks and copes with a server that refuses; on: a refusal is an error. */
@@ -215,6 +264,10 @@ export interface Settings {
     schemaInPrompt: "always" | "never";
     /** Present with provider "local". */
     local?: LocalModelSettings;
+    /** DEBRIEF_PRICES: a price file whose models are added to the shipped table (src/llm/prices.ts). */
+    pricesFile: string | undefined;
+    /** DEBRIEF_LLM_RPM / _TPM / _LIMITS: the budget shared through DEBRIEF_REDIS_URL (empty: only what the server says). */
+    limits: LlmLimits;
   };
   limits: { maxBodyBytes: number; maxVariables: number; maxDescriptionChars: number };
   cache: {
@@ -287,6 +340,17 @@ export function environment(): Record<string, string | undefined> {
   return process.env;
 }
 
+/** DEBRIEF_LLM_LIMITS per model; DEBRIEF_LLM_RPM / _TPM for every model it does not name (its `*` wins over them). */
+function llmLimitsOf(e: z.infer<typeof EnvSchema>): LlmLimits {
+  const fallback: ModelLimit = {
+    ...(e.DEBRIEF_LLM_RPM ? { rpm: e.DEBRIEF_LLM_RPM } : {}),
+    ...(e.DEBRIEF_LLM_TPM ? { tpm: e.DEBRIEF_LLM_TPM } : {}),
+  };
+  const limits = e.DEBRIEF_LLM_LIMITS;
+  if (!limits) return { byModel: {}, fallback };
+  return { byModel: limits.byModel, fallback: { ...fallback, ...limits.fallback } };
+}
+
 /** Parses the environment into Settings; an empty value counts as unset. Throws SettingsError naming each bad variable. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
@@ -349,6 +413,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
         structuredOutput: local ? "json_schema" : e.DEBRIEF_STRUCTURED_OUTPUT,
       }),
       ...(local ? { local } : {}),
+      pricesFile: e.DEBRIEF_PRICES,
+      limits: llmLimitsOf(e),
     },
     limits: {
       maxBodyBytes: e.DEBRIEF_MAX_BODY,

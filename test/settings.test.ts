@@ -128,3 +128,24 @@ describe("DEBRIEF_LOGPROBS", () => {
     expect(() => loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LOGPROBS: "yes" })).toThrow(/DEBRIEF_LOGPROBS/);
   });
 });
+
+describe("DEBRIEF_LLM_RPM, DEBRIEF_LLM_TPM and DEBRIEF_LLM_LIMITS", () => {
+  it("has no limits unless one is set", () => {
+    expect(loadSettings({ OPENAI_API_KEY: "k" }).llm.limits).toEqual({ byModel: {}, fallback: {} });
+  });
+
+  it("limits every model with RPM and TPM, and each model DEBRIEF_LLM_LIMITS names with its own", () => {
+    const settings = loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LLM_RPM: "60", DEBRIEF_LLM_TPM: "90000", DEBRIEF_LLM_LIMITS: "gpt-4o=500rpm/200000tpm" });
+    expect(settings.llm.limits).toEqual({ byModel: { "gpt-4o": { rpm: 500, tpm: 200_000 } }, fallback: { rpm: 60, tpm: 90_000 } });
+  });
+
+  it("lets DEBRIEF_LLM_LIMITS's * stand for every other model", () => {
+    expect(loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LLM_RPM: "60", DEBRIEF_LLM_LIMITS: "*=30rpm" }).llm.limits.fallback).toEqual({ rpm: 30 });
+  });
+
+  it("stops start-up naming the setting when a limit does not parse", () => {
+    expect(() => loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LLM_LIMITS: "gpt-4o=fast" })).toThrow(SettingsError);
+    expect(() => loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LLM_LIMITS: "gpt-4o=fast" })).toThrow(/DEBRIEF_LLM_LIMITS: "fast" in "gpt-4o=fast"/);
+    expect(() => loadSettings({ OPENAI_API_KEY: "k", DEBRIEF_LLM_RPM: "-3" })).toThrow(/DEBRIEF_LLM_RPM/);
+  });
+});

@@ -5,6 +5,7 @@ import type { Extractor, ExtractResult } from "../extract/index.js";
 import type { VariableLimits } from "../schema/index.js";
 import { sourceNamed, type NormalizedCall, type Source } from "../sources/index.js";
 import type { LoopPacer } from "../lib/loop-pacer.js";
+import type { LlmPriority } from "../llm/index.js";
 import type { Profile } from "../configuration/config-file.js";
 import { callExtractJob, enrichPayload, type DeliveryEvent, type EnrichInput } from "./payload.js";
 import { profileVersion } from "../configuration/profile-version.js";
@@ -53,12 +54,12 @@ export async function extractCall(
   call: CallRecord,
   profile: Profile,
   deps: CallExtractionDeps,
-  options: { pacer?: Pick<LoopPacer, "next"> } = {},
+  options: { pacer?: Pick<LoopPacer, "next">; priority?: LlmPriority } = {},
 ): Promise<ExtractedCall> {
   const source = sourceNamed(call.source);
   const normalized = source.normalize(call.payload as Record<string, unknown>);
   const job = callExtractJob(normalized, profile, deps.limits);
-  const result = await deps.extractor.extract(job, options);
+  const result = await deps.extractor.extract(job, { ...options, profile: profile.name });
   const { review, ...held } = holdOf(result, profile, call.reviewed);
   const extraction: CallExtraction = {
     extracted_variables: result.extracted_variables,

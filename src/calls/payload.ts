@@ -84,7 +84,8 @@ export interface EnrichInput {
   source: Source;
   call: NormalizedCall;
   extractedVariables: Record<string, unknown>;
-  meta: { model: string; prompt_version: string; extracted_at: string; cached: boolean };
+  /** `cost_usd` is absent from extractions stored before costs were kept. */
+  meta: { model: string; prompt_version: string; extracted_at: string; cached: boolean; cost_usd?: number | null };
   event: DeliveryEvent;
   /** The values of the extraction that was current before (a re-extraction's delivery); null when there was none. */
   previousValues?: Record<string, unknown> | null;
@@ -123,6 +124,7 @@ export function enrichPayload(
       prompt_version: meta.prompt_version,
       extracted_at: meta.extracted_at,
       cached: meta.cached,
+      cost_usd: meta.cost_usd ?? null,
       source: source.name,
       external_id: call.external_id ?? callId,
       call: profile.includeRecording ? { ...facts, recording_url: recordingUrl } : facts,

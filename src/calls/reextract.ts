@@ -123,7 +123,7 @@ export class CallReextractor implements Reextractor {
     // What the receivers were sent: the values with a reviewer's corrections, when the call was reviewed.
     const previous = reviewedValues(call.extraction, call.reviewed);
 
-    const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps);
+    const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps, { priority: options.trigger === "backfill" ? "backfill" : "single" });
     const values = reviewedValues(extracted.extraction, call.reviewed);
     const conflicting = new Set(extracted.conflicts.map((conflict) => conflict.path));
     const usage = extracted.extraction.meta.usage as { prompt_tokens: number; completion_tokens: number } | undefined;
@@ -190,7 +190,7 @@ export class CallReextractor implements Reextractor {
       result: { extracted_variables: current.extracted_variables, meta: current.meta as ExtractedCall["result"]["meta"] },
       extraction: {
         ...current,
-        meta: { ...current.meta, cached: true, attempts: 0, llm_calls: 0, usage: { prompt_tokens: 0, completion_tokens: 0 } },
+        meta: { ...current.meta, cached: true, attempts: 0, llm_calls: 0, usage: { prompt_tokens: 0, completion_tokens: 0 }, cost_usd: 0 },
       },
       hold: false,
       conflicts: [],

@@ -5,7 +5,9 @@ import { z } from "zod";
 import { canonicalHash } from "../lib/canonical-hash.js";
 import { InvalidRequestError, LlmNotConfiguredError } from "../errors.js";
 import type { Settings } from "../settings.js";
-import type { ChatMessage, Llm, Usage } from "../llm/index.js";
+import type { ChatMessage, Llm, LlmPriority, Usage } from "../llm/index.js";
+// The price table alone: the LLM layer's index would load the local model's runtime.
+import { extractionCostUsd, SHIPPED_PRICES, type PriceTable } from "../llm/prices.js";
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
 import { boundedCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
@@ -50,6 +52,8 @@ export interface ExtractResult {
     chunks: number;
     llm_calls: number;
     usage: Usage;
+    /** What `usage` cost in USD (0 on a cache hit), by the model asked for; null when the price table does not know it. */
+    cost_usd: number | null;
     /** On a cache hit: what the original extraction cost. */
     original_usage?: Usage;
     ungrounded?: number;
@@ -70,7 +74,17 @@ export interface ExtractionCache {
 
 export interface ExtractorObserver {
   /** `cache`: "bypass" when the request asked not to read the cache (options.cache false), or there is none. */
-  onExtraction?(event: { chunks: number; attempts: number; usage: Usage; cached: boolean; cache: "hit" | "miss" | "bypass" }): void;
+  onExtraction?(event: {
+    chunks: number;
+    attempts: number;
+    usage: Usage;
+    cached: boolean;
+    cache: "hit" | "miss" | "bypass";
+    /** The model asked for, and the profile the call ran under (`_extract` for POST /v1/extract). */
+    model: string;
+    profile: string;
+    cost_usd: number | null;
+  }): void;
 }
 
 /** Plans a call that does not fit the budget in bytes (tokeniser, chunking): on a worker thread in the service. */
@@ -83,7 +97,12 @@ export interface ExtractorDeps {
   observer?: ExtractorObserver;
   /** Default: plan on the calling thread (the eval harness, unit tests). */
   planner?: Planner;
+  /** What `meta.cost_usd` is priced from. Default: the shipped table. */
+  prices?: PriceTable;
 }
+
+/** The profile label of extractions that ran under no profile (POST /v1/extract). */
+export const NO_PROFILE = "_extract";
 
 const SCHEMA_NAME = "call_extraction";
 const planInline: Planner = async (input) => planCalls(input);
@@ -101,6 +120,11 @@ export class Extractor {
 
   constructor(deps: ExtractorDeps) {
     this.#deps = deps;
+  }
+
+  /** The price table extractions are priced from (DEBRIEF_PRICES added to the shipped one). */
+  get prices(): PriceTable {
+    return this.#deps.prices ?? SHIPPED_PRICES;
   }
 
   /** `meta.prompt_version`: the templates' version, and where the variable descriptions go. */
@@ -162,18 +186,33 @@ export class Extractor {
   /**
    * With `pacer` (the post-call pipeline's background extractions), each LLM request is built, and each answer
    * validated, in its own turn of the event loop, so HTTP requests are served in between. `signal`: the caller no
-   * longer waits (the client left); the LLM work is given up unless another caller shares it.
+   * longer waits (the client left); the LLM work is given up unless another caller shares it. `profile`: the name the
+   * metrics count its tokens and cost under.
    */
-  async extract(job: ExtractJob, options: { pacer?: Pick<LoopPacer, "next">; signal?: AbortSignal } = {}): Promise<ExtractResult> {
+  async extract(
+    job: ExtractJob,
+    options: { pacer?: Pick<LoopPacer, "next">; signal?: AbortSignal; profile?: string; priority?: LlmPriority } = {},
+  ): Promise<ExtractResult> {
     if (!this.#deps.settings.configured) throw new LlmNotConfiguredError();
     const started = performance.now();
     const { cache, observer } = this.#deps;
     const { value, cached } = cache
-      ? await cache.getOrCompute(this.cacheKey(job), (signal) => this.#run(job, options.pacer, signal), { read: job.options.cache, signal: options.signal })
-      : { value: await this.#run(job, options.pacer, options.signal), cached: false };
+      ? await cache.getOrCompute(this.cacheKey(job), (signal) => this.#run(job, options, signal), { read: job.options.cache, signal: options.signal })
+      : { value: await this.#run(job, options, options.signal), cached: false };
     const usage = cached ? { prompt_tokens: 0, completion_tokens: 0 } : value.usage;
     const lookup = !cache || !job.options.cache ? "bypass" : cached ? "hit" : "miss";
-    observer?.onExtraction?.({ chunks: value.chunks, attempts: value.attempts, usage, cached, cache: lookup });
+    // Every LLM call of a chunked extraction runs on the same model: its summed usage prices it whole.
+    const cost = extractionCostUsd(value.model, usage, this.prices);
+    observer?.onExtraction?.({
+      chunks: value.chunks,
+      attempts: value.attempts,
+      usage,
+      cached,
+      cache: lookup,
+      model: value.model,
+      profile: options.profile ?? NO_PROFILE,
+      cost_usd: cost,
+    });
     return {
       extracted_variables: value.extracted_variables,
       ...(value.evidence ? { evidence: value.evidence } : {}),
@@ -187,6 +226,7 @@ export class Extractor {
         chunks: value.chunks,
         llm_calls: cached ? 0 : value.llm_calls,
         usage,
+        cost_usd: cost,
         ...(cached ? { original_usage: value.usage } : {}),
         ...(value.ungrounded !== undefined ? { ungrounded: value.ungrounded } : {}),
         latency_ms: Math.round(performance.now() - started),
@@ -195,9 +235,14 @@ export class Extractor {
     };
   }
 
-  async #run(job: ExtractJob, pacer: Pick<LoopPacer, "next"> | undefined, signal: AbortSignal | undefined): Promise<Extraction> {
+  async #run(
+    job: ExtractJob,
+    { pacer, profile, priority }: { pacer?: Pick<LoopPacer, "next">; profile?: string; priority?: LlmPriority },
+    signal: AbortSignal | undefined,
+  ): Promise<Extraction> {
     const { settings } = this.#deps;
-    const llm = pacer ? paced(this.#deps.llm, pacer) : this.#deps.llm;
+    const traffic = trafficOf(this.#deps.llm, { profile, priority });
+    const llm = pacer ? paced(traffic, pacer) : traffic;
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
     const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
@@ -362,6 +407,7 @@ function judgeValues(merged: MergedAnswer, results: readonly StructuredResult[])
     if (answers.some((result) => result.coerced.includes(name))) addFlag(flags, name, "coerced");
   }
   for (const name of merged.disagreements) addFlag(flags, name, "chunks_disagree");
+  for (const path of results.flatMap((result) => result.invalidFormat ?? [])) addFlag(flags, path, "invalid_format");
   return { ...(results.some((result) => result.confidence) ? { confidence } : {}), flags };
 }
 
@@ -379,6 +425,15 @@ function settleFromFinalPass(judged: Judged, final: StructuredResult): void {
 }
 
 /** The LLM, each request sent and each answer taken up in its own turn. */
+/** Every request of one extraction carries its profile and priority, for the shared LLM budget. */
+function trafficOf(llm: Llm, traffic: { profile?: string; priority?: LlmPriority }): Llm {
+  if (!traffic.profile && !traffic.priority) return llm;
+  return {
+    complete: (request) => llm.complete({ ...request, ...traffic }),
+    ...(llm.promptBudget ? { promptBudget: () => llm.promptBudget!() } : {}),
+  };
+}
+
 function paced(llm: Llm, pacer: Pick<LoopPacer, "next">): Llm {
   return {
     async complete(request) {

@@ -7,6 +7,7 @@ import type { Settings } from "../settings.js";
 import type { Logger } from "../logger.js";
 import { parseRetryAfterMs } from "../lib/retry-after.js";
 import type { TokenCounter } from "../transcript/index.js";
+import { observedFromHeaders, type BudgetTicket, type LlmBudget, type LlmPriority } from "./budget.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -23,6 +24,10 @@ export interface CompletionRequest {
   responseFormat: ResponseFormat;
   /** Aborted when nobody waits for the answer any more (the client left): the call is given up and its slot freed. */
   signal?: AbortSignal;
+  /** Who waits first when the shared LLM budget is short. Default: live. */
+  priority?: LlmPriority;
+  /** The profile the call runs under: its recent answers' length is the estimate a request reserves. */
+  profile?: string;
 }
 
 export interface Usage {
@@ -82,6 +87,49 @@ interface RetryPolicy {
 }
 
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429]);
+
+/** What a request reserves for its answer until its profile has answered this often: then their recent p95. */
+const DEFAULT_ANSWER_TOKENS = 1_000;
+const ANSWER_SAMPLES = 50;
+const MIN_ANSWER_SAMPLES = 5;
+
+/** The recent answers' length per profile (or model): the p95 is what a request reserves for its answer. */
+class AnswerLengths {
+  readonly #samples = new Map<string, number[]>();
+
+  add(key: string, tokens: number): void {
+    const samples = this.#samples.get(key) ?? [];
+    samples.push(tokens);
+    if (samples.length > ANSWER_SAMPLES) samples.shift();
+    this.#samples.set(key, samples);
+  }
+
+  p95(key: string): number {
+    const samples = this.#samples.get(key);
+    if (!samples || samples.length < MIN_ANSWER_SAMPLES) return DEFAULT_ANSWER_TOKENS;
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
+  }
+}
+
+/**
+ * The prompt's tokens, about 4 characters each (the messages, and the schema the server adds to the prompt): a
+ * reservation, corrected by the answer's `usage`, so counting exactly is not worth a tokenizer pass here.
+ */
+function promptTokensOf(request: CompletionRequest): number {
+  const chars = request.messages.reduce((sum, message) => sum + message.content.length, 0);
+  return Math.ceil((chars + schemaChars(request.responseFormat)) / 4);
+}
+
+/** Measured once per schema object: the extractor compiles one per distinct variable set and sends it on every call. */
+const schemaLengths = new WeakMap<object, number>();
+function schemaChars(format: ResponseFormat): number {
+  if (format.type !== "json_schema") return 0;
+  const schema = format.json_schema.schema;
+  let length = schemaLengths.get(schema);
+  if (length === undefined) schemaLengths.set(schema, (length = JSON.stringify(schema).length));
+  return length;
+}
 
 /** OpenAI's own `retry-after-ms` first, then the standard header. */
 function retryAfterMs(headers: Headers | undefined): number | undefined {
@@ -158,8 +206,13 @@ export class OpenAiLlm implements Llm {
   readonly #logger: Logger | undefined;
   /** Models this server answered only once asked without `logprobs` (auto mode): never asked for them again. */
   readonly #refusesLogprobs = new Set<string>();
+  readonly #budget: LlmBudget | undefined;
+  readonly #answers = new AnswerLengths();
 
-  constructor(settings: Settings["llm"], options: { observer?: LlmObserver; retry?: Partial<RetryPolicy>; logger?: Logger } = {}) {
+  constructor(
+    settings: Settings["llm"],
+    options: { observer?: LlmObserver; retry?: Partial<RetryPolicy>; logger?: Logger; budget?: LlmBudget } = {},
+  ) {
     // Retries are ours, not the SDK's: the SDK waits out any Retry-After, however long.
     this.#client = new OpenAI({
       apiKey: settings.apiKey ?? "not-needed",
@@ -173,6 +226,7 @@ export class OpenAiLlm implements Llm {
     this.#endpoint = describeEndpoint(settings.baseURL);
     this.#logprobs = settings.logprobs;
     this.#logger = options.logger;
+    this.#budget = options.budget;
   }
 
   /** Requests waiting for a concurrency slot (for metrics). */
@@ -185,30 +239,55 @@ export class OpenAiLlm implements Llm {
     return this.#limit.activeCount;
   }
 
-  complete(request: CompletionRequest): Promise<Completion> {
-    return this.#limit(() => this.#completeWithRetries(request));
+  async complete(request: CompletionRequest): Promise<Completion> {
+    // The budget is waited for before a concurrency slot is taken: a backfill waiting for it holds no slot.
+    const ticket = await this.#reserve(request);
+    return this.#limit(() => this.#completeWithRetries(request, ticket));
   }
 
-  async #completeWithRetries(request: CompletionRequest): Promise<Completion> {
+  /** The shared budget's share for one HTTP request: the prompt's tokens and the profile's usual answer. */
+  async #reserve(request: CompletionRequest): Promise<BudgetTicket | undefined> {
+    if (!this.#budget) return undefined;
+    const tokens = promptTokensOf(request) + this.#answers.p95(request.profile ?? request.model);
+    try {
+      return await this.#budget.acquire({ model: request.model, tokens, priority: request.priority ?? "live", signal: request.signal });
+    } catch (error) {
+      // Given up while waiting for the budget: the same error as while waiting for the answer.
+      if (request.signal?.aborted) throw new RequestCancelledError({ cause: error });
+      throw error;
+    }
+  }
+
+  async #completeWithRetries(request: CompletionRequest, reserved: BudgetTicket | undefined): Promise<Completion> {
+    let ticket = reserved;
     let logprobs = this.#logprobs !== "off" && !this.#refusesLogprobs.has(request.model);
     let refused: APIError | undefined;
     let requests = 0;
     for (let attempt = 0; ; attempt += 1) {
+      // Each HTTP request is one of the budget's requests: a retry reserves again.
+      ticket ??= await this.#reserve(request);
       const started = performance.now();
       requests += 1;
       try {
-        const response = await this.#client.chat.completions.create(
-          {
-            model: request.model,
-            messages: request.messages,
-            response_format: request.responseFormat,
-            // Reasoning models accept only their default temperature; every other model answers deterministically.
-            ...(/^(o\d|gpt-5)/.test(request.model) ? {} : { temperature: 0 }),
-            ...(logprobs ? { logprobs: true } : {}),
-          },
-          { signal: request.signal },
-        );
+        const { data: response, response: http } = await this.#client.chat.completions
+          .create(
+            {
+              model: request.model,
+              messages: request.messages,
+              response_format: request.responseFormat,
+              // Reasoning models accept only their default temperature; every other model answers deterministically.
+              ...(/^(o\d|gpt-5)/.test(request.model) ? {} : { temperature: 0 }),
+              ...(logprobs ? { logprobs: true } : {}),
+            },
+            { signal: request.signal },
+          )
+          .withResponse();
         this.#observer.onAttempt?.("ok", performance.now() - started);
+        const used = (response.usage?.prompt_tokens ?? 0) + (response.usage?.completion_tokens ?? 0);
+        ticket?.settle(used);
+        ticket = undefined;
+        if (response.usage) this.#answers.add(request.profile ?? request.model, response.usage.completion_tokens);
+        this.#budget?.learn(request.model, observedFromHeaders(http.headers));
         if (refused) this.#rememberRefusal(request.model, refused);
         const choice = response.choices[0];
         const tokens = logprobs ? tokenLogprobs(choice?.logprobs?.content) : undefined;
@@ -224,6 +303,10 @@ export class OpenAiLlm implements Llm {
           ...(tokens ? { logprobs: tokens } : {}),
         };
       } catch (error) {
+        // A refused or failed request used no tokens; what the server says of its limits lowers the shared budget.
+        ticket?.settle(0);
+        ticket = undefined;
+        if (error instanceof APIError) this.#learnFromRefusal(request.model, error);
         if (request.signal?.aborted) {
           this.#observer.onAttempt?.("cancelled", performance.now() - started);
           throw new RequestCancelledError({ cause: error });
@@ -255,6 +338,18 @@ export class OpenAiLlm implements Llm {
         if (request.signal?.aborted) throw new RequestCancelledError();
       }
     }
+  }
+
+  /**
+   * A 429 holds every instance's requests to the model for its Retry-After (1 s without one). A longer one than this
+   * client waits out is not shared: its callers get the error and the hint at once, as they always did, rather than
+   * every request waiting that long for the budget.
+   */
+  #learnFromRefusal(model: string, error: APIError): void {
+    if (!this.#budget) return;
+    const headers = error.headers as Headers | undefined;
+    const hinted = error.status === 429 ? (retryAfterMs(headers) ?? 1_000) : undefined;
+    this.#budget.learn(model, observedFromHeaders(headers, hinted !== undefined && hinted <= this.#retry.maxRetryAfterMs ? hinted : undefined));
   }
 
   #rememberRefusal(model: string, error: APIError): void {

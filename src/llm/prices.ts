@@ -1,5 +1,5 @@
-// The one price table (USD per 1M tokens by model) and what calls cost: the eval harness's reports and the service's
-// backfill estimates both price from it. The harness adds to it with --prices FILE.
+// The one price table (USD per 1M tokens by model) and what calls cost: the eval harness's reports, the service's
+// backfill estimates and each extraction's cost_usd all price from it. DEBRIEF_PRICES (the harness: --prices) adds to it.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { Usage } from "./client.js";
@@ -40,8 +40,6 @@ export const SHIPPED_PRICES: PriceTable = PriceTableSchema.parse({
 });
 
 export class PricesError extends Error {}
-
-
 
 function readPriceFile(path: string): PriceTable {
   let json: unknown;
@@ -87,4 +85,15 @@ export function costOf(calls: readonly { model: string; usage: Usage }[], table:
     return sum + (usage.prompt_tokens * price.prompt + usage.completion_tokens * price.completion) / 1_000_000;
   }, 0);
   return { cost_usd: cost };
+}
+
+/** USD amounts as shown to users: 6 decimals, so sums of tiny per-call costs do not show float noise. */
+export function roundUsd(amount: number): number {
+  return Math.round(amount * 1_000_000) / 1_000_000;
+}
+
+/** What one extraction's tokens cost on `model` (the name Debrief asked for), rounded; null when the table has no price. */
+export function extractionCostUsd(model: string, usage: Usage, table: PriceTable): number | null {
+  const { cost_usd: cost } = costOf([{ model, usage }], table);
+  return cost === null ? null : roundUsd(cost);
 }

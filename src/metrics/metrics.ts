@@ -1,7 +1,7 @@
 // Prometheus metrics of one service instance, in a Registry of its own so that several services can share a process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ExtractorObserver } from "../extract/index.js";
-import type { LlmObserver } from "../llm/index.js";
+import type { LlmObserver, LlmPriority } from "../llm/index.js";
 
 type LlmOutcome = Parameters<NonNullable<LlmObserver["onAttempt"]>>[0];
 
@@ -10,6 +10,8 @@ const HTTP_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 const LLM_SECONDS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120];
 const DELIVERY_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const CHUNKS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
+/** From a refill's few milliseconds to a backfill waiting out a minute's budget. */
+const BUDGET_WAIT_SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
 export interface MetricsOptions {
   /** Default process metrics (CPU, memory, event loop, GC); off only where a test wants a short exposition. */
@@ -23,7 +25,9 @@ export class Metrics {
   readonly #httpDuration: Histogram<"method" | "route" | "status">;
   readonly #llmRequests: Counter<"outcome">;
   readonly #llmDuration: Histogram<"outcome">;
-  readonly #tokens: Counter<"type">;
+  readonly #tokens: Counter<"type" | "profile" | "model">;
+  readonly #cost: Counter<"profile" | "model">;
+  readonly #budgetWait: Histogram<"priority">;
   readonly #cacheLookups: Counter<"result">;
   readonly #repairRounds: Counter;
   readonly #chunks: Histogram;
@@ -70,8 +74,21 @@ export class Metrics {
     });
     this.#tokens = new Counter({
       name: "debrief_llm_tokens_total",
-      help: "Tokens the LLM reported, by type (prompt or completion). Cache hits cost none.",
-      labelNames: ["type"],
+      help: "Tokens the LLM reported, by type (prompt or completion), profile (_extract: POST /v1/extract) and model asked for. Cache hits cost none.",
+      labelNames: ["type", "profile", "model"],
+      registers,
+    });
+    this.#cost = new Counter({
+      name: "debrief_llm_cost_usd_total",
+      help: "What extractions cost in USD from the price table (DEBRIEF_PRICES), by profile and model; models it has no price for are not counted.",
+      labelNames: ["profile", "model"],
+      registers,
+    });
+    this.#budgetWait = new Histogram({
+      name: "debrief_llm_budget_wait_seconds",
+      help: "Time LLM requests waited for the shared request and token budget (DEBRIEF_LLM_RPM/TPM/LIMITS, or what the server said), by priority (live, single, backfill).",
+      labelNames: ["priority"],
+      buckets: BUDGET_WAIT_SECONDS,
       registers,
     });
     this.#cacheLookups = new Counter({
@@ -207,12 +224,18 @@ export class Metrics {
     },
   };
 
+  /** One LLM request that waited for the shared budget. */
+  readonly budgetWait = (priority: LlmPriority, seconds: number): void => {
+    this.#budgetWait.observe({ priority }, seconds);
+  };
+
   /** Hand to the Extractor. */
   readonly extractorObserver: ExtractorObserver = {
-    onExtraction: ({ chunks, attempts, usage, cached, cache }) => {
+    onExtraction: ({ chunks, attempts, usage, cached, cache, profile, model, cost_usd: cost }) => {
       if (cache !== "bypass") this.#cacheLookups.inc({ result: cache });
-      this.#tokens.inc({ type: "prompt" }, usage.prompt_tokens);
-      this.#tokens.inc({ type: "completion" }, usage.completion_tokens);
+      this.#tokens.inc({ type: "prompt", profile, model }, usage.prompt_tokens);
+      this.#tokens.inc({ type: "completion", profile, model }, usage.completion_tokens);
+      if (cost !== null) this.#cost.inc({ profile, model }, cost);
       // A hit reports the original extraction's attempts and chunks: that work was not done now.
       if (cached) return;
       this.#repairRounds.inc(Math.max(0, attempts - 1));

@@ -14,10 +14,11 @@ import {
 import type { Extractor } from "../extract/index.js";
 import type { ApiDocs } from "../http/openapi.js";
 import type { Logger } from "../logger.js";
-import { SHIPPED_PRICES } from "../llm/prices.js";
 import { callsApiDocs } from "../calls/api/docs/calls.js";
 import { backfillApiDocs } from "../calls/api/docs/backfills.js";
 import { backfillRouter } from "../calls/api/backfill-router.js";
+import { profilesApiDocs } from "../calls/api/docs/profiles.js";
+import { profilesRouter } from "../calls/api/profiles-router.js";
 import { profileVersion } from "../configuration/profile-version.js";
 import { syncFates } from "../calls/fate-sync.js";
 import type { PipelineConfig } from "../configuration/config-file.js";
@@ -98,6 +99,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     env,
     limits: settings.limits,
     allowPrivate: settings.allowPrivateDestinations,
+    apiKeys: settings.apiKeys,
     answers: extractor,
     logger: logger.child({ module: "config" }),
   });
@@ -211,7 +213,9 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     "post-call pipeline started",
   );
   // The routers are mounted under /v1, behind the app's API-key check and rate limiter when those are on.
-  const guards = { auth: settings.apiKeys.length > 0, rateLimited: settings.rateLimit.limit > 0 };
+  // Keys in DEBRIEF_API_KEYS or the file's `keys:` switch authentication on.
+  const authOn = settings.apiKeys.length > 0 || config.current.keys.length > 0;
+  const guards = { auth: authOn, rateLimited: settings.rateLimit.limit > 0 };
 
   return {
     get config() {
@@ -221,7 +225,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     store,
     outbox,
     reextractor,
-    selfAuthenticating: selfAuthenticating(config, settings.apiKeys.length > 0),
+    selfAuthenticating: selfAuthenticating(config, authOn),
     routers: serves
       ? [
           callsRouter({
@@ -236,13 +240,19 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
           callsReadRouter({ store, outbox, config, extractor, limits: settings.limits }),
           reextractRouter({ reextractor }),
           reloadRouter({ reload }),
+          profilesRouter({
+            store,
+            config,
+            profileVersion: (profile) => profileVersion(profile, extractor),
+            effectiveModel: (model) => extractor.effectiveModel(model),
+          }),
           backfillRouter({
             store,
             config,
             limits: settings.limits,
             extractor,
             reextractor,
-            prices: SHIPPED_PRICES,
+            prices: extractor.prices,
             profileVersion: (profile) => profileVersion(profile, extractor),
             onStarted: () => signals.notify("calls"),
           }),
@@ -253,10 +263,11 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             destinations: () => config.current.destinations,
             allowPrivate: settings.allowPrivateDestinations,
             testDispatcher,
+            profileVariables: (profile) => config.current.profiles.get(profile)?.variables,
           }),
         ]
       : [],
-    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), deliveriesApiDocs(guards)] : [],
+    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), profilesApiDocs(guards), deliveriesApiDocs(guards)] : [],
     async close(deadlineMs) {
       clearInterval(pruning);
       clearInterval(sweeping);

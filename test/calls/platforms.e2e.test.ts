@@ -130,6 +130,7 @@ describe("each platform's post-call webhook", () => {
       prompt_version: expect.any(String),
       extracted_at: expect.any(String),
       cached: false,
+      cost_usd: expect.any(Number),
       source: "autocalls",
       external_id: "12345",
       call: {

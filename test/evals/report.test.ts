@@ -47,7 +47,7 @@ function answered(
     extracted_variables: values,
     ...(confidence ? { confidence } : {}),
     review: { needed: false, fields: {} },
-    meta: { model, prompt_version: "extract-1+test", cached: false, attempts: 1, chunks: 1, llm_calls: 1, usage, latency_ms, extracted_at: "2026-06-12T00:00:00Z" },
+    meta: { model, prompt_version: "extract-1+test", cached: false, attempts: 1, chunks: 1, llm_calls: 1, usage, cost_usd: null, latency_ms, extracted_at: "2026-06-12T00:00:00Z" },
   };
 }
 

@@ -23,7 +23,7 @@ function result(values: Record<string, unknown>, model = "gpt-4o-mini"): Extract
   return {
     extracted_variables: values,
     review: { needed: false, fields: {} },
-    meta: { model, prompt_version: "p", cached: false, attempts: 1, chunks: 1, llm_calls: 1, usage: { prompt_tokens: 1, completion_tokens: 1 }, latency_ms: 1, extracted_at: "" },
+    meta: { model, prompt_version: "p", cached: false, attempts: 1, chunks: 1, llm_calls: 1, usage: { prompt_tokens: 1, completion_tokens: 1 }, cost_usd: null, latency_ms: 1, extracted_at: "" },
   };
 }
 

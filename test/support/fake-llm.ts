@@ -44,6 +44,14 @@ export interface FakeLlm {
    * a model without log-probabilities.
    */
   logprobs: "give" | "omit" | "refuse";
+  /**
+   * An account limit as OpenAI enforces it: `rpm` requests a minute, replenished continuously (a bucket of `rpm` that
+   * refills at rpm/60 a second), over it a 429 with `retry-after`; with `headers`, every answer carries
+   * `x-ratelimit-limit-requests`, `x-ratelimit-remaining-requests` and `x-ratelimit-reset-requests`.
+   */
+  rateLimit: { rpm: number; headers?: boolean } | undefined;
+  /** Requests refused with 429 by `rateLimit`. */
+  refused: number;
   close(): Promise<void>;
 }
 
@@ -121,6 +129,32 @@ export function answerFor(request: RecordedRequest, values: Record<string, unkno
   return { values: { ...all, ...values }, ...(evidence || asksForEvidence(request) ? { evidence: { ...all, ...evidence } } : {}) };
 }
 
+/** The account's bucket of requests, refilled continuously; a new `rateLimit` object starts a full one. */
+const buckets = new WeakMap<object, { level: number; at: number }>();
+
+/** Takes one request from the account's bucket; refused when it holds less than one. */
+function admit(state: FakeLlm): { admitted: boolean; retryAfterMs: number; headers: Record<string, string> } {
+  const limit = state.rateLimit;
+  if (!limit) return { admitted: true, retryAfterMs: 0, headers: {} };
+  const now = Date.now();
+  const perMs = limit.rpm / 60_000;
+  const bucket = buckets.get(limit) ?? { level: limit.rpm, at: now };
+  bucket.level = Math.min(limit.rpm, bucket.level + (now - bucket.at) * perMs);
+  bucket.at = now;
+  buckets.set(limit, bucket);
+  const admitted = bucket.level >= 1;
+  if (admitted) bucket.level -= 1;
+  const untilOne = Math.ceil(Math.max(0, 1 - bucket.level) / perMs);
+  const headers: Record<string, string> = limit.headers
+    ? {
+        "x-ratelimit-limit-requests": String(limit.rpm),
+        "x-ratelimit-remaining-requests": String(Math.floor(bucket.level)),
+        "x-ratelimit-reset-requests": `${Math.ceil(((limit.rpm - bucket.level) / perMs) / 1000)}s`,
+      }
+    : {};
+  return { admitted, retryAfterMs: Math.max(untilOne, 1), headers };
+}
+
 export async function startFakeLlm(script: Script = () => ({ json: { values: {} } })): Promise<FakeLlm> {
   const requests: RecordedRequest[] = [];
   const hanging = new Set<import("node:http").ServerResponse>();
@@ -129,6 +163,8 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
     requests,
     script,
     logprobs: "omit",
+    rateLimit: undefined,
+    refused: 0,
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
@@ -143,6 +179,14 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
       return;
     }
     const request: RecordedRequest = { body: JSON.parse(Buffer.concat(chunks).toString("utf8")), headers: req.headers };
+    const limited = admit(state);
+    if (!limited.admitted) {
+      state.refused += 1;
+      res
+        .writeHead(429, { "content-type": "application/json", "retry-after": String(Math.ceil(limited.retryAfterMs / 1000)), ...limited.headers })
+        .end(JSON.stringify({ error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }));
+      return;
+    }
     const index = requests.push(request) - 1;
     if (request.body.logprobs === true && state.logprobs === "refuse") {
       res.writeHead(400, { "content-type": "application/json" }).end(
@@ -172,7 +216,7 @@ export async function startFakeLlm(script: Script = () => ({ json: { values: {} 
         ? { content: scriptTokens(content, "tokens" in reply ? reply.tokens : undefined).map((token) => ({ ...token, top_logprobs: [] })), refusal: null }
         : null;
     const usage = "json" in reply && reply.usage ? reply.usage : { prompt_tokens: 100, completion_tokens: 20 };
-    res.writeHead(200, { "content-type": "application/json" }).end(
+    res.writeHead(200, { "content-type": "application/json", ...limited.headers }).end(
       JSON.stringify({
         id: `chatcmpl-${index}`,
         object: "chat.completion",
