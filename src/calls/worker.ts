@@ -47,6 +47,9 @@ export interface CallWorkerOptions {
   backfills?: { reextractor: BackfillReextractor };
 }
 
+/** An idle worker looks for backfill items every this many polls (10 s at the default interval), and at every wake-up. */
+const BACKFILL_IDLE_POLLS = 10;
+
 /** In-flight keys of backfill items (live calls are keyed by their call id). */
 const BACKFILL_KEY = "backfill:";
 
@@ -63,6 +66,11 @@ export class CallWorker {
   readonly #loop: PollingWorker;
   /** The last claim was cut short by free slots: due work may be waiting for one, so a finished call polls again. */
   #full = false;
+  /**
+   * Idle polls since a backfill claim found nothing. A backfill starting anywhere wakes every worker, so an idle
+   * worker asks for backfill items only every BACKFILL_IDLE_POLLS polls (for items whose retry time came), not at each.
+   */
+  #pollsSinceEmptyBackfill: number | undefined;
 
   constructor(options: CallWorkerOptions) {
     // `??`, not a spread of defaults: an option passed as undefined (a setting left unset upstream) gets the default.
@@ -91,8 +99,9 @@ export class CallWorker {
     this.#loop.start();
   }
 
-  /** Look for due calls now (after an accept or a replay). */
+  /** Look for due calls now (after an accept or a replay), and for backfill items (a backfill started). */
   wake(): void {
+    this.#pollsSinceEmptyBackfill = undefined;
     this.#loop.wake();
   }
 
@@ -143,6 +152,7 @@ export class CallWorker {
   async #claimBackfillItems(room: number): Promise<void> {
     const { store, concurrency, leaseMs, backfills, config, clock, random, logger } = this.#options;
     if (!backfills) return;
+    if (this.#pollsSinceEmptyBackfill !== undefined && ++this.#pollsSinceEmptyBackfill < BACKFILL_IDLE_POLLS) return;
     const running = [...this.#inFlight.keys()].filter((key) => key.startsWith(BACKFILL_KEY)).length;
     const limit = Math.min(room, Math.max(1, concurrency - 1) - running);
     // Backfills' slots are taken: one of them finishing is what lets the next item start.
@@ -157,6 +167,7 @@ export class CallWorker {
     };
     const items = await store.claimBackfillItems(limit, leaseMs);
     this.#full = items.length >= limit;
+    this.#pollsSinceEmptyBackfill = items.length === 0 && running === 0 ? 0 : undefined;
     for (const item of items) {
       const key = `${BACKFILL_KEY}${item.backfill_id}:${item.call_id}`;
       if (this.#inFlight.has(key)) continue;

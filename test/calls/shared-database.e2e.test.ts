@@ -136,7 +136,11 @@ describe("instances sharing one PostgreSQL database", () => {
     await crm.waitForRequests(2, 10_000); // well under the worker's 60 s poll
     const call = await until(() => api.get(`/v1/calls/${accepted.body.call_id}`), (res) => res.body.state === "delivered");
     expect(call.body.destinations[0].deliveries[0]).toMatchObject({ status: "delivered", attempts: 2, run_attempts: 2 });
-    const listed = await api.get("/v1/calls?state=delivered&destination=crm_patient");
+    // The call's own view reads the outbox live; the list reads the state the delivery's fate writes just after.
+    const listed = await until(
+      () => api.get("/v1/calls?state=delivered&destination=crm_patient"),
+      (res) => res.body.calls.length > 0,
+    );
     expect(listed.body.calls.map((c: { call_id: string }) => c.call_id)).toEqual([accepted.body.call_id]);
   });
 

@@ -51,11 +51,15 @@ function transcriptOf(call: CallRecord): { speaker: "agent" | "customer"; text: 
  * (false: a re-extraction may answer differently), and its history, newest (the current one) first, each entry with the
  * variables whose value differs from the entry before it.
  */
+/** What an extraction cost in USD; null when its model has no price, or it was stored before costs were kept. */
+const costOf = (meta: Record<string, unknown>): number | null => (typeof meta.cost_usd === "number" ? meta.cost_usd : null);
+
 function extractionView(call: CallRecord, history: readonly ExtractionRecord[], currentVersion: string | null) {
   if (!call.extraction) return null;
   const version = call.extraction.profile_version ?? null;
   return {
     profile_version: version,
+    cost_usd: costOf(call.extraction.meta),
     current: version !== null && version === currentVersion,
     current_profile_version: currentVersion,
     history: history.slice(0, MAX_HISTORY_SHOWN).map((entry, index) => {
@@ -65,6 +69,7 @@ function extractionView(call: CallRecord, history: readonly ExtractionRecord[], 
         profile_version: entry.profile_version,
         trigger: entry.trigger,
         event: entry.event,
+        cost_usd: costOf(entry.extraction.meta),
         created_at: iso(entry.created_at)!,
         extracted_variables: entry.extraction.extracted_variables,
         // Against the entry before it; null for the first one.

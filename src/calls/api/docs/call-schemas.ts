@@ -140,6 +140,7 @@ const ExtractionHistoryEntrySchema = z.object({
   profile_version: z.string().nullable().describe("The profile's version it ran under; null for an extraction stored before versions existed"),
   trigger: z.enum(EXTRACTION_TRIGGERS).describe("live: the call arriving (or a replay); api: POST /v1/calls/{id}/reextract; backfill: a profile's backfill"),
   event: z.number().int().nullable().describe("The delivery event it was routed as (1: the first extraction); null when it was stored without being delivered"),
+  cost_usd: z.number().nullable().describe("What this extraction cost in USD (0 from the cache); null for a model without a price, or one stored before costs were kept"),
   created_at: z.string(),
   extracted_variables: z.record(z.unknown()),
   changed: z.array(z.string()).nullable().describe("The variables whose value differs from the entry before it (the next one in this list); null for the first"),
@@ -149,6 +150,7 @@ const ExtractionHistoryEntrySchema = z.object({
 const CallExtractionVersionSchema = z
   .object({
     profile_version: z.string().nullable().describe("The profile's version the current values ran under; null for calls extracted before versions existed"),
+    cost_usd: z.number().nullable().describe("What the current extraction cost in USD; null when its model has no price or it predates costs"),
     current: z.boolean().describe("That version is the profile's version now: a re-extraction would answer the same (and costs nothing)"),
     current_profile_version: z.string().nullable().describe("The profile's version now; null when the profile is no longer configured"),
     history: z

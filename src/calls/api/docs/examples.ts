@@ -67,6 +67,7 @@ export const DELIVERED_CALL: z.infer<typeof CallSchema> = {
   reviewed: null,
   extraction: {
     profile_version: "5d41c09e7a2b",
+    cost_usd: 0.000131,
     current: true,
     current_profile_version: "5d41c09e7a2b",
     history: [
@@ -75,10 +76,11 @@ export const DELIVERED_CALL: z.infer<typeof CallSchema> = {
         profile_version: "5d41c09e7a2b",
         trigger: "live",
         event: 1,
+        cost_usd: 0.000131,
         created_at: "2025-01-15T10:32:09.401Z",
         extracted_variables: { status: true, summary: "John booked a Pro plan demo for January 22.", plan: "pro", demo_date: "2025-01-22" },
         changed: null,
-        meta: { model: "gpt-4o-mini", prompt_version: "extract-1+1a2b3c4d", cached: false, usage: { prompt_tokens: 643, completion_tokens: 58 } },
+        meta: { model: "gpt-4o-mini", prompt_version: "extract-1+1a2b3c4d", cached: false, usage: { prompt_tokens: 643, completion_tokens: 58 }, cost_usd: 0.000131 },
       },
     ],
   },
