@@ -10,10 +10,12 @@ import type { Profile } from "../configuration/config-file.js";
 const MAX_AGENT_PROMPT_CHARS = 100_000;
 
 /** Why the profile does not extract this call (stored as `skipped` with this reason), or undefined to extract it. */
-export function skipReason(call: NormalizedCall, profile: Profile): string | undefined {
+export function skipReason(call: NormalizedCall, profile: Profile, source?: Pick<Source, "endedReasonField">): string | undefined {
   const { gates } = profile;
   if (profile.sendOnlyOnCompleted && !call.completed) {
-    return call.ended_reason ? `not_completed: call status is "${call.ended_reason}"` : "not_completed";
+    // In the platform's own words: a Vapi voicemail is `endedReason "voicemail"`, as its dashboard says.
+    if (!call.ended_reason) return "not_completed";
+    return source ? `not_completed: ${source.endedReasonField} is "${call.ended_reason}"` : `not_completed: call status is "${call.ended_reason}"`;
   }
   if (call.ended_reason !== null && gates.skipEndedReasons.includes(call.ended_reason)) return `ended_reason: "${call.ended_reason}" is in skip_ended_reasons`;
   if (gates.minDurationS !== undefined && call.duration_s !== null && call.duration_s < gates.minDurationS) {

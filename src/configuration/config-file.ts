@@ -5,10 +5,12 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { compileDestinations, configIssues, retryConfigSchema, retryPolicyFromConfig, substituteEnv, type CompiledDestination, type RetryPolicy } from "../delivery/index.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { REVIEW_FLAGS, type ReviewFlag } from "../extract/index.js";
-import { formatPath, isTimeZone, variablesSchema, type VariableLimits, type VariableSpec } from "../schema/index.js";
+import { DEFAULT_COUNTED_FLAGS, REVIEW_FLAGS, type ReviewFlag } from "../extract/index.js";
+import { formatPath, isTimeZone, variablesSchema, withPhoneRegion, type VariableLimits, type VariableSpec } from "../schema/index.js";
 import { SOURCE_NAMES, type SourceChoice } from "../sources/index.js";
 import { isPhoneRegion } from "../lib/phone.js";
+import type { ApiKey } from "../access/index.js";
+import { compileApiKeys } from "./api-keys.js";
 
 /** Retries of an extraction may come sooner and more often than a destination's: from 10 ms apart, up to 100 tries. */
 const RetrySchema = retryConfigSchema({ minDelayMs: 10, maxAttempts: 100 });
@@ -24,6 +26,8 @@ const ReviewSettingsSchema = z
     hold: z.boolean().default(false),
   })
   .strict();
+
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 
 function profileSchema(limits: VariableLimits) {
   return z
@@ -45,7 +49,13 @@ function profileSchema(limits: VariableLimits) {
       source: z.enum(["auto", ...SOURCE_NAMES]).default("auto"),
       /** How the platform proves a request is its own; values may be `${ENV_VAR}` references. */
       inbound: z
-        .object({ secret: z.string().min(1).optional(), url_token: z.string().min(1).optional() })
+        .object({
+          secret: z.string().min(1).optional(),
+          url_token: z.string().min(1).optional(),
+          /** Vapi's HMAC credential only (`source: vapi`): the header names chosen in Vapi's dashboard. */
+          signature_header: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
+          timestamp_header: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
+        })
         .strict()
         .refine((inbound) => inbound.secret !== undefined || inbound.url_token !== undefined, "needs a secret, a url_token, or both")
         .optional(),
@@ -73,6 +83,8 @@ const FileSchema = z
   .object({
     profiles: z.record(z.unknown()),
     destinations: z.unknown().optional(),
+    /** Named API keys with scopes and profiles; checked one by one in api-keys.ts. */
+    keys: z.unknown().optional(),
     /** How extraction of accepted calls is retried while the LLM is down. */
     extraction: z.object({ retry: RetrySchema.optional() }).strict().default({}),
   })
@@ -93,7 +105,7 @@ export interface Profile {
   evidence: boolean;
   source: SourceChoice;
   /** Set: requests to this profile authenticate themselves (signature or URL token), not with an API key. */
-  inbound?: { secret?: string; urlToken?: string };
+  inbound?: { secret?: string; urlToken?: string; signatureHeader?: string; timestampHeader?: string };
   gates: { minDurationS?: number; minCustomerTurns?: number; skipEndedReasons: string[] };
   /**
    * Which flags count (flags), where low_confidence starts (minConfidence; unset: the extraction request's default),
@@ -108,6 +120,8 @@ export interface PipelineConfig {
   profiles: Map<string, Profile>;
   destinations: Map<string, CompiledDestination>;
   extractionRetry: RetryPolicy;
+  /** The file's named API keys (DEBRIEF_API_KEYS keys are not among them). */
+  keys: ApiKey[];
 }
 
 /** Extraction retries: every 5 s at first, doubling to an hour, for about a day before a call is marked failed. */
@@ -127,6 +141,8 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 export interface CompileOptions {
   /** DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: http and private or loopback destination URLs are accepted. */
   allowPrivate?: boolean;
+  /** DEBRIEF_API_KEYS's keys by their SHA-256 (hex) and how to name them: a file key may not be one of them. */
+  environmentKeys?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -189,13 +205,22 @@ export function compilePipelineConfig(
     const at = ["profiles", name, "inbound"];
     const secret = profile.inbound?.secret === undefined ? undefined : substituteEnv(profile.inbound.secret, env, [...at, "secret"], issues);
     const urlToken = profile.inbound?.url_token === undefined ? undefined : substituteEnv(profile.inbound.url_token, env, [...at, "url_token"], issues);
+    for (const key of ["signature_header", "timestamp_header"] as const) {
+      if (profile.inbound?.[key] !== undefined && profile.source !== "vapi") {
+        issues.push({
+          path: formatPath([...at, key]),
+          message: "is taken only with source: vapi (Vapi's HMAC credential names its headers; every other platform's are fixed, and they say which platform signed)",
+        });
+      }
+    }
     if (urlToken !== undefined && urlToken.length < MIN_URL_TOKEN_LENGTH) {
       issues.push({ path: formatPath([...at, "url_token"]), message: `must be at least ${MIN_URL_TOKEN_LENGTH} characters (e.g. openssl rand -hex 24)` });
     }
     profiles.set(name, {
       name,
       systemPrompt: profile.system_prompt,
-      variables: profile.variables,
+      // A `format: phone` variable reads national numbers in the profile's region, as GET /v1/callers does.
+      variables: withPhoneRegion(profile.variables, profile.default_region),
       sendOnlyOnCompleted: profile.send_only_on_completed,
       includeRecording: profile.include_recording,
       destinations: profile.destinations.flatMap((destination) => destinations.get(destination) ?? []),
@@ -204,21 +229,27 @@ export function compilePipelineConfig(
       defaultRegion: profile.default_region,
       evidence: profile.evidence,
       source: profile.source,
-      ...(profile.inbound ? { inbound: { secret, urlToken } } : {}),
+      ...(profile.inbound
+        ? { inbound: { secret, urlToken, signatureHeader: profile.inbound.signature_header, timestampHeader: profile.inbound.timestamp_header } }
+        : {}),
       gates: { minDurationS: profile.min_duration_s, minCustomerTurns: profile.min_customer_turns, skipEndedReasons: profile.skip_ended_reasons ?? [] },
       review: {
         minConfidence: profile.review.min_confidence,
-        flags: profile.review.flags ?? [...REVIEW_FLAGS],
+        flags: profile.review.flags ?? [...DEFAULT_COUNTED_FLAGS],
         hold: profile.review.hold,
       },
       extract: profile.extract,
     });
   }
+  // Unknown profiles are judged against every profile the file names, valid or not: a broken profile is told once.
+  const profileNames = new Set(isObject(raw.profiles) ? Object.keys(raw.profiles) : []);
+  const keys = compileApiKeys(raw.keys, env, profileNames, issues, options.environmentKeys);
   if (issues.length > 0 || !file.success) throw new ConfigError(issues);
   return {
     profiles,
     destinations,
     extractionRetry: retryPolicyFromConfig({ ...DEFAULT_EXTRACTION_RETRY, ...file.data.extraction.retry }),
+    keys,
   };
 }
 

@@ -62,6 +62,7 @@ export const autocalls: Source = {
   recognize: (payload) => (hasTopLevelTranscript(payload) ? { kind: "call" } : unrecognized("autocalls", [["transcript", "transcript (a string or an array of turns)"]])),
   signature: standardWebhooks,
   normalize: (payload) => autocallsCall(parseAs("autocalls", AutocallsPayloadSchema, payload)),
+  endedReasonField: "Autocalls' status",
   recordingFields: [["recording_url"]],
   deliversAutocallsShape: (payload) => isObject(payload),
 };

@@ -68,6 +68,7 @@ export const bland: Source = {
       turns: spoken ? turnsAt(spoken, "transcripts") : turnsAt(call.concatenated_transcript, "concatenated_transcript"),
     };
   },
+  endedReasonField: "Bland's call_ended_by",
   recordingFields: [["recording_url"]],
   deliversAutocallsShape: () => false,
 };

@@ -94,6 +94,7 @@ export const elevenlabs: Source = {
     };
   },
   // The transcription webhook carries no recording; its audio comes in post_call_audio, which is not stored.
+  endedReasonField: "ElevenLabs' termination_reason",
   recordingFields: [],
   deliversAutocallsShape: () => false,
 };

@@ -83,6 +83,7 @@ export const retell: Source = {
         : turnsAt(call.transcript, "call.transcript"),
     };
   },
+  endedReasonField: "Retell's disconnection_reason",
   recordingFields: [
     ["call", "recording_url"],
     ["call", "recording_multi_channel_url"],

@@ -93,6 +93,8 @@ export interface Source {
   readonly signature: SignatureScheme;
   /** Only for a payload `recognize` called a call. Throws InvalidRequestError naming the offending field. */
   normalize(payload: Record<string, unknown>): NormalizedCall;
+  /** Where `ended_reason` comes from, in the platform's own words (`Vapi's endedReason`): what a skipped call's reason names. */
+  readonly endedReasonField: string;
   /** Paths of the platform's own recording fields, removed from deliveries when a profile sets include_recording: false. */
   readonly recordingFields: readonly (readonly string[])[];
   /**

@@ -74,6 +74,7 @@ export const synthflow: Source = {
       turns: turnsAt(call.transcript, "call.transcript"),
     };
   },
+  endedReasonField: "Synthflow's end_call_reason",
   recordingFields: [["call", "recording_url"]],
   deliversAutocallsShape: () => false,
 };

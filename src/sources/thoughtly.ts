@@ -120,6 +120,7 @@ export const thoughtly: Source = {
     if (isResponse(payload)) return responseCall(payload);
     return autocallsCall(parseAs("thoughtly", AutocallsPayloadSchema, payload));
   },
+  endedReasonField: "Thoughtly's status",
   recordingFields: [["recording_url"], ["call", "recording_url"]],
   deliversAutocallsShape: (payload) => !isEnvelope(payload) && !isResponse(payload),
 };

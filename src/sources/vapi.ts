@@ -108,6 +108,7 @@ export const vapi: Source = {
       turns: hasSpeech(messages) ? turnsAt(messages, "message.artifact.messages") : turnsAt(artifact?.transcript, "message.artifact.transcript"),
     };
   },
+  endedReasonField: "Vapi's endedReason",
   recordingFields: [
     ["message", "artifact", "recordingUrl"],
     ["message", "artifact", "stereoRecordingUrl"],

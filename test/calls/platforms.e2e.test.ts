@@ -243,6 +243,6 @@ describe("gates", () => {
     const payload = fixture("vapi-end-of-call-report");
     payload.message.endedReason = "customer-did-not-answer";
     const res = await service.post("/v1/calls?profile=calls", payload);
-    expect((await service.get(`/v1/calls/${res.body.call_id}`)).body).toMatchObject({ state: "skipped", reason: 'not_completed: call status is "customer-did-not-answer"' });
+    expect((await service.get(`/v1/calls/${res.body.call_id}`)).body).toMatchObject({ state: "skipped", reason: 'not_completed: Vapi\'s endedReason is "customer-did-not-answer"' });
   });
 });

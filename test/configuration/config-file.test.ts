@@ -216,4 +216,17 @@ describe("pipeline configuration", () => {
     expect(() => loadPipelineConfig(join(dir, "b.json"), env, limits)).toThrow(/b\.json: is not valid JSON/);
     expect(() => loadPipelineConfig(join(dir, "missing.json"), env, limits)).toThrow(/missing\.json: cannot be read/);
   });
+
+  it("takes a Vapi HMAC credential's own header names only on a source: vapi profile", () => {
+    const named = (source: string) => ({
+      ...valid,
+      profiles: { booking: { ...valid.profiles.booking, source, inbound: { secret: "s3cret", signature_header: "X-Clinic-Signature", timestamp_header: "X-Clinic-Time" } } },
+    });
+    expect(compilePipelineConfig(named("vapi"), env, limits).profiles.get("booking")!.inbound).toMatchObject({ signatureHeader: "X-Clinic-Signature", timestampHeader: "X-Clinic-Time" });
+    for (const source of ["auto", "retell"]) {
+      expect(() => compilePipelineConfig(named(source), env, limits)).toThrow(
+        expect.objectContaining({ issues: expect.arrayContaining([expect.objectContaining({ path: "profiles.booking.inbound.signature_header" })]) }),
+      );
+    }
+  });
 });

@@ -2,6 +2,7 @@
 // raw body (`inbound.secret`), or a token in the URL (`inbound.url_token`) for platforms that can do neither. Who sent
 // the request is settled before its body is parsed, shape-checked or measured: a sender that cannot prove it costs a
 // header check and the read of its bytes, and is a 401 whatever the body holds.
+import type { IncomingHttpHeaders } from "node:http";
 import type { Request, Response } from "express";
 import { InvalidSignatureError } from "../../errors.js";
 import { unreadableMediaType, UnauthorizedError } from "../../http/errors.js";
@@ -43,8 +44,30 @@ export function checkUrlToken(profile: Profile, req: Request, authenticatedByKey
   }
 }
 
-const signatureError = (scheme: SignatureScheme, failed: SignatureFailure) =>
-  new InvalidSignatureError(failed, `The ${scheme.name} signature did not verify (${failed.replaceAll("_", " ")}); expected ${scheme.description}`);
+const signatureError = (scheme: SignatureScheme, failed: SignatureFailure, hint = "") =>
+  new InvalidSignatureError(failed, `The ${scheme.name} signature did not verify (${failed.replaceAll("_", " ")}); expected ${scheme.description}${hint}`);
+
+/**
+ * Vapi's HMAC credential lets its owner name the signature and timestamp headers; a `source: vapi` profile that names
+ * them (inbound.signature_header, inbound.timestamp_header) has them read as Vapi's defaults. Only there: on any other
+ * profile a header's name says which scheme a request claims, and no configuration may blur that.
+ */
+function withVapiHeaderNames(headers: IncomingHttpHeaders, inbound: Profile["inbound"]): IncomingHttpHeaders {
+  const signatureHeader = inbound?.signatureHeader?.toLowerCase();
+  const timestampHeader = inbound?.timestampHeader?.toLowerCase();
+  if (signatureHeader === undefined && timestampHeader === undefined) return headers;
+  return {
+    ...headers,
+    ...(signatureHeader !== undefined && headers[signatureHeader] !== undefined ? { "x-signature": headers[signatureHeader] } : {}),
+    ...(timestampHeader !== undefined && headers[timestampHeader] !== undefined ? { "x-timestamp": headers[timestampHeader] } : {}),
+  };
+}
+
+/** Someone sent an API key where the platform's signature belongs: say this profile takes none. */
+const apiKeyHint = (req: Request, failed: string) =>
+  failed === "missing_signature" && req.headers["x-api-key"] !== undefined
+    ? ". API keys are not accepted on this profile: it requires its platform's signature (inbound.secret)"
+    : "";
 
 /** A self-authenticating request once proven: its parsed body, and (signed) the platforms whose payload it may be. */
 export interface ProvenRequest {
@@ -73,12 +96,13 @@ export function inboundReader(maxBodyBytes: number): (req: Request, res: Respons
     let sources: readonly Source[] | undefined;
     let bodyCheck: Extract<HeaderCheck, { ok: true }>["body"];
     if (secret !== undefined) {
-      const chosen = inboundScheme(profile.source, req.headers);
-      if (!chosen.ok) throw new InvalidSignatureError(chosen.failed, `${chosen.message} (profile "${profile.name}")`);
+      const signed = withVapiHeaderNames(req.headers, profile.inbound);
+      const chosen = inboundScheme(profile.source, signed);
+      if (!chosen.ok) throw new InvalidSignatureError(chosen.failed, `${chosen.message} (profile "${profile.name}")${apiKeyHint(req, chosen.failed)}`);
       ({ scheme, sources } = chosen);
       if (sources.length === 1) res.locals.source = sources[0]!.name;
-      const headers = scheme.checkHeaders(req.headers, secret, nowMs);
-      if (!headers.ok) throw signatureError(scheme, headers.failed);
+      const headers = scheme.checkHeaders(signed, secret, nowMs);
+      if (!headers.ok) throw signatureError(scheme, headers.failed, apiKeyHint(req, headers.failed));
       bodyCheck = headers.body;
     }
 

@@ -13,6 +13,7 @@ import { customerE164 } from "../../lib/phone.js";
 import { parseReviewRequest, reviewDecision } from "../review.js";
 import { routingSkipReason } from "../routing-gate.js";
 import type { CallStore } from "../store/port.js";
+import { callOfKeysProfiles } from "./profile-access.js";
 
 export interface CallsRouterDeps {
   store: CallStore;
@@ -42,6 +43,7 @@ function notInReview(id: string, state: string): ConflictError {
 export function callsRouter(deps: CallsRouterDeps): Router {
   const router = Router();
   router.param("id", storableId("call"));
+  router.param("id", callOfKeysProfiles(deps.store));
   const readInbound = inboundReader(deps.limits.maxBodyBytes);
 
   router.post("/calls", async (req, res) => {
@@ -76,7 +78,7 @@ export function callsRouter(deps: CallsRouterDeps): Router {
       return;
     }
     const call = source.normalize(body);
-    const reason = skipReason(call, profile) ?? (await routingSkipReason(body, call, profile, source));
+    const reason = skipReason(call, profile, source) ?? (await routingSkipReason(body, call, profile, source));
     // A call we will extract is checked now, as `POST /v1/extract` would check it, prompt budget included: a bad one is
     // a 400, never a stored failure. Planning a long call runs off the event loop.
     if (reason === undefined) await deps.extractor.plan(callExtractJob(call, profile, deps.limits));

@@ -10,13 +10,14 @@ import { startService, type Service } from "../../../src/server.js";
 import { fixtureText } from "../../fixtures/platforms.js";
 import { answerFor, startFakeLlm, type FakeLlm } from "../../support/fake-llm.js";
 import { captureLogs, type LogCapture } from "../../support/log-capture.js";
-import { signAs } from "../../support/platform-signing.js";
+import { signAs, signAsVapiHmac } from "../../support/platform-signing.js";
 import { startReceiver, type Receiver } from "../../support/receiver.js";
 
 const API_KEY = "dbr_live_inbound_auth_7c1e9a3b5d2f4e6a";
 const RETELL_KEY = "key_RetellCanary_4b8d2f6a1c3e";
 const URL_TOKEN = "TokenCanary-9f3e7a1c5b2d4e6f8a0c";
 const RETELL_BODY = fixtureText("retell-call_analyzed");
+const VAPI_SECRET = "vapi_hmac_ClinicCanary_5e2a8c1d";
 
 let llm: FakeLlm;
 let crm: Receiver;
@@ -49,6 +50,8 @@ beforeAll(async () => {
         signed: { source: "retell", inbound: { secret: "${RETELL_API_KEY}" }, destinations: ["crm"] },
         tokened: { inbound: { url_token: "${BLAND_URL_TOKEN}" }, destinations: ["crm"] },
         plain: { destinations: ["crm"] },
+        // Vapi's HMAC credential with header names chosen in its dashboard.
+        clinic: { source: "vapi", inbound: { secret: "${VAPI_SECRET}", signature_header: "X-Clinic-Signature", timestamp_header: "X-Clinic-Time" }, destinations: ["crm"] },
       },
       destinations: { crm: { url: crm.url } },
     }),
@@ -63,7 +66,7 @@ beforeAll(async () => {
     DEBRIEF_RATE_LIMIT: "40",
     DEBRIEF_DATA_DIR: join(dir, "data"),
   });
-  service = await startService(settings, logs.logger, { env: { RETELL_API_KEY: RETELL_KEY, BLAND_URL_TOKEN: URL_TOKEN }, pipelinePollIntervalMs: 50 });
+  service = await startService(settings, logs.logger, { env: { RETELL_API_KEY: RETELL_KEY, BLAND_URL_TOKEN: URL_TOKEN, VAPI_SECRET }, pipelinePollIntervalMs: 50 });
   url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
@@ -100,11 +103,30 @@ describe("a profile with inbound.secret", () => {
     expect((await post("/v1/calls?profile=signed", stale.body, stale.headers)).body.error.code).toBe("invalid_signature");
   });
 
+  it("tells a sender of an API key that this profile takes its platform's signature instead", async () => {
+    const { body } = retellCall("keyed-1");
+    const res = await post("/v1/calls?profile=signed", body, { "x-api-key": API_KEY });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toMatchObject({ code: "invalid_signature", message: expect.stringContaining("API keys are not accepted on this profile") });
+  });
+
   it("acknowledges the platform's other events only when signed", async () => {
     const started = fixtureText("retell-call_started");
     expect((await post("/v1/calls?profile=signed", started)).status).toBe(401);
     const res = await post("/v1/calls?profile=signed", started, signAs("retell", started, RETELL_KEY, Date.now()));
     expect(res).toMatchObject({ status: 200, body: { ignored: true } });
+  });
+});
+
+describe("a source: vapi profile naming its HMAC credential's headers", () => {
+  const vapiCall = () => fixtureText("vapi-end-of-call-report").replaceAll('"id": "', `"id": "named-${Math.random()}-`);
+
+  it("reads the signature and timestamp from the headers it names", async () => {
+    const body = vapiCall();
+    const { "x-signature": signature, "x-timestamp": timestamp } = signAsVapiHmac(body, VAPI_SECRET, Date.now());
+    expect((await post("/v1/calls?profile=clinic", body, { "x-clinic-signature": signature!, "x-clinic-time": timestamp! })).status).toBe(202);
+    const forged = signAsVapiHmac(body, "not-the-secret", Date.now());
+    expect((await post("/v1/calls?profile=clinic", body, { "x-clinic-signature": forged["x-signature"]!, "x-clinic-time": forged["x-timestamp"]! })).status).toBe(401);
   });
 });
 
