@@ -7,6 +7,7 @@ import { UNSCORED_VARIABLES, type DatasetItem } from "./dataset.js";
 import { costOf, type PriceTable } from "../src/llm/prices.js";
 import type { ItemRun } from "./run-items.js";
 import type { CallInfo, FieldResult, GroupStats, ItemResult, ModelResult, Report, VariableStats } from "./report-schema.js";
+import { isNested, scoreLeaves } from "./nested-score.js";
 import { scoreField, type ScoreOptions } from "./score.js";
 
 /** Written into every report, so a reader of the numbers has the meaning beside them. */
@@ -101,7 +102,21 @@ export function scoreItem(run: ItemRun, options: ScoreOptions): ItemResult {
   const confidence = result ? readConfidence(result) : undefined;
   const fields: FieldResult[] = item.job.variables
     .filter((spec) => spec.name in item.expected && !UNSCORED_VARIABLES.has(spec.name))
-    .map((spec): FieldResult => {
+    .flatMap((spec): FieldResult[] => {
+      if (!isNested(spec)) return [scoreFlat(spec)];
+      // One result per leaf, named by its path; `variable` lets the report count them per variable as well.
+      const value = result ? (predicted[spec.name] ?? null) : null;
+      return scoreLeaves(spec, item.expected[spec.name] ?? null, value, spec.name, options).map((leaf) => ({
+        name: leaf.path,
+        variable: spec.name,
+        type: leaf.type,
+        expected: (leaf.expected ?? null) as FieldResult["expected"],
+        predicted: (leaf.predicted ?? null) as FieldResult["predicted"],
+        outcome: result ? leaf.outcome : "failed",
+        ...(leaf.f1 === undefined || !result ? {} : { f1: leaf.f1 }),
+      }));
+    });
+  function scoreFlat(spec: (typeof item.job.variables)[number]): FieldResult {
       const expected = item.expected[spec.name] ?? null;
       if (!result) return { name: spec.name, type: spec.type, expected, predicted: null, outcome: "failed" };
       const value = predicted[spec.name] ?? null;
@@ -116,7 +131,7 @@ export function scoreItem(run: ItemRun, options: ScoreOptions): ItemResult {
         ...(score.f1 === undefined ? {} : { f1: score.f1 }),
         ...(sure === undefined ? {} : { confidence: sure }),
       };
-    });
+  }
   const correct = fields.filter((field) => field.outcome === "correct").length;
   const summary = predicted.summary;
   return {
@@ -195,6 +210,13 @@ export function buildModelResult(model: string, runs: readonly ItemRun[], input:
       byVariable.set(field.name, variable);
       variable.types.add(field.type);
       variable.counter.add(field);
+      // A nested value's leaf counts under its path and under its variable.
+      if (field.variable !== undefined && field.variable !== field.name) {
+        const whole = byVariable.get(field.variable) ?? { types: new Set<string>(), counter: new FieldCounter() };
+        byVariable.set(field.variable, whole);
+        whole.types.add("object");
+        whole.counter.add(field);
+      }
     }
   });
 

@@ -65,7 +65,10 @@ const PerThousandCalls = z.object({
 });
 
 export const FieldResultSchema = z.object({
+  /** The variable, or for a nested value the leaf's path (`order.items[].quantity`). */
   name: z.string(),
+  /** For a nested value's leaf: the variable it belongs to. */
+  variable: z.string().optional(),
   type: z.string(),
   expected: Json,
   predicted: Json,

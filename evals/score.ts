@@ -132,5 +132,22 @@ export function scoreField(type: VariableType, expected: unknown, predicted: unk
       const { same, f1 } = scoreList(expected, predicted);
       return { outcome: verdict(same), f1 };
     }
+    case "object":
+      return { outcome: verdict(sameLeaves(expected, predicted, options)) };
   }
+}
+
+/** Objects compared leaf by leaf: strings by the string rule, numbers within tolerance, anything else exactly. */
+function sameLeaves(expected: unknown, predicted: unknown, options: ScoreOptions): boolean {
+  if (typeof expected === "string") return scoreString(expected, predicted, options.stringThreshold).same;
+  if (typeof expected === "number") return withinTolerance(expected, predicted, options.numberTolerance);
+  if (Array.isArray(expected)) {
+    return Array.isArray(predicted) && expected.length === predicted.length && expected.every((item, index) => sameLeaves(item, predicted[index], options));
+  }
+  if (expected !== null && typeof expected === "object") {
+    if (predicted === null || typeof predicted !== "object" || Array.isArray(predicted)) return false;
+    const got = predicted as Record<string, unknown>;
+    return Object.entries(expected).every(([key, value]) => sameLeaves(value, got[key] ?? null, options));
+  }
+  return expected === (predicted ?? null);
 }

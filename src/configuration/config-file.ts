@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { compileDestinations, configIssues, retryConfigSchema, retryPolicyFromConfig, substituteEnv, type CompiledDestination, type RetryPolicy } from "../delivery/index.js";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { DEFAULT_COUNTED_FLAGS, REVIEW_FLAGS, type ReviewFlag } from "../extract/index.js";
+import { REVIEW_FLAGS, type ReviewFlag } from "../extract/index.js";
 import { formatPath, isTimeZone, variablesSchema, withPhoneRegion, type VariableLimits, type VariableSpec } from "../schema/index.js";
 import { SOURCE_NAMES, type SourceChoice } from "../sources/index.js";
 import { isPhoneRegion } from "../lib/phone.js";
@@ -235,7 +235,7 @@ export function compilePipelineConfig(
       gates: { minDurationS: profile.min_duration_s, minCustomerTurns: profile.min_customer_turns, skipEndedReasons: profile.skip_ended_reasons ?? [] },
       review: {
         minConfidence: profile.review.min_confidence,
-        flags: profile.review.flags ?? [...DEFAULT_COUNTED_FLAGS],
+        flags: profile.review.flags ?? [...REVIEW_FLAGS],
         hold: profile.review.hold,
       },
       extract: profile.extract,

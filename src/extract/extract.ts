@@ -165,7 +165,8 @@ export class Extractor {
       variables: [...job.variables]
         // Code-unit order, not localeCompare: instances sharing Redis must agree whatever their locale.
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map((spec) => ({ name: spec.name, type: spec.type, description: spec.description, options: spec.options ?? null })),
+        // Rich keys (fields, items, format, pattern, examples, default_region) only when set: a flat variable's key is unchanged.
+        .map(({ name, type, description, options, ...rich }) => ({ name, type, description, options: options ?? null, ...rich })),
       context: {
         system_prompt: job.context.systemPrompt ?? null,
         call_created_at: job.context.callCreatedAt ?? null,

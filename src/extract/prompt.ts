@@ -2,8 +2,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ExtractJob } from "../schema/index.js";
-import type { VariableSpec } from "../schema/index.js";
+import { describeShape, type ExtractJob, type ValueShape, type VariableSpec } from "../schema/index.js";
 import { formatForModel, type Chunk } from "../transcript/index.js";
 import type { ChatMessage } from "../llm/index.js";
 
@@ -90,15 +89,21 @@ function describeVariables(specs: readonly VariableSpec[], descriptions: boolean
   if (!descriptions) {
     return `Variables under "values" (each may be null): ${specs.map((spec) => `${spec.name} (${spec.type})`).join(", ")}.`;
   }
-  const lines = specs.map((spec) => {
+  // Nested fields go indented under their variable: a server that shows the model no schema must still name them.
+  const describe = (spec: ValueShape & { name?: string; description?: string; examples?: unknown[] }, indent: string, label: string): string[] => {
     const type =
       spec.type === "enum" || (spec.type === "list" && spec.options)
         ? `${spec.type} of ${JSON.stringify(spec.options)}`
         : spec.type === "list"
-          ? "list of strings"
+          ? spec.items ? `list of ${spec.items.type}` : "list of strings"
           : spec.type;
-    return `- ${spec.name} (${type}, or null): ${spec.description}`;
-  });
+    const rich = spec.format !== undefined || spec.pattern !== undefined || (spec.examples?.length ?? 0) > 0;
+    const own = `${indent}- ${label} (${type}, or null): ${rich ? describeShape(spec) : (spec.description ?? "")}`.trimEnd();
+    const inner = spec.fields ?? spec.items?.fields;
+    const itemLine = spec.items && !spec.items.fields && (spec.items.description || spec.items.format || spec.items.pattern) ? [`${indent}  - each item: ${describeShape(spec.items)}`] : [];
+    return [own, ...itemLine, ...(inner ?? []).flatMap((field) => describe(field, `${indent}  `, field.name))];
+  };
+  const lines = specs.flatMap((spec) => describe(spec, "", spec.name));
   return `Variables to extract, under "values":\n${lines.join("\n")}`;
 }
 

@@ -3,11 +3,12 @@
 import { z } from "zod";
 
 /** Every flag, in the order a value's list gives them. */
-export const REVIEW_FLAGS = ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced"] as const;
+export const REVIEW_FLAGS = ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced", "invalid_format"] as const;
 export type ReviewFlag = (typeof REVIEW_FLAGS)[number];
 
+
 /** The flags known once the answer is made (cached with it); low_confidence depends on the request's min_confidence. */
-export const ANSWER_FLAGS = ["ungrounded", "repaired", "chunks_disagree", "coerced"] as const satisfies readonly ReviewFlag[];
+export const ANSWER_FLAGS = ["ungrounded", "repaired", "chunks_disagree", "coerced", "invalid_format"] as const satisfies readonly ReviewFlag[];
 export type AnswerFlag = (typeof ANSWER_FLAGS)[number];
 
 export const ReviewSchema = z.object({
@@ -17,7 +18,8 @@ export const ReviewSchema = z.object({
     .describe(
       "The flagged non-null values only, each with its flags: low_confidence (confidence under options.min_confidence), " +
         "ungrounded (its evidence quote is not in the transcript), repaired (an earlier answer was invalid for it), " +
-        "chunks_disagree (parts of a long call gave different values), coerced (normalised from the model's spelling)",
+        "chunks_disagree (parts of a long call gave different values), coerced (normalised from the model's spelling), " +
+        "invalid_format (a null value, at its path such as contact.email or items[1].phone: the model's value broke its format or pattern)",
     ),
 });
 export type Review = z.infer<typeof ReviewSchema>;
@@ -45,9 +47,30 @@ export function reviewOf(input: {
     const confidence = input.confidence?.[name];
     const found = new Set<ReviewFlag>(input.flags?.[name] ?? []);
     if (confidence !== undefined && confidence < input.minConfidence) found.add("low_confidence");
+    found.delete("invalid_format");
     if (found.size > 0) fields[name] = REVIEW_FLAGS.filter((flag) => found.has(flag));
   }
+  // Unlike the others, invalid_format sits on a null value (the broken one was dropped), at its path inside the
+  // variable; it stands only while that path is still null (a later chunk may have given a valid value).
+  // Flags on a path inside a variable (`items[1].quantity`) are judged like a variable's: kept on a non-null value.
+  for (const [path, flags] of Object.entries(input.flags ?? {})) {
+    const value = valueAtPath(input.values, path);
+    const present = value !== null && value !== undefined;
+    const found = new Set<ReviewFlag>(Object.hasOwn(input.values, path) ? [] : flags.filter((flag) => flag !== "invalid_format" && present));
+    if (flags.includes("invalid_format") && (!present || Array.isArray(value))) found.add("invalid_format");
+    if (found.size > 0) fields[path] = REVIEW_FLAGS.filter((flag) => found.has(flag) || fields[path]?.includes(flag));
+  }
   return { needed: Object.keys(fields).length > 0, fields };
+}
+
+/** The value at `contact.email` or `items[1].phone`; undefined when the path goes nowhere. */
+export function valueAtPath(values: Record<string, unknown>, path: string): unknown {
+  let node: unknown = values;
+  for (const part of path.match(/[^.[\]]+/g) ?? []) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = Array.isArray(node) ? node[Number(part)] : (node as Record<string, unknown>)[part];
+  }
+  return node;
 }
 
 /** The review with only the flags in `counted` (a profile's `review.flags`): a value left with none is not flagged. */

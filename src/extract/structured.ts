@@ -3,7 +3,7 @@
 import { ExtractionFailedError, type ErrorDetail } from "../errors.js";
 import type { ChatMessage, Llm, ResponseFormat, Usage } from "../llm/index.js";
 import type { ModelAnswer, OutputSchema } from "../schema/index.js";
-import { coercedValues, formatPath } from "../schema/index.js";
+import { coercedValues, formatPath, settleInvalidFormats } from "../schema/index.js";
 import { valueConfidence, type Span } from "./confidence.js";
 
 export interface StructuredResult {
@@ -18,6 +18,8 @@ export interface StructuredResult {
   repaired: string[];
   /** Non-null values the schema normalised from the model's spelling ("4,000" → 4000). */
   coerced: string[];
+  /** Paths (`contact.email`, `items[1].phone`) whose value still broke its format or pattern after the repair rounds: made null. */
+  invalidFormat?: string[];
 }
 
 export interface StructuredRequest {
@@ -74,6 +76,19 @@ export function checkAnswer(text: string, schema: OutputSchema): Checked {
     issues: parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
     invalid,
   };
+}
+
+function settledAnswer(text: string, schema: OutputSchema) {
+  if (!schema.lenient) return undefined;
+  const range = jsonRange(text);
+  let json: unknown;
+  try {
+    json = JSON.parse(text.slice(range.start, range.end));
+  } catch {
+    return undefined;
+  }
+  const settled = settleInvalidFormats(schema, json);
+  return settled && { ...settled, coerced: coercedValues(json, settled.answer).filter((name) => !settled.invalidFormat.some((path) => path === name)) };
 }
 
 function repairMessage(issues: readonly ErrorDetail[]): string {
@@ -133,6 +148,12 @@ export async function completeStructured(request: StructuredRequest): Promise<St
     if (completion.finishReason === "length") {
       invalid = "all";
       issues = [{ path: "", message: "the answer was cut off at the model's output limit" }, ...issues];
+    }
+    // Out of rounds: a value that only breaks its format or pattern becomes null (flagged), never an invented value.
+    const settled = round === request.repairAttempts + 1 ? settledAnswer(completion.text, request.schema) : undefined;
+    if (settled) {
+      const present = Object.keys(settled.answer.values).filter((name) => settled.answer.values[name] !== null);
+      return { answer: settled.answer, attempts: round, usage, requests, repaired: repairedOf(present, invalid), coerced: settled.coerced, invalidFormat: settled.invalidFormat };
     }
     messages.push({ role: "assistant", content: completion.text }, { role: "user", content: repairMessage(issues) });
   }

@@ -3,7 +3,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { zodToJsonSchema } from "zod-to-json-schema";
-import type { VariableSpec } from "./variables.js";
+import { checkString, formatHint } from "./formats.js";
+import type { ValueShape, VariableSpec } from "./variables.js";
 
 const NUMBER_TEXT = /^[-+]?\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -56,11 +57,37 @@ function coerceDatetime(value: unknown): unknown {
 
 const nullWord = (value: unknown) => (typeof value === "string" && value.trim().toLowerCase() === "null" ? null : blankToNull(value));
 
-function valueSchema(spec: VariableSpec): z.ZodTypeAny {
+/** Stands for a string that broke its format or pattern in the lenient schema, until `settleInvalid` nulls it. */
+const INVALID = Symbol("invalid_format");
+
+/** A string; with a format or pattern, normalised by it (strict: a broken one is an issue for the repair round). */
+function stringSchema(shape: ValueShape, lenient: boolean): z.ZodTypeAny {
+  if (!shape.format && shape.pattern === undefined) return z.preprocess(blankToNull, z.string().nullable());
+  // `format: email` means the same to OpenAI, so it goes into the JSON Schema; the other formats are told in the description.
+  // The lenient schema judges by Debrief's check alone, so zod's own email check is left out of it.
+  const base = shape.format === "email" && !lenient ? z.string().email() : z.string();
+  const checked = base.transform((text, ctx) => {
+    const result = checkString(shape, text);
+    if (result.ok) return result.value;
+    if (lenient) return INVALID as unknown as string;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: result.reason });
+    return z.NEVER;
+  });
+  return z.preprocess((v) => (typeof v === "string" ? blankToNull(v.trim()) : v), checked.nullable());
+}
+
+/** What the model reads for a value: its description, what its format or pattern expects, and its examples. */
+export function describeShape(shape: ValueShape & { description?: string; examples?: unknown[] }): string {
+  const hint = formatHint(shape);
+  const examples = shape.examples?.length ? ` Examples: ${shape.examples.map((example) => JSON.stringify(example)).join(", ")}.` : "";
+  return `${shape.description ?? ""}${hint ? ` (${hint})` : ""}${examples}`.trim();
+}
+
+function valueSchema(spec: ValueShape, lenient = false): z.ZodTypeAny {
   const coerce = (fn: (v: unknown) => unknown, schema: z.ZodTypeAny) => z.preprocess((v) => fn(nullWord(v)), schema);
   switch (spec.type) {
     case "string":
-      return z.preprocess(blankToNull, z.string().nullable());
+      return stringSchema(spec, lenient);
     case "number":
       return coerce(coerceNumber, z.number().finite().nullable());
     case "integer":
@@ -75,7 +102,18 @@ function valueSchema(spec: VariableSpec): z.ZodTypeAny {
       return coerce(coerceDate, z.string().date("must be a calendar date YYYY-MM-DD").refine(isRealDate, "is not a real calendar date").nullable());
     case "datetime":
       return coerce(coerceDatetime, z.string().datetime({ offset: true, message: "must be ISO 8601 with an offset, e.g. 2026-06-16T15:00:00-04:00" }).nullable());
+    case "object":
+      return z.preprocess(nullWord, fieldsSchema(spec.fields ?? [], lenient).nullable());
     case "list": {
+      if (spec.items) {
+        // A null or blank item is no item: the model's way of writing "nothing here".
+        const item = valueSchema(spec.items, lenient);
+        const described = spec.items.description || spec.items.format || spec.items.pattern !== undefined ? item.describe(describeShape(spec.items)) : item;
+        return z.preprocess(
+          (v) => (Array.isArray(v) ? v.filter((x) => nullWord(x) !== null) : nullWord(v)),
+          z.array(described).nullable(),
+        );
+      }
       const canonical = spec.options ? matchOption(spec.options) : (x: unknown) => (typeof x === "string" ? x.trim() : x);
       const item = spec.options ? z.enum(spec.options as [string, ...string[]]) : z.string();
       return z.preprocess(
@@ -84,6 +122,30 @@ function valueSchema(spec: VariableSpec): z.ZodTypeAny {
       );
     }
   }
+}
+
+function fieldsSchema(specs: readonly VariableSpec[], lenient: boolean) {
+  return z.object(Object.fromEntries(specs.map((spec) => [spec.name, valueSchema(spec, lenient).describe(describeShape(spec))]))).strict();
+}
+
+/**
+ * Nulls every value the lenient schema marked as breaking its format or pattern, and says where (`contact.email`,
+ * `items[1].phone`); a list of strings drops the item and the list's own path is named.
+ */
+function settleInvalid(value: unknown, path: string, found: string[]): unknown {
+  if (value === INVALID) {
+    found.push(path);
+    return null;
+  }
+  if (Array.isArray(value)) {
+    const kept = value.filter((item) => item !== INVALID);
+    if (kept.length < value.length) found.push(path);
+    return kept.map((item, index) => settleInvalid(item, `${path}[${index}]`, found));
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, settleInvalid(child, path ? `${path}.${key}` : key, found)]));
+  }
+  return value;
 }
 
 const EvidenceSchema = z
@@ -99,6 +161,27 @@ export interface OutputSchema {
   zod: z.ZodType<ModelAnswer, z.ZodTypeDef, unknown>;
   /** Strict-mode JSON Schema for `response_format.json_schema.schema`. */
   jsonSchema: Record<string, unknown>;
+  /** Present when a value has a format or pattern: the same schema, where a value breaking one becomes null. */
+  lenient?: z.ZodType<ModelAnswer, z.ZodTypeDef, unknown>;
+}
+
+/** Strings with a format or pattern anywhere in the tree: only then is there a lenient schema to build. */
+function hasStringChecks(shapes: readonly ValueShape[]): boolean {
+  return shapes.some(
+    (shape) => shape.format !== undefined || shape.pattern !== undefined || hasStringChecks(shape.fields ?? []) || (shape.items ? hasStringChecks([shape.items]) : false),
+  );
+}
+
+/**
+ * After the last repair round: the answer with each value that still breaks its format or pattern made null, and
+ * their paths (the `invalid_format` review flag). Undefined when the answer is wrong in another way (a wrong type).
+ */
+export function settleInvalidFormats(schema: OutputSchema, json: unknown): { answer: ModelAnswer; invalidFormat: string[] } | undefined {
+  const parsed = schema.lenient?.safeParse(json);
+  if (!parsed?.success) return undefined;
+  const invalidFormat: string[] = [];
+  const values = settleInvalid(parsed.data.values, "", invalidFormat) as Record<string, unknown>;
+  return { answer: { ...parsed.data, values }, invalidFormat };
 }
 
 export interface ModelAnswer {
@@ -118,19 +201,24 @@ export function coercedValues(raw: unknown, answer: ModelAnswer): string[] {
     .map(([name]) => name);
 }
 
-export function buildOutputSchema(specs: readonly VariableSpec[], options: { evidence: boolean }): OutputSchema {
-  const values = z
-    .object(Object.fromEntries(specs.map((spec) => [spec.name, valueSchema(spec).describe(spec.description)])))
-    .strict();
-  const shape: Record<string, z.ZodTypeAny> = { values };
+function rootSchema(specs: readonly VariableSpec[], options: { evidence: boolean }, lenient: boolean) {
+  const shape: Record<string, z.ZodTypeAny> = { values: fieldsSchema(specs, lenient) };
   if (options.evidence) {
     shape.evidence = z
       .object(Object.fromEntries(specs.map((spec) => [spec.name, EvidenceSchema])))
       .strict()
       .describe("For each variable with a non-null value, where the transcript says it; null otherwise");
   }
-  const root = z.object(shape).strict();
-  return { zod: root as unknown as OutputSchema["zod"], jsonSchema: toStrictJsonSchema(root) };
+  return z.object(shape).strict();
+}
+
+export function buildOutputSchema(specs: readonly VariableSpec[], options: { evidence: boolean }): OutputSchema {
+  const root = rootSchema(specs, options, false);
+  return {
+    zod: root as unknown as OutputSchema["zod"],
+    jsonSchema: toStrictJsonSchema(root),
+    ...(hasStringChecks(specs) ? { lenient: rootSchema(specs, options, true) as unknown as OutputSchema["zod"] } : {}),
+  };
 }
 
 type JsonNode = Record<string, unknown>;

@@ -3,7 +3,8 @@ import { distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { normalizeTranscript, TRANSCRIPT_EXPECTED, type NormalizeResult, type Turn } from "../transcript/index.js";
-import { variablesSchema, withDefaults, type VariableLimits, type VariableSpec } from "./variables.js";
+import { isPhoneRegion } from "../lib/phone.js";
+import { variablesSchema, withDefaults, withPhoneRegion, type VariableLimits, type VariableSpec } from "./variables.js";
 
 const knownZones = new Set<string>();
 
@@ -59,6 +60,11 @@ export const ExtractOptionsSchema = z
       .max(1)
       .default(0.5)
       .describe("A value whose confidence is under this is flagged low_confidence in `review` (only where the LLM gives log-probabilities)"),
+    default_region: z
+      .string()
+      .refine(isPhoneRegion, "must be an ISO 3166-1 alpha-2 region code such as US, GB or DE (upper case)")
+      .optional()
+      .describe("The region national numbers are read in for `format: phone` variables (a variable's own default_region wins)"),
   })
   .strict();
 
@@ -87,7 +93,7 @@ export interface ExtractJob {
     timezone?: string;
     inputVariables?: Record<string, unknown>;
   };
-  options: { model?: string; evidence: boolean; cache: boolean; min_confidence: number };
+  options: { model?: string; evidence: boolean; cache: boolean; min_confidence: number; default_region?: string };
 }
 
 /** The known key `key` is most likely a slip for: at most a third of its letters differ (case aside). */
@@ -184,7 +190,7 @@ function buildJob(body: object, limits: VariableLimits, transcript: NormalizeRes
   const createdAt = context?.call?.created_at;
   return {
     turns: transcript.turns,
-    variables: withDefaults(variables),
+    variables: withPhoneRegion(withDefaults(variables), options.default_region),
     context: {
       systemPrompt: context?.system_prompt?.trim() || undefined,
       callCreatedAt: createdAt ? new Date(createdAt).toISOString() : undefined,

@@ -111,7 +111,8 @@ describe("pipeline configuration", () => {
     expect(compilePipelineConfig(raw, env, limits).profiles.get("booking")!.review).toEqual({ minConfidence: 0.8, flags: ["low_confidence", "ungrounded"], hold: true });
     expect(compilePipelineConfig(valid, env, limits).profiles.get("booking")!.review).toEqual({
       minConfidence: undefined,
-      flags: ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced"],
+      // Every flag: invalid_format (a value that broke its format or pattern, now null) included.
+      flags: ["low_confidence", "ungrounded", "repaired", "chunks_disagree", "coerced", "invalid_format"],
       hold: false,
     });
     // Without evidence, `ungrounded` is never raised: every other flag still counts by default.

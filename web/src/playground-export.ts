@@ -5,11 +5,36 @@ export interface VariableRow {
   name: string;
   type: string;
   description: string;
-  /** Comma-separated, as typed in the table; used by enum and list. */
+  /** Comma-separated, as typed in the table; used by enum and list. For an object: its `fields` as JSON. */
   options: string;
+  /** Keys the table has no column for (`items`, `format`, `pattern`, `examples`), kept from a loaded profile. */
+  extra?: Record<string, unknown>;
 }
 
-export const TYPES_WITH_OPTIONS = new Set(["enum", "list"]);
+export const TYPES_WITH_OPTIONS = new Set(["enum", "list", "object"]);
+
+/** A variable's keys beyond name, type, description and options, in the order a profile shows them. */
+const RICH_KEYS = ["fields", "items", "format", "pattern", "default_region", "examples"] as const;
+
+/** Rows from variables /v1/variables/convert answered: the table's columns, the rest kept as they are. */
+export function rowsFromVariables(variables: readonly Record<string, unknown>[]): VariableRow[] {
+  return variables.map(({ name, type, description, options, fields, ...extra }) => ({
+    name: String(name),
+    type: String(type),
+    description: String(description ?? ""),
+    options: fields ? JSON.stringify(fields) : Array.isArray(options) ? options.join(", ") : "",
+    ...(Object.keys(extra).length > 0 ? { extra } : {}),
+  }));
+}
+
+/** An object's fields typed as JSON; text that is not a JSON array is sent as it is, for the service's 400 to name. */
+function fieldsOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 /** The `variables` of a /v1/extract request (and of a profile) from the table's rows; rows without a name are left out. */
 export function variablesFromRows(rows: readonly VariableRow[]) {
@@ -17,11 +42,14 @@ export function variablesFromRows(rows: readonly VariableRow[]) {
     .filter((row) => row.name.trim() !== "")
     .map((row) => {
       const options = row.options.split(",").map((option) => option.trim()).filter(Boolean);
+      const object = row.type === "object";
       return {
         name: row.name.trim(),
         type: row.type,
         description: row.description.trim(),
-        ...(TYPES_WITH_OPTIONS.has(row.type) && options.length > 0 ? { options } : {}),
+        ...(TYPES_WITH_OPTIONS.has(row.type) && !object && options.length > 0 ? { options } : {}),
+        ...(object && row.options.trim() ? { fields: fieldsOf(row.options) } : {}),
+        ...row.extra,
       };
     });
 }
@@ -62,6 +90,9 @@ export function profileYaml(variables: ReturnType<typeof variablesFromRows>): st
     lines.push(`  - name: ${yamlString(variable.name)}`, `    type: ${yamlString(variable.type)}`);
     if (variable.options) lines.push(`    options: [${variable.options.map((option) => yamlString(option, true)).join(", ")}]`);
     lines.push(`    description: ${yamlString(variable.description)}`);
+    // The rich keys as JSON, which YAML reads as flow style: nested fields stay exactly what was sent.
+    const rich = variable as Record<string, unknown>;
+    for (const key of RICH_KEYS) if (rich[key] !== undefined) lines.push(`    ${key}: ${JSON.stringify(rich[key])}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -8,4 +8,4 @@ export const CALL_STATES = ["accepted", "extracting", "extraction_failed", "skip
 export const SOURCE_NAMES = ["autocalls", "thoughtly", "vapi", "retell", "elevenlabs", "bland", "synthflow"] as const;
 
 /** The types a variable can have (src/schema/variables.ts), as the playground's table offers them. */
-export const VARIABLE_TYPES = ["string", "number", "integer", "boolean", "enum", "date", "datetime", "list"] as const;
+export const VARIABLE_TYPES = ["string", "number", "integer", "boolean", "enum", "date", "datetime", "list", "object"] as const;

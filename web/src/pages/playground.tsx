@@ -7,7 +7,7 @@ import { api, ApiError } from "../api.js";
 import { ErrorBox } from "../components/error-box.js";
 import { ExtractionView } from "../components/extraction-view.js";
 import { CopyBlock } from "../components/copy-block.js";
-import { curlCommand, profileYaml, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export.js";
+import { curlCommand, profileYaml, rowsFromVariables, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export.js";
 import { storedApiKey } from "../session.js";
 import type { ExtractResult, Profile } from "../types.js";
 import { useApi } from "../use-api.js";
@@ -80,9 +80,58 @@ function requestBody(state: Draft, transcript: unknown) {
 function fromProfile(profile: Profile, state: Draft): Draft {
   return {
     ...state,
-    rows: profile.variables.map((variable) => ({ name: variable.name, type: variable.type, options: variable.options?.join(", ") ?? "", description: variable.description })),
+    rows: profile.variables.map(({ name, type, options, description, fields, ...extra }) => ({
+      name,
+      type,
+      options: fields ? JSON.stringify(fields) : (options?.join(", ") ?? ""),
+      description,
+      ...(Object.keys(extra).length > 0 ? { extra } : {}),
+    })),
     timezone: profile.timezone ?? state.timezone,
   };
+}
+
+/** Another platform's definition pasted in, converted by /v1/variables/convert into the table (no LLM call). */
+function ImportDefinition({ onImport }: { onImport: (rows: VariableRow[], notes: string[]) => void }) {
+  const [from, setFrom] = useState("retell");
+  const [text, setText] = useState("");
+  const [error, setError] = useState<string | undefined>(undefined);
+  const convert = async () => {
+    setError(undefined);
+    let definition: unknown;
+    try {
+      definition = JSON.parse(text);
+    } catch (thrown) {
+      setError(`Not valid JSON: ${(thrown as Error).message}`);
+      return;
+    }
+    try {
+      const answer = await api.post<{ variables: Record<string, unknown>[]; notes: string[] }>("/v1/variables/convert", { from, definition });
+      onImport(rowsFromVariables(answer.variables), answer.notes);
+    } catch (thrown) {
+      setError((thrown as Error).message);
+    }
+  };
+  return (
+    <details class="import-definition">
+      <summary>Import another platform's definition</summary>
+      <label class="check">
+        From{" "}
+        <select value={from} onChange={(event) => setFrom(event.currentTarget.value)}>
+          {["retell", "vapi", "elevenlabs", "json_schema"].map((source) => (
+            <option key={source} value={source}>
+              {source}
+            </option>
+          ))}
+        </select>
+      </label>
+      <textarea aria-label="The definition, as JSON" rows={6} value={text} onInput={(event) => setText(event.currentTarget.value)} />
+      <button type="button" class="secondary" onClick={() => void convert()}>
+        Convert into the table
+      </button>
+      {error ? <p class="warn">{error}</p> : null}
+    </details>
+  );
 }
 
 /** Loads a configured profile's variables into the table; absent on a service without a pipeline (the playground works without one). */
@@ -120,6 +169,7 @@ export function PlaygroundPage() {
     draft = { ...state, ...change };
     setState(draft);
   };
+  const [importNotes, setImportNotes] = useState<string[]>([]);
   const updateRow = (index: number, change: Partial<VariableRow>) => update({ rows: state.rows.map((row, i) => (i === index ? { ...row, ...change } : row)) });
 
   const parsed = useMemo(() => readTranscript(state.transcript), [state.transcript]);
@@ -177,6 +227,19 @@ export function PlaygroundPage() {
         <fieldset>
           <legend>Variables</legend>
           <LoadProfile onLoad={(profile) => update(fromProfile(profile, state))} />
+          <ImportDefinition
+            onImport={(rows, notes) => {
+              update({ rows });
+              setImportNotes(notes);
+            }}
+          />
+          {importNotes.length > 0 ? (
+            <ul class="import-notes" aria-label="What did not carry over">
+              {importNotes.map((note) => (
+                <li key={note}>{note}</li>
+              ))}
+            </ul>
+          ) : null}
           <table class="variables">
             <thead>
               <tr>
@@ -219,7 +282,7 @@ export function PlaygroundPage() {
                       aria-label={`Options of variable ${index + 1}, separated by commas`}
                       value={row.options}
                       disabled={!TYPES_WITH_OPTIONS.has(row.type)}
-                      placeholder={TYPES_WITH_OPTIONS.has(row.type) ? "a, b, c" : ""}
+                      placeholder={row.type === "object" ? '[{"name": "email", "type": "string", "format": "email", "description": "…"}]' : TYPES_WITH_OPTIONS.has(row.type) ? "a, b, c" : ""}
                       onInput={(event) => updateRow(index, { options: (event.currentTarget as HTMLInputElement).value })}
                     />
                   </td>
