@@ -98,7 +98,9 @@ export async function routeCall(
     // A corrected value is a person's: no model confidence, no flags. An approved call needs no more review.
     ...(extraction.confidence ? { confidence: uncorrectedConfidence(extraction.confidence, corrections) } : {}),
     ...(review ? { review: event.reviewed?.approved ? { ...review, needed: false } : review } : {}),
-    ...(event.reviewed || (reviewed && corrected) ? { reviewed: { at: reviewed!.at, corrected: reviewed!.corrected } } : {}),
+    ...(event.reviewed || (reviewed && corrected)
+      ? { reviewed: { at: reviewed!.at, corrected: reviewed!.corrected, ...(reviewed!.by ? { by: reviewed!.by } : {}) } }
+      : {}),
     event: event.name,
     ...(event.previousValues !== undefined ? { previousValues: event.previousValues } : {}),
   });

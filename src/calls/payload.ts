@@ -96,7 +96,7 @@ export interface EnrichInput {
   /** The flagged values under the profile's review settings. */
   review?: Review;
   /** A reviewer approved the call: when, and which values they corrected. */
-  reviewed?: { at: string; corrected: string[] };
+  reviewed?: { at: string; corrected: string[]; by?: string };
 }
 
 /**

@@ -14,6 +14,8 @@ const BATCH = 500;
  */
 export async function pruneFinished(store: CallStore, outbox: DeliveryOutbox, before: number): Promise<{ calls: number; deliveries: number }> {
   const deliveries = await outbox.pruneDelivered(before);
+  // The audit log is kept as long as the calls it speaks of (issue 25), by the same setting.
+  await store.pruneAudit(before);
   let calls = 0;
   for (;;) {
     const finished = await store.findFinished(before, BATCH);

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { environmentKey } from "../access/index.js";
 import type { VariableLimits } from "../schema/index.js";
 import { parsePipelineConfig, readConfigText, type PipelineConfig } from "./config-file.js";
 import { profileVersion, type AnswerSettings } from "./profile-version.js";
@@ -37,6 +38,8 @@ export interface ConfigHolderOptions {
   parse: (file: string, text: string) => PipelineConfig;
   answers: AnswerSettings;
   logger: Logger;
+  /** How many keys DEBRIEF_API_KEYS holds: with none, the file's keys are what keeps authentication on. */
+  environmentKeys?: number;
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -94,6 +97,10 @@ export class PipelineConfigHolder implements ConfigSource {
       text = readConfigText(file);
       if (digest(text) === this.#digest) return this.#report(false);
       config = parse(file, text);
+      // Authentication once on stays on: a file that drops its last key must not open the service to anyone.
+      if ((this.#options.environmentKeys ?? 0) === 0 && this.#current.keys.length > 0 && config.keys.length === 0) {
+        throw new ConfigError([{ path: "keys", message: "would leave no API key while authentication is on: keep at least one key (or set DEBRIEF_API_KEYS)" }]);
+      }
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       logger.error({ file, issues: error.issues }, "configuration not reloaded: the new file is invalid; the previous configuration keeps running");
@@ -114,10 +121,18 @@ export class PipelineConfigHolder implements ConfigSource {
 
 /** The holder for a DEBRIEF_CONFIG file, parsed the way start-up parses it. */
 export function holdPipelineConfig(
-  options: Omit<ConfigHolderOptions, "parse"> & { env: Record<string, string | undefined>; limits: VariableLimits; allowPrivate: boolean },
+  options: Omit<ConfigHolderOptions, "parse" | "environmentKeys"> & {
+    env: Record<string, string | undefined>;
+    limits: VariableLimits;
+    allowPrivate: boolean;
+    /** DEBRIEF_API_KEYS: a file key may not repeat one, and while one is set the file may hold none. */
+    apiKeys?: readonly string[];
+  },
 ): PipelineConfigHolder {
+  const environmentKeys = new Map((options.apiKeys ?? []).map((key) => [environmentKey(key).sha256.toString("hex"), "a key of DEBRIEF_API_KEYS"]));
   return new PipelineConfigHolder({
     ...options,
-    parse: (file, text) => parsePipelineConfig(file, text, options.env, options.limits, { allowPrivate: options.allowPrivate }),
+    environmentKeys: environmentKeys.size,
+    parse: (file, text) => parsePipelineConfig(file, text, options.env, options.limits, { allowPrivate: options.allowPrivate, environmentKeys }),
   });
 }

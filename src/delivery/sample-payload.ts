@@ -1,9 +1,20 @@
 // A realistic Autocalls-shaped enriched payload for "Make test request": fake numbers, plausible variables (a profile's
 // own, when the test names one, so a destination's `when` and `transform` see the fields they read).
-import { withDefaults, type VariableSpec } from "../schema/index.js";
+import { withDefaults, type ValueShape, type VariableSpec } from "../schema/index.js";
+
+/** A well-formed value of each string format, as Debrief would deliver it (an E.164 phone, a lower-case domain). */
+const SAMPLE_FORMATTED: Record<NonNullable<ValueShape["format"]>, string> = {
+  email: "dana@example.com",
+  phone: "+15555550123",
+  url: "https://example.com/booking/123",
+  time: "15:30",
+};
 
 /** A plausible value of each type: what a receiver's parser must accept, never null (a test should exercise the field). */
-function sampleValue(spec: VariableSpec): unknown {
+function sampleValue(spec: ValueShape & { name: string }): unknown {
+  if (spec.type === "object") return Object.fromEntries((spec.fields ?? []).map((field) => [field.name, sampleValue(field)]));
+  if (spec.type === "list" && spec.items) return [sampleValue({ ...spec.items, name: `${spec.name} item` })];
+  if (spec.type === "string" && spec.format) return SAMPLE_FORMATTED[spec.format];
   switch (spec.type) {
     case "boolean":
       return true;

@@ -6,7 +6,8 @@ import type { LlmReadiness, LocalModelStatus } from "../llm/index.js";
 import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics/index.js";
 import { errorHandler, notFound, requireJson } from "./errors.js";
-import { authenticate } from "./middleware/authenticate.js";
+import { environmentKey, type ApiKey } from "../access/index.js";
+import { authenticate, authorize } from "./middleware/authenticate.js";
 import { jsonBody } from "./middleware/json-body.js";
 import { httpMetrics } from "./middleware/http-metrics.js";
 import { createRateLimiter } from "./middleware/rate-limit.js";
@@ -15,8 +16,10 @@ import { noteMount, trackRoute } from "./middleware/route-label.js";
 import type { ApiDocs } from "./openapi.js";
 import { consoleApiDocs, consoleRouter, defaultConsoleDir } from "./routes/console.js";
 import { docsApiDocs, docsRouter } from "./routes/docs.js";
+import { convertApiDocs, convertRouter } from "./routes/convert.js";
 import { extractApiDocs, extractRouter } from "./routes/extract.js";
 import { healthApiDocs, healthRouter } from "./routes/health.js";
+import { meApiDocs, meRouter } from "./routes/me.js";
 import { metricsApiDocs, metricsRouter } from "./routes/metrics.js";
 
 export interface AppDeps {
@@ -41,6 +44,8 @@ export interface AppDeps {
   api?: boolean;
   /** /v1 requests that authenticate themselves (a platform's signed webhook): no API key asked, the body left for the route to read. */
   selfAuthenticating?: (req: Request) => boolean;
+  /** The configuration file's named keys now (they reload with it); DEBRIEF_API_KEYS's are added to them. */
+  fileKeys?: () => readonly ApiKey[];
   /** Where the built console is (default: dist/web, where `npm run build` writes it). */
   consoleDir?: string;
 }
@@ -53,7 +58,14 @@ export interface App extends express.Express {
 export function createApp(deps: AppDeps): App {
   const { settings, logger } = deps;
   const metrics = deps.metrics ?? new Metrics();
-  const auth = settings.apiKeys.length > 0;
+  const environmentKeys = settings.apiKeys.map(environmentKey);
+  const fileKeys = deps.fileKeys ?? (() => []);
+  const keys = (): readonly ApiKey[] => {
+    const named = fileKeys();
+    return named.length === 0 ? environmentKeys : [...environmentKeys, ...named];
+  };
+  // On when either DEBRIEF_API_KEYS or the file holds a key: a reload may not take the last one away (422).
+  const auth = keys().length > 0;
   const serveApi = deps.api !== false;
   const rateLimiter = serveApi && settings.rateLimit.limit > 0 ? createRateLimiter({ ...settings.rateLimit, logger, redisUrl: settings.cache.redisUrl }) : undefined;
 
@@ -85,7 +97,9 @@ export function createApp(deps: AppDeps): App {
       next();
     });
   }
-  if (auth) app.use(guarded, authenticate(settings.apiKeys));
+  // Always mounted: it reads the keys per request, so keys a reload adds take effect at once (none at all: auth off).
+  app.use(guarded, authenticate(keys));
+  app.use("/v1", authorize());
 
   app.use(metricsRouter(metrics));
   if (!serveApi) {
@@ -99,6 +113,8 @@ export function createApp(deps: AppDeps): App {
       docs: [
         healthApiDocs,
         extractApiDocs({ limits: settings.limits, auth, rateLimited: rateLimiter !== undefined }),
+        convertApiDocs({ auth, rateLimited: rateLimiter !== undefined }),
+        meApiDocs({ auth, rateLimited: rateLimiter !== undefined }),
         ...(deps.apiDocs ?? []),
         metricsApiDocs({ auth }),
         docsApiDocs({ auth }),
@@ -115,7 +131,9 @@ export function createApp(deps: AppDeps): App {
   app.use(jsonBody(settings.limits.maxBodyBytes));
 
   const v1 = express.Router();
+  v1.use(meRouter());
   v1.use(extractRouter({ extractor: deps.extractor, limits: settings.limits }));
+  v1.use(convertRouter({ limits: settings.limits }));
   for (const router of deps.v1Routers ?? []) v1.use(router);
   app.use("/v1", v1);
 

@@ -1,4 +1,5 @@
 // What the middleware and routes note about a request in `res.locals`, for the request log line and the metrics.
+import type { ApiKey } from "../access/index.js";
 import type { Usage } from "../llm/index.js";
 
 /** Set by the extraction route (and any route that extracts): what the log line reports, never the content. */
@@ -9,10 +10,12 @@ export interface ExtractionFacts {
   chunks: number;
 }
 
-/** Set by authentication: a fingerprint of the API key (never the key) and the rate limiter's bucket. */
+/** Set by authentication: a fingerprint of the API key (never the key), the rate limiter's bucket (the key's name), the key's grants. */
 export interface ClientFacts {
   keyId: string;
   rateKey: string;
+  /** The key that matched: its name, scopes and profiles. */
+  key?: ApiKey;
 }
 
 /** Set by the error handler: the error's code and kind, never its message (it may quote the request). */

@@ -7,6 +7,7 @@ import {
   type ResponseConfig,
 } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+import { OPERATION_SCOPES } from "../access/index.js";
 import { ErrorBodySchema, type ErrorBody } from "./errors.js";
 
 // Adds `.openapi()` to zod's prototype (and wraps optional, nullable, default, transform, refine, pick, omit so they
@@ -37,6 +38,18 @@ export function errorResponse(description: string, examples: ErrorExample[], hea
       },
     },
   };
+}
+
+/** An unknown profile, or one the key may not use: one answer for both, naming only the profile asked for. */
+export const PROFILE_NOT_FOUND_EXAMPLE = {
+  code: "profile_not_found",
+  message: 'No profile named "bookings"',
+  details: [{ path: "profile", message: "is not a profile this key can use" }],
+};
+
+/** The 404 of every route that names a profile. */
+export function profileNotFoundResponse(): ResponseConfig {
+  return errorResponse("No profile has this name, or the key is bound to other profiles.", [PROFILE_NOT_FOUND_EXAMPLE]);
 }
 
 export const INVALID_JSON_EXAMPLE = { code: "invalid_json", message: "The body is not valid JSON: Unexpected end of JSON input" };
@@ -84,6 +97,9 @@ export function guardResponses(options: { auth: boolean; rateLimited: boolean })
             [{ code: "unauthorized", message: "An API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`" }],
             { "WWW-Authenticate": { schema: { type: "string", example: "Bearer" } } },
           ),
+          "403": errorResponse("A valid key without the scope this operation needs (its `security` names it).", [
+            { code: "insufficient_scope", message: "This key lacks the scope this operation needs: calls:read", details: [{ path: "scope", message: "calls:read" }] },
+          ]),
         }
       : {}),
     ...(options.rateLimited
@@ -108,17 +124,20 @@ export interface DocumentOptions {
   docs: readonly ApiDocs[];
 }
 
+const KEY_DESCRIPTION =
+  "A key of DEBRIEF_API_KEYS (every scope) or of the configuration file's `keys:` (its scopes); each operation's `security` names the scope it needs";
+
 /** Builds the document; the app builds it once, on the first request for it. */
 export function buildOpenApiDocument(options: DocumentOptions) {
   const registry = new OpenAPIRegistry();
   registry.register("Error", ErrorBodySchema.openapi({ example: { error: { code: "invalid_request", message: "The request does not match the extraction schema", details: [{ path: "variables[0].name", message: "must be 2 to 64 characters: a lowercase letter, then lowercase letters, digits or underscores (^[a-z][a-z0-9_]{1,63}$)" }] } } }));
   if (options.auth) {
-    registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "One of DEBRIEF_API_KEYS" });
-    registry.registerComponent("securitySchemes", "apiKeyHeader", { type: "apiKey", in: "header", name: "X-API-Key", description: "One of DEBRIEF_API_KEYS" });
+    registry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: KEY_DESCRIPTION });
+    registry.registerComponent("securitySchemes", "apiKeyHeader", { type: "apiKey", in: "header", name: "X-API-Key", description: KEY_DESCRIPTION });
   }
   for (const describe of options.docs) describe(registry);
 
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",
     info: {
       title: "Debrief",
@@ -129,4 +148,23 @@ export function buildOpenApiDocument(options: DocumentOptions) {
     },
     ...(options.auth ? { security: [{ bearerAuth: [] }, { apiKeyHeader: [] }] } : {}),
   });
+  if (options.auth) declareScopes((document.paths ?? {}) as unknown as Record<string, Record<string, Operation> | undefined>);
+  return document;
+}
+
+/**
+ * Each /v1 operation's `security` names the scope it needs (an empty list: any valid key), from the table the app
+ * enforces; an operation missing from it keeps the document's scope-less default, which the scope test catches.
+ */
+type Operation = { security?: Record<string, string[]>[] };
+function declareScopes(paths: Record<string, Record<string, Operation> | undefined>) {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.startsWith("/v1/") || !item) continue;
+    for (const [method, operation] of Object.entries(item)) {
+      const requirement = OPERATION_SCOPES[`${method.toUpperCase()} ${path}`];
+      if (requirement === undefined || typeof operation !== "object") continue;
+      const scopes = requirement === "any" ? [] : [requirement];
+      operation.security = [{ bearerAuth: scopes }, { apiKeyHeader: scopes }];
+    }
+  }
 }

@@ -23,6 +23,7 @@ export class Metrics {
 
   readonly #httpRequests: Counter<"method" | "route" | "status">;
   readonly #httpDuration: Histogram<"method" | "route" | "status">;
+  readonly #keyRequests: Counter<"key" | "status">;
   readonly #llmRequests: Counter<"outcome">;
   readonly #llmDuration: Histogram<"outcome">;
   readonly #tokens: Counter<"type" | "profile" | "model">;
@@ -57,6 +58,13 @@ export class Metrics {
       help: "Time from receiving an HTTP request to finishing its response.",
       labelNames: ["method", "route", "status"],
       buckets: HTTP_SECONDS,
+      registers,
+    });
+    // By the key's name (never the key): which integration sends what, and which is refused (issue 25).
+    this.#keyRequests = new Counter({
+      name: "debrief_api_key_requests_total",
+      help: "Requests that presented a valid API key, by the key's name and status.",
+      labelNames: ["key", "status"],
       registers,
     });
     this.#llmRequests = new Counter({
@@ -199,6 +207,11 @@ export class Metrics {
     const values = { method: labels.method, route: labels.route, status: String(labels.status) };
     this.#httpRequests.inc(values);
     this.#httpDuration.observe(values, seconds);
+  };
+
+  /** One request made with the named API key. */
+  readonly keyRequest = (key: string, status: number): void => {
+    this.#keyRequests.inc({ key, status: String(status) });
   };
 
   /** One post-call webhook recognised as `source`'s, and what became of it. */

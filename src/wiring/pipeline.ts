@@ -30,6 +30,7 @@ import { callsRouter, type CallsRouterDeps } from "../calls/api/router.js";
 import { CallReextractor, type Reextractor } from "../calls/reextract.js";
 import { reextractRouter } from "../calls/api/reextract-router.js";
 import { reloadRouter } from "../configuration/reload-router.js";
+import { auditRecorder, auditRouter } from "../calls/api/audit.js";
 import { pruneFinished } from "../calls/retention.js";
 import type { CallStore } from "../calls/store/port.js";
 import { CallWorker } from "../calls/worker.js";
@@ -44,7 +45,7 @@ const FATE_SWEEP_INTERVAL_MS = 30_000;
 export interface Pipeline {
   /** The configuration now. */
   readonly config: PipelineConfig;
-  /** Reloads the configuration file (SIGHUP, POST /v1/admin/reload); a bad file keeps the running one. */
+  /** Reloads the configuration file on SIGHUP, audited as the key `signal`; a bad file keeps the running one. */
   reload(): ReloadReport;
   /** Empty on a worker instance. */
   routers: Router[];
@@ -221,13 +222,30 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     get config() {
       return config.current;
     },
-    reload,
+    // The API's reload is audited by the route's recorder; this one is the signal's (issue 25).
+    reload: () => {
+      const before = config.profiles();
+      const report = reload();
+      store
+        .recordAudit({
+          actor: "signal",
+          action: "config.reload",
+          target: null,
+          outcome: report.ok ? "ok" : "invalid_config",
+          details: report.ok ? { before, after: report.profiles, changed: report.changed } : { before, problems: report.issues.length },
+        })
+        .catch((error: unknown) => logger.error({ err: error }, "could not record an audit entry"));
+      return report;
+    },
     store,
     outbox,
     reextractor,
     selfAuthenticating: selfAuthenticating(config, authOn),
     routers: serves
       ? [
+          // First: it watches the audited actions the routers below answer (issue 25).
+          auditRecorder({ store, profiles: () => config.profiles(), onError: (error) => logger.error({ err: error }, "could not record an audit entry") }),
+          auditRouter({ store }),
           callsRouter({
             store,
             config,
@@ -238,7 +256,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             onReviewed: options.onCallReviewed,
           }),
           callsReadRouter({ store, outbox, config, extractor, limits: settings.limits }),
-          reextractRouter({ reextractor }),
+          reextractRouter({ reextractor, store }),
           reloadRouter({ reload }),
           profilesRouter({
             store,
@@ -264,6 +282,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             allowPrivate: settings.allowPrivateDestinations,
             testDispatcher,
             profileVariables: (profile) => config.current.profiles.get(profile)?.variables,
+            callProfiles: async (ids) => new Map((await Promise.all(ids.map((id) => store.get(id)))).flatMap((call) => (call ? [[call.id, call.profile] as const] : []))),
           }),
         ]
       : [],

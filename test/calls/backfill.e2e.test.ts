@@ -282,6 +282,6 @@ describe("bad backfill requests", () => {
     const api = await service();
     const res = await api.post("/v1/profiles/nope/backfill", {}, auth);
     expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("not_found");
+    expect(res.body.error.code).toBe("profile_not_found");
   });
 });

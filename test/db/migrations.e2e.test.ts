@@ -68,10 +68,12 @@ describe("SQLite data dirs", () => {
   it("refuses a file written by a newer release, naming it and both versions", () => {
     const file = join(mkdtempSync(join(tmpdir(), "debrief-newer-")), "calls.sqlite");
     const db = new Database(file);
-    db.pragma("user_version = 7");
+    // One step past this release's last, whatever that is (issue 25 added the audit log as step 7).
+    const newer = CALLS_SQLITE_MIGRATIONS.length + 1;
+    db.pragma(`user_version = ${newer}`);
     db.close();
     expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(DatabaseSetupError);
-    expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(`${file} was written by a newer Debrief (schema 7, this one knows ${CALLS_SQLITE_MIGRATIONS.length})`);
+    expect(() => openDatabase(file, { synchronous: "NORMAL", migrations: CALLS_SQLITE_MIGRATIONS })).toThrow(`${file} was written by a newer Debrief (schema ${newer}, this one knows ${CALLS_SQLITE_MIGRATIONS.length})`);
   });
 });
 

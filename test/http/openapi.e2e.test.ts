@@ -41,7 +41,7 @@ afterAll(async () => {
 describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document covering every route, each operation with responses", () => {
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual(["/console/", "/docs/", "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/extract"]);
+    expect(Object.keys(doc.paths).sort()).toEqual(["/console/", "/docs/", "/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/extract", "/v1/me", "/v1/variables/convert"]);
     expect(Object.keys(doc.paths["/v1/extract"])).toEqual(["post"]);
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       for (const [method, operation] of Object.entries<any>(item)) {
@@ -76,7 +76,7 @@ describe("GET /openapi.json", () => {
       .flatMap(([, response]) => Object.values<any>(response.content["application/json"].examples).map((entry) => entry.value));
     expect(errorExamples.length).toBeGreaterThanOrEqual(10);
     for (const body of errorExamples) ErrorBodySchema.parse(body);
-    expect(Object.keys(operation.responses).sort()).toEqual(["200", "400", "401", "413", "415", "429", "502", "503", "504"]);
+    expect(Object.keys(operation.responses).sort()).toEqual(["200", "400", "401", "403", "413", "415", "429", "502", "503", "504"]);
   });
 
   it("documents the local model's answers: its 503 codes, the 400 for another model, its state in /readyz", () => {

@@ -1,6 +1,7 @@
 // The console's frame: the header with its navigation, and which page answers which /console path.
 import { useEffect, useRef } from "preact/hooks";
 import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { may, useGrants } from "./grants.js";
 import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session.js";
 import { CallPage } from "./pages/call.js";
 import { CallsPage } from "./pages/calls.js";
@@ -11,17 +12,19 @@ import { ProfilePage } from "./pages/profile.js";
 import { ProfilesPage } from "./pages/profiles.js";
 import { SignInPage } from "./pages/sign-in.js";
 
+/** Each page, with the scope a key needs for it to be offered. */
 const NAV = [
-  { href: "/console/", label: "Calls", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },
-  { href: "/console/review", label: "Review", current: (path: string) => path.startsWith("/console/review") },
-  { href: "/console/profiles", label: "Profiles", current: (path: string) => path.startsWith("/console/profiles") },
-  { href: "/console/destinations", label: "Destinations", current: (path: string) => path.startsWith("/console/destinations") },
-  { href: "/console/playground", label: "Playground", current: (path: string) => path.startsWith("/console/playground") },
+  { href: "/console/", label: "Calls", scope: "calls:read", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },
+  { href: "/console/review", label: "Review", scope: "calls:review", current: (path: string) => path.startsWith("/console/review") },
+  { href: "/console/profiles", label: "Profiles", scope: "calls:read", current: (path: string) => path.startsWith("/console/profiles") },
+  { href: "/console/destinations", label: "Destinations", scope: "destinations", current: (path: string) => path.startsWith("/console/destinations") },
+  { href: "/console/playground", label: "Playground", scope: "extract", current: (path: string) => path.startsWith("/console/playground") },
 ];
 
 function Header() {
   const { path } = useLocation();
   const signedIn = storedApiKey() !== undefined;
+  const grants = useGrants();
   return (
     <header class="top">
       <a class="skip" href="#main">
@@ -32,7 +35,8 @@ function Header() {
       </a>
       <nav aria-label="Console">
         <ul>
-          {NAV.map((item) => (
+          {/* Signed out, every page is named (each asks for a key); signed in, only those the key may use. */}
+          {NAV.filter((item) => !signedIn || may(grants, item.scope)).map((item) => (
             <li key={item.href}>
               <a href={item.href} aria-current={item.current(path) ? "page" : undefined}>
                 {item.label}

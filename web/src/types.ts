@@ -207,7 +207,7 @@ export interface Profile {
   model: string;
   version: string;
   versions: { version: string | null; calls: number; current: boolean }[];
-  variables: { name: string; type: string; description: string; options: string[] | null }[];
+  variables: { name: string; type: string; description: string; options: string[] | null; fields?: unknown[] }[];
   evidence: boolean;
   timezone: string | null;
   gates: {

@@ -11,6 +11,7 @@ import { iso } from "./call-view.js";
 import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 import type { BackfillRecord, CallStore } from "../store/port.js";
+import { mayUse, profileFor } from "./profile-access.js";
 
 export interface BackfillRouterDeps {
   store: CallStore;
@@ -50,8 +51,7 @@ export function backfillRouter(deps: BackfillRouterDeps): Router {
   router.param("id", storableId("backfill"));
 
   router.post("/profiles/:name/backfill", async (req, res) => {
-    const profile = deps.config.current.profiles.get(req.params.name);
-    if (!profile) throw new NotFoundError(`No profile named "${req.params.name}"`);
+    const profile = profileFor(deps.config, req.params.name, res);
     const request = parseBody(BackfillRequestSchema, req.body);
     const version = deps.profileVersion(profile);
     if (request.dry_run) {
@@ -70,11 +70,14 @@ export function backfillRouter(deps: BackfillRouterDeps): Router {
 
   router.get("/backfills/:id", async (req, res) => {
     const backfill = await deps.store.getBackfill(req.params.id);
-    if (!backfill) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
+    if (!backfill || !mayUse(res, backfill.profile)) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
     res.json(backfillView(backfill));
   });
 
   router.post("/backfills/:id/cancel", async (req, res) => {
+    // Looked at before cancelling: a backfill of a profile the key may not use is one that does not exist.
+    const seen = await deps.store.getBackfill(req.params.id);
+    if (seen && !mayUse(res, seen.profile)) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
     const backfill = await deps.store.cancelBackfill(req.params.id);
     if (!backfill) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
     if (backfill.state === "done") throw new ConflictError(`Backfill "${backfill.id}" is done already: there is nothing left to cancel`);

@@ -3,8 +3,8 @@
 import { Router } from "express";
 import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
-import { NotFoundError } from "../../errors.js";
 import type { CallStore, ProfileVersionCount } from "../store/port.js";
+import { mayUse, profileFor } from "./profile-access.js";
 
 export interface ProfilesRouterDeps {
   store: Pick<CallStore, "profileVersionCounts">;
@@ -66,12 +66,12 @@ export function profilesRouter(deps: ProfilesRouterDeps): Router {
   router.get("/profiles", async (_req, res) => {
     // Read before the configuration: a reload while the counts are read then shows the newer file, never a mix.
     const counts = await deps.store.profileVersionCounts();
-    res.json({ profiles: [...deps.config.current.profiles.values()].map((profile) => view(profile, counts)) });
+    const visible = [...deps.config.current.profiles.values()].filter((profile) => mayUse(res, profile.name));
+    res.json({ profiles: visible.map((profile) => view(profile, counts)) });
   });
 
   router.get("/profiles/:name", async (req, res) => {
-    const profile = deps.config.current.profiles.get(req.params.name);
-    if (!profile) throw new NotFoundError(`No profile named "${req.params.name}"`);
+    const profile = profileFor(deps.config, req.params.name, res);
     res.json(view(profile, await deps.store.profileVersionCounts(profile.name)));
   });
   return router;

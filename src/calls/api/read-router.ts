@@ -10,7 +10,6 @@ import { isInstant, type VariableLimits } from "../../schema/index.js";
 import { SOURCE_NAMES } from "../../sources/index.js";
 import { callSummaryView, describeCall } from "./call-view.js";
 import { describeCaller } from "./caller-memory.js";
-import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 import { evalLineOf, extractedCalls, streamLines } from "./export.js";
 import { briefFates, CALL_STATES } from "../fates.js";
@@ -18,6 +17,7 @@ import { readCursor, writeCursor } from "./list-cursor.js";
 import { toE164 } from "../../lib/phone.js";
 import type { AnswerSettings } from "../../configuration/profile-version.js";
 import type { CallStore } from "../store/port.js";
+import { callOfKeysProfiles, profileFor, profilesOf } from "./profile-access.js";
 
 export const MAX_CALLS_PER_PAGE = 200;
 export const MAX_CALLER_CALLS = 50;
@@ -82,19 +82,13 @@ function checkPeriod(query: { since?: number; until?: number }): void {
   }
 }
 
-/** The profile a query names; an unknown one is a 400 naming `profile` and the profiles there are. */
-export function profileNamed(config: ConfigSource, name: string): Profile {
-  const profile = config.current.profiles.get(name);
-  if (profile) return profile;
-  const known = [...config.current.profiles.keys()].join(", ") || "(none configured)";
-  throw new InvalidRequestError(`No profile named "${name}"`, [{ path: "profile", message: `must name a configured profile: ${known}` }]);
-}
-
 /** The `GET /v1/calls` body; exported so the OpenAPI document's schema is checked against it. */
-export async function listCalls(store: CallStore, query: z.infer<typeof ListCallsQuerySchema>) {
+export async function listCalls(store: CallStore, query: z.infer<typeof ListCallsQuerySchema>, profiles?: readonly string[]) {
   checkPeriod(query);
   const filters = {
     profile: query.profile,
+    // A key bound to profiles lists only theirs (a named profile was checked against them already).
+    profiles: query.profile === undefined ? profiles : undefined,
     source: query.source,
     states: query.state ? [...new Set(query.state)].sort() : undefined,
     externalId: query.external_id,
@@ -119,16 +113,20 @@ export async function listCalls(store: CallStore, query: z.infer<typeof ListCall
 export function callsReadRouter(deps: CallsReadRouterDeps): Router {
   const router = Router();
   router.param("id", storableId("call"));
+  router.param("id", callOfKeysProfiles(deps.store));
 
   router.get("/calls", async (req, res) => {
-    res.json(await listCalls(deps.store, parseQuery(ListCallsQuerySchema, req)));
+    const query = parseQuery(ListCallsQuerySchema, req);
+    // An unknown profile, or one the key may not use, is 404 profile_not_found (as on every route naming a profile).
+    if (query.profile !== undefined) profileFor(deps.config, query.profile, res);
+    res.json(await listCalls(deps.store, query, profilesOf(res)));
   });
 
   // Before /calls/:id, which would take "export" for a call id.
   router.get("/calls/export", async (req, res) => {
     const query = parseQuery(ExportCallsQuerySchema, req);
     checkPeriod(query);
-    const profile = profileNamed(deps.config, query.profile);
+    const profile = profileFor(deps.config, query.profile, res);
     const calls = extractedCalls(deps.store, query);
     await streamLines(res, (async function* () {
       for await (const call of calls) yield evalLineOf(call, profile, deps.limits);
@@ -143,7 +141,7 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
 
   router.get("/callers/:phone", async (req, res) => {
     const query = parseQuery(CallerQuerySchema, req);
-    const profile = profileNamed(deps.config, query.profile);
+    const profile = profileFor(deps.config, query.profile, res);
     const phone = req.params.phone;
     const number = phone.length <= 64 ? toE164(phone, profile.defaultRegion) : ({ ok: false, reason: "not_a_number" } as const);
     if (!number.ok) {

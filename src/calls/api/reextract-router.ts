@@ -5,6 +5,8 @@ import { z } from "zod";
 import { parseBody } from "../../http/parse-body.js";
 import { storableId } from "../../http/storable-input.js";
 import type { ReextractOutcome, Reextractor } from "../reextract.js";
+import type { CallStore } from "../store/port.js";
+import { callOfKeysProfiles } from "./profile-access.js";
 
 export const ReextractBodySchema = z
   .object({
@@ -51,9 +53,10 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
   };
 }
 
-export function reextractRouter(deps: { reextractor: Reextractor }): Router {
+export function reextractRouter(deps: { reextractor: Reextractor; store?: Pick<CallStore, "get"> }): Router {
   const router = Router();
   router.param("id", storableId("call"));
+  if (deps.store) router.param("id", callOfKeysProfiles(deps.store));
   router.post("/calls/:id/reextract", async (req, res) => {
     const body = parseBody(ReextractBodySchema, req.body);
     const outcome = await deps.reextractor.reextract(req.params.id, { dryRun: body.dry_run, redeliver: body.redeliver, trigger: "api" });

@@ -13,7 +13,7 @@ import { customerE164 } from "../../lib/phone.js";
 import { parseReviewRequest, reviewDecision } from "../review.js";
 import { routingSkipReason } from "../routing-gate.js";
 import type { CallStore } from "../store/port.js";
-import { callOfKeysProfiles } from "./profile-access.js";
+import { callOfKeysProfiles, keyOf, mayUse } from "./profile-access.js";
 
 export interface CallsRouterDeps {
   store: CallStore;
@@ -48,9 +48,10 @@ export function callsRouter(deps: CallsRouterDeps): Router {
 
   router.post("/calls", async (req, res) => {
     const profileName = typeof req.query.profile === "string" ? req.query.profile : undefined;
-    const profile = profileName ? deps.config.current.profiles.get(profileName) : undefined;
+    // A profile the key is not bound to is, for this key, one that does not exist; the answer names only its own.
+    const profile = profileName && mayUse(res, profileName) ? deps.config.current.profiles.get(profileName) : undefined;
     if (!profile) {
-      const known = [...deps.config.current.profiles.keys()].join(", ") || "(none configured)";
+      const known = [...deps.config.current.profiles.keys()].filter((name) => mayUse(res, name)).join(", ") || "(none configured)";
       throw new InvalidRequestError(
         profileName ? `No profile named "${profileName}"` : "The profile query parameter is required",
         [{ path: "profile", message: `must name a configured profile: ${known}` }],
@@ -120,7 +121,10 @@ export function callsRouter(deps: CallsRouterDeps): Router {
     if (!profile && request.approve) {
       throw new ConflictError(`Profile "${call.profile}" is no longer configured: the call can be skipped, not delivered`, [], "profile_missing");
     }
-    const review = reviewDecision(request, { extraction: call.extraction, variables: profile?.variables ?? [], at: new Date(), previous: call.reviewed });
+    const decision = reviewDecision(request, { extraction: call.extraction, variables: profile?.variables ?? [], at: new Date(), previous: call.reviewed });
+    // Who decided travels with the decision: the call view and the delivered payload's debrief.reviewed.by.
+    const reviewer = keyOf(res)?.name;
+    const review = reviewer === undefined ? decision : { ...decision, by: reviewer };
     // The one conditional update decides a race: the loser is told the call is no longer in review.
     if (!(await deps.store.decideReview(call.id, review))) {
       const now = await deps.store.get(call.id);

@@ -2,6 +2,7 @@
 // extraction state machine, and the backfills port beside it. Adapters: SQLite (sqlite.ts, one process) and PostgreSQL
 // (postgres.ts, shared); their rows and mappers are in rows.ts, the SQL they share in queries.ts.
 import { randomUUID } from "node:crypto";
+import type { AuditStore } from "./audit-port.js";
 import type { Review } from "../../extract/index.js";
 import type { CallFacts, SourceName } from "../../sources/index.js";
 import type { Turn } from "../../transcript/index.js";
@@ -51,6 +52,8 @@ export interface CallReview {
   values: Record<string, unknown>;
   /** Why the reviewer skipped the call; null when approved. */
   reason: string | null;
+  /** The reviewer's key name (issue 25); absent without auth, and for reviews recorded before it was kept. */
+  by?: string;
 }
 
 /** What made an extraction: the call arriving (`live`, replays included), `POST /v1/calls/{id}/reextract`, or a backfill. */
@@ -149,6 +152,8 @@ export interface ListPosition {
 /** `GET /v1/calls` as the store answers it: every filter is a column or an indexed lookup. */
 export interface CallListQuery {
   profile?: string;
+  /** Only these profiles' calls (a key bound to them); undefined: every profile. */
+  profiles?: readonly string[];
   source?: SourceName;
   /** Any of these public states. */
   states?: readonly CallState[];
@@ -225,7 +230,7 @@ export type BackfillItemOutcome =
  * Every method is asynchronous (PostgreSQL is a network away). Adding a query means adding a method here and to each
  * adapter; the contract suite (test/calls/store/store.contract.test.ts) runs every adapter through the same behaviour.
  */
-export interface CallStore extends BackfillStore {
+export interface CallStore extends BackfillStore, AuditStore {
   readonly engine: "sqlite" | "postgres";
   /** Stores a call unless (profile, external id) is known; either way returns the stored call. */
   accept(input: AcceptCallInput): Promise<{ call: CallRecord; created: boolean }>;

@@ -23,6 +23,7 @@ import {
   type ReextractionInput,
   type RoutedReview,
 } from "./port.js";
+import { listAuditSql, newAuditId, type AuditEntry, type AuditQuery } from "./audit-port.js";
 import { backfillFilterSql, FINISHED_CALL, listCallsSql, profileVersionCountsSql, REPLAYABLE_CALL } from "./queries.js";
 import {
   CALL_COLUMNS,
@@ -485,6 +486,27 @@ export class PostgresCallStore implements CallStore {
   async profileVersionCounts(profile?: string): Promise<ProfileVersionCount[]> {
     const { sql, params } = profileVersionCountsSql(profile, (n) => `$${n}`, POSTGRES_PROFILE_VERSION);
     return (await this.#pool.query<ProfileVersionCount>(sql, params)).rows;
+  }
+
+  async recordAudit(input: Omit<AuditEntry, "id" | "at">): Promise<AuditEntry> {
+    const entry = { ...input, id: newAuditId(), at: this.#now() };
+    await this.#pool.query("INSERT INTO audit_log (id, at, actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
+      entry.id, entry.at, storable(entry.actor), entry.action, storableOrNull(entry.target), storable(entry.outcome), storableJson(JSON.stringify(entry.details)),
+    ]);
+    return entry;
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const { sql, params } = listAuditSql(query, (n) => `$${n}`);
+    const { rows } = await this.#pool.query<Omit<AuditEntry, "details"> & { details: string }>(sql, params);
+    return rows.map((row) => {
+      const restoredEntry = restoredRow(row, { text: ["actor", "target", "outcome"], json: ["details"] });
+      return { ...restoredEntry, at: Number(row.at), details: JSON.parse(restoredEntry.details) as Record<string, unknown> };
+    });
+  }
+
+  async pruneAudit(before: number): Promise<number> {
+    return (await this.#pool.query("DELETE FROM audit_log WHERE at < $1", [before])).rowCount ?? 0;
   }
 
   /** Nothing to close: the pool is its opener's. */

@@ -28,6 +28,7 @@ export function listCallsSql(query: CallListQuery, placeholder: (n: number) => s
     const where: string[] = [];
     if (state !== undefined) where.push(`public_state = ${p(state)}`);
     if (query.profile !== undefined) where.push(`profile = ${p(query.profile)}`);
+    if (query.profiles !== undefined) where.push(`profile IN (${query.profiles.map((profile) => p(profile)).join(", ")})`);
     if (query.source !== undefined) where.push(`source = ${p(query.source)}`);
     if (query.externalId !== undefined) where.push(`external_id = ${p(query.externalId)}`);
     if (query.since !== undefined) where.push(`created_at >= ${p(query.since)}`);

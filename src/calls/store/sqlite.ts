@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import { SqliteConnections, type Statement } from "../../db/sqlite.js";
 import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "../fates.js";
 import { CALLS_SQLITE_MIGRATIONS } from "./migrations/sqlite.js";
+import { listAuditSql, newAuditId, type AuditEntry, type AuditQuery } from "./audit-port.js";
 import {
   newBackfillId,
   newCallId,
@@ -420,7 +421,26 @@ export class SqliteCallStore implements CallStore {
     return this.#sql<ProfileVersionCount>(sql).all(...params);
   }
 
+  async recordAudit(input: Omit<AuditEntry, "id" | "at">): Promise<AuditEntry> {
+    const entry = { ...input, id: newAuditId(), at: this.#now() };
+    this.#sql("INSERT INTO audit_log (id, at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
+      entry.id, entry.at, entry.actor, entry.action, entry.target, entry.outcome, JSON.stringify(entry.details),
+    );
+    return entry;
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const { sql, params } = listAuditSql(query, () => "?");
+    return this.#sql<AuditRow>(sql).all(...params).map((row) => ({ ...row, details: JSON.parse(row.details) as Record<string, unknown> }));
+  }
+
+  async pruneAudit(before: number): Promise<number> {
+    return this.#sql("DELETE FROM audit_log WHERE at < ?").run(before).changes;
+  }
+
   async close(): Promise<void> {
     this.#connections.close();
   }
 }
+
+type AuditRow = Omit<AuditEntry, "details"> & { details: string };

@@ -315,7 +315,7 @@ export function deliveriesApiDocs(options: { auth: boolean; rateLimited: boolean
         },
         "404": errorResponse("No destination has this name, or no profile the `profile` given.", [
           { code: "not_found", message: 'No destination named "nope" is configured.' },
-          { code: "not_found", message: 'No profile named "bookings"' },
+          { code: "profile_not_found", message: 'No profile named "bookings"', details: [{ path: "profile", message: "is not a profile this key can use" }] },
         ]),
         ...unusedBodyResponses(),
         ...guards,

@@ -13,6 +13,7 @@ import { MAX_LIST_LIMIT, type DeliveryOutbox } from "../outbox/port.js";
 import type { VariableSpec } from "../../schema/index.js";
 import { samplePayload } from "../sample-payload.js";
 import { sendTestRequest } from "./test-request.js";
+import { mayUseProfile, ProfileNotFoundError, type ApiKey } from "../../access/index.js";
 import { DELIVERY_STATUSES } from "../types.js";
 
 /** `GET /v1/deliveries` query parameters; the OpenAPI document describes them from this schema. */
@@ -40,6 +41,8 @@ export function deliveriesRouter(deps: {
   testDispatcher?: Dispatcher;
   /** A profile's variables now (undefined: no such profile), for a test sample built from them. */
   profileVariables?: (profile: string) => readonly VariableSpec[] | undefined;
+  /** The profile of each call (absent: no such call), so a key bound to profiles sees only their calls' deliveries. */
+  callProfiles?: (callIds: readonly string[]) => Promise<Map<string, string>>;
 }): Router {
   const router = Router();
   router.param("id", storableId("delivery"));
@@ -48,20 +51,33 @@ export function deliveriesRouter(deps: {
   // Test requests get their own guarded client, so a slow test never occupies the worker's connections.
   const testDispatcher = deps.testDispatcher ?? createDeliveryDispatcher({ allowPrivate: deps.allowPrivate });
 
+  /** Those of `deliveries` whose call's profile the key may use (a key bound to no profile: all of them). */
+  const visibleTo = async <T extends { call_id: string }>(key: ApiKey | undefined, deliveries: T[]): Promise<T[]> => {
+    if (key?.profiles === undefined || deliveries.length === 0) return deliveries;
+    const profiles = (await deps.callProfiles?.([...new Set(deliveries.map((delivery) => delivery.call_id))])) ?? new Map<string, string>();
+    return deliveries.filter((delivery) => {
+      const profile = profiles.get(delivery.call_id);
+      return profile !== undefined && mayUseProfile(key, profile);
+    });
+  };
+
   router.get("/deliveries", async (req, res) => {
     const query = parseQuery(ListQuerySchema, req);
-    res.json({
-      deliveries: await deps.outbox.list({ status: query.status, destination: query.destination, callId: query.call_id, limit: query.limit }),
-    });
+    const deliveries = await deps.outbox.list({ status: query.status, destination: query.destination, callId: query.call_id, limit: query.limit });
+    // Filtered after the page is read (the outbox knows calls, not profiles): a bound key's page may hold fewer.
+    res.json({ deliveries: await visibleTo(res.locals.client?.key, deliveries) });
   });
 
   router.get("/deliveries/:id", async (req, res) => {
     const delivery = await deps.outbox.get(req.params.id);
-    if (!delivery) throw new NotFoundError(`No delivery with id "${req.params.id}".`);
-    res.json({ delivery });
+    const [visible] = delivery ? await visibleTo(res.locals.client?.key, [delivery]) : [];
+    if (!visible) throw new NotFoundError(`No delivery with id "${req.params.id}".`);
+    res.json({ delivery: visible });
   });
 
   router.post("/deliveries/:id/retry", async (req, res) => {
+    const seen = await deps.outbox.get(req.params.id);
+    if (seen && (await visibleTo(res.locals.client?.key, [seen])).length === 0) throw new NotFoundError(`No delivery with id "${req.params.id}".`);
     const delivery = await deps.outbox.retry(req.params.id);
     await deps.onRetried?.(delivery.id);
     deps.worker.wake();
@@ -77,7 +93,9 @@ export function deliveriesRouter(deps: {
     if (!destination) throw new NotFoundError(`No destination named "${req.params.name}" is configured.`);
     const { profile } = parseQuery(TestQuerySchema, req);
     const variables = profile === undefined ? undefined : deps.profileVariables?.(profile);
-    if (profile !== undefined && variables === undefined) throw new NotFoundError(`No profile named "${profile}"`);
+    if (profile !== undefined && (variables === undefined || !mayUseProfile(res.locals.client?.key, profile))) {
+      throw new ProfileNotFoundError(profile);
+    }
     res.json(await sendTestRequest(destination, { dispatcher: testDispatcher, allowPrivate: deps.allowPrivate, payload: samplePayload(variables) }));
   });
 

@@ -1,10 +1,10 @@
-// API-key authentication: `Authorization: Bearer KEY` or `X-API-Key: KEY`, compared in constant time.
-import { createHash, timingSafeEqual } from "node:crypto";
+// API-key authentication: `Authorization: Bearer KEY` or `X-API-Key: KEY`, compared in constant time, and each
+// operation's scope (403 insufficient_scope naming it).
+import { timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler } from "express";
+import { allows, requirementOf, sha256, type ApiKey } from "../../access/index.js";
+import { DebriefError } from "../../errors.js";
 import { UnauthorizedError } from "../errors.js";
-
-/** Both sides are hashed first, so the comparison takes as long whatever the lengths, and lengths never leak. */
-const digest = (key: string) => createHash("sha256").update(key, "utf8").digest();
 
 function presentedKey(req: Request): string | undefined {
   const authorization = req.headers.authorization;
@@ -15,12 +15,26 @@ function presentedKey(req: Request): string | undefined {
   return key || undefined;
 }
 
-/** Lets a request through when it carries one of `apiKeys`, and notes who it is (by fingerprint) for the limiter and logs. */
-export function authenticate(apiKeys: readonly string[]): RequestHandler {
-  const allowed = apiKeys.map(digest);
+/** A valid key without the scope an operation needs; the message names the scope, never another key's. */
+export class InsufficientScopeError extends DebriefError {
+  constructor(scope: string) {
+    super("insufficient_scope", 403, `This key lacks the scope this operation needs: ${scope}`, { details: [{ path: "scope", message: scope }] });
+  }
+}
+
+/**
+ * Lets a request through when it carries one of `keys()` (read per request: keys reload with the configuration), and
+ * notes which (by name) for the limiter, the logs and the routes. With no key at all, authentication is off.
+ */
+export function authenticate(keys: () => readonly ApiKey[]): RequestHandler {
   return (req, res, next) => {
     // A platform's webhook whose profile authenticates it (signature, URL token): the calls route verifies it instead.
     if (res.locals.selfAuthenticating) {
+      next();
+      return;
+    }
+    const known = keys();
+    if (known.length === 0) {
       next();
       return;
     }
@@ -29,16 +43,29 @@ export function authenticate(apiKeys: readonly string[]): RequestHandler {
       next(new UnauthorizedError("An API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"));
       return;
     }
-    const presented = digest(key);
-    let known = false;
-    // Every key is compared, so the time taken does not tell which one (or whether an early one) matched.
-    for (const candidate of allowed) known = timingSafeEqual(presented, candidate) || known;
-    if (!known) {
+    // Both sides are hashed, so the comparison takes as long whatever the lengths; every key is compared, so the time
+    // taken does not tell which one (or whether an early one) matched.
+    const presented = sha256(key);
+    let matched: ApiKey | undefined;
+    for (const candidate of known) if (timingSafeEqual(presented, candidate.sha256) && matched === undefined) matched = candidate;
+    if (!matched) {
       next(new UnauthorizedError("The API key is not valid"));
       return;
     }
-    const hash = presented.toString("hex");
-    res.locals.client = { keyId: hash.slice(0, 12), rateKey: `key:${hash}` };
+    res.locals.client = { keyId: presented.toString("hex").slice(0, 12), rateKey: `key:${matched.name}`, key: matched };
     next();
+  };
+}
+
+/** Under /v1: the key must hold the scope the operation needs (requests that authenticate themselves are the route's). */
+export function authorize(): RequestHandler {
+  return (req, res, next) => {
+    const key = res.locals.client?.key;
+    if (!key) {
+      next();
+      return;
+    }
+    const requirement = requirementOf(req.method, `/v1${req.path}`);
+    next(allows(key, requirement) ? undefined : new InsufficientScopeError(requirement));
   };
 }

@@ -1,4 +1,4 @@
-// Counts and times every HTTP request by method, route pattern and status.
+// Counts and times every HTTP request by method, route pattern and status; and counts requests by API key name.
 import type { RequestHandler } from "express";
 import type { Metrics } from "../../metrics/index.js";
 import { reportedStatus, routeLabel } from "./route-label.js";
@@ -12,6 +12,8 @@ export function httpMetrics(metrics: Metrics): RequestHandler {
         { method: req.method, route: routeLabel(req, res), status: reportedStatus(res) },
         (performance.now() - started) / 1000,
       );
+      const key = res.locals.client?.key;
+      if (key) metrics.keyRequest(key.name, reportedStatus(res));
     });
     next();
   };

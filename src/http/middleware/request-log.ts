@@ -25,7 +25,7 @@ function requestLine(req: IncomingMessage, res: ServerResponse, latencyMs: numbe
     status,
     latency_ms: latencyMs,
     ...(Number.isFinite(length) ? { request_bytes: length } : {}),
-    ...(client ? { key_id: client.keyId } : {}),
+    ...(client ? { key_id: client.keyId, ...(client.key ? { key: client.key.name } : {}) } : {}),
     ...(response.locals.source ? { source: response.locals.source } : {}),
     ...(extraction
       ? {

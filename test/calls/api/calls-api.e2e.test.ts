@@ -235,7 +235,8 @@ describe("GET /v1/calls", () => {
     expect(ids(await api.get("/v1/calls?destination=sheets"))).toEqual([call.transformFailed]);
     expect(ids(await api.get("/v1/calls?destination=crm&state=delivery_failed"))).toEqual([call.transformFailed]);
     expect(ids(await api.get("/v1/calls?destination=crm&profile=booking&source=autocalls&state=delivered"))).toEqual([call.both, call.delivered]);
-    expect(ids(await api.get("/v1/calls?profile=nobody"))).toEqual([]);
+    // Issue 25: an unknown profile is 404 profile_not_found, as on every route naming one (it was an empty page).
+    expect((await api.get("/v1/calls?profile=nobody")).body.error.code).toBe("profile_not_found");
   });
 
   it("pages with a cursor that calls arriving between pages never shift", async () => {
@@ -529,7 +530,6 @@ describe("GET /v1/callers/{phone}", () => {
     ["a number too short for its country", "/v1/callers/+1555?profile=booking", "phone", /not a phone number/],
     ["a number far too long", `/v1/callers/${"9".repeat(80)}?profile=booking`, "phone", /not a phone number/],
     ["no profile", "/v1/callers/+15551234567", "profile", /profile/],
-    ["an unknown profile", "/v1/callers/+15551234567?profile=nope", "profile", /No profile named "nope"/],
     ["a limit over 50", "/v1/callers/+15551234567?profile=booking&limit=51", "limit", /limit/],
   ])("answers 400 naming the parameter for %s", async (_name, path, field, message) => {
     const api = await service();
@@ -538,5 +538,12 @@ describe("GET /v1/callers/{phone}", () => {
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(field);
     expect(res.body.error.message).toMatch(message);
+  });
+
+  it("answers 404 profile_not_found for an unknown profile (issue 25: was a 400 listing every profile)", async () => {
+    const api = await service();
+    const res = await api.get("/v1/callers/+15551234567?profile=nope");
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatchObject({ code: "profile_not_found", message: 'No profile named "nope"' });
   });
 });

@@ -135,7 +135,6 @@ describe("GET /v1/calls/export?format=eval", () => {
     ["format=eval", "profile"],
     ["profile=booking", "format"],
     ["profile=booking&format=csv", "format"],
-    ["profile=nope&format=eval", "profile"],
     ["profile=booking&format=eval&since=yesterday", "since"],
     ["profile=booking&format=eval&since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until"],
     ["profile=booking&format=eval&cursor=x", "cursor"],
@@ -144,6 +143,13 @@ describe("GET /v1/calls/export?format=eval", () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toContain(path);
+  });
+
+  it("answers 404 profile_not_found for an unknown profile, naming no other profile (issue 25: was a 400 listing them)", async () => {
+    const res = await api.get("/v1/calls/export?profile=nope&format=eval", auth);
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatchObject({ code: "profile_not_found", message: 'No profile named "nope"' });
+    expect(JSON.stringify(res.body)).not.toContain("booking");
   });
 });
 

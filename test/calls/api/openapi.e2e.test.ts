@@ -40,27 +40,28 @@ import { until } from "../../support/poll.js";
 const KEY = "dbr_live_pipeline_docs_8e2b4d6f0a1c3e5a";
 const auth = { authorization: `Bearer ${KEY}` };
 
-/** Every pipeline operation, with every status its route (and the auth, rate-limit and body-parsing layers in front) can answer. */
+/** Every pipeline operation, with every status its route (and the auth, scope, rate-limit and body-parsing layers in front) can answer. */
 const OPERATIONS: Record<string, string[]> = {
-  "post /v1/calls": ["200", "202", "400", "401", "413", "415", "429"],
-  "get /v1/calls": ["200", "400", "401", "429"],
-  "get /v1/calls/export": ["200", "400", "401", "429"],
-  "get /v1/calls/{id}": ["200", "401", "404", "429"],
-  "get /v1/callers/{phone}": ["200", "400", "401", "429"],
-  "get /v1/destinations": ["200", "401", "429"],
-  "post /v1/calls/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
-  "post /v1/calls/{id}/review": ["200", "400", "401", "404", "409", "413", "415", "429"],
-  "get /v1/deliveries": ["200", "400", "401", "429"],
-  "get /v1/deliveries/{id}": ["200", "401", "404", "429"],
-  "post /v1/deliveries/{id}/retry": ["200", "400", "401", "404", "409", "413", "415", "429"],
-  "post /v1/destinations/{name}/test": ["200", "400", "401", "404", "413", "415", "429"],
-  "post /v1/calls/{id}/reextract": ["200", "400", "401", "404", "409", "413", "415", "429"],
-  "post /v1/admin/reload": ["200", "400", "401", "413", "415", "422", "429"],
-  "post /v1/profiles/{name}/backfill": ["200", "202", "400", "401", "404", "413", "415", "429"],
-  "get /v1/backfills/{id}": ["200", "401", "404", "429"],
-  "post /v1/backfills/{id}/cancel": ["200", "400", "401", "404", "409", "413", "415", "429"],
-  "get /v1/profiles": ["200", "401", "429"],
-  "get /v1/profiles/{name}": ["200", "401", "404", "429"],
+  "post /v1/calls": ["200", "202", "400", "401", "403", "413", "415", "429"],
+  "get /v1/calls": ["200", "400", "401", "403", "404", "429"],
+  "get /v1/calls/export": ["200", "400", "401", "403", "404", "429"],
+  "get /v1/calls/{id}": ["200", "401", "403", "404", "429"],
+  "get /v1/callers/{phone}": ["200", "400", "401", "403", "404", "429"],
+  "get /v1/destinations": ["200", "401", "403", "429"],
+  "post /v1/calls/{id}/retry": ["200", "400", "401", "403", "404", "409", "413", "415", "429"],
+  "post /v1/calls/{id}/review": ["200", "400", "401", "403", "404", "409", "413", "415", "429"],
+  "get /v1/deliveries": ["200", "400", "401", "403", "429"],
+  "get /v1/deliveries/{id}": ["200", "401", "403", "404", "429"],
+  "post /v1/deliveries/{id}/retry": ["200", "400", "401", "403", "404", "409", "413", "415", "429"],
+  "post /v1/destinations/{name}/test": ["200", "400", "401", "403", "404", "413", "415", "429"],
+  "post /v1/calls/{id}/reextract": ["200", "400", "401", "403", "404", "409", "413", "415", "429"],
+  "post /v1/admin/reload": ["200", "400", "401", "403", "413", "415", "422", "429"],
+  "post /v1/profiles/{name}/backfill": ["200", "202", "400", "401", "403", "404", "413", "415", "429"],
+  "get /v1/backfills/{id}": ["200", "401", "403", "404", "429"],
+  "post /v1/backfills/{id}/cancel": ["200", "400", "401", "403", "404", "409", "413", "415", "429"],
+  "get /v1/profiles": ["200", "401", "403", "429"],
+  "get /v1/profiles/{name}": ["200", "401", "403", "404", "429"],
+  "get /v1/audit": ["200", "400", "401", "403", "429"],
 };
 
 
@@ -148,7 +149,9 @@ afterAll(async () => {
 describe("GET /openapi.json with the post-call pipeline configured", () => {
   it("lists every pipeline operation, each with every error response its route can give", () => {
     const listed = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
-    expect(listed.filter((key) => !key.endsWith("/v1/extract") && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
+    // The app's own /v1 routes (not the pipeline's) are the HTTP tests' to list.
+    const appRoutes = ["/v1/extract", "/v1/me", "/v1/variables/convert"];
+    expect(listed.filter((key) => !appRoutes.some((route) => key.endsWith(route)) && key.includes("/v1/")).sort()).toEqual(Object.keys(OPERATIONS).sort());
     for (const [key, statuses] of Object.entries(OPERATIONS)) {
       const documented = operation(key);
       expect(Object.keys(documented.responses).sort(), key).toEqual(statuses);

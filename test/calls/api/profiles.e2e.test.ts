@@ -158,7 +158,7 @@ describe("GET /v1/profiles", () => {
     await start();
     const missing = await api.get("/v1/profiles/bookings", auth);
     expect(missing.status).toBe(404);
-    expect(missing.body.error).toMatchObject({ code: "not_found", message: 'No profile named "bookings"' });
+    expect(missing.body.error).toMatchObject({ code: "profile_not_found", message: 'No profile named "bookings"' });
     expect((await api.get("/v1/profiles")).status).toBe(401);
   });
 

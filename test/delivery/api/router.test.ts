@@ -204,7 +204,7 @@ describe("destination test endpoint", () => {
     const api = await startApi();
     expect(await api.call("POST", "/destinations/crm/test?profile=nope")).toMatchObject({
       status: 404,
-      body: { error: { code: "not_found", message: 'No profile named "nope"' } },
+      body: { error: { code: "profile_not_found", message: 'No profile named "nope"' } },
     });
     expect(await api.call("POST", "/destinations/crm/test?profle=dental")).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
     expect(api.hook.requests).toHaveLength(0);

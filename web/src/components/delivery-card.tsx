@@ -6,11 +6,13 @@ import type { Delivery } from "../types.js";
 import { Badge } from "./badge.js";
 import { ErrorBox } from "./error-box.js";
 import { When } from "./when.js";
+import { may, useGrants } from "../grants.js";
 
 export function DeliveryCard({ delivery, title, onChanged }: { delivery: Delivery; title: string; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>(undefined);
-  const action = delivery.status === "failed" ? "Retry now" : delivery.status === "pending" ? "Send now" : undefined;
+  const grants = useGrants();
+  const action = !may(grants, "calls:reanalyze") ? undefined : delivery.status === "failed" ? "Retry now" : delivery.status === "pending" ? "Send now" : undefined;
 
   const send = async () => {
     setBusy(true);

@@ -16,6 +16,7 @@ import { duration, pretty } from "../format.js";
 import { routedEvents } from "../review-story.js";
 import type { CallDetail, DestinationFate } from "../types.js";
 import { useApi } from "../use-api.js";
+import { may, useGrants } from "../grants.js";
 
 /** States that change on their own: the page looks again soon. */
 const MOVING = new Set(["accepted", "extracting", "delivering"]);
@@ -91,6 +92,7 @@ export function CallPage() {
   const call = loaded.data;
   useEffect(() => setFast(call === undefined || MOVING.has(call.state)), [call?.state]);
 
+  const grants = useGrants();
   const [replaying, setReplaying] = useState(false);
   const [actionError, setActionError] = useState<ApiError | undefined>(undefined);
   const changed = () => {
@@ -122,7 +124,7 @@ export function CallPage() {
   }
 
   const facts = call.call;
-  const canReplay = call.state === "extraction_failed" || call.destinations.some(isExpressionFailure);
+  const canReplay = may(grants, "calls:reanalyze") && (call.state === "extraction_failed" || call.destinations.some(isExpressionFailure));
   /** A reviewer's corrections stand over every extraction: the values shown are those delivered. */
   const corrected = call.reviewed && call.extracted_variables && Object.keys(call.reviewed.values).length > 0 ? call.reviewed : undefined;
   const correctedNames = new Set(corrected?.corrected ?? []);
@@ -185,7 +187,7 @@ export function CallPage() {
 
       <Problems call={call} />
 
-      {call.state === "needs_review" ? <ReviewForm key={call.updated_at} call={call} onDecided={changed} /> : null}
+      {call.state === "needs_review" && may(grants, "calls:review") ? <ReviewForm key={call.updated_at} call={call} onDecided={changed} /> : null}
 
       <ExtractionView
         turns={call.transcript ?? []}

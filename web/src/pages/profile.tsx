@@ -9,6 +9,7 @@ import { ProfileDetails } from "../components/profile-details.js";
 import { usd } from "../format.js";
 import type { BackfillDryRun, Profile } from "../types.js";
 import { useApi } from "../use-api.js";
+import { may, useGrants } from "../grants.js";
 
 const number = new Intl.NumberFormat("en-US");
 const percent = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
@@ -109,6 +110,7 @@ export function ProfilePage() {
   /** Each dry run starts its run over: a backfill started from an older estimate is not this one's. */
   const [estimates, setEstimates] = useState(0);
   const [error, setError] = useState<ApiError | undefined>(undefined);
+  const grants = useGrants();
   const [busy, setBusy] = useState(false);
 
   const estimate = async (event: Event) => {
@@ -144,6 +146,9 @@ export function ProfilePage() {
       </h1>
       {profile.error ? <ErrorBox error={profile.error} title="The profile could not be read." /> : null}
       {profile.data ? <ProfileDetails profile={profile.data} /> : profile.error ? null : <p aria-busy="true">Loading…</p>}
+      {/* A key without calls:reanalyze can neither estimate nor run a backfill: the section is not offered. */}
+      {may(grants, "calls:reanalyze") ? (
+        <>
       <h2>Backfill</h2>
       <p class="lead">
         Changed this profile's variables or prompt? Re-extract its past calls. A dry run re-extracts a sample of them (stores and sends nothing), shows
@@ -170,6 +175,8 @@ export function ProfilePage() {
       {error ? <ErrorBox error={error} title="The dry run failed." /> : null}
       {result ? <Estimate result={result} /> : null}
       {result ? <BackfillRun key={estimates} profile={name} estimate={result} body={runBody} /> : null}
+        </>
+      ) : null}
     </section>
   );
 }

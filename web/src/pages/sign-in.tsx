@@ -24,8 +24,8 @@ export function SignInPage() {
     setChecking(true);
     setError(undefined);
     try {
-      // Any guarded route tells: a wrong key is a 401 before the route is even looked up.
-      await api.get("/v1/calls?limit=1", { key: candidate });
+      // Any valid key may ask who it is, whatever its scopes: a wrong key is a 401.
+      await api.get("/v1/me", { key: candidate });
       accept(candidate);
     } catch (failure) {
       const apiError = failure as ApiError;
@@ -47,7 +47,7 @@ export function SignInPage() {
     <section class="sign-in">
       <h1>Sign in</h1>
       <p>
-        This Debrief requires an API key (one of <code>DEBRIEF_API_KEYS</code>). It is kept in this browser tab only, until you sign out or
+        This Debrief requires an API key (one of <code>DEBRIEF_API_KEYS</code>, or a key of the configuration file). It is kept in this browser tab only, until you sign out or
         close the tab.
       </p>
       <form onSubmit={submit}>

@@ -1,6 +1,6 @@
 // The backfill API in the OpenAPI document: start (or dry-run) a profile's backfill, follow it, cancel it.
 import { z } from "zod";
-import { bodyParserResponses, errorResponse, guardResponses, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../../../http/openapi.js";
+import { bodyParserResponses, errorResponse, guardResponses, profileNotFoundResponse, INVALID_JSON_EXAMPLE, unusedBodyResponses, type ApiDocs, type SameShape } from "../../../http/openapi.js";
 import { BackfillRequestSchema, type DryRunAnswer } from "../../backfill.js";
 import type { backfillView } from "../backfill-router.js";
 
@@ -156,7 +156,7 @@ export function backfillApiDocs(options: { auth: boolean; rateLimited: boolean }
           },
           INVALID_JSON_EXAMPLE,
         ]),
-        "404": errorResponse("No profile has this name.", [{ code: "not_found", message: 'No profile named "bookings"' }]),
+        "404": profileNotFoundResponse(),
         ...guards,
         ...bodyParserResponses(),
       },

@@ -43,6 +43,7 @@ const CallReviewSchema = z
     corrected: z.array(z.string()).describe("The variables whose value the reviewer changed (a value sent equal to the model's is not a correction)"),
     values: z.record(z.unknown()).describe("The changed values by name; `extracted_variables` keeps the model's own"),
     reason: z.string().nullable().describe("Why the reviewer skipped the call; null when approved"),
+    by: z.string().optional().describe("The reviewer's key name; absent without auth"),
   })
   .openapi("CallReview");
 

@@ -2,6 +2,7 @@
 // destination's fate, caller memory, replay a failed extraction; then review, re-extraction and reload, each in its file.
 import { z } from "zod";
 import { reloadApiDocs } from "../../../configuration/reload-docs.js";
+import { auditApiDocs } from "./audit.js";
 import { DELIVERY_EXAMPLES } from "../../../delivery/index.js";
 import {
   bodyParserResponses,
@@ -12,6 +13,7 @@ import {
   PROMPT_BUDGET_EXAMPLE,
   unusedBodyResponses,
   type ApiDocs,
+  profileNotFoundResponse,
 } from "../../../http/openapi.js";
 import { SOURCES } from "../../../sources/index.js";
 import { CALL_STATES } from "../../fates.js";
@@ -37,7 +39,7 @@ const { delivered: DELIVERED } = DELIVERY_EXAMPLES;
 export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {
   // The reload route is served with the calls API (only when a pipeline runs), so it is described with it, last:
   // the document lists operations in the order they are registered.
-  const rest = [reviewApiDocs(options), reextractApiDocs(options), reloadApiDocs(options)];
+  const rest = [reviewApiDocs(options), reextractApiDocs(options), reloadApiDocs(options), auditApiDocs(options)];
   return (registry) => {
     const payloads = SOURCES.map((source) =>
       registry.register(
@@ -191,6 +193,7 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             details: [{ path: "cursor", message: "The cursor is not one this service wrote: pass next_cursor exactly as a previous page gave it" }],
           },
         ]),
+        "404": profileNotFoundResponse(),
         ...guards,
       },
     });
@@ -236,18 +239,14 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             },
           },
         },
-        "400": errorResponse("No or an unknown `profile`, a `format` other than eval, a bad `since` or `until`, or a parameter this route does not take.", [
+        "400": errorResponse("No `profile`, a `format` other than eval, a bad `since` or `until`, or a parameter this route does not take.", [
           {
             code: "invalid_request",
             message: 'Invalid query parameter "format": format must be "eval" (the eval harness\'s JSONL): the only export format',
             details: [{ path: "format", message: 'must be "eval" (the eval harness\'s JSONL): the only export format' }],
           },
-          {
-            code: "invalid_request",
-            message: 'No profile named "bookings"',
-            details: [{ path: "profile", message: "must name a configured profile: booking" }],
-          },
         ]),
+        "404": profileNotFoundResponse(),
         ...guards,
       },
     });
@@ -323,7 +322,8 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             },
           },
         },
-        "400": errorResponse("No or an unknown `profile`, a bad `limit`, or a phone number that cannot be read (without a country code, and no default_region).", [
+        "404": profileNotFoundResponse(),
+        "400": errorResponse("No `profile`, a bad `limit`, or a phone number that cannot be read (without a country code, and no default_region).", [
           {
             code: "invalid_request",
             message:

@@ -1,7 +1,7 @@
 // The profiles API in the OpenAPI document: every configured profile, or one, with its versions and destinations.
 import { z } from "zod";
 import { REVIEW_FLAGS } from "../../../extract/index.js";
-import { errorResponse, guardResponses, type ApiDocs, type SameShape } from "../../../http/openapi.js";
+import { guardResponses, profileNotFoundResponse, type ApiDocs, type SameShape } from "../../../http/openapi.js";
 import { VARIABLE_TYPES } from "../../../schema/variables.js";
 import { SOURCE_NAMES } from "../../../sources/index.js";
 import type { profileView } from "../profiles-router.js";
@@ -101,7 +101,7 @@ export function profilesApiDocs(options: { auth: boolean; rateLimited: boolean }
       request: { params: z.object({ name: z.string().describe("The profile").openapi({ example: "booking" }) }) },
       responses: {
         "200": { description: "The profile", content: { "application/json": { schema: ProfileSchema, example: BOOKING } } },
-        "404": errorResponse("No profile has this name.", [{ code: "not_found", message: `No profile named "bookings"` }]),
+        "404": profileNotFoundResponse(),
         ...guards,
       },
     });

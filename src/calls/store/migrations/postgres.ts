@@ -127,5 +127,18 @@ CREATE TABLE backfill_items (
 );
 CREATE INDEX backfill_items_due ON backfill_items (next_attempt_at, seq) WHERE state = 'pending';
 `,
+    // issue 25: the audit log. Who (a key's name) did what to which id, when, and how it ended.
+    `
+CREATE TABLE audit_log (
+  id      TEXT   PRIMARY KEY,
+  at      BIGINT NOT NULL,
+  actor   TEXT   NOT NULL,
+  action  TEXT   NOT NULL,
+  target  TEXT,
+  outcome TEXT   NOT NULL,
+  details TEXT   NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at, id);
+`,
   ],
 };
