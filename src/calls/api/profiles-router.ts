@@ -36,11 +36,12 @@ export function profileView(profile: Profile, version: string, model: string, co
     model,
     version,
     versions: versions.map((entry) => ({ ...entry, current: entry.version === version })),
-    variables: profile.variables.map((variable) => ({
-      name: variable.name,
-      type: variable.type,
-      description: variable.description,
+    // Every rule of each variable as the file gives it (fields, items, format, pattern, examples), so a copy is whole.
+    variables: profile.variables.map(({ fields, items, ...variable }) => ({
+      ...variable,
       options: variable.options ?? null,
+      ...(fields ? { fields: fields as unknown as Record<string, unknown>[] } : {}),
+      ...(items ? { items: items as unknown as Record<string, unknown> } : {}),
     })),
     evidence: profile.evidence,
     timezone: profile.timezone ?? null,

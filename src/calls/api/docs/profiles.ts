@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { REVIEW_FLAGS } from "../../../extract/index.js";
 import { guardResponses, profileNotFoundResponse, type ApiDocs, type SameShape } from "../../../http/openapi.js";
-import { VARIABLE_TYPES } from "../../../schema/variables.js";
+import { STRING_FORMATS, VARIABLE_TYPES } from "../../../schema/variables.js";
 import { SOURCE_NAMES } from "../../../sources/index.js";
 import type { profileView } from "../profiles-router.js";
 
@@ -22,7 +22,18 @@ export const ProfileSchema = z
       )
       .describe("The versions its stored calls were extracted under, most calls first; the current one always listed"),
     variables: z.array(
-      z.object({ name: z.string(), type: z.enum(VARIABLE_TYPES), description: z.string(), options: z.array(z.string()).nullable().describe("An enum's values") }),
+      z.object({
+        name: z.string(),
+        type: z.enum(VARIABLE_TYPES),
+        description: z.string(),
+        options: z.array(z.string()).nullable().describe("An enum's values"),
+        fields: z.array(z.record(z.unknown())).optional().describe("An object's fields, each a variable"),
+        items: z.record(z.unknown()).optional().describe("What each item of a list is"),
+        format: z.enum(STRING_FORMATS).optional(),
+        pattern: z.string().optional(),
+        examples: z.array(z.unknown()).optional(),
+        default_region: z.string().optional(),
+      }),
     ),
     evidence: z.boolean().describe("Extractions ask for each value's quote"),
     timezone: z.string().nullable(),
