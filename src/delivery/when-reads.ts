@@ -16,8 +16,30 @@ export interface WhenReads {
   opaque: boolean;
 }
 
+/**
+ * Parsed once per expression text: `when` texts come from the configuration file (a handful), and both the routing
+ * gate (every accepted call) and the explanation (every skipped destination) ask again for each call. Bounded all the
+ * same, like any cache keyed by text.
+ */
+const MAX_CACHED = 256;
+const readsBySource = new Map<string, WhenReads>();
+const compiledPaths = new Map<string, jsonata.Expression>();
+
+function remember<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+    cache.set(key, (value = make()));
+  }
+  return value;
+}
+
 /** The field paths an expression reads, from its syntax tree (no evaluation). */
 export function whenReads(source: string): WhenReads {
+  return remember(readsBySource, source, () => readsOf(source));
+}
+
+function readsOf(source: string): WhenReads {
   const paths: string[] = [];
   let opaque = false;
   const visit = (node: unknown): void => {
@@ -65,7 +87,8 @@ export async function explainWhenFalse(source: string, payload: unknown): Promis
   for (const path of paths.slice(0, MAX_PATHS)) {
     let value: unknown;
     try {
-      value = await jsonata(path).evaluate(payload);
+      // A plain path of names: no loop or recursion a time limit would guard against.
+      value = await remember(compiledPaths, path, () => jsonata(path)).evaluate(payload);
     } catch {
       value = undefined;
     }
