@@ -9,8 +9,8 @@ import type { LlmPriority } from "../llm/index.js";
 import type { Profile } from "../configuration/config-file.js";
 import { callExtractJob, enrichPayload, type DeliveryEvent, type EnrichInput } from "./payload.js";
 import { profileVersion } from "../configuration/profile-version.js";
-import { conflictReason, correctionConflicts, correctionsOf, uncorrectedConfidence, uncorrectedReview, type CorrectionConflict } from "./corrections.js";
-import { holdDecision, reviewedValues } from "./review.js";
+import { conflictReason, correctionConflicts, correctionsOf, uncorrectedConfidence, uncorrectedReview, withCorrections, type CorrectionConflict } from "./corrections.js";
+import { holdDecision } from "./review.js";
 import type { CallExtraction, CallRecord, CallReview, CallStore } from "./store/port.js";
 
 export interface CallExtractionDeps {
@@ -93,7 +93,7 @@ export async function routeCall(
     profileVersion: extraction.profile_version ?? "",
     source,
     call: normalized,
-    extractedVariables: reviewedValues(extraction, reviewed),
+    extractedVariables: withCorrections(extraction.extracted_variables, reviewed),
     meta: extraction.meta as EnrichInput["meta"],
     // A corrected value is a person's: no model confidence, no flags. An approved call needs no more review.
     ...(extraction.confidence ? { confidence: uncorrectedConfidence(extraction.confidence, corrections) } : {}),

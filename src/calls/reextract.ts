@@ -12,8 +12,7 @@ import type { ConfigSource } from "../configuration/config-holder.js";
 import { extractCall, nextEventNumber, routeCall, type ExtractedCall } from "./extract-call.js";
 import { routedFates } from "./fates.js";
 import { profileVersion } from "../configuration/profile-version.js";
-import { correctionsOf, type CorrectionConflict } from "./corrections.js";
-import { reviewedValues } from "./review.js";
+import { correctionsOf, withCorrections, type CorrectionConflict } from "./corrections.js";
 import type { CallRecord, CallStore, ExtractionTrigger } from "./store/port.js";
 
 export interface ReextractOutcome {
@@ -121,10 +120,10 @@ export class CallReextractor implements Reextractor {
     if (!profile) throw new ProfileMissingError(call.profile);
     const version = profileVersion(profile, extractor);
     // What the receivers were sent: the values with a reviewer's corrections, when the call was reviewed.
-    const previous = reviewedValues(call.extraction, call.reviewed);
+    const previous = withCorrections(call.extraction.extracted_variables, call.reviewed);
 
     const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps, { priority: options.trigger === "backfill" ? "backfill" : "single" });
-    const values = reviewedValues(extracted.extraction, call.reviewed);
+    const values = withCorrections(extracted.extraction.extracted_variables, call.reviewed);
     const conflicting = new Set(extracted.conflicts.map((conflict) => conflict.path));
     const usage = extracted.extraction.meta.usage as { prompt_tokens: number; completion_tokens: number } | undefined;
     const outcome: ReextractOutcome = {

@@ -6,7 +6,7 @@ import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { countedFlags, type Review } from "../extract/index.js";
 import { knownKeysAt, outputSchemaFor, withDefaults, zodIssuesToDetails, type VariableSpec } from "../schema/index.js";
 import type { Profile } from "../configuration/config-file.js";
-import { correctionConflicts, correctionsOf, uncorrectedReview, withCorrections } from "./corrections.js";
+import { correctionConflicts, correctionsOf, uncorrectedReview } from "./corrections.js";
 import type { CallExtraction, CallReview } from "./store/port.js";
 
 export const MAX_REVIEW_REASON_CHARS = 2_000;
@@ -95,7 +95,3 @@ export function reviewDecision(
 
 const rank = (order: readonly string[], name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
 
-/** The values a call delivers: the model's, with every standing correction of a reviewer in place. */
-export function reviewedValues(extraction: Pick<CallExtraction, "extracted_variables">, reviewed: CallReview | null): Record<string, unknown> {
-  return withCorrections(extraction.extracted_variables, reviewed);
-}

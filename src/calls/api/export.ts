@@ -6,7 +6,7 @@ import { outputSchemaFor, type VariableLimits } from "../../schema/index.js";
 import { sourceNamed } from "../../sources/index.js";
 import type { Profile } from "../../configuration/config-file.js";
 import { callExtractJob } from "../payload.js";
-import { reviewedValues } from "../review.js";
+import { withCorrections } from "../corrections.js";
 import type { CallRecord, CallStore, ListPosition } from "../store/port.js";
 
 /** Calls read from the store per page; each extracted one is then read whole, one at a time. */
@@ -35,7 +35,7 @@ export function evalLineOf(call: CallRecord, profile: Profile, limits: VariableL
   const job = callExtractJob(normalized, profile, limits);
   const turns = call.extraction?.turns ?? normalized.turns;
   // A call a reviewer approved is labelled with their corrections, and its labels are checked ones.
-  const values = call.extraction ? reviewedValues(call.extraction, call.reviewed) : {};
+  const values = call.extraction ? withCorrections(call.extraction.extracted_variables, call.reviewed) : {};
   const defined = job.variables.filter((spec) => spec.name in values);
   const schema = outputSchemaFor(job.variables, { evidence: false });
   const all = Object.fromEntries(job.variables.map((spec) => [spec.name, values[spec.name] ?? null]));
