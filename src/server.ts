@@ -91,6 +91,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
           deliveryMetrics: { attempt: metrics.deliveryAttempt },
           onCallReceived: metrics.callReceived,
           onCallHeld: metrics.callHeld,
+          onCallExtracted: (profile, values) => metrics.valuesExtracted(profile.name, profile.variables, values),
           onCallReviewed: metrics.callReviewed,
           renderBodies: offload.renderBodies,
           pollIntervalMs: options.pipelinePollIntervalMs,

@@ -23,6 +23,7 @@ export const OPERATION_SCOPES: Readonly<Record<string, Requirement>> = {
   "GET /v1/callers/{phone}": "calls:read",
   "GET /v1/profiles": "calls:read",
   "GET /v1/profiles/{name}": "calls:read",
+  "GET /v1/profiles/{name}/insights": "calls:read",
   "GET /v1/backfills/{id}": "calls:read",
   "GET /v1/deliveries": "calls:read",
   "GET /v1/deliveries/{id}": "calls:read",

@@ -7,6 +7,7 @@ import { backoffDelayMs, type BodyRenderer, type DeliveryOutbox } from "../deliv
 import type { Logger } from "../logger.js";
 import type { VariableLimits } from "../schema/index.js";
 import type { ConfigSource } from "../configuration/config-holder.js";
+import type { Profile } from "../configuration/config-file.js";
 import { sourceNamed } from "../sources/index.js";
 import { routedFates } from "./fates.js";
 import { runBackfillItem, type BackfillReextractor } from "./backfill.js";
@@ -26,6 +27,8 @@ export interface CallWorkerOptions {
   onEnqueued?: () => void;
   /** Told when a call is held for review (for metrics). */
   onHeld?: () => void;
+  /** Told of each call's first extraction once it is stored, with the values it found (for metrics). */
+  onExtracted?: (profile: Profile, values: Record<string, unknown>) => void;
   limits: VariableLimits;
   /** Renders delivery bodies; default: on this thread. */
   renderBodies?: BodyRenderer;
@@ -59,8 +62,8 @@ function isPermanent(error: unknown): boolean {
 }
 
 export class CallWorker {
-  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies" | "backfills">> &
-    Pick<CallWorkerOptions, "onEnqueued" | "onHeld" | "renderBodies" | "backfills">;
+  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "onHeld" | "onExtracted" | "renderBodies" | "backfills">> &
+    Pick<CallWorkerOptions, "onEnqueued" | "onHeld" | "onExtracted" | "renderBodies" | "backfills">;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #loop: PollingWorker;
@@ -211,9 +214,11 @@ export class CallWorker {
         await store.markHeld(call.id, extracted.extraction, extracted.holdReason ?? null);
         log.info({ flagged: Object.keys(extracted.extraction.review?.fields ?? {}) }, "call held for review");
         this.#options.onHeld?.();
+        this.#options.onExtracted?.(profile, extracted.extraction.extracted_variables);
         return;
       }
       await this.#route(call, extracted, log);
+      this.#options.onExtracted?.(profile, extracted.extraction.extracted_variables);
     } catch (error) {
       const code = error instanceof DebriefError ? error.code : "internal_error";
       const message = error instanceof Error ? error.message : String(error);

@@ -7,7 +7,8 @@ import { DatabaseSetupError } from "./errors.js";
 /** One component's schema (the call store, the outbox): its steps run once each, in order. Append; never edit one. */
 export interface PostgresMigrations {
   component: string;
-  steps: readonly string[];
+  /** SQL, or code for what SQL cannot say; either runs in the one transaction that applies every missing step. */
+  steps: readonly (string | ((client: pg.PoolClient) => Promise<void>))[];
 }
 
 export interface PostgresOptions {
@@ -180,7 +181,9 @@ export async function migrate(pool: pg.Pool, components: readonly PostgresMigrat
           );
         }
         for (let index = version; index < steps.length; index++) {
-          await client.query(steps[index]!);
+          const step = steps[index]!;
+          if (typeof step === "string") await client.query(step);
+          else await step(client);
           await client.query("INSERT INTO debrief_migrations (component, version) VALUES ($1, $2)", [component, index + 1]);
           applied++;
         }

@@ -9,8 +9,14 @@ export interface OpenOptions {
   synchronous: "FULL" | "NORMAL";
   busyTimeoutMs?: number;
   /** Each entry runs once, in order, tracked in `user_version`. Append; never edit a shipped migration. */
-  migrations: readonly string[];
+  migrations: readonly SqliteMigration[];
 }
+
+/**
+ * A step: SQL, or code for what SQL cannot say (filling a table from stored JSON the way the service writes it). Either
+ * runs inside the one transaction that applies every missing step.
+ */
+export type SqliteMigration = string | ((db: Database.Database) => void);
 
 export function openDatabase(file: string, options: OpenOptions): Database.Database {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
@@ -27,7 +33,11 @@ export function openDatabase(file: string, options: OpenOptions): Database.Datab
     );
   }
   db.transaction(() => {
-    for (let index = version; index < options.migrations.length; index++) db.exec(options.migrations[index]!);
+    for (let index = version; index < options.migrations.length; index++) {
+      const step = options.migrations[index]!;
+      if (typeof step === "string") db.exec(step);
+      else step(db);
+    }
     db.pragma(`user_version = ${options.migrations.length}`);
   })();
   return db;
@@ -53,7 +63,7 @@ export class SqliteConnections {
   }
 
   /** Opens (creating and migrating if needed) `file` twice; the second open finds the migrations applied. */
-  static open(file: string, migrations: readonly string[]): SqliteConnections {
+  static open(file: string, migrations: readonly SqliteMigration[]): SqliteConnections {
     const durable = openDatabase(file, { synchronous: "FULL", migrations });
     try {
       return new SqliteConnections(durable, openDatabase(file, { synchronous: "NORMAL", migrations }));

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ExtractorObserver } from "../extract/index.js";
 import type { LlmObserver, LlmPriority } from "../llm/index.js";
+import { withDefaults, type VariableSpec } from "../schema/index.js";
 
 type LlmOutcome = Parameters<NonNullable<LlmObserver["onAttempt"]>>[0];
 
@@ -31,6 +32,7 @@ export class Metrics {
   readonly #llmDuration: Histogram<"outcome">;
   readonly #tokens: Counter<"type" | "profile" | "model">;
   readonly #cost: Counter<"profile" | "model">;
+  readonly #extractedValues: Counter<"profile" | "variable" | "value">;
   readonly #budgetWait: Histogram<"priority">;
   readonly #cacheLookups: Counter<"result">;
   readonly #repairRounds: Counter;
@@ -95,6 +97,12 @@ export class Metrics {
       name: "debrief_llm_cost_usd_total",
       help: "What extractions cost in USD from the price table (DEBRIEF_PRICES), by profile and model; models it has no price for are not counted.",
       labelNames: ["profile", "model"],
+      registers,
+    });
+    this.#extractedValues = new Counter({
+      name: "debrief_extracted_values_total",
+      help: "Values calls' first extractions found, by profile, variable and value: enum and boolean variables only (bounded label sets).",
+      labelNames: ["profile", "variable", "value"],
       registers,
     });
     this.#budgetWait = new Histogram({
@@ -227,6 +235,18 @@ export class Metrics {
   /** A call was held for review. */
   readonly callHeld = (): void => {
     this.#callsHeld.inc();
+  };
+
+  /**
+   * A call's first extraction: each enum and boolean variable's value (bounded label sets: an option, true or false).
+   * Other values' distributions are the insights endpoint's (GET /v1/profiles/{name}/insights).
+   */
+  readonly valuesExtracted = (profile: string, variables: readonly VariableSpec[], values: Record<string, unknown>): void => {
+    for (const spec of withDefaults([...variables])) {
+      const value = values[spec.name];
+      const bounded = spec.type === "boolean" ? typeof value === "boolean" : spec.type === "enum" && typeof value === "string" && (spec.options ?? []).includes(value);
+      if (bounded) this.#extractedValues.inc({ profile, variable: spec.name, value: String(value) });
+    }
   };
 
   /** A reviewer decided on a held call. */

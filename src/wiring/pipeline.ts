@@ -18,6 +18,7 @@ import { callsApiDocs } from "../calls/api/docs/calls.js";
 import { backfillApiDocs } from "../calls/api/docs/backfills.js";
 import { backfillRouter } from "../calls/api/backfill-router.js";
 import { profilesApiDocs } from "../calls/api/docs/profiles.js";
+import { insightsApiDocs } from "../calls/api/docs/insights.js";
 import { profilesRouter } from "../calls/api/profiles-router.js";
 import { profileVersion } from "../configuration/profile-version.js";
 import { syncFates } from "../calls/fate-sync.js";
@@ -33,7 +34,7 @@ import { reloadRouter } from "../configuration/reload-router.js";
 import { auditRecorder, auditRouter } from "../calls/api/audit.js";
 import { pruneFinished } from "../calls/retention.js";
 import type { CallStore } from "../calls/store/port.js";
-import { CallWorker } from "../calls/worker.js";
+import { CallWorker, type CallWorkerOptions } from "../calls/worker.js";
 import { LoopPacer } from "../lib/loop-pacer.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
@@ -73,6 +74,8 @@ export interface PipelineOptions {
   /** Told of every call held for review, and of every decision on one (metrics). */
   onCallHeld?: () => void;
   onCallReviewed?: CallsRouterDeps["onReviewed"];
+  /** Told of each call's first extraction, with its values (metrics: debrief_extracted_values_total). */
+  onCallExtracted?: CallWorkerOptions["onExtracted"];
   /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
   renderBodies?: BodyRenderer;
   /** The workers' poll interval; default POLL_INTERVAL_MS (undefined means the default, never "no pause"). Tests shorten it. */
@@ -172,6 +175,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       // instance for every call would have each of them claim, and all but one find nothing.
       onEnqueued: () => (deliveryWorker.idleSlots > 0 ? deliveryWorker.wake() : signals.notify("deliveries")),
       onHeld: options.onCallHeld,
+      onExtracted: options.onCallExtracted,
       pollIntervalMs,
       // Each extraction needs an LLM slot: more would wait on the LLM while holding their claim, work another
       // instance's idle worker could be doing.
@@ -286,7 +290,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
           }),
         ]
       : [],
-    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), profilesApiDocs(guards), deliveriesApiDocs(guards)] : [],
+    apiDocs: serves ? [callsApiDocs(guards), backfillApiDocs(guards), profilesApiDocs(guards), insightsApiDocs(guards), deliveriesApiDocs(guards)] : [],
     async close(deadlineMs) {
       clearInterval(pruning);
       clearInterval(sweeping);

@@ -8,6 +8,7 @@ import type pg from "pg";
 import { CALLS_POSTGRES_MIGRATIONS } from "../calls/store/migrations/postgres.js";
 import { CALLS_SQLITE_MIGRATIONS } from "../calls/store/migrations/sqlite.js";
 import { CALL_JSON_FIELDS, CALL_TEXT_FIELDS } from "../calls/store/rows.js";
+import { replaceValuesPostgres, storedValues, type StoredValuesSource } from "../calls/store/values-sql.js";
 import { openPostgres, storable, storableJson } from "../db/postgres.js";
 import { openDatabase } from "../db/sqlite.js";
 import { OUTBOX_POSTGRES_MIGRATIONS } from "../delivery/outbox/migrations/postgres.js";
@@ -34,6 +35,8 @@ interface TableCopy {
   booleans?: readonly string[];
   /** Set to NULL on the way: a claim of the stopped SQLite process. */
   cleared?: readonly string[];
+  /** Writes what the target derives from a batch (rows as SQLite holds them), in the batch's transaction. */
+  derive?: (client: pg.PoolClient, rows: readonly Record<string, unknown>[]) => Promise<void>;
 }
 
 /** Parents before children (call_fates, call_extractions and attempts have foreign keys). */
@@ -46,6 +49,8 @@ const TABLES: readonly TableCopy[] = [
     json: [...CALL_JSON_FIELDS, "delivery_errors"],
     booleans: ["completed"],
     cleared: ["claimed_until"],
+    // Each call's value rows (insights, the list's `where`) are written from its extraction, as the service writes them.
+    derive: (client, rows) => replaceValuesPostgres(client, rows.map((row) => storedValues(row as unknown as StoredValuesSource))),
   },
   { file: "calls", table: "call_extractions", key: ["call_id", "seq"], json: ["extraction"] },
   { file: "calls", table: "call_fates", key: ["call_id", "destination", "event"], text: ["reason"] },
@@ -217,6 +222,7 @@ async function copyTable(pool: pg.Pool, sqlite: Database.Database, spec: TableCo
     const next = last ? spec.key.map((key) => last[key]) : after;
     const added = await transaction(pool, async (client) => {
       const added = rows.length > 0 ? await insertRows(client, spec, inserted, rows.map((row) => converted(row, spec)), context.merge) : 0;
+      if (rows.length > 0) await spec.derive?.(client, rows);
       if (rows.length === 0) await finishTable(client, spec, context.merge);
       await client.query(
         `INSERT INTO debrief_store_copy (source, tbl, after_key, copied, done, updated_at) VALUES ($1, $2, $3, $4, $5, $6)

@@ -28,7 +28,7 @@ describe("SQLite data dirs", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "debrief-v1-"));
     // The files exactly as release 1 wrote them: its schema, user_version 1, a call claimed by a process that died.
     const calls = new Database(join(dataDir, "calls.sqlite"));
-    calls.exec(CALLS_SQLITE_MIGRATIONS[0]!);
+    calls.exec(CALLS_SQLITE_MIGRATIONS[0] as string);
     calls.pragma("user_version = 1");
     const now = Date.now();
     calls
@@ -102,7 +102,7 @@ describe.each([
       const dir = mkdtempSync(join(tmpdir(), "debrief-before-fates-"));
       const calls = new Database(join(dir, "calls.sqlite"));
       const outbox = new Database(join(dir, "outbox.sqlite"));
-      for (const step of CALLS_SQLITE_MIGRATIONS.slice(0, 2)) calls.exec(step);
+      for (const step of CALLS_SQLITE_MIGRATIONS.slice(0, 2)) calls.exec(step as string);
       calls.pragma("user_version = 2");
       outbox.exec(OUTBOX_MIGRATIONS[0]!);
       outbox.pragma("user_version = 1");

@@ -1,13 +1,19 @@
 // HTTP API for the configured profiles: what each one extracts, gates and holds, its versions with their calls, and
-// where it delivers (by host only): `GET /v1/profiles` and `GET /v1/profiles/{name}`.
+// where it delivers (by host only): `GET /v1/profiles` and `GET /v1/profiles/{name}`; and what its calls say over a
+// window (`GET /v1/profiles/{name}/insights`).
 import { Router } from "express";
+import { z } from "zod";
+import { InvalidRequestError } from "../../errors.js";
+import { parseQuery } from "../../http/parse-query.js";
+import { isInstant } from "../../schema/index.js";
+import { DEFAULT_INSIGHTS_WINDOW_MS, INSIGHT_BUCKETS, MAX_INSIGHTS_WINDOW_MS, profileInsights } from "../insights.js";
 import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 import type { CallStore, ProfileVersionCount } from "../store/port.js";
 import { mayUse, profileFor } from "./profile-access.js";
 
 export interface ProfilesRouterDeps {
-  store: Pick<CallStore, "profileVersionCounts">;
+  store: Pick<CallStore, "profileVersionCounts" | "insightFigures">;
   /** The configuration now (a reload replaces it). */
   config: ConfigSource;
   /** The profile's current version (profile-version.ts). */
@@ -59,6 +65,38 @@ export function profileView(profile: Profile, version: string, model: string, co
   };
 }
 
+const instant = z
+  .string()
+  .refine(isInstant, "must be an ISO 8601 date-time with a UTC offset or Z, e.g. 2026-12-01T00:00:00Z")
+  .transform((value) => Date.parse(value));
+
+/** `GET /v1/profiles/{name}/insights` query parameters; the OpenAPI document describes them from this schema. */
+export const InsightsQuerySchema = z
+  .object({
+    since: instant.optional().describe("The window's start (ISO 8601 instant); default 30 days before `until`"),
+    until: instant.optional().describe("The window's end, excluded (ISO 8601 instant); default now"),
+    bucket: z
+      .enum(INSIGHT_BUCKETS, { message: `must be one of ${INSIGHT_BUCKETS.join(", ")}` })
+      .default("day")
+      .describe("The series' bucket, in the profile's timezone (weeks start on Monday); default day"),
+  })
+  .strict();
+
+/** The window asked for, defaults filled in; a window that ends before it starts or is longer than a year is a 400. */
+export function insightsWindow(query: z.infer<typeof InsightsQuerySchema>, now = Date.now()) {
+  const until = query.until ?? now;
+  const since = query.since ?? until - DEFAULT_INSIGHTS_WINDOW_MS;
+  if (since >= until) throw new InvalidRequestError("`until` must be later than `since`", [{ path: "until", message: "must be later than since" }]);
+  if (until - since > MAX_INSIGHTS_WINDOW_MS) {
+    throw new InvalidRequestError(
+      "The window is longer than a year (366 days): ask for several windows",
+      [{ path: "since", message: "must be at most 366 days before until" }],
+      "window_too_long",
+    );
+  }
+  return { since, until, bucket: query.bucket };
+}
+
 export function profilesRouter(deps: ProfilesRouterDeps): Router {
   const router = Router();
   const view = (profile: Profile, counts: readonly ProfileVersionCount[]) =>
@@ -74,6 +112,12 @@ export function profilesRouter(deps: ProfilesRouterDeps): Router {
   router.get("/profiles/:name", async (req, res) => {
     const profile = profileFor(deps.config, req.params.name, res);
     res.json(view(profile, await deps.store.profileVersionCounts(profile.name)));
+  });
+
+  router.get("/profiles/:name/insights", async (req, res) => {
+    const profile = profileFor(deps.config, req.params.name, res);
+    const window = insightsWindow(parseQuery(InsightsQuerySchema, req));
+    res.json(await profileInsights(deps.store, profile, window));
   });
   return router;
 }

@@ -18,6 +18,8 @@ import { toE164 } from "../../lib/phone.js";
 import type { AnswerSettings } from "../../configuration/profile-version.js";
 import type { CallStore } from "../store/port.js";
 import { callOfKeysProfiles, profileFor, profilesOf } from "./profile-access.js";
+import { MAX_WHERE, whereConditions } from "../insights.js";
+import type { ValueCondition } from "../store/port.js";
 
 export const MAX_CALLS_PER_PAGE = 200;
 export const MAX_CALLER_CALLS = 50;
@@ -42,6 +44,13 @@ export const ListCallsQuerySchema = z
     since: instant.optional(),
     until: instant.optional(),
     destination: z.string().min(1).max(64).optional(),
+    where: z
+      .preprocess(oneOrMore, z.array(z.string().min(3).max(500)).min(1).max(MAX_WHERE, `at most ${MAX_WHERE} conditions`))
+      .optional()
+      .describe(
+        "variable:value, repeatable (all must hold): calls whose delivered value (a reviewer's correction counts as the value) is this, " +
+          "e.g. service_type:repair, booked:true, items[].size:m (an item of a list), tags:urgent (a list holding it), budget:null (no value). Needs `profile`",
+      ),
     limit: z.coerce.number().int().min(1).max(MAX_CALLS_PER_PAGE).default(50),
     cursor: z.string().min(1).optional(),
   })
@@ -83,8 +92,13 @@ function checkPeriod(query: { since?: number; until?: number }): void {
 }
 
 /** The `GET /v1/calls` body; exported so the OpenAPI document's schema is checked against it. */
-export async function listCalls(store: CallStore, query: z.infer<typeof ListCallsQuerySchema>, profiles?: readonly string[]) {
+export async function listCalls(
+  store: CallStore,
+  query: z.infer<typeof ListCallsQuerySchema>,
+  options: { profiles?: readonly string[]; where?: readonly ValueCondition[] } = {},
+) {
   checkPeriod(query);
+  const { profiles, where } = options;
   const filters = {
     profile: query.profile,
     // A key bound to profiles lists only theirs (a named profile was checked against them already).
@@ -95,6 +109,7 @@ export async function listCalls(store: CallStore, query: z.infer<typeof ListCall
     since: query.since,
     until: query.until,
     destination: query.destination,
+    where: where && where.length > 0 ? where : undefined,
   };
   const key = await store.cursorKey();
   const after = query.cursor === undefined ? undefined : readCursor(key, query.cursor, filters);
@@ -118,8 +133,13 @@ export function callsReadRouter(deps: CallsReadRouterDeps): Router {
   router.get("/calls", async (req, res) => {
     const query = parseQuery(ListCallsQuerySchema, req);
     // An unknown profile, or one the key may not use, is 404 profile_not_found (as on every route naming a profile).
-    if (query.profile !== undefined) profileFor(deps.config, query.profile, res);
-    res.json(await listCalls(deps.store, query, profilesOf(res)));
+    const profile = query.profile === undefined ? undefined : profileFor(deps.config, query.profile, res);
+    if (query.where && !profile) {
+      throw new InvalidRequestError("`where` needs `profile`: a condition names one of its variables", [{ path: "profile", message: "is required with where" }]);
+    }
+    const invalid = (message: string) => new InvalidRequestError(`Invalid query parameter "where": ${message}`, [{ path: "where", message }]);
+    const where = query.where && profile ? whereConditions(query.where, profile.variables, invalid) : undefined;
+    res.json(await listCalls(deps.store, query, { profiles: profilesOf(res), where }));
   });
 
   // Before /calls/:id, which would take "export" for a call id.

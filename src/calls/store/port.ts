@@ -3,6 +3,7 @@
 // (postgres.ts, shared); their rows and mappers are in rows.ts, the SQL they share in queries.ts.
 import { randomUUID } from "node:crypto";
 import type { AuditStore } from "./audit-port.js";
+import type { InsightsStore } from "./insights-sql.js";
 import type { Review } from "../../extract/index.js";
 import type { CallFacts, SourceName } from "../../sources/index.js";
 import type { Turn } from "../../transcript/index.js";
@@ -143,6 +144,12 @@ export interface AcceptCallInput {
   reason?: string;
 }
 
+/** A list filter `where=variable:value` (issue 27): calls whose `path` holds `value` (null: is null) in `call_values`. */
+export interface ValueCondition {
+  path: string;
+  value: string | null;
+}
+
 /** Where a page of calls starts: after this call in newest-first order. */
 export interface ListPosition {
   created_at: number;
@@ -163,6 +170,8 @@ export interface CallListQuery {
   until?: number;
   /** Calls with a fate for this destination (routed to it, or skipped for it). */
   destination?: string;
+  /** Calls whose delivered values hold each of these (the `call_values` rows: `where=service_type:repair`). */
+  where?: readonly ValueCondition[];
   after?: ListPosition;
   limit: number;
 }
@@ -230,7 +239,7 @@ export type BackfillItemOutcome =
  * Every method is asynchronous (PostgreSQL is a network away). Adding a query means adding a method here and to each
  * adapter; the contract suite (test/calls/store/store.contract.test.ts) runs every adapter through the same behaviour.
  */
-export interface CallStore extends BackfillStore, AuditStore {
+export interface CallStore extends BackfillStore, AuditStore, InsightsStore {
   readonly engine: "sqlite" | "postgres";
   /** Stores a call unless (profile, external id) is known; either way returns the stored call. */
   accept(input: AcceptCallInput): Promise<{ call: CallRecord; created: boolean }>;

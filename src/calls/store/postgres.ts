@@ -24,6 +24,9 @@ import {
   type RoutedReview,
 } from "./port.js";
 import { listAuditSql, newAuditId, type AuditEntry, type AuditQuery } from "./audit-port.js";
+import { replaceValuesPostgres } from "./values-sql.js";
+import { insightFigures, POSTGRES_INSIGHTS, type InsightFigures, type InsightsQuery } from "./insights-sql.js";
+import { valueRowsOf } from "./value-rows.js";
 import { backfillFilterSql, FINISHED_CALL, listCallsSql, profileVersionCountsSql, REPLAYABLE_CALL } from "./queries.js";
 import {
   CALL_COLUMNS,
@@ -33,6 +36,7 @@ import {
   COUNTS_SQL,
   emptyCallCounts,
   EXTRACTION_COLUMNS,
+  extractionCost,
   FATE_COLUMNS,
   groupFates,
   historyText,
@@ -156,6 +160,7 @@ export class PostgresCallStore implements CallStore {
       } else {
         await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
       }
+      await this.#writeValues(client, id, extraction);
       await this.#writeFates(client, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     });
   }
@@ -169,19 +174,28 @@ export class PostgresCallStore implements CallStore {
         [storableJson(JSON.stringify(extraction)), now, id, reason === null ? null : storable(reason)],
       );
       await this.#appendExtraction(client, id, { extraction, trigger: "live", event: 1 }, now);
+      await this.#writeValues(client, id, extraction);
     });
   }
 
   async decideReview(id: string, review: CallReview): Promise<boolean> {
     const now = this.#now();
     // A second review racing this one waits for its row lock, then finds the call no longer needs_review: 0 rows.
+    return this.#transaction(async (client) => {
+      const decided = await this.#decide(client, id, review, now);
+      if (decided) await this.#writeValues(client, id);
+      return decided;
+    });
+  }
+
+  async #decide(client: pg.PoolClient, id: string, review: CallReview, now: number): Promise<boolean> {
     const decided = review.approved
-      ? await this.#pool.query(
+      ? await client.query(
           `UPDATE calls SET state = 'accepted', public_state = 'accepted', reviewed = $1, attempts = 0, next_attempt_at = $2, claimed_until = NULL,
            reason = NULL, updated_at = $2 WHERE id = $3 AND state = 'needs_review'`,
           [storableJson(JSON.stringify(review)), now, id],
         )
-      : await this.#pool.query(
+      : await client.query(
           `UPDATE calls SET state = 'skipped', public_state = 'skipped', reviewed = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state = 'needs_review'`,
           [storableJson(JSON.stringify(review)), storableOrNull(review.reason), now, id],
         );
@@ -203,9 +217,27 @@ export class PostgresCallStore implements CallStore {
         : await client.query("UPDATE calls SET extraction = $1, updated_at = $2 WHERE id = $3 AND state = 'extracted'", [extraction, now, id]);
       if (updated.rowCount !== 1) return undefined;
       const seq = await this.#appendExtraction(client, id, input, now);
+      await this.#writeValues(client, id, input.extraction);
       await this.#writeFates(client, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);
       return seq;
     });
+  }
+
+  /**
+   * The call's value rows (values.ts), from `extraction` (the one just written; else the stored one) and the reviewer's
+   * corrections standing on the call, inside the caller's transaction.
+   */
+  async #writeValues(client: pg.PoolClient, id: string, extraction?: CallExtraction): Promise<void> {
+    const { rows } = await client.query<{ profile: string; created_at: number; reviewed: string | null; extraction: string | null }>(
+      `SELECT profile, created_at::float8 AS created_at, reviewed, ${extraction ? "NULL AS extraction" : "extraction"} FROM calls WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return;
+    const stored = restoredRow(row, { json: ["reviewed", "extraction"] });
+    const current = extraction ?? (stored.extraction === null ? null : (JSON.parse(stored.extraction) as CallExtraction));
+    const reviewed = stored.reviewed === null ? null : (JSON.parse(stored.reviewed) as CallReview);
+    await replaceValuesPostgres(client, [{ owner: { id, profile: row.profile, created_at: row.created_at }, rows: current ? valueRowsOf(current, reviewed) : [] }]);
   }
 
   async #appendExtraction(
@@ -215,10 +247,10 @@ export class PostgresCallStore implements CallStore {
     now: number,
   ): Promise<number> {
     const { rows } = await client.query<{ seq: number }>(
-      `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
-       SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM call_extractions WHERE call_id = $1
+      `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at, cost_usd)
+       SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 FROM call_extractions WHERE call_id = $1
        RETURNING seq`,
-      [id, input.extraction.profile_version ?? null, storableJson(historyText(input.extraction)), input.trigger, input.event, now],
+      [id, input.extraction.profile_version ?? null, storableJson(historyText(input.extraction)), input.trigger, input.event, now, extractionCost(input.extraction)],
     );
     return rows[0]!.seq;
   }
@@ -330,10 +362,32 @@ export class PostgresCallStore implements CallStore {
 
   async list(query: CallListQuery): Promise<CallSummary[]> {
     const { sql, params } = listCallsSql(
-      { ...query, externalId: query.externalId === undefined ? undefined : storable(query.externalId) },
+      {
+        ...query,
+        externalId: query.externalId === undefined ? undefined : storable(query.externalId),
+        where: query.where?.map((condition) => ({ path: storable(condition.path), value: storableOrNull(condition.value) })),
+      },
       (n) => `$${n}`,
     );
     return (await this.#pool.query<CallSummaryRow>(sql, params)).rows.map(callSummary);
+  }
+
+  async insightFigures(query: InsightsQuery): Promise<InsightFigures> {
+    const stored = {
+      ...query,
+      countedPaths: query.countedPaths.map(storable),
+      seriesPaths: query.seriesPaths.map(storable),
+      numberPaths: query.numberPaths.map(storable),
+    };
+    return insightFigures(async (sql, params) => (await this.#pool.query(sql, params)).rows, POSTGRES_INSIGHTS, stored, restored);
+  }
+
+  async spentSince(profile: string, since: number): Promise<number> {
+    const { rows } = await this.#pool.query<{ cost: number | null }>(
+      `SELECT sum(e.cost_usd) AS cost FROM call_extractions e JOIN calls c ON c.id = e.call_id WHERE e.created_at >= $1 AND c.profile = $2`,
+      [since, profile],
+    );
+    return Number(rows[0]?.cost ?? 0);
   }
 
   async callerHistory(profile: string, customerE164: string, limit: number): Promise<{ recent: CallSummary[]; latest: CallRecord | undefined }> {

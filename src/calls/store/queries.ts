@@ -36,6 +36,12 @@ export function listCallsSql(query: CallListQuery, placeholder: (n: number) => s
     if (query.destination !== undefined) {
       where.push(`EXISTS (SELECT 1 FROM call_fates WHERE call_fates.call_id = calls.id AND call_fates.destination = ${p(query.destination)})`);
     }
+    for (const condition of query.where ?? []) {
+      // Placeholders in the order they are written: SQLite's are positional.
+      const path = p(condition.path);
+      const value = condition.value === null ? "kind = 'null'" : `value = ${p(condition.value)}`;
+      where.push(`EXISTS (SELECT 1 FROM call_values WHERE call_values.call_id = calls.id AND path = ${path} AND ${value})`);
+    }
     if (query.after !== undefined) where.push(`(created_at, id) < (${p(query.after.created_at)}, ${p(query.after.id)})`);
     const filter = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
     return `SELECT ${SUMMARY_COLUMNS} FROM calls ${filter} ORDER BY created_at DESC, id DESC LIMIT ${p(query.limit)}`;

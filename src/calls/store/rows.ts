@@ -128,6 +128,12 @@ export function toExtractionRecord(row: ExtractionRow): ExtractionRecord {
 }
 
 /** The extraction as its history keeps it: without the turns (the call's transcript, the same for every extraction). */
+/** What an extraction cost in USD, as its meta says; null when it does not know (an unknown model, stored before costs). */
+export function extractionCost(extraction: CallExtraction): number | null {
+  const cost = extraction.meta?.cost_usd;
+  return typeof cost === "number" && Number.isFinite(cost) ? cost : null;
+}
+
 export function historyText(extraction: CallExtraction): string {
   const { turns: _turns, ...rest } = extraction;
   return JSON.stringify(rest);

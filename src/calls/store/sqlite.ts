@@ -24,6 +24,9 @@ import {
   type ReextractionInput,
   type RoutedReview,
 } from "./port.js";
+import { replaceValuesSqlite } from "./values-sql.js";
+import { insightFigures, SQLITE_INSIGHTS, type InsightFigures, type InsightsQuery } from "./insights-sql.js";
+import { valueRowsOf } from "./value-rows.js";
 import { backfillFilterSql, FINISHED_CALL, listCallsSql, profileVersionCountsSql, REPLAYABLE_CALL } from "./queries.js";
 import {
   CALL_COLUMNS,
@@ -31,6 +34,7 @@ import {
   COUNTS_SQL,
   emptyCallCounts,
   EXTRACTION_COLUMNS,
+  extractionCost,
   FATE_COLUMNS,
   groupFates,
   historyText,
@@ -154,6 +158,7 @@ export class SqliteCallStore implements CallStore {
       } else {
         this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
       }
+      this.#writeValues(db, id, extraction);
       this.#writeFates(db, [id], fates.map((fate) => ({ ...fate, call_id: id })), now);
     })();
   }
@@ -168,12 +173,21 @@ export class SqliteCallStore implements CallStore {
         db,
       ).run(JSON.stringify(extraction), reason, now, id);
       this.#appendExtraction(db, id, { extraction, trigger: "live", event: 1 }, now);
+      this.#writeValues(db, id, extraction);
     })();
   }
 
   async decideReview(id: string, review: CallReview): Promise<boolean> {
     const now = this.#now();
     // On the FULL connection: a decision answered 200 survives a power cut, as an accepted call does.
+    return this.#db.transaction(() => {
+      const decided = this.#decide(id, review, now);
+      if (decided) this.#writeValues(this.#db, id);
+      return decided;
+    })();
+  }
+
+  #decide(id: string, review: CallReview, now: number): boolean {
     const decided = review.approved
       ? this.#sql(
           `UPDATE calls SET state = 'accepted', public_state = 'accepted', reviewed = ?, attempts = 0, next_attempt_at = ?, claimed_until = NULL,
@@ -199,18 +213,42 @@ export class SqliteCallStore implements CallStore {
         : this.#sql("UPDATE calls SET extraction = ?, updated_at = ? WHERE id = ? AND state = 'extracted'", db).run(JSON.stringify(input.extraction), now, id);
       if (updated.changes !== 1) return undefined;
       const seq = this.#appendExtraction(db, id, input, now);
+      this.#writeValues(db, id, input.extraction);
       this.#writeFates(db, [id], input.fates.map((fate) => ({ ...fate, call_id: id })), now);
       return seq;
     })();
   }
 
+  /**
+   * The call's value rows (values.ts), from `extraction` (the one just written; else the stored one) and the reviewer's
+   * corrections standing on the call, inside the caller's transaction.
+   */
+  #writeValues(db: Database.Database, id: string, extraction?: CallExtraction): void {
+    const row = this.#sql<{ profile: string; created_at: number; reviewed: string | null; extraction: string | null }>(
+      `SELECT profile, created_at, reviewed, ${extraction ? "NULL AS extraction" : "extraction"} FROM calls WHERE id = ?`,
+      db,
+    ).get(id);
+    if (!row) return;
+    const current = extraction ?? (row.extraction === null ? null : (JSON.parse(row.extraction) as CallExtraction));
+    const reviewed = row.reviewed === null ? null : (JSON.parse(row.reviewed) as CallReview);
+    replaceValuesSqlite((sql) => this.#sql(sql, db), { id, profile: row.profile, created_at: row.created_at }, current ? valueRowsOf(current, reviewed) : []);
+  }
+
   #appendExtraction(db: Database.Database, id: string, input: Pick<ReextractionInput, "extraction" | "event"> & { trigger: ExtractionRecord["trigger"] }, now: number): number {
     const row = this.#sql<{ seq: number }>(
-      `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at)
-       SELECT @id, COALESCE(MAX(seq), 0) + 1, @version, @extraction, @trigger, @event, @now FROM call_extractions WHERE call_id = @id
+      `INSERT INTO call_extractions (call_id, seq, profile_version, extraction, trigger, event, created_at, cost_usd)
+       SELECT @id, COALESCE(MAX(seq), 0) + 1, @version, @extraction, @trigger, @event, @now, @cost FROM call_extractions WHERE call_id = @id
        RETURNING seq`,
       db,
-    ).get({ id, version: input.extraction.profile_version ?? null, extraction: historyText(input.extraction), trigger: input.trigger, event: input.event, now });
+    ).get({
+      id,
+      version: input.extraction.profile_version ?? null,
+      extraction: historyText(input.extraction),
+      trigger: input.trigger,
+      event: input.event,
+      now,
+      cost: extractionCost(input.extraction),
+    });
     return row!.seq;
   }
 
@@ -286,6 +324,17 @@ export class SqliteCallStore implements CallStore {
   async list(query: CallListQuery): Promise<CallSummary[]> {
     const { sql, params } = listCallsSql(query, () => "?");
     return this.#sql<CallSummaryRow>(sql).all(...params).map(toCallSummary);
+  }
+
+  async insightFigures(query: InsightsQuery): Promise<InsightFigures> {
+    return insightFigures(async (sql, params) => this.#sql<Record<string, unknown>>(sql).all(...params), SQLITE_INSIGHTS, query);
+  }
+
+  async spentSince(profile: string, since: number): Promise<number> {
+    const row = this.#sql<{ cost: number | null }>(
+      "SELECT sum(e.cost_usd) AS cost FROM call_extractions e JOIN calls c ON c.id = e.call_id WHERE e.created_at >= ? AND c.profile = ?",
+    ).get(since, profile);
+    return row?.cost ?? 0;
   }
 
   async callerHistory(profile: string, customerE164: string, limit: number): Promise<{ recent: CallSummary[]; latest: CallRecord | undefined }> {

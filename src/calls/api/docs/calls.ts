@@ -164,6 +164,7 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
           since: q.since.describe("Only calls accepted at or after this ISO 8601 instant"),
           until: q.until.describe("Only calls accepted before this ISO 8601 instant"),
           destination: q.destination.describe("Only calls with a fate for this destination: routed to it, or skipped for it"),
+          where: q.where,
           limit: q.limit.describe(`Calls per page (default 50, at most ${MAX_CALLS_PER_PAGE})`),
           cursor: q.cursor.describe("The previous page's next_cursor"),
         }),
@@ -186,6 +187,11 @@ export function callsApiDocs(options: { auth: boolean; rateLimited: boolean }): 
             code: "invalid_request",
             message: 'Invalid query parameter "state[0]": state[0] must be one of accepted, extracting, extraction_failed, skipped, needs_review, extracted, delivering, delivered, delivery_failed',
             details: [{ path: "state[0]", message: `must be one of ${CALL_STATES.join(", ")}` }],
+          },
+          {
+            code: "invalid_request",
+            message: 'Invalid query parameter "where": "servce_type" is not a variable of this profile, nor a path inside one (e.g. items[].size)',
+            details: [{ path: "where", message: '"servce_type" is not a variable of this profile, nor a path inside one (e.g. items[].size)' }],
           },
           {
             code: "invalid_cursor",

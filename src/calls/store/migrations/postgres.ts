@@ -1,5 +1,6 @@
 // The call store's PostgreSQL schema, step by step; `debrief_migrations` records the steps a database has run.
 import type { PostgresMigrations } from "../../../db/postgres.js";
+import { fillCallValuesPostgres } from "../values-sql.js";
 
 /** Append-only; version 1 mirrors the SQLite schema (times in ms since the epoch, JSON kept as the exact text). */
 export const CALLS_POSTGRES_MIGRATIONS: PostgresMigrations = {
@@ -140,5 +141,29 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log (at, id);
 `,
+      // issue 27: insights (as SQLite's steps 8 and 9): each extraction's cost in a column, and the narrow table of values
+    // insights count and the calls list filters by, filled for the calls already stored by the next step, in code.
+    `
+ALTER TABLE call_extractions ADD COLUMN cost_usd DOUBLE PRECISION;
+UPDATE call_extractions SET cost_usd = (extraction::json #>> '{meta,cost_usd}')::double precision
+  WHERE json_typeof(extraction::json #> '{meta,cost_usd}') = 'number';
+CREATE INDEX call_extractions_by_time ON call_extractions (created_at);
+CREATE TABLE call_values (
+  call_id    TEXT             NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  profile    TEXT             NOT NULL,
+  created_at BIGINT           NOT NULL,
+  variable   TEXT             NOT NULL,
+  path       TEXT             NOT NULL,
+  kind       TEXT             NOT NULL,
+  value      TEXT,
+  num        DOUBLE PRECISION,
+  confidence DOUBLE PRECISION,
+  corrected  BOOLEAN          NOT NULL DEFAULT false
+);
+CREATE INDEX call_values_by_call ON call_values (call_id);
+CREATE INDEX call_values_by_path ON call_values (profile, path, created_at);
+CREATE INDEX call_values_by_value ON call_values (profile, path, value);
+`,
+    fillCallValuesPostgres,
   ],
 };

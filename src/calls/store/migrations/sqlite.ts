@@ -1,6 +1,9 @@
 // The call store's SQLite schema, step by step; `user_version` records how many steps a file has run.
+import type { SqliteMigration } from "../../../db/sqlite.js";
+import { fillCallValuesSqlite } from "../values-sql.js";
+
 /** Append-only: each entry runs once (see openDatabase). Version 1 is the schema of the first release. */
-export const CALLS_SQLITE_MIGRATIONS: readonly string[] = [
+export const CALLS_SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `
 CREATE TABLE IF NOT EXISTS calls (
   id TEXT PRIMARY KEY,
@@ -148,4 +151,29 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log (at, id);
 `,
+  // issue 27: insights. Each extraction's cost in a column (what a day cost, without reading the extractions' JSON),
+  // and the narrow table of values (valueRowsOf) that insights count and the calls list filters by, filled for the calls
+  // already stored by the next step, in code, the way the service writes it.
+  `
+ALTER TABLE call_extractions ADD COLUMN cost_usd REAL;
+UPDATE call_extractions SET cost_usd = json_extract(extraction, '$.meta.cost_usd')
+  WHERE json_valid(extraction) AND json_type(extraction, '$.meta.cost_usd') IN ('integer', 'real');
+CREATE INDEX call_extractions_by_time ON call_extractions (created_at);
+CREATE TABLE call_values (
+  call_id    TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+  profile    TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  variable   TEXT    NOT NULL,
+  path       TEXT    NOT NULL,
+  kind       TEXT    NOT NULL,
+  value      TEXT,
+  num        REAL,
+  confidence REAL,
+  corrected  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX call_values_by_call ON call_values (call_id);
+CREATE INDEX call_values_by_path ON call_values (profile, path, created_at);
+CREATE INDEX call_values_by_value ON call_values (profile, path, value);
+`,
+  fillCallValuesSqlite,
 ];
