@@ -252,6 +252,9 @@ describe("npm run store:copy", () => {
     for (const id of unsettled) expect((await until(() => api.get(`/v1/calls/${id}`), (res) => res.body.state === "delivered")).body.state).toBe("delivered");
     // The reviewer's decision came along.
     expect((await api.get(`/v1/calls/${before.ids["approved UNSURE"]}`)).body.reviewed).toMatchObject({ values: { budget: 4200 } });
+    // So did its values, as rows (insights, the list's `where`): found by the corrected value.
+    const corrected = await api.get("/v1/calls?profile=held&where=budget:4200");
+    expect(corrected.body.calls.map((item: any) => item.call_id)).toEqual([before.ids["approved UNSURE"]]);
 
     // A replay of the failed extraction, now that the model answers.
     const failed = before.ids["failed-extraction BREAK"]!;

@@ -3,36 +3,14 @@
 // value rows; and the calls list's `where` filter served from the same rows.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { CallStore } from "../../../src/calls/index.js";
-import { profileInsights, type InsightsProfile } from "../../../src/calls/insights.js";
+import { profileInsights } from "../../../src/calls/insights.js";
 import type { CallExtraction } from "../../../src/calls/store/port.js";
 import { UNKNOWN_FACTS } from "../../fixtures/calls.js";
+import { DENTAL } from "../../fixtures/insights.js";
 import { contractHarness, ENGINES } from "../../support/stores.js";
 
 const DAY = 86_400_000;
 
-export const DENTAL: InsightsProfile = {
-  name: "dental",
-  review: { minConfidence: 0.5 },
-  variables: [
-    { name: "service_type", type: "enum", description: "What the caller wants", options: ["cleaning", "repair", "install"] },
-    { name: "booked", type: "boolean", description: "Whether they booked" },
-    { name: "budget", type: "number", description: "Their budget in USD" },
-    {
-      name: "items",
-      type: "list",
-      description: "Products ordered",
-      items: {
-        type: "object",
-        fields: [
-          { name: "product", type: "string", description: "The product" },
-          { name: "size", type: "enum", description: "Its size", options: ["s", "m"] },
-          { name: "quantity", type: "integer", description: "How many" },
-        ],
-      },
-    },
-    { name: "tags", type: "list", description: "Tags", options: ["urgent", "new"] },
-  ],
-};
 
 const extraction = (values: Record<string, unknown>, extra: Partial<CallExtraction> = {}): CallExtraction => ({
   extracted_variables: values,
