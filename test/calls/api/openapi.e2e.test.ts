@@ -61,6 +61,7 @@ const OPERATIONS: Record<string, string[]> = {
   "post /v1/backfills/{id}/cancel": ["200", "400", "401", "403", "404", "409", "413", "415", "429"],
   "get /v1/profiles": ["200", "401", "403", "429"],
   "get /v1/profiles/{name}": ["200", "401", "403", "404", "429"],
+  "get /v1/profiles/{name}/insights": ["200", "400", "401", "403", "404", "429"],
   "get /v1/audit": ["200", "400", "401", "403", "429"],
 };
 
@@ -206,7 +207,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     expect(filters[0].schema.enum).toEqual(["pending", "delivered", "failed"]);
     expect(filters[3].schema).toMatchObject({ type: "integer", minimum: 1, maximum: 200 });
     const calls = operation("get /v1/calls").parameters;
-    expect(calls.map((parameter: any) => parameter.name)).toEqual(["profile", "source", "state", "external_id", "since", "until", "destination", "limit", "cursor"]);
+    expect(calls.map((parameter: any) => parameter.name)).toEqual(["profile", "source", "state", "external_id", "since", "until", "destination", "where", "limit", "cursor"]);
     expect(calls.every((parameter: any) => parameter.in === "query" && parameter.required === false)).toBe(true);
     expect(calls[2].schema).toMatchObject({ type: "array", items: { enum: doc.components.schemas.CallState.enum } });
     expect(operation("get /v1/callers/{phone}").parameters).toEqual([
