@@ -2,6 +2,7 @@
 // whose bytes overlap it, and the probability of the least likely of them.
 import { parseTree, type Node } from "jsonc-parser";
 import type { TokenLogprob } from "../llm/index.js";
+import { isDroppedItem } from "./paths.js";
 
 /** [start, end) in UTF-16 code units of the answer's text. */
 export interface Span {
@@ -29,19 +30,38 @@ function lastProperty(object: Node | undefined, key: string): Node | undefined {
   return found;
 }
 
+/** An object's properties, the last of duplicate keys only, as JSON.parse keeps it. */
+function propertiesOf(object: Node): Map<string, Node> {
+  const last = new Map<string, Node>();
+  for (const property of object.children ?? []) {
+    const [key, value] = property.children ?? [];
+    if (typeof key?.value === "string" && value) last.set(key.value, value);
+  }
+  return last;
+}
+
+/** The span of `node` under `path`, then of everything inside it: `contact.email`, `items[1].quantity`. */
+function addSpans(node: Node, path: string, offset: number, spans: Map<string, Span>): void {
+  spans.set(path, { start: offset + node.offset, end: offset + node.offset + node.length });
+  if (node.type === "object") {
+    for (const [key, value] of propertiesOf(node)) addSpans(value, `${path}.${key}`, offset, spans);
+  } else if (node.type === "array") {
+    let index = 0;
+    for (const item of node.children ?? []) if (!isDroppedItem(item.type === "null" || item.type === "string" ? item.value : item)) addSpans(item, `${path}[${index++}]`, offset, spans);
+  }
+}
+
 /**
  * Where each value under `values` is written in `json` (shifted by `offset`): the whole JSON text of the value,
- * quotes, escapes and brackets included. Undefined when the text is not a JSON object with a `values` object.
+ * quotes, escapes and brackets included; and of each value inside one, by its path (`contact.email`,
+ * `items[1].quantity`, counting list items as validation keeps them). Undefined when the text is not a JSON object
+ * with a `values` object.
  */
 export function valueSpans(json: string, offset = 0): Map<string, Span> | undefined {
   const values = lastProperty(parseTree(json), "values");
   if (values?.type !== "object") return undefined;
   const spans = new Map<string, Span>();
-  for (const property of values.children ?? []) {
-    const [key, value] = property.children ?? [];
-    if (typeof key?.value !== "string" || !value) continue;
-    spans.set(key.value, { start: offset + value.offset, end: offset + value.offset + value.length });
-  }
+  for (const [name, value] of propertiesOf(values)) addSpans(value, name, offset, spans);
   return spans;
 }
 
@@ -87,7 +107,7 @@ function tokenEnds(text: string, tokens: readonly TokenLogprob[]): Uint32Array |
 }
 
 /**
- * The confidence of each named value of the answer `text` (the whole message content: a JSON object, possibly in a
+ * The confidence of each named value (or path inside one: `items[1].quantity`) of the answer `text` (the whole message content: a JSON object, possibly in a
  * Markdown fence at `json`), from the tokens the server generated it with. Every token whose bytes overlap the value's
  * span counts, including one that straddles its edge (`":"` holds the key's end, the colon and a string's opening
  * quote: choosing it was choosing a string over null). Undefined when the tokens do not spell the text.

@@ -2,6 +2,7 @@
 // From normalize.js itself, not the folder index: the console bundles this module, and the index also holds the
 // tokenizer (Node-only).
 import type { Turn } from "../transcript/normalize.js";
+import { valueAtPath } from "./paths.js";
 
 export interface Evidence {
   quote: string;
@@ -16,12 +17,13 @@ export function normalizeForMatch(text: string): string {
 export interface GroundedEvidence {
   evidence: Record<string, Evidence>;
   ungrounded: number;
-  /** The values whose quote was dropped (`ungrounded` of them). */
+  /** The values (names, or leaf paths of nested ones) whose quote was dropped (`ungrounded` of them). */
   ungroundedNames: string[];
 }
 
 /**
- * Keeps the evidence of non-null values whose quote is found in the transcript, correcting the turn index when the
+ * Keeps the evidence of non-null values (by name, or by leaf path inside a nested one: `items[1].quantity`) whose
+ * quote is found in the transcript, correcting the turn index when the
  * quote sits in another turn than the model said; drops (and counts) quotes found nowhere.
  */
 export function groundEvidence(
@@ -33,7 +35,8 @@ export function groundEvidence(
   const evidence: Record<string, Evidence> = {};
   const ungroundedNames: string[] = [];
   for (const [name, item] of Object.entries(claimed)) {
-    if (!item || values[name] === null || values[name] === undefined) continue;
+    const value = Object.hasOwn(values, name) ? values[name] : valueAtPath(values, name);
+    if (!item || value === null || value === undefined) continue;
     const quote = normalizeForMatch(item.quote);
     const turn =
       quote === "" ? -1 : normalizedTurns[item.turn]?.includes(quote) ? item.turn : normalizedTurns.findIndex((text) => text.includes(quote));

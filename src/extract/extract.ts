@@ -11,7 +11,9 @@ import { extractionCostUsd, SHIPPED_PRICES, type PriceTable } from "../llm/price
 import { outputSchemaFor, type ExtractJob, type ModelAnswer, type OutputSchema, type VariableSpec } from "../schema/index.js";
 import { boundedCounter } from "../transcript/index.js";
 import { groundEvidence, type Evidence } from "./evidence.js";
-import { mergeChunkAnswers, type MergedAnswer } from "./merge.js";
+import { extractionSchemaFor } from "./extraction-schema.js";
+import { mergeChunkAnswers, mergedPath, type LeafSource, type MergedAnswer } from "./merge.js";
+import { isNested, leafPaths } from "./paths.js";
 import { planCalls, planWithoutTokenizer, type PlanInput, type PlanResult } from "./plan.js";
 import { buildFinalizeMessages, promptVersion } from "./prompt.js";
 import { addFlag, ANSWER_FLAGS, reviewOf, type AnswerFlag, type Review } from "./review.js";
@@ -23,7 +25,14 @@ const UsageSchema = z.object({ prompt_tokens: z.number(), completion_tokens: z.n
 /** What an extraction produced, as cached: everything but the per-request meta. A cached entry failing this is a miss. */
 export const ExtractionSchema = z.object({
   extracted_variables: z.record(z.unknown()),
-  evidence: z.record(z.object({ quote: z.string(), turn: z.number().int() })).optional(),
+  /** By variable name, or by leaf path inside an object or a list of objects (`contact.email`, `items[1].quantity`). */
+  evidence: z
+    .record(z.object({ quote: z.string(), turn: z.number().int() }))
+    .optional()
+    .describe(
+      "With options.evidence: a verbatim quote and its turn for each non-null value found in the transcript, by variable name; " +
+        "inside an object or a list of objects, for each non-null leaf by its path (contact.email, items[1].quantity)",
+    ),
   model: z.string(),
   prompt_version: z.string(),
   attempts: z.number().int(),
@@ -32,9 +41,15 @@ export const ExtractionSchema = z.object({
   ungrounded: z.number().int().optional(),
   usage: UsageSchema,
   extracted_at: z.string(),
-  /** Each non-null value's confidence; absent when the LLM gave no token log-probabilities. */
-  confidence: z.record(z.number().min(0).max(1)).optional(),
-  /** The flags known when the answer was made, per non-null value (low_confidence is judged per request). */
+  /** Each non-null value's confidence (a nested one's per leaf path); absent when the LLM gave no token log-probabilities. */
+  confidence: z
+    .record(z.number().min(0).max(1))
+    .optional()
+    .describe(
+      "For each non-null value, 0..1: the probability of the least likely token of the value in the model's answer; inside an object " +
+        "or a list of objects, for each non-null leaf by its path (contact.email, items[1].quantity). Absent when the LLM gave no token log-probabilities",
+    ),
+  /** The flags known when the answer was made, per non-null value or leaf path (low_confidence is judged per request). */
   flags: z.record(z.array(z.enum(ANSWER_FLAGS))).optional(),
 });
 export type Extraction = z.infer<typeof ExtractionSchema>;
@@ -180,6 +195,8 @@ export class Extractor {
       // Whether the answer may carry confidence: `on` and `auto` give the same answers from the same server.
       logprobs: settings.logprobs !== "off",
       evidence: job.options.evidence,
+      // Nested values are judged per leaf path (evidence, confidence, flags): an entry cached before that is not reused.
+      ...(job.variables.some(isNested) ? { judged: "leaf_paths" } : {}),
       chunking: [settings.maxInputTokens, settings.chunkOverlapTurns, ...(settings.local ? [settings.local.contextTokens, settings.local.answerTokens] : [])],
     };
   }
@@ -246,7 +263,7 @@ export class Extractor {
     const llm = pacer ? paced(traffic, pacer) : traffic;
     const model = this.modelFor(job);
     const mode = settings.structuredOutput;
-    const schema = outputSchemaFor(job.variables, { evidence: job.options.evidence });
+    const schema = extractionSchemaFor(job.variables, { evidence: job.options.evidence });
     const calls = await this.#plan(job, model, schema);
 
     // Each chunk's request is serialised and sent on the event loop (a 100 KB prompt costs milliseconds in the SDK):
@@ -258,7 +275,17 @@ export class Extractor {
     for (const [index, messages] of calls.entries()) {
       if (index > 0) await new Promise((resolve) => setImmediate(resolve));
       if (failed.signal.aborted) break;
-      const call = completeStructured({ llm, model, mode, schema, schemaName: SCHEMA_NAME, repairAttempts: settings.repairAttempts, messages, signal: chunkSignal });
+      const call = completeStructured({
+        llm,
+        model,
+        mode,
+        schema,
+        schemaName: SCHEMA_NAME,
+        repairAttempts: settings.repairAttempts,
+        messages,
+        variables: job.variables,
+        signal: chunkSignal,
+      });
       // Handled now, not only by Promise.all below: a chunk failing while later ones are still being started must not
       // be an unhandled rejection (which ends the process).
       call.catch((error: unknown) => failed.abort(error));
@@ -270,7 +297,7 @@ export class Extractor {
     let llmCalls = results.reduce((sum, result) => sum + result.requests, 0);
 
     const merged = mergeChunkAnswers(job.variables, results.map((result) => result.answer));
-    const judged = judgeValues(merged, results);
+    const judged = judgeValues(job.variables, merged, results);
     if (calls.length > 1) {
       const final = await this.#finalize(llm, model, job.variables, results.map((result) => result.answer), signal);
       if (final) {
@@ -306,7 +333,7 @@ export class Extractor {
    * alone leave no room for the transcript. `POST /v1/calls` checks a call with it before accepting it.
    */
   async plan(job: ExtractJob): Promise<ChatMessage[][]> {
-    return this.#plan(job, this.modelFor(job), outputSchemaFor(job.variables, { evidence: job.options.evidence }));
+    return this.#plan(job, this.modelFor(job), extractionSchemaFor(job.variables, { evidence: job.options.evidence }));
   }
 
   /**
@@ -327,7 +354,7 @@ export class Extractor {
    */
   async promptTokens(job: ExtractJob): Promise<{ model: string; llm_calls: number; prompt_tokens: number }> {
     const model = this.modelFor(job);
-    const planned = await this.#planMeasured({ ...this.#planInput(job, model, outputSchemaFor(job.variables, { evidence: job.options.evidence })), countTokens: true });
+    const planned = await this.#planMeasured({ ...this.#planInput(job, model, extractionSchemaFor(job.variables, { evidence: job.options.evidence })), countTokens: true });
     return { model, llm_calls: planned.calls.length, prompt_tokens: (planned.promptTokens ?? []).reduce((sum, tokens) => sum + tokens, 0) };
   }
 
@@ -395,20 +422,27 @@ interface Judged {
 
 /**
  * Each merged value's confidence and flags, from the chunk answers it came from: a value one chunk gave takes that
- * chunk's; a list gathered from several takes the least confidence among them and every flag any of them had.
+ * chunk's; a list gathered from several takes the least confidence among them and every flag any of them had. A
+ * nested variable is judged per leaf path, each leaf from the leaves of the answers it came from.
  */
-function judgeValues(merged: MergedAnswer, results: readonly StructuredResult[]): Judged {
+function judgeValues(variables: readonly VariableSpec[], merged: MergedAnswer, results: readonly StructuredResult[]): Judged {
   const confidence: Record<string, number> = {};
   const flags: Record<string, AnswerFlag[]> = {};
+  const judge = (key: string, from: readonly LeafSource[]) => {
+    const each = from.map((source) => results[source.answer]!.confidence?.[source.path]);
+    if (each.every((value) => value !== undefined)) confidence[key] = Math.min(...(each as number[]));
+    if (from.some((source) => results[source.answer]!.repaired.includes(source.path))) addFlag(flags, key, "repaired");
+    if (from.some((source) => results[source.answer]!.coerced.includes(source.path))) addFlag(flags, key, "coerced");
+  };
+  const nested = new Map(variables.filter(isNested).map((spec) => [spec.name, spec]));
   for (const [name, from] of Object.entries(merged.sources)) {
-    const answers = from.map((index) => results[index]!);
-    const each = answers.map((result) => result.confidence?.[name]);
-    if (each.every((value) => value !== undefined)) confidence[name] = Math.min(...(each as number[]));
-    if (answers.some((result) => result.repaired.includes(name))) addFlag(flags, name, "repaired");
-    if (answers.some((result) => result.coerced.includes(name))) addFlag(flags, name, "coerced");
+    const shape = nested.get(name);
+    if (!shape) judge(name, from.map((answer) => ({ answer, path: name })));
+    // In the merged value's own order; a leaf always has its sources (merging records them as it places each one).
+    else for (const leaf of leafPaths(shape, merged.values[name], name)) if (merged.leafSources[leaf]) judge(leaf, merged.leafSources[leaf]);
   }
   for (const name of merged.disagreements) addFlag(flags, name, "chunks_disagree");
-  for (const path of results.flatMap((result) => result.invalidFormat ?? [])) addFlag(flags, path, "invalid_format");
+  for (const [answer, result] of results.entries()) for (const path of result.invalidFormat ?? []) addFlag(flags, mergedPath(merged, answer, path), "invalid_format");
   return { ...(results.some((result) => result.confidence) ? { confidence } : {}), flags };
 }
 

@@ -6,4 +6,6 @@ export { REVIEW_FLAGS, ANSWER_FLAGS, ReviewSchema, countedFlags, reviewOf, value
 export { planCalls, type PlanInput, type PlanResult } from "./plan.js";
 export { groundEvidence, type Evidence } from "./evidence.js";
 export { mergeChunkAnswers } from "./merge.js";
+export { extractionSchemaFor } from "./extraction-schema.js";
+export { isNested, isWithin, leafPaths, pathsWithin } from "./paths.js";
 export { completeStructured, type StructuredRequest, type StructuredResult } from "./structured.js";

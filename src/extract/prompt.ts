@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describeShape, type ExtractJob, type ValueShape, type VariableSpec } from "../schema/index.js";
 import { formatForModel, type Chunk } from "../transcript/index.js";
 import type { ChatMessage } from "../llm/index.js";
+import { isNested } from "./paths.js";
 
 /** prompts/ sits at the repository root: two levels up from src/extract, three from dist/src/extract. */
 function promptsDir(): string {
@@ -120,7 +121,10 @@ export function buildExtractionMessages(job: ExtractJob, chunk: Chunk, options: 
   const evidence = job.options.evidence;
   const system = render(templates.system, {
     evidence_rule: evidence
-      ? '8. Under "evidence", give for each non-null value the shortest verbatim quote of the transcript that establishes it and the [number] of its line; null for null values.'
+      ? '8. Under "evidence", give for each non-null value the shortest verbatim quote of the transcript that establishes it and the [number] of its line; null for null values.' +
+        (job.variables.some(isNested)
+          ? " For an object or a list of objects, give a list with one entry per non-null field: its path (contact.email, items[0].quantity), quote and line."
+          : "")
       : "",
   });
   const last = chunk.start + chunk.turns.length - 1;

@@ -1,25 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mergeChunkAnswers, reviewOf } from "../../src/extract/index.js";
-import type { VariableSpec } from "../../src/schema/index.js";
-
-const ORDER: VariableSpec = {
-  name: "items",
-  type: "list",
-  description: "Each product ordered",
-  items: { type: "object", fields: [
-    { name: "product", type: "string", description: "Product" },
-    { name: "quantity", type: "integer", description: "How many" },
-  ] },
-};
-const CONTACT: VariableSpec = {
-  name: "contact",
-  type: "object",
-  description: "Who called",
-  fields: [
-    { name: "name", type: "string", description: "Name" },
-    { name: "email", type: "string", format: "email", description: "E-mail" },
-  ],
-};
+import { CONTACT, ORDER } from "./nested-variables.js";
 
 describe("merging chunk answers of nested variables", () => {
   it("treats items that agree on every field both give as one item, merged field by field", () => {
@@ -85,8 +66,8 @@ describe("the prompt's variable list with descriptions in it", () => {
     );
     const messages = buildExtractionMessages(job, { index: 0, turns: job.turns, start: 0, end: job.turns.length } as never, { descriptions: true, chunkIndex: 0, chunkCount: 1 });
     const text = messages.map((message) => message.content).join("\n");
-    expect(text).toContain("- contact (object, or null): Who called\n  - name (string, or null): Name\n  - email (string, or null): E-mail");
-    expect(text).toContain("- items (list of object, or null): Each product ordered\n  - product (string, or null): Product");
+    expect(text).toContain("- contact (object, or null): Who called\n  - name (string, or null): Full name\n  - email (string, or null): E-mail address");
+    expect(text).toContain("- items (list of object, or null): Each product ordered\n  - product (string, or null): Product name");
     expect(text).toContain('- zip (string, or null): ZIP (must match the regular expression ^\\d{5}$) Examples: "60614".');
   });
 });

@@ -1,6 +1,9 @@
 // A transcript beside its extracted values, linked both ways: a value's quote is highlighted in the transcript; clicking
 // the value scrolls to its quote and flashes it, and hovering (or focusing) a quote shows its value and marks its row.
+// An object or a list of objects is judged per leaf: each leaf with a quote, a confidence or flags gets a row of its
+// own under its variable, named by its path (`contact.email`, `items[1].quantity`).
 import { useMemo, useRef, useState } from "preact/hooks";
+import { pathsWithin, valueAtPath } from "../../../src/extract/paths.js";
 import { displayValue, valueType } from "../format.js";
 import { highlightTurns, type EvidenceItem } from "../highlight.js";
 import type { Turn } from "../types.js";
@@ -12,12 +15,13 @@ interface Props {
   values: Record<string, unknown> | null;
   /** What to say in place of the values when there are none. */
   noValues?: string;
+  /** By variable name, or by leaf path inside a nested one. */
   evidence: Record<string, EvidenceItem | null | undefined> | null | undefined;
   /** Declared types by variable name (the playground's table); without them, each value's JSON type is shown. */
   types?: Record<string, string>;
-  /** Review flags by variable name: the row is marked, with its flags. */
+  /** Review flags by variable name or leaf path: the row is marked, with its flags. */
   flags?: Record<string, string[]>;
-  /** Confidence (0..1) by variable name, shown beside the value. */
+  /** Confidence (0..1) by variable name or leaf path, shown beside the value. */
   confidence?: Record<string, number> | null;
   /** Values a reviewer corrected: what the model had said, by variable name. */
   modelSaid?: Record<string, unknown>;
@@ -57,6 +61,17 @@ export function ExtractionView({ turns, values, evidence, types, flags, confiden
     requestAnimationFrame(() => setFlashing(name));
   };
 
+  /** A value's name (or a leaf's path, shown from its variable on), a link to its quote when it has one. */
+  const nameCell = (key: string, label: string) =>
+    located[key] !== undefined ? (
+      <button type="button" class="link" onClick={() => showQuote(key)} title="Show its quote in the transcript">
+        {label}
+      </button>
+    ) : (
+      label
+    );
+  const quoteCell = (key: string) => (evidence?.[key]?.quote ? <q>{evidence[key]!.quote}</q> : <span class="muted">–</span>);
+
   return (
     <div class="extraction">
       <section class="panel transcript-panel" aria-labelledby="transcript-heading">
@@ -75,7 +90,7 @@ export function ExtractionView({ turns, values, evidence, types, flags, confiden
                       key={i}
                       class={["quote", piece.names.length > 1 ? "overlap" : "", active && piece.names.includes(active) ? "active" : "", flashing && piece.names.includes(flashing) ? "flash" : ""].join(" ").trim()}
                       data-names={piece.names.join(" ")}
-                      data-tip={piece.names.map((name) => `${name}: ${displayValue(values?.[name])}`).join("\n")}
+                      data-tip={piece.names.map((name) => `${name}: ${displayValue(values ? valueAtPath(values, name) : undefined)}`).join("\n")}
                       tabIndex={0}
                       aria-describedby={piece.names.map(rowId).join(" ")}
                       onMouseEnter={() => setActive(piece.names[0])}
@@ -109,28 +124,39 @@ export function ExtractionView({ turns, values, evidence, types, flags, confiden
             </tr>
           </thead>
           <tbody>
-            {Object.entries(values ?? {}).map(([name, value]) => (
-              <tr key={name} id={rowId(name)} class={[active === name ? "active" : "", flags?.[name] ? "flagged" : ""].join(" ").trim() || undefined}>
-                <th scope="row">
-                  {located[name] !== undefined ? (
-                    <button type="button" class="link" onClick={() => showQuote(name)} title="Show its quote in the transcript">
-                      {name}
-                    </button>
-                  ) : (
-                    name
-                  )}
-                </th>
-                <td>
-                  <code>{valueType(value, types?.[name])}</code>
-                </td>
-                <td class={value === null ? "value null" : "value"}>
-                  <span class="shown">{value === null ? "null (not said)" : displayValue(value)}</span>
-                  <ValueJudgement flags={flags?.[name]} confidence={confidence?.[name]} />
-                  {modelSaid && name in modelSaid ? <div class="muted small">corrected by a reviewer; the model said {displayValue(modelSaid[name])}</div> : null}
-                </td>
-                <td class="evidence">{evidence?.[name]?.quote ? <q>{evidence[name]!.quote}</q> : <span class="muted">–</span>}</td>
-              </tr>
-            ))}
+            {Object.entries(values ?? {}).flatMap(([name, value]) => {
+              const leaves = pathsWithin(name, value, [...Object.keys(evidence ?? {}), ...Object.keys(confidence ?? {}), ...Object.keys(flags ?? {})]);
+              return [
+                <tr key={name} id={rowId(name)} class={[active === name ? "active" : "", flags?.[name] ? "flagged" : ""].join(" ").trim() || undefined}>
+                  <th scope="row">{nameCell(name, name)}</th>
+                  <td>
+                    <code>{valueType(value, types?.[name])}</code>
+                  </td>
+                  <td class={value === null ? "value null" : "value"}>
+                    <span class="shown">{value === null ? "null (not said)" : displayValue(value)}</span>
+                    <ValueJudgement flags={flags?.[name]} confidence={confidence?.[name]} />
+                    {modelSaid && name in modelSaid ? <div class="muted small">corrected by a reviewer; the model said {displayValue(modelSaid[name])}</div> : null}
+                  </td>
+                  <td class="evidence">{quoteCell(name)}</td>
+                </tr>,
+                ...leaves.map((path) => {
+                  const leaf = valueAtPath(values ?? {}, path);
+                  return (
+                    <tr key={path} id={rowId(path)} class={["leaf", active === path ? "active" : "", flags?.[path] ? "flagged" : ""].join(" ").trim()}>
+                      <th scope="row" class="leaf-path">{nameCell(path, path)}</th>
+                      <td>
+                        <code>{valueType(leaf)}</code>
+                      </td>
+                      <td class={leaf === null || leaf === undefined ? "value null" : "value"}>
+                        <span class="shown">{leaf === null || leaf === undefined ? "null (not said)" : displayValue(leaf)}</span>
+                        <ValueJudgement flags={flags?.[path]} confidence={confidence?.[path]} />
+                      </td>
+                      <td class="evidence">{quoteCell(path)}</td>
+                    </tr>
+                  );
+                }),
+              ];
+            })}
           </tbody>
         </table>
       </section>
