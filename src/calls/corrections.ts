@@ -3,20 +3,43 @@
 // definition of its variable no longer accepts holds the call (correction_conflict) rather than being dropped.
 // Pure: the callers read and write the store.
 import type { Review } from "../extract/index.js";
-import { outputSchemaFor, withDefaults, type VariableSpec } from "../schema/index.js";
+import { formatPath, outputSchemaFor, withDefaults, type VariableSpec } from "../schema/index.js";
+import { isWithin } from "../extract/paths.js";
 import type { CallReview } from "./store/port.js";
+import { changedPaths } from "./value-diff.js";
 
 /** The reason a call waits for a reviewer because a correction no longer fits its variable. */
 export const CORRECTION_CONFLICT = "correction_conflict";
 
-/** The corrections standing on a call, by variable path (a top-level variable's name today). */
+/**
+ * The corrections standing on a call, by variable name: a nested variable's whole value (its corrected leaves are listed
+ * in `reviewed.corrected`), so every later extraction delivers exactly what the reviewer approved.
+ */
 export function correctionsOf(reviewed: CallReview | null | undefined): Record<string, unknown> {
   return reviewed?.values ?? {};
 }
 
 /** True when `path` is a corrected path or lies inside one (`contact.email` inside a corrected `contact`). */
 export function isCorrected(path: string, corrections: Record<string, unknown>): boolean {
-  return Object.keys(corrections).some((corrected) => path === corrected || path.startsWith(`${corrected}.`) || path.startsWith(`${corrected}[`));
+  return Object.keys(corrections).some((corrected) => isWithin(path, corrected));
+}
+
+/**
+ * The leaf paths a correction changed against the model's values (`items[1].quantity`, `contact.email`; a flat
+ * variable's name), in the order of `order` (the profile's variables), then of the values.
+ */
+export function correctedPaths(model: Record<string, unknown>, corrections: Record<string, unknown>, order: readonly string[] = []): string[] {
+  return inOrder(Object.keys(corrections), order).flatMap((name) => {
+    const paths = changedPaths({ [name]: model[name] ?? null }, { [name]: corrections[name] });
+    // A correction equal to the model's value (the model changed since) still stands: it is named, as it always was.
+    return paths.length > 0 ? paths : [name];
+  });
+}
+
+/** Variable names in the profile's order (the order corrections were always listed in); names it lacks go last. */
+export function inOrder(names: readonly string[], order: readonly string[]): string[] {
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+  return [...names].sort((a, b) => rank(a) - rank(b));
 }
 
 /** The values a call delivers: the model's, with every standing correction in place of the model's value. */
@@ -32,7 +55,8 @@ export interface CorrectionConflict {
 
 /**
  * The corrections the profile's current variables no longer accept (a type or options changed since the review), each
- * with why. A correction of a variable the profile no longer has is not a conflict: nothing asks for it any more.
+ * with why and where (`items[1].quantity` inside a list of objects). A correction of a variable the profile no longer
+ * has is not a conflict: nothing asks for it any more.
  */
 export function correctionConflicts(corrections: Record<string, unknown>, variables: readonly VariableSpec[]): CorrectionConflict[] {
   const specs = withDefaults(variables).filter((spec) => Object.hasOwn(corrections, spec.name));
@@ -41,13 +65,13 @@ export function correctionConflicts(corrections: Record<string, unknown>, variab
   if (parsed.success) return [];
   const conflicts = new Map<string, string>();
   for (const issue of parsed.error.issues) {
-    const path = String(issue.path[1] ?? "");
+    const path = formatPath(issue.path.slice(1));
     if (path && !conflicts.has(path)) conflicts.set(path, issue.message);
   }
   return [...conflicts].map(([path, message]) => ({ path, message }));
 }
 
-/** The call's `reason` while a conflicting correction holds it: the code, then which variables and why. */
+/** The call's `reason` while a conflicting correction holds it: the code, then which values and why. */
 export function conflictReason(conflicts: readonly CorrectionConflict[]): string {
   return `${CORRECTION_CONFLICT}: ${conflicts.map((conflict) => `${conflict.path} (${conflict.message})`).join("; ")}`;
 }

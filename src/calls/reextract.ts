@@ -13,6 +13,7 @@ import { extractCall, nextEventNumber, routeCall, type ExtractedCall } from "./e
 import { routedFates } from "./fates.js";
 import { profileVersion } from "../configuration/profile-version.js";
 import { correctionsOf, withCorrections, type CorrectionConflict } from "./corrections.js";
+import { changedPaths, variableOfPath } from "./value-diff.js";
 import type { CallRecord, CallStore, ExtractionTrigger } from "./store/port.js";
 
 export interface ReextractOutcome {
@@ -32,6 +33,11 @@ export interface ReextractOutcome {
   model_values: Record<string, unknown>;
   /** Variables whose value differs, in the order of the new values (then any only the previous had). */
   changed: string[];
+  /**
+   * Where the values differ, leaf by leaf: a flat variable's name, a nested one's leaves (`items[0].quantity`,
+   * `contact.email`); in the same order.
+   */
+  changed_paths: string[];
   usage: { prompt_tokens: number; completion_tokens: number; cached: boolean };
   /** False for dry runs. */
   stored: boolean;
@@ -124,7 +130,8 @@ export class CallReextractor implements Reextractor {
 
     const extracted = call.extraction.profile_version === version ? this.#unchanged(call, profile) : await extractCall(call, profile, this.#deps, { priority: options.trigger === "backfill" ? "backfill" : "single" });
     const values = withCorrections(extracted.extraction.extracted_variables, call.reviewed);
-    const conflicting = new Set(extracted.conflicts.map((conflict) => conflict.path));
+    // A conflict is named by the path the current definition refuses (`items[1].quantity`); the correction is the variable's.
+    const conflicting = new Set(extracted.conflicts.map((conflict) => variableOfPath(conflict.path)));
     const usage = extracted.extraction.meta.usage as { prompt_tokens: number; completion_tokens: number } | undefined;
     const outcome: ReextractOutcome = {
       call_id: call.id,
@@ -132,6 +139,7 @@ export class CallReextractor implements Reextractor {
       previous,
       values,
       changed: changedVariables(previous, values),
+      changed_paths: changedPaths(previous, values),
       corrections: { kept: Object.keys(correctionsOf(call.reviewed)).filter((path) => !conflicting.has(path)), conflicts: extracted.conflicts },
       model_values: extracted.extraction.extracted_variables,
       usage: { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0, cached: extracted.extraction.meta.cached === true },

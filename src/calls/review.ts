@@ -6,7 +6,7 @@ import { InvalidRequestError, type ErrorDetail } from "../errors.js";
 import { countedFlags, type Review } from "../extract/index.js";
 import { knownKeysAt, outputSchemaFor, withDefaults, zodIssuesToDetails, type VariableSpec } from "../schema/index.js";
 import type { Profile } from "../configuration/config-file.js";
-import { correctionConflicts, correctionsOf, uncorrectedReview } from "./corrections.js";
+import { correctedPaths, correctionConflicts, correctionsOf, inOrder, uncorrectedReview } from "./corrections.js";
 import type { CallExtraction, CallReview } from "./store/port.js";
 
 export const MAX_REVIEW_REASON_CHARS = 2_000;
@@ -20,7 +20,11 @@ export const ReviewRequestSchema = z
     values: z
       .record(z.unknown())
       .optional()
-      .describe("Corrections by variable name (the profile's variables, status and summary included), each validated as extraction validates it; null clears a value. Only with approve: true"),
+      .describe(
+        "Corrections by variable name (the profile's variables, status and summary included), each validated as extraction validates it; null clears a value. " +
+          "An object or a list of objects is sent whole (every field, null for one the call never gave), and each field and item is validated against its type: " +
+          "a 400 names the path, e.g. `values.items[1].quantity`. Only with approve: true",
+      ),
     reason: z
       .string()
       .trim()
@@ -55,9 +59,12 @@ export function parseReviewRequest(body: unknown): ReviewRequest {
 
 /**
  * The reviewer's decision as the call keeps it. Corrections are validated with the profile's variable types, as the
- * model's answer is (so "4,000" for a number is 4000); a value equal to the model's is not a correction. Corrections
- * from an earlier review of the call stand (they are facts about the call, whatever extraction is current) unless this
- * review sends that variable again: its value then replaces the correction, and the model's own value withdraws it.
+ * model's answer is (so "4,000" for a number is 4000, and each field of an object or item of a list against its own
+ * type); a value equal to the model's is not a correction. `values` keeps each corrected variable's whole value;
+ * `corrected` names the leaves that differ from the model's (`items[1].quantity`, `contact.email`, a flat variable's
+ * name). Corrections from an earlier review of the call stand (they are facts about the call, whatever extraction is
+ * current) unless this review sends that variable again: its value then replaces the correction, and the model's own
+ * value withdraws it.
  */
 export function reviewDecision(
   request: ReviewRequest,
@@ -65,17 +72,25 @@ export function reviewDecision(
 ): CallReview {
   const at = input.at.toISOString();
   const standing = correctionsOf(input.previous);
-  if (!request.approve) return { approved: false, at, corrected: Object.keys(standing), values: standing, reason: request.reason ?? null };
-  const corrections = request.values ?? {};
+  const model = input.extraction.extracted_variables;
   const specs = withDefaults(input.variables);
   const known = specs.map((spec) => spec.name);
+  if (!request.approve) return { approved: false, at, corrected: correctedPaths(model, standing, known), values: standing, reason: request.reason ?? null };
+  const corrections = request.values ?? {};
   const details: ErrorDetail[] = Object.keys(corrections)
     .filter((name) => !known.includes(name))
     .map((name) => ({ path: `values.${name}`, message: `is not a variable of this profile; expected one of ${known.join(", ")}` }));
   const sentSpecs = specs.filter((spec) => Object.hasOwn(corrections, spec.name));
-  const parsed = outputSchemaFor(sentSpecs, { evidence: false }).zod.safeParse({ values: Object.fromEntries(sentSpecs.map((spec) => [spec.name, corrections[spec.name]])) });
-  // One detail per value: a date that is no date fails its format and its calendar check, and one reason is enough.
-  if (!parsed.success) for (const detail of zodIssuesToDetails(parsed.error.issues)) if (!details.some((d) => d.path === detail.path)) details.push(detail);
+  const schema = outputSchemaFor(sentSpecs, { evidence: false }).zod;
+  const parsed = schema.safeParse({ values: Object.fromEntries(sentSpecs.map((spec) => [spec.name, corrections[spec.name]])) });
+  if (!parsed.success) {
+    // One detail per value: a date that is no date fails its format and its calendar check, and one reason is enough.
+    for (const detail of zodIssuesToDetails(parsed.error.issues, [], (path) => knownKeysAt(schema, path))) {
+      if (details.some((d) => d.path === detail.path)) continue;
+      // An object is sent whole: a field left out is one the reviewer forgot, not one the call never gave.
+      details.push(detail.message === "Required" ? { ...detail, message: "is required: an object is sent with every field (null for one the call never gave)" } : detail);
+    }
+  }
   // An earlier correction the variable's current definition refuses must be replaced (or cleared) by this review.
   const kept = Object.fromEntries(Object.entries(standing).filter(([name]) => !Object.hasOwn(corrections, name)));
   for (const conflict of correctionConflicts(kept, input.variables)) {
@@ -84,14 +99,9 @@ export function reviewDecision(
   if (!parsed.success || details.length > 0) {
     throw new InvalidRequestError("A correction is not a valid value of its variable", details.slice(0, MAX_DETAILS));
   }
-  const model = input.extraction.extracted_variables;
   const sent = parsed.data.values;
   const values: Record<string, unknown> = Object.fromEntries(Object.entries(standing).filter(([name]) => !Object.hasOwn(sent, name)));
   for (const [name, value] of Object.entries(sent)) if (!isDeepStrictEqual(model[name] ?? null, value)) values[name] = value;
-  // In the profile's order, as the corrections were always listed.
-  const corrected = Object.keys(values).sort((a, b) => rank(known, a) - rank(known, b));
-  return { approved: true, at, corrected, values: Object.fromEntries(corrected.map((name) => [name, values[name]])), reason: null };
+  const names = inOrder(Object.keys(values), known);
+  return { approved: true, at, corrected: correctedPaths(model, values, known), values: Object.fromEntries(names.map((name) => [name, values[name]])), reason: null };
 }
-
-const rank = (order: readonly string[], name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
-

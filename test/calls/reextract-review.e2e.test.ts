@@ -35,6 +35,24 @@ function writeConfig(file: string, description: string) {
           destinations: ["crm"],
           review: { hold: true, min_confidence: 0.8 },
         },
+        orders: {
+          variables: [
+            {
+              name: "items",
+              type: "list",
+              description: `Each product ordered. ${description}`,
+              items: {
+                type: "object",
+                fields: [
+                  { name: "product", type: "string", description: "Which product" },
+                  { name: "quantity", type: "integer", description: "How many" },
+                ],
+              },
+            },
+          ],
+          destinations: ["crm"],
+          review: { hold: true, min_confidence: 0.8 },
+        },
       },
       destinations: { crm: { url: crm.url } },
     }),
@@ -132,5 +150,51 @@ describe.each(["sqlite", "postgres"] as const)("re-extraction under review on %s
     const reextracted = await service.post(`/v1/calls/${callId}/reextract`, {});
     expect(reextracted.body).toMatchObject({ stored: true, held: false, event: null });
     expect((await service.get(`/v1/calls/${callId}`)).body.state).toBe("delivered");
+  });
+
+  it("names the leaves of a nested variable that changed, keeps previous_values whole, and delivers a reviewer's nested edit", async () => {
+    const before = [
+      { product: "filter", quantity: 2 },
+      { product: "duct", quantity: 1 },
+    ];
+    answer({ items: before });
+    const accepted = await service.post("/v1/calls?profile=orders", autocallsPayload({ id: `${engine}-reextract-nested`, transcript: TRANSCRIPT }));
+    const callId: string = accepted.body.call_id;
+    await state(callId, "delivered");
+    expect(crm.requests).toHaveLength(1);
+
+    writeConfig(config, `Counted again, ${engine}`);
+    expect((await service.post("/v1/admin/reload", {})).status).toBe(200);
+    const after = [{ product: "filter", quantity: 3 }, before[1]];
+    answer({ items: after }, { summary: -1.6 });
+    const dryRun = await service.post(`/v1/calls/${callId}/reextract`, { dry_run: true });
+    expect(dryRun.body.changed).toEqual(["items[0].quantity"]);
+    expect(dryRun.body.variables.items).toEqual({ before, after, changed: true, paths: ["items[0].quantity"] });
+    expect(dryRun.body.variables.status).toEqual({ before: true, after: true, changed: false });
+
+    const reextracted = await service.post(`/v1/calls/${callId}/reextract`, { redeliver: true });
+    expect(reextracted.body).toMatchObject({ stored: true, held: true, event: 2, changed: ["items[0].quantity"] });
+    const held = await state(callId, "needs_review");
+    expect(held.body.extraction.history[0].extracted_variables.items).toEqual(after);
+
+    // The reviewer removes the second item and edits the first: corrected names the leaves, sent whole.
+    const approved = await service.post(`/v1/calls/${callId}/review`, { approve: true, values: { items: [{ product: "filter", quantity: 4 }] } });
+    expect(approved.status).toBe(200);
+    expect(approved.body.reviewed).toMatchObject({ corrected: ["items[0].quantity", "items[1].product", "items[1].quantity"], values: { items: [{ product: "filter", quantity: 4 }] } });
+    await crm.waitForRequests(2, SETTLE_MS);
+    const body = JSON.parse(crm.requests[1]!.body);
+    expect(body.extracted_variables.items).toEqual([{ product: "filter", quantity: 4 }]);
+    expect(body.debrief).toMatchObject({
+      event: "call.reviewed",
+      reviewed: { corrected: ["items[0].quantity", "items[1].product", "items[1].quantity"] },
+      previous_values: { status: true, summary: "AC repair booked", items: before },
+    });
+    await state(callId, "delivered");
+
+    // A later re-extraction keeps the reviewer's whole list: nothing changes, and the correction is named as kept.
+    answer({ items: after });
+    const again = await service.post(`/v1/calls/${callId}/reextract`, { dry_run: true });
+    expect(again.body).toMatchObject({ changed: [], corrections: { kept: ["items"], conflicts: [] } });
+    expect(again.body.variables.items).toMatchObject({ before: [{ product: "filter", quantity: 4 }], after: [{ product: "filter", quantity: 4 }], changed: false, corrected: true, model: after });
   });
 });

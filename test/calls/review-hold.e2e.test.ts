@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { autocallsPayload } from "../fixtures/calls.js";
+import { ORDER_VARIABLES } from "../fixtures/orders.js";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { until } from "../support/poll.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
@@ -17,6 +18,15 @@ const variables = [
   { name: "appointment_date", type: "date", description: "The date the visit is booked for" },
 ];
 const ANSWER = { status: true, summary: "AC repair booked", budget: 4000, appointment_date: "2026-06-17" };
+const ORDER = {
+  status: true,
+  summary: "Order placed",
+  contact: { name: "Dana", email: "dana@example.com" },
+  items: [
+    { product: "filter", quantity: 2 },
+    { product: "duct", quantity: 1 },
+  ],
+};
 const TRANSCRIPT = "AI: Hello, this is Sarah from CoolAir.\nCustomer: My budget is 4,000 a month, and Wednesday the 17th works.\nAI: Booked, bye.";
 
 let llm: FakeLlm;
@@ -37,6 +47,7 @@ function writeConfig(): string {
         held: { variables, destinations: ["crm"], review: { hold: true, min_confidence: 0.8 } },
         held_ungrounded: { variables, destinations: ["crm"], review: { hold: true, flags: ["ungrounded"] } },
         open: { variables, destinations: ["crm"] },
+        held_order: { variables: ORDER_VARIABLES, destinations: ["crm"], review: { hold: true, min_confidence: 0.8 } },
       },
       destinations: { crm: { url: crm.url } },
       extraction: { retry: { max_attempts: 1 } },
@@ -189,6 +200,45 @@ describe.each(["sqlite", "postgres"] as const)("hold for review on %s", (engine)
     expect(res.body.error.code).toBe("invalid_request");
     expect(res.body.error.details.map((detail: { path: string }) => detail.path)).toEqual(paths);
     expect((await api.get(`/v1/calls/${held.call_id}`)).body.state).toBe("needs_review");
+  });
+
+  it("validates a nested correction field by field, names the leaves it changed, and delivers the edited values", async () => {
+    llm.logprobs = "give";
+    llm.script = (request) => ({ json: answerFor(request, ORDER), tokens: { uncertain: { summary: -1.6 } } });
+    const held = await call("held_order", "needs_review");
+    expect(held.extracted_variables.items).toEqual(ORDER.items);
+
+    const wrong = await review(held.call_id, {
+      approve: true,
+      values: { items: [{ product: "filter", quantity: 2 }, { product: "duct", quantity: "a few" }], contact: { name: "Dana", email: "dana at example" } },
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.details.map((detail: { path: string }) => detail.path).sort()).toEqual(["values.contact.email", "values.items[1].quantity"]);
+    const unknown = await review(held.call_id, { approve: true, values: { items: [{ product: "hose", quantity: 1, colour: "red" }] } });
+    expect(unknown.body.error.details.map((detail: { path: string }) => detail.path).sort()).toEqual(["values.items[0].colour", "values.items[0].product"]);
+    expect((await api.get(`/v1/calls/${held.call_id}`)).body.state).toBe("needs_review");
+
+    // The second item's quantity edited, a third item added, the e-mail changed; sent whole, as the console sends them.
+    const items = [
+      { product: "filter", quantity: 2 },
+      { product: "duct", quantity: "3" },
+      { product: "Thermostat", quantity: 1 },
+    ];
+    const res = await review(held.call_id, { approve: true, values: { items, contact: { name: "Dana", email: "dana.reyes@Example.com" } } });
+    expect(res.status).toBe(200);
+    const corrected = { contact: { name: "Dana", email: "dana.reyes@example.com" }, items: [items[0], { product: "duct", quantity: 3 }, { product: "thermostat", quantity: 1 }] };
+    expect(res.body.reviewed).toEqual({
+      approved: true,
+      at: expect.any(String),
+      corrected: ["contact.email", "items[1].quantity", "items[2].product", "items[2].quantity"],
+      values: corrected,
+      reason: null,
+    });
+    await call_(held.call_id, "delivered");
+    const [payload] = bodies(held.call_id);
+    expect(payload.extracted_variables).toEqual({ status: true, summary: "Order placed", ...corrected });
+    expect(payload.debrief).toMatchObject({ event: "call.reviewed", reviewed: { corrected: res.body.reviewed.corrected } });
+    expect((await api.get(`/v1/calls/${held.call_id}`)).body.reviewed).toEqual(res.body.reviewed);
   });
 
   it("answers 404 for an unknown call and 409 for a call that was never held", async () => {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { parseBody } from "../../http/parse-body.js";
 import { storableId } from "../../http/storable-input.js";
 import type { ReextractOutcome, Reextractor } from "../reextract.js";
+import { isWithin } from "../../extract/paths.js";
 import type { CallStore } from "../store/port.js";
 import { callOfKeysProfiles } from "./profile-access.js";
 
@@ -22,7 +23,7 @@ export const ReextractBodySchema = z
   .strict();
 
 /** One variable's value before and after (null: the call never said, or the variable is new or gone); zod's shape of it. */
-type VariableChange = { before?: unknown; after?: unknown; changed: boolean; corrected?: boolean; model?: unknown };
+type VariableChange = { before?: unknown; after?: unknown; changed: boolean; paths?: string[]; corrected?: boolean; model?: unknown };
 
 /** The response body; exported so the OpenAPI document's schema is checked against it. */
 export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
@@ -35,7 +36,8 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
     stored: outcome.stored,
     event: outcome.event,
     held: outcome.held,
-    changed: outcome.changed,
+    // Leaf paths: a flat variable's name, a nested one's leaves (`items[0].quantity`).
+    changed: outcome.changed_paths,
     variables: Object.fromEntries(
       names.map((name): [string, VariableChange] => [
         name,
@@ -43,6 +45,8 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
           before: previous[name] ?? null,
           after: outcome.values[name] ?? null,
           changed: outcome.changed.includes(name),
+          // Inside a nested variable, which leaves changed (a flat one's change is the variable itself).
+          ...nestedPaths(outcome.changed_paths, name),
           // A reviewer's correction the new extraction keeps: `after` is theirs, `model` what the model answers now.
           ...(outcome.corrections.kept.includes(name) ? { corrected: true, model: outcome.model_values[name] ?? null } : {}),
         },
@@ -51,6 +55,11 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
     corrections: outcome.corrections,
     usage: outcome.usage,
   };
+}
+
+function nestedPaths(paths: readonly string[], name: string): { paths?: string[] } {
+  const inside = paths.filter((path) => isWithin(path, name));
+  return inside.length > 0 && !(inside.length === 1 && inside[0] === name) ? { paths: inside } : {};
 }
 
 export function reextractRouter(deps: { reextractor: Reextractor; store?: Pick<CallStore, "get"> }): Router {

@@ -24,7 +24,8 @@ export function ReviewPage() {
       </div>
       <p class="muted">
         Calls held because a value was flagged (a profile with <code>review.hold</code>): none was delivered. Open one to check its flagged values
-        against the transcript, correct them and deliver it, or skip it.
+        against the transcript, correct them (an object field by field, a list item by item: each checked against its type before it
+        is sent) and deliver it, or skip it.
       </p>
       {loaded.error ? <ErrorBox error={loaded.error} title="The queue could not be listed." /> : null}
       <PipelineOff error={loaded.error} />

@@ -16,13 +16,16 @@ export const ReextractResultSchema = z
       .describe(
         "True when a redelivery was held for review (the profile holds calls and a value is flagged): the call is in needs_review, and POST /v1/calls/{id}/review delivers it as `call.reviewed`",
       ),
-    changed: z.array(z.string()).describe("The variables whose value differs"),
+    changed: z
+      .array(z.string())
+      .describe("Where the values differ: a flat variable's name, a nested one's leaf paths (`items[0].quantity`, `contact.email`; an item added or removed is named by its leaves)"),
     variables: z
       .record(
         z.object({
           before: z.unknown(),
           after: z.unknown(),
           changed: z.boolean(),
+          paths: z.array(z.string()).optional().describe("For an object or a list of objects that changed: the leaf paths that differ (`items[0].quantity`)"),
           corrected: z.boolean().optional().describe("The value is a reviewer's correction, kept over the new extraction"),
           model: z.unknown().optional().describe("With corrected: what the model answers now"),
         }),
@@ -32,7 +35,7 @@ export const ReextractResultSchema = z
       .object({
         kept: z.array(z.string()).describe("Corrected variables whose reviewer value is kept"),
         conflicts: z
-          .array(z.object({ path: z.string(), message: z.string() }))
+          .array(z.object({ path: z.string().describe("The value refused: a variable's name, or a path inside one (`items[1].quantity`)"), message: z.string() }))
           .describe("Corrections the variable's current definition no longer accepts: redelivered, the call is held for review (reason correction_conflict)"),
       })
       .describe("The call's standing reviewer corrections"),
@@ -52,11 +55,17 @@ const REEXTRACT_EXAMPLE: z.infer<typeof ReextractResultSchema> = {
   stored: false,
   event: null,
   held: false,
-  changed: ["plan"],
+  changed: ["plan", "seats[1].count"],
   variables: {
     status: { before: true, after: true, changed: false },
     summary: { before: "John booked a Pro plan demo for January 22.", after: "John booked a Pro plan demo for January 22.", changed: false },
     plan: { before: "pro", after: "pro_annual", changed: true },
+    seats: {
+      before: [{ team: "sales", count: 5 }, { team: "support", count: 2 }],
+      after: [{ team: "sales", count: 5 }, { team: "support", count: 3 }],
+      changed: true,
+      paths: ["seats[1].count"],
+    },
   },
   corrections: { kept: [], conflicts: [] },
   usage: { prompt_tokens: 651, completion_tokens: 61, cached: false },
@@ -75,9 +84,10 @@ export function reextractApiDocs(options: { auth: boolean; rateLimited: boolean 
       description:
         "Runs an extracted call again under its profile as it is now (after a change to its variables, system prompt or model). When the " +
         "profile's version has not changed since the call's current extraction, the answer is that extraction, with no LLM call. " +
-        "`dry_run` answers each variable before and after and the usage, and changes nothing. Otherwise the new extraction is stored in the " +
+        "`dry_run` answers each variable before and after and the usage, and changes nothing. `changed` names what differs leaf by leaf: a " +
+        "flat variable by its name, an object or a list of objects by the paths inside it (`seats[1].count`). Otherwise the new extraction is stored in the " +
         "call's history (GET /v1/calls/{id} `extraction.history`) and becomes current; with `redeliver` it is sent to the profile's " +
-        "destinations as a new event: a new `webhook-id`, `debrief.event: \"call.reextracted\"` and `debrief.previous_values` (what they were sent before).",
+        "destinations as a new event: a new `webhook-id`, `debrief.event: \"call.reextracted\"` and `debrief.previous_values` (what they were sent before: every variable's whole value, nested ones included).",
       request: {
         params: CallIdParams,
         body: { required: false, content: { "application/json": { schema: ReextractBodySchema, examples: { dry_run: { value: { dry_run: true } }, redeliver: { value: { redeliver: true } } } } } },
