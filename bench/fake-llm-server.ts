@@ -2,7 +2,9 @@
 // The latency is part of the URL (`/latency/500/v1`), so one server serves every section and the bare-SDK baseline
 // hits exactly what Debrief hits. It answers a valid {"values": …} for whatever schema it is sent and reports
 // `usage.prompt_tokens` counted with tiktoken o200k_base, and the answer's tokens with log-probabilities when asked
-// (`logprobs: true`, as Debrief asks by default). Prints `{"port": N}` on stdout once listening.
+// (`logprobs: true`, as Debrief asks by default). `/latency/500/limit/60rpm/ACCOUNT/v1` also enforces an account's
+// request limit as OpenAI does (a bucket of 60 refilled continuously, 429 with retry-after over it), one bucket per
+// ACCOUNT, whose admissions and refusals `/__bench/limit/ACCOUNT` reports. Prints `{"port": N}` on stdout once listening.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { countChatPrompt, countTokens, tokenBytes, type PromptMessage } from "./lib/tokens.js";
@@ -23,7 +25,39 @@ interface JsonSchema {
   properties?: Record<string, JsonSchema>;
 }
 
-const ROUTE = /^\/latency\/(\d+)\/v1\/chat\/completions$/;
+const ROUTE = /^\/latency\/(\d+)(?:\/limit\/(\d+)rpm\/([\w-]+))?\/v1\/chat\/completions$/;
+const LIMIT_STATS = /^\/__bench\/limit\/([\w-]+)$/;
+
+/** An account's request bucket, and what it admitted (each admission's time, ms since the epoch) and refused. */
+interface Account {
+  rpm: number;
+  level: number;
+  at: number;
+  admitted: number[];
+  refused: number;
+  /** When the bucket first ran dry (under one request left): the first minute's burst was spent then. */
+  exhaustedAt?: number;
+}
+const accounts = new Map<string, Account>();
+
+/** Takes one request from the account's bucket (a new account starts full); over the limit, how long until one is back. */
+function admit(name: string, rpm: number): { admitted: true } | { admitted: false; retryAfterMs: number } {
+  const now = Date.now();
+  const account = accounts.get(name) ?? { rpm, level: rpm, at: now, admitted: [], refused: 0 };
+  accounts.set(name, account);
+  const perMs = rpm / 60_000;
+  account.level = Math.min(rpm, account.level + (now - account.at) * perMs);
+  account.at = now;
+  if (account.level >= 1) {
+    account.level -= 1;
+    account.admitted.push(now);
+    if (account.level < 1) account.exhaustedAt ??= now;
+    return { admitted: true };
+  }
+  account.exhaustedAt ??= now;
+  account.refused += 1;
+  return { admitted: false, retryAfterMs: Math.max(1, Math.ceil((1 - account.level) / perMs)) };
+}
 
 const stats = { requests: 0, inFlight: 0, peakInFlight: 0, promptTokens: 0, completionTokens: 0 };
 let lastRequest = "";
@@ -101,11 +135,25 @@ const server = createServer(async (req, res) => {
       res.writeHead(200, { "content-type": "application/json" }).end(lastRequest || "null");
       return;
     }
+    const limitStats = LIMIT_STATS.exec(url);
+    if (limitStats) {
+      const account = accounts.get(limitStats[1]!);
+      return send(res, 200, { admitted: account?.admitted ?? [], refused: account?.refused ?? 0, exhaustedAt: account?.exhaustedAt ?? null });
+    }
     const route = ROUTE.exec(url);
     if (!route || req.method !== "POST") return send(res, 404, { error: { message: `no route ${req.method} ${url}`, type: "invalid_request_error" } });
 
     const latencyMs = Number(route[1]);
     const raw = await readBody(req);
+    if (route[2] && route[3]) {
+      const limited = admit(route[3], Number(route[2]));
+      if (!limited.admitted) {
+        res
+          .writeHead(429, { "content-type": "application/json", "retry-after": String(Math.ceil(limited.retryAfterMs / 1000)) })
+          .end(JSON.stringify({ error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } }));
+        return;
+      }
+    }
     stats.requests += 1;
     stats.inFlight += 1;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);

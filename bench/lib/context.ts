@@ -22,6 +22,8 @@ export interface Plan {
   delivery: { sequential: number; calls: number; concurrency: number };
   /** Calls per throughput run (1, 2, 3 workers), and calls posted to each engine for the accept latency. */
   scaleOut: { callsPerRun: number; acceptCalls: number };
+  /** Each run's length (limiter off, then on). */
+  llmBudget: { seconds: number };
 }
 
 export const PLANS: Record<Mode, Plan> = {
@@ -35,6 +37,7 @@ export const PLANS: Record<Mode, Plan> = {
     longCalls: { runs: 5, latencyMs: 500 },
     delivery: { sequential: 20, calls: 200, concurrency: 8 },
     scaleOut: { callsPerRun: 240, acceptCalls: 300 },
+    llmBudget: { seconds: 50 },
   },
   quick: {
     rounds: 1,
@@ -46,6 +49,7 @@ export const PLANS: Record<Mode, Plan> = {
     longCalls: { runs: 1, latencyMs: 500 },
     delivery: { sequential: 6, calls: 20, concurrency: 4 },
     scaleOut: { callsPerRun: 64, acceptCalls: 60 },
+    llmBudget: { seconds: 20 },
   },
 };
 
@@ -103,6 +107,24 @@ export interface BenchContext {
 /** The fake LLM's OpenAI base URL for a latency: the latency is part of the path. */
 export function llmBaseUrl(context: BenchContext, latencyMs: number): string {
   return `${context.llmUrl}/latency/${latencyMs}/v1`;
+}
+
+/** The fake LLM's base URL for an account allowing `rpm` requests a minute, replenished continuously (429 over it). */
+export function limitedLlmBaseUrl(context: BenchContext, latencyMs: number, rpm: number, account: string): string {
+  return `${context.llmUrl}/latency/${latencyMs}/limit/${rpm}rpm/${account}/v1`;
+}
+
+export interface AccountStats {
+  /** Each admitted request's time, ms since the epoch. */
+  admitted: number[];
+  refused: number;
+  /** When the account's bucket first ran dry (the first minute's burst spent); null if it never did. */
+  exhaustedAt: number | null;
+}
+
+/** What the fake LLM admitted and refused for an account. */
+export async function accountStats(context: BenchContext, account: string): Promise<AccountStats> {
+  return (await (await fetch(`${context.llmUrl}/__bench/limit/${account}`)).json()) as AccountStats;
 }
 
 export async function llmStats(context: BenchContext): Promise<LlmStats> {

@@ -28,7 +28,10 @@ export interface ObservedLimits {
 
 export interface BudgetRequest {
   model: string;
-  /** The prompt's tokens plus the answer's estimate: corrected by `settle` once the usage is known. */
+  /**
+   * The prompt's tokens plus the answer's estimate (none when the model has no token limit): corrected by `settle` once
+   * the usage is known.
+   */
   tokens: number;
   priority: LlmPriority;
   signal?: AbortSignal;
@@ -41,6 +44,8 @@ export interface BudgetTicket {
 
 export interface LlmBudget {
   acquire(request: BudgetRequest): Promise<BudgetTicket>;
+  /** Whether `model` has a token limit (configured or learned): without one, a request's tokens need no counting. */
+  limitsTokens(model: string): boolean;
   learn(model: string, observed: ObservedLimits): void;
   close(): Promise<void>;
 }
@@ -226,6 +231,10 @@ export class SharedLlmBudget implements LlmBudget {
     return [configured.rpm ?? learned.rpm ?? 0, configured.tpm ?? learned.tpm ?? 0];
   }
 
+  limitsTokens(model: string): boolean {
+    return this.capacities(model)[1] > 0;
+  }
+
   async acquire(request: BudgetRequest): Promise<BudgetTicket> {
     const started = performance.now();
     const tokens = Math.max(1, Math.ceil(request.tokens));
@@ -243,7 +252,7 @@ export class SharedLlmBudget implements LlmBudget {
         if (settled) return;
         settled = true;
         const delta = tokens - Math.max(0, Math.ceil(actual));
-        if (delta !== 0) void this.#adjust(request.model, { tokenDelta: delta });
+        if (delta !== 0 && this.limitsTokens(request.model)) void this.#adjust(request.model, { tokenDelta: delta });
       },
     };
   }

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import { parseRetryAfterMs } from "../lib/retry-after.js";
 import type { TokenCounter } from "../transcript/index.js";
 import { observedFromHeaders, type BudgetTicket, type LlmBudget, type LlmPriority } from "./budget.js";
+import { PromptTokens } from "./prompt-tokens.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -88,8 +89,8 @@ interface RetryPolicy {
 
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429]);
 
-/** What a request reserves for its answer until its profile has answered this often: then their recent p95. */
-const DEFAULT_ANSWER_TOKENS = 1_000;
+/** What a request reserves for its answer until its profile has answered MIN_ANSWER_SAMPLES times: then their recent p95. */
+export const DEFAULT_ANSWER_TOKENS = 1_000;
 const ANSWER_SAMPLES = 50;
 const MIN_ANSWER_SAMPLES = 5;
 
@@ -110,25 +111,6 @@ class AnswerLengths {
     const sorted = [...samples].sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
   }
-}
-
-/**
- * The prompt's tokens, about 4 characters each (the messages, and the schema the server adds to the prompt): a
- * reservation, corrected by the answer's `usage`, so counting exactly is not worth a tokenizer pass here.
- */
-function promptTokensOf(request: CompletionRequest): number {
-  const chars = request.messages.reduce((sum, message) => sum + message.content.length, 0);
-  return Math.ceil((chars + schemaChars(request.responseFormat)) / 4);
-}
-
-/** Measured once per schema object: the extractor compiles one per distinct variable set and sends it on every call. */
-const schemaLengths = new WeakMap<object, number>();
-function schemaChars(format: ResponseFormat): number {
-  if (format.type !== "json_schema") return 0;
-  const schema = format.json_schema.schema;
-  let length = schemaLengths.get(schema);
-  if (length === undefined) schemaLengths.set(schema, (length = JSON.stringify(schema).length));
-  return length;
 }
 
 /** OpenAI's own `retry-after-ms` first, then the standard header. */
@@ -208,6 +190,7 @@ export class OpenAiLlm implements Llm {
   readonly #refusesLogprobs = new Set<string>();
   readonly #budget: LlmBudget | undefined;
   readonly #answers = new AnswerLengths();
+  readonly #promptTokens = new PromptTokens();
 
   constructor(
     settings: Settings["llm"],
@@ -245,10 +228,21 @@ export class OpenAiLlm implements Llm {
     return this.#limit(() => this.#completeWithRetries(request, ticket));
   }
 
-  /** The shared budget's share for one HTTP request: the prompt's tokens and the profile's usual answer. */
+  /**
+   * The tokens one HTTP request reserves from the shared budget: its prompt's, counted with tiktoken (the messages and
+   * the response schema), and its profile's usual answer (the recent p95; 1,000 until it has answered 5 times). None
+   * when the model has no token limit (none configured, none said by the server yet): the prompt is then not tokenised
+   * for nothing, and the answer's usage settles what the request took should a limit be learned meanwhile.
+   */
+  #tokensToReserve(budget: LlmBudget, request: CompletionRequest): number {
+    if (!budget.limitsTokens(request.model)) return 0;
+    const schema = request.responseFormat.type === "json_schema" ? request.responseFormat.json_schema.schema : undefined;
+    return this.#promptTokens.count({ model: request.model, messages: request.messages, schema }) + this.#answers.p95(request.profile ?? request.model);
+  }
+
   async #reserve(request: CompletionRequest): Promise<BudgetTicket | undefined> {
     if (!this.#budget) return undefined;
-    const tokens = promptTokensOf(request) + this.#answers.p95(request.profile ?? request.model);
+    const tokens = this.#tokensToReserve(this.#budget, request);
     try {
       return await this.#budget.acquire({ model: request.model, tokens, priority: request.priority ?? "live", signal: request.signal });
     } catch (error) {
@@ -283,8 +277,8 @@ export class OpenAiLlm implements Llm {
           )
           .withResponse();
         this.#observer.onAttempt?.("ok", performance.now() - started);
-        const used = (response.usage?.prompt_tokens ?? 0) + (response.usage?.completion_tokens ?? 0);
-        ticket?.settle(used);
+        // The answer's usage corrects the reservation; a server that reports none leaves it as it was.
+        if (response.usage) ticket?.settle(response.usage.prompt_tokens + response.usage.completion_tokens);
         ticket = undefined;
         if (response.usage) this.#answers.add(request.profile ?? request.model, response.usage.completion_tokens);
         this.#budget?.learn(request.model, observedFromHeaders(http.headers));
