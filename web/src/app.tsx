@@ -6,6 +6,7 @@ import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session.js";
 import { CallPage } from "./pages/call.js";
 import { CallsPage } from "./pages/calls.js";
 import { DestinationsPage } from "./pages/destinations.js";
+import { InsightsPage } from "./pages/insights.js";
 import { PlaygroundPage } from "./pages/playground.js";
 import { ReviewPage } from "./pages/review.js";
 import { ProfilePage } from "./pages/profile.js";
@@ -16,6 +17,7 @@ import { SignInPage } from "./pages/sign-in.js";
 const NAV = [
   { href: "/console/", label: "Calls", scope: "calls:read", current: (path: string) => path === "/console" || path.startsWith("/console/calls") },
   { href: "/console/review", label: "Review", scope: "calls:review", current: (path: string) => path.startsWith("/console/review") },
+  { href: "/console/insights", label: "Insights", scope: "calls:read", current: (path: string) => path.startsWith("/console/insights") },
   { href: "/console/profiles", label: "Profiles", scope: "calls:read", current: (path: string) => path.startsWith("/console/profiles") },
   { href: "/console/destinations", label: "Destinations", scope: "destinations", current: (path: string) => path.startsWith("/console/destinations") },
   { href: "/console/playground", label: "Playground", scope: "extract", current: (path: string) => path.startsWith("/console/playground") },
@@ -98,7 +100,10 @@ export function App() {
         <ErrorBoundary>
           <Router>
             <Route path="/console" component={CallsPage} />
+            {/* The calls list under its own name too: Insights links to /console/calls?where=… */}
+            <Route path="/console/calls" component={CallsPage} />
             <Route path="/console/calls/:id" component={CallPage} />
+            <Route path="/console/insights" component={InsightsPage} />
             <Route path="/console/review" component={ReviewPage} />
             <Route path="/console/destinations" component={DestinationsPage} />
             <Route path="/console/profiles" component={ProfilesPage} />

@@ -241,3 +241,73 @@ export interface Backfill {
   created_at: string;
   finished_at: string | null;
 }
+
+/** Spread of a number or integer variable's values (GET /v1/profiles/{name}/insights). */
+export interface NumberSpread {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  /** Up to 10 equal-width bins, from min to max. */
+  histogram: { from: number; to: number; count: number }[];
+}
+
+/** A leaf of a list or object variable (`items[].size`): how many values it holds, and their counts or spread. */
+export interface InsightPath {
+  type: string;
+  /** Non-null values at this path (each item of a list counts). */
+  values: number;
+  nulls: number;
+  counts?: Record<string, number>;
+  /** Null when no value was found. */
+  numbers?: NumberSpread | null;
+}
+
+export interface InsightVariable {
+  type: string;
+  /** Of the extracted calls, the share where the model found nothing (0..1). */
+  null_rate: number;
+  /** Of the extracted calls, the share with a value under the profile's review.min_confidence (0..1). */
+  low_confidence_rate: number;
+  /** Enum and boolean variables (and lists of options): each option, zero where none. */
+  counts?: Record<string, number>;
+  /** Number and integer variables; null when no value was found. */
+  numbers?: NumberSpread | null;
+  /** List and object variables: their leaf paths. */
+  paths?: Record<string, InsightPath>;
+}
+
+/** One bucket of the window (an hour, a day or a week in the profile's time zone). */
+export interface InsightBucket {
+  /** "2026-12-01", the week's Monday, or "2026-12-01T13:00". */
+  bucket: string;
+  start: string;
+  calls: number;
+  delivered: number;
+  skipped: number;
+  needs_review: number;
+  failed: number;
+  cost_usd: number | null;
+  /** Enum and boolean top-level variables only. */
+  variables: Record<string, Record<string, number>>;
+}
+
+export type InsightBucketSize = "hour" | "day" | "week";
+
+/** What a profile's calls said over a window (GET /v1/profiles/{name}/insights). */
+export interface Insights {
+  profile: string;
+  timezone: string;
+  since: string;
+  until: string;
+  bucket: InsightBucketSize;
+  calls: number;
+  /** The calls with an extraction: the base of every rate. */
+  extracted: number;
+  /** The confidence under which a value counts as low: the profile's review.min_confidence, or the service's default. */
+  low_confidence_below: number;
+  variables: Record<string, InsightVariable>;
+  series: InsightBucket[];
+}

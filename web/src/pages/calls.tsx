@@ -1,5 +1,6 @@
 // Calls, the landing page: the newest calls first with the platform's own id, state, profile, source, duration and
-// age; filters kept in the address (so a filtered view can be shared); older pages by cursor; refreshed every few seconds.
+// age; filters kept in the address (so a filtered view can be shared), including what a value was (`where=variable:value`,
+// repeatable, each shown as a removable chip); older pages by cursor; refreshed every few seconds.
 import { useLocation } from "preact-iso";
 import { query } from "../api.js";
 import { Badge } from "../components/badge.js";
@@ -24,8 +25,42 @@ function toLocal(iso: string | undefined): string {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
+/** "service_type:repair" → its variable (or leaf path, `items[].size`) and the value; `budget:null` is a value never said. */
+function readWhere(where: string): { variable: string; value: string } {
+  const colon = where.indexOf(":");
+  return colon < 0 ? { variable: where, value: "" } : { variable: where.slice(0, colon), value: where.slice(colon + 1) };
+}
+
+/** The value filters as chips; removing one keeps every other filter and starts again from the newest calls. */
+function WhereChips({ wheres, params, path }: { wheres: string[]; params: URLSearchParams; path: string }) {
+  if (wheres.length === 0) return null;
+  const without = (index: number) => {
+    const next = new URLSearchParams(params);
+    next.delete("where");
+    next.delete("cursor");
+    wheres.forEach((where, i) => i !== index && next.append("where", where));
+    const text = next.toString().replaceAll("%3A", ":");
+    return text ? `${path}?${text}` : path;
+  };
+  return (
+    <ul class="chips" aria-label="Calls whose values match">
+      {wheres.map((where, i) => {
+        const { variable, value } = readWhere(where);
+        return (
+          <li key={where} class="chip">
+            <code>{variable}</code> {value === "null" ? <span>never said (null)</span> : <>= <strong>{value}</strong></>}
+            <a href={without(i)} class="chip-remove" aria-label={`Remove the filter ${variable} = ${value}`} title="Remove this filter">
+              ×
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 /** Uncontrolled (default values only): the list's refreshes re-render the page, and must not undo what is being typed. */
-function Filters({ current, states }: { current: Record<string, string>; states: string[] }) {
+function Filters({ current, states, wheres }: { current: Record<string, string>; states: string[]; wheres: string[] }) {
   const submit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
@@ -39,7 +74,8 @@ function Filters({ current, states }: { current: Record<string, string>; states:
         external_id: text("external_id"),
         since: toIso(text("since")),
         until: toIso(text("until")),
-      })}`,
+        where: wheres,
+      })}`.replaceAll("%3A", ":"),
     );
   };
   return (
@@ -171,10 +207,11 @@ export function CallsPage() {
   const params = new URLSearchParams(location.url.split("?")[1] ?? "");
   const states = params.getAll("state");
   const current = Object.fromEntries(FILTERS.map((name) => [name, params.get(name) ?? undefined]).filter(([, value]) => value)) as Record<string, string>;
+  const wheres = params.getAll("where");
   const cursor = params.get("cursor") ?? undefined;
-  const apiQuery = query({ limit: PAGE_SIZE, ...current, state: states, cursor });
+  const apiQuery = query({ limit: PAGE_SIZE, ...current, state: states, where: wheres, cursor });
   const loaded = useApi<CallList>(`/v1/calls${apiQuery}`, { refreshMs: 5_000 });
-  const filtered = states.length > 0 || Object.keys(current).some((name) => name !== "limit");
+  const filtered = states.length > 0 || wheres.length > 0 || Object.keys(current).some((name) => name !== "limit");
   const calls = loaded.data?.calls;
 
   return (
@@ -185,15 +222,16 @@ export function CallsPage() {
           {loaded.updatedAt ? `Updated ${loaded.updatedAt.toLocaleTimeString()}; refreshes every 5 s` : ""}
         </span>
       </div>
-      <Filters key={location.url} current={current} states={states} />
+      <Filters key={location.url} current={current} states={states} wheres={wheres} />
+      <WhereChips wheres={wheres} params={params} path={location.path} />
       {loaded.error ? <ErrorBox error={loaded.error} title="The calls could not be listed." /> : null}
       <PipelineOff error={loaded.error} />
       {calls === undefined && !loaded.error ? <p aria-busy="true">Loading…</p> : null}
       {calls && calls.length === 0 ? <p class="muted">{filtered ? "No call matches these filters." : "No call yet. Point a voice platform's post-call webhook at POST /v1/calls?profile=…"}</p> : null}
       {calls && calls.length > 0 ? <CallTable calls={calls} /> : null}
       <nav class="pager" aria-label="Pages">
-        {cursor ? <a href={`/console/${query({ ...current, state: states })}`}>Newest</a> : null}
-        {loaded.data?.next_cursor ? <a href={`/console/${query({ ...current, state: states, cursor: loaded.data.next_cursor })}`}>Older</a> : null}
+        {cursor ? <a href={`${location.path}${query({ ...current, state: states, where: wheres })}`}>Newest</a> : null}
+        {loaded.data?.next_cursor ? <a href={`${location.path}${query({ ...current, state: states, where: wheres, cursor: loaded.data.next_cursor })}`}>Older</a> : null}
       </nav>
     </section>
   );
