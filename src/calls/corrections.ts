@@ -4,25 +4,16 @@
 // Pure: the callers read and write the store.
 import type { Review } from "../extract/index.js";
 import { formatPath, outputSchemaFor, withDefaults, type VariableSpec } from "../schema/index.js";
-import { isWithin } from "../extract/paths.js";
-import type { CallReview } from "./store/port.js";
 import { changedPaths } from "./value-diff.js";
 
 /** The reason a call waits for a reviewer because a correction no longer fits its variable. */
 export const CORRECTION_CONFLICT = "correction_conflict";
 
-/**
- * The corrections standing on a call, by variable name: a nested variable's whole value (its corrected leaves are listed
- * in `reviewed.corrected`), so every later extraction delivers exactly what the reviewer approved.
- */
-export function correctionsOf(reviewed: CallReview | null | undefined): Record<string, unknown> {
-  return reviewed?.values ?? {};
-}
-
-/** True when `path` is a corrected path or lies inside one (`contact.email` inside a corrected `contact`). */
-export function isCorrected(path: string, corrections: Record<string, unknown>): boolean {
-  return Object.keys(corrections).some((corrected) => isWithin(path, corrected));
-}
+// The corrections standing on a call (by variable name: a nested variable's whole value, its corrected leaves listed in
+// `reviewed.corrected`), whether a path lies inside one, and the values a call delivers: the store's value rows need
+// them too, so they live beside it.
+export { correctionsOf, isCorrected, withCorrections } from "./store/reviewed.js";
+import { correctionsOf, isCorrected } from "./store/reviewed.js";
 
 /**
  * The leaf paths a correction changed against the model's values (`items[1].quantity`, `contact.email`; a flat
@@ -40,12 +31,6 @@ export function correctedPaths(model: Record<string, unknown>, corrections: Reco
 export function inOrder(names: readonly string[], order: readonly string[]): string[] {
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   return [...names].sort((a, b) => rank(a) - rank(b));
-}
-
-/** The values a call delivers: the model's, with every standing correction in place of the model's value. */
-export function withCorrections(values: Record<string, unknown>, reviewed: CallReview | null | undefined): Record<string, unknown> {
-  const corrections = correctionsOf(reviewed);
-  return Object.keys(corrections).length === 0 ? values : { ...values, ...corrections };
 }
 
 export interface CorrectionConflict {

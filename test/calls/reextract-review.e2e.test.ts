@@ -176,6 +176,8 @@ describe.each(["sqlite", "postgres"] as const)("re-extraction under review on %s
     expect(reextracted.body).toMatchObject({ stored: true, held: true, event: 2, changed: ["items[0].quantity"] });
     const held = await state(callId, "needs_review");
     expect(held.body.extraction.history[0].extracted_variables.items).toEqual(after);
+    // The history names the same leaf, not the whole list, against the extraction before it.
+    expect(held.body.extraction.history[0].changed).toEqual(["items[0].quantity"]);
 
     // The reviewer removes the second item and edits the first: corrected names the leaves, sent whole.
     const approved = await service.post(`/v1/calls/${callId}/review`, { approve: true, values: { items: [{ product: "filter", quantity: 4 }] } });

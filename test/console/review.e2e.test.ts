@@ -199,6 +199,10 @@ describe("the review queue", () => {
     ]);
     expect(delivered.extracted_variables.contact).toEqual(ORDER.contact);
     expect(delivered.debrief).toMatchObject({ event: "call.reviewed", reviewed: { corrected: ["items[0].quantity", "items[1].product", "items[1].quantity"] } });
+    // The page shows the delivered list, and beside it what the model had said: the whole list, by the variable's name.
+    const itemsRow = page.locator("table.values tr", { has: page.locator("th", { hasText: /^items/ }) }).first();
+    await itemsRow.getByText("the model said").waitFor();
+    expect(await itemsRow.textContent()).toContain('the model said [{"product":"filter","quantity":2}]');
     await screenshot(page, "review-nested-approved");
   }, 60_000);
 });

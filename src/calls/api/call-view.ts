@@ -5,7 +5,7 @@ import { sourceNamed } from "../../sources/index.js";
 import type { PipelineConfig } from "../../configuration/config-file.js";
 import { describeFates, stateOfView } from "../fates.js";
 import { profileVersion, type AnswerSettings } from "../../configuration/profile-version.js";
-import { changedVariables } from "../reextract.js";
+import { changedPaths } from "../value-diff.js";
 import type { CallRecord, CallStore, CallSummary, ExtractionRecord } from "../store/port.js";
 
 /** The newest extractions `GET /v1/calls/{id}` shows (a call re-extracted more often keeps the rest stored). */
@@ -73,7 +73,7 @@ function extractionView(call: CallRecord, history: readonly ExtractionRecord[], 
         created_at: iso(entry.created_at)!,
         extracted_variables: entry.extraction.extracted_variables,
         // Against the entry before it; null for the first one.
-        changed: older === null ? null : changedVariables(older, entry.extraction.extracted_variables),
+        changed: older === null ? null : changedPaths(older, entry.extraction.extracted_variables),
         meta: entry.extraction.meta,
       };
     }),

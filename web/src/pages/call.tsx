@@ -192,7 +192,7 @@ export function CallPage() {
       <ExtractionView
         turns={call.transcript ?? []}
         values={corrected ? { ...call.extracted_variables, ...corrected.values } : call.extracted_variables}
-        modelSaid={corrected ? Object.fromEntries(corrected.corrected.map((name) => [name, call.extracted_variables?.[name] ?? null])) : undefined}
+        modelSaid={corrected ? Object.fromEntries(Object.keys(corrected.values).map((name) => [name, call.extracted_variables?.[name] ?? null])) : undefined}
         evidence={call.evidence}
         flags={call.review?.fields}
         confidence={modelConfidence}

@@ -40,8 +40,10 @@ const CallReviewSchema = z
   .object({
     approved: z.boolean().describe("true: delivered with the corrections; false: skipped"),
     at: z.string().describe("When the reviewer decided (ISO 8601)"),
-    corrected: z.array(z.string()).describe("The variables whose value the reviewer changed (a value sent equal to the model's is not a correction)"),
-    values: z.record(z.unknown()).describe("The changed values by name; `extracted_variables` keeps the model's own"),
+    corrected: z
+      .array(z.string())
+      .describe("Where the reviewer changed the model's value: a flat variable's name, a nested one's leaf paths (`items[1].quantity`); a value sent equal to the model's is not a correction"),
+    values: z.record(z.unknown()).describe("The corrected variables' whole values by name (a nested one's with every leaf); `extracted_variables` keeps the model's own"),
     reason: z.string().nullable().describe("Why the reviewer skipped the call; null when approved"),
     by: z.string().optional().describe("The reviewer's key name; absent without auth"),
   })
@@ -144,7 +146,12 @@ const ExtractionHistoryEntrySchema = z.object({
   cost_usd: z.number().nullable().describe("What this extraction cost in USD (0 from the cache); null for a model without a price, or one stored before costs were kept"),
   created_at: z.string(),
   extracted_variables: z.record(z.unknown()),
-  changed: z.array(z.string()).nullable().describe("The variables whose value differs from the entry before it (the next one in this list); null for the first"),
+  changed: z
+    .array(z.string())
+    .nullable()
+    .describe(
+      "Where the values differ from the entry before it (the next one in this list): a flat variable's name, a nested one's leaf paths (`items[0].quantity`); null for the first",
+    ),
   meta: z.record(z.unknown()).describe("Its `meta`, as in the POST /v1/extract response"),
 });
 
