@@ -223,10 +223,13 @@ export class SharedLlmBudget implements LlmBudget {
     }
   }
 
-  /** Requests and tokens per minute for `model`: configured first, else what the server's headers said. */
+  /**
+   * Requests and tokens per minute for `model`: configured first (its own entry, then `*` and DEBRIEF_LLM_RPM/TPM for a
+   * dimension its entry does not name), else what the server's headers said.
+   */
   capacities(model: string): [number, number] {
     const { byModel, fallback } = this.#options.limits;
-    const configured = byModel[model] ?? fallback;
+    const configured = { ...fallback, ...byModel[model] };
     const learned = this.#learned.get(model) ?? {};
     return [configured.rpm ?? learned.rpm ?? 0, configured.tpm ?? learned.tpm ?? 0];
   }

@@ -78,7 +78,7 @@ export interface Cost {
 export function costOf(calls: readonly { model: string; usage: Usage }[], table: PriceTable): Cost {
   const unknown = [...new Set(calls.map((call) => call.model).filter((model) => !priceFor(model, table)))];
   if (unknown.length > 0) {
-    return { cost_usd: null, note: `no price for ${unknown.join(", ")}: add it to a --prices file (USD per 1M tokens)` };
+    return { cost_usd: null, note: `no price for ${unknown.join(", ")}: add it with DEBRIEF_PRICES=FILE, or the eval harness's --prices FILE (USD per 1M tokens)` };
   }
   const cost = calls.reduce((sum, { model, usage }) => {
     const price = priceFor(model, table)!;

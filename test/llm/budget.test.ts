@@ -52,6 +52,12 @@ describe("DEBRIEF_LLM_LIMITS", () => {
     });
   });
 
+  it("gives a model whose entry names only rpm the tpm every model has", async () => {
+    const budget = await local({ byModel: { "gpt-4o-mini": { rpm: 500 } }, fallback: { rpm: 60, tpm: 100_000 } });
+    expect(budget.capacities("gpt-4o-mini")).toEqual([500, 100_000]);
+    expect(budget.capacities("gpt-4o")).toEqual([60, 100_000]);
+  });
+
   it.each(["gpt-4o-mini", "gpt-4o-mini=fast", "=60rpm", "gpt-4o-mini=0rpm", "gpt-4o-mini=60rps"])("refuses %s, saying what it expects", (value) => {
     expect(parseLlmLimits(value)).toEqual({ error: expect.stringMatching(/rpm/) });
   });
