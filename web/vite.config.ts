@@ -16,7 +16,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     assetsInlineLimit: 0,
-    // One script, no chunks to preload: the polyfill would be dead weight.
+    // The Insights page is a chunk of its own, preloaded with <link rel="modulepreload">, which every browser the
+    // console targets knows: the polyfill would be dead weight.
     modulePreload: { polyfill: false },
     reportCompressedSize: true,
   },

@@ -1,17 +1,19 @@
 // The console's frame: the header with its navigation, and which page answers which /console path.
 import { useEffect, useRef } from "preact/hooks";
-import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from "preact-iso";
+import { ErrorBoundary, LocationProvider, Route, Router, lazy, useLocation } from "preact-iso";
 import { may, useGrants } from "./grants.js";
 import { forgetApiKey, navigate, signInUrl, storedApiKey } from "./session.js";
 import { CallPage } from "./pages/call.js";
 import { CallsPage } from "./pages/calls.js";
 import { DestinationsPage } from "./pages/destinations.js";
-import { InsightsPage } from "./pages/insights.js";
 import { PlaygroundPage } from "./pages/playground.js";
 import { ReviewPage } from "./pages/review.js";
 import { ProfilePage } from "./pages/profile.js";
 import { ProfilesPage } from "./pages/profiles.js";
 import { SignInPage } from "./pages/sign-in.js";
+
+/** The one page with charts: it and its chart library (uPlot) load when it is first visited, not with the console. */
+const InsightsPage = lazy(() => import("./pages/insights.js").then((page) => page.InsightsPage));
 
 /** Each page, with the scope a key needs for it to be offered. */
 const NAV = [

@@ -1,8 +1,11 @@
-// The Insights page's charts, drawn by hand: bars as links with their label and count written on them (readable
-// without colour, clickable, reachable with Tab), histograms and line charts as one SVG each, one <path> per series, so
-// a year of daily (or hourly) buckets costs a few string joins. A chart library would add 22-95 kB gzip for less.
+// The Insights page's charts. Bars are HTML links with their label and count written on them (readable without colour,
+// clickable, reachable with Tab). Lines over buckets and histograms are drawn by uPlot on a canvas: a year of hours
+// (8,760 buckets a series) draws at once, and moving along it repaints the cursor alone. uPlot is loaded with the
+// Insights page only (app.tsx imports the page lazily).
 import type { ComponentChildren } from "preact";
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 
 const count = new Intl.NumberFormat("en-US");
 const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
@@ -52,21 +55,49 @@ export function BarChart({ title, bars }: { title: string; bars: readonly Bar[] 
   );
 }
 
-/** Round steps for an axis from 0 to about `max`: 1, 2 or 5 times a power of ten. */
-export function niceTicks(max: number, wanted = 4): number[] {
-  if (!(max > 0)) return [0, 1];
-  const rough = max / wanted;
-  const power = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= rough)!;
-  const ticks: number[] = [];
-  for (let tick = 0; tick < max + step / 2; tick += step) ticks.push(Number(tick.toPrecision(12)));
-  if (ticks.at(-1)! < max) ticks.push(Number((ticks.at(-1)! + step).toPrecision(12)));
-  return ticks;
-}
-
 /** A number short enough for an axis: 1200 → "1.2K", 0.25 → "0.25". */
 export function shortNumber(value: number): string {
   return Math.abs(value) >= 1000 ? compact.format(value) : String(Number(value.toPrecision(3)));
+}
+
+// ---- Drawn by uPlot ----
+
+/** The canvas has no stylesheet: the page's colours and font (styles.css) spelled out for it. */
+const INK = { text: "#1a1d23", muted: "#535a66", line: "#d5d9e0", accent: "#1d4ed8", fill: "#c7d6fb" };
+const FONT = `system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif`;
+const AXIS = { font: `12px ${FONT}`, stroke: INK.muted, ticks: { show: false } } satisfies uPlot.Axis;
+/** The room an axis label gets per character, in CSS pixels at 12px: enough for "$0.00015" or "Dec 1 13:00". */
+const CHAR = 7;
+
+/**
+ * A uPlot chart in the returned element, made when `deps` change and destroyed with the component. It takes the
+ * element's width and follows it; its height is fixed. Once drawn, its root says what it drew (data-points, the
+ * buckets or bins; data-series, the names), for a test or a curious reader of the DOM.
+ */
+function usePlot(make: () => { options: Omit<uPlot.Options, "width" | "height">; data: uPlot.AlignedData }, height: number, deps: unknown[]) {
+  const holder = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | undefined>(undefined);
+  useEffect(() => {
+    const box = holder.current!;
+    const { options, data } = make();
+    const said = (chart: uPlot) => {
+      chart.root.dataset.points = String(chart.data[0].length);
+      chart.root.dataset.series = chart.series.slice(1).map((line) => String(line.label ?? "")).join(",");
+    };
+    const hooks = { ...options.hooks, draw: [...(options.hooks?.draw ?? []), said] };
+    const chart = new uPlot({ ...options, hooks, width: box.clientWidth, height }, data, box);
+    plot.current = chart;
+    const resize = new ResizeObserver(() => {
+      if (box.clientWidth !== chart.width) chart.setSize({ width: box.clientWidth, height });
+    });
+    resize.observe(box);
+    return () => {
+      resize.disconnect();
+      chart.destroy();
+      plot.current = undefined;
+    };
+  }, deps);
+  return { holder, plot };
 }
 
 export interface Bin {
@@ -75,97 +106,94 @@ export interface Bin {
   count: number;
 }
 
-const H_WIDTH = 340;
-const H_HEIGHT = 170;
-const H_MARGIN = { top: 18, right: 12, bottom: 26, left: 12 };
+const HISTOGRAM_HEIGHT = 170;
 
-/** Equal-width bins as columns, each with its count above it and the bin edges along the bottom. */
+/**
+ * Equal-width bins as columns, each with its count written above it and the bin edges along the bottom. Bin i spans
+ * i to i + 1 on the x scale, so a single bin (every value the same) draws as well as ten.
+ */
 export function Histogram({ title, bins }: { title: string; bins: readonly Bin[] }) {
-  const largest = Math.max(1, ...bins.map((bin) => bin.count));
-  const width = H_WIDTH - H_MARGIN.left - H_MARGIN.right;
-  const height = H_HEIGHT - H_MARGIN.top - H_MARGIN.bottom;
-  const step = width / Math.max(1, bins.length);
-  // Every edge when they fit, every other one past six bins.
-  const edgeEvery = bins.length > 6 ? 2 : 1;
-  const edges = bins.length > 0 ? [...bins.map((bin) => bin.from), bins.at(-1)!.to] : [];
   const described = bins.map((bin) => `${shortNumber(bin.from)} to ${shortNumber(bin.to)}: ${count.format(bin.count)}`).join("; ");
-  return (
-    <svg class="histogram" viewBox={`0 0 ${H_WIDTH} ${H_HEIGHT}`} role="img" aria-label={`${title}: ${described}`}>
-      <g transform={`translate(${H_MARGIN.left},${H_MARGIN.top})`}>
-        <line class="axis" x1={0} x2={width} y1={height} y2={height} />
-        {bins.map((bin, i) => {
-          const barHeight = (bin.count / largest) * height;
-          const x = i * step;
-          return (
-            <g key={i} class="bin">
-              <rect x={x + 1} y={height - barHeight} width={Math.max(1, step - 2)} height={barHeight} />
-              <text x={x + step / 2} y={height - barHeight - 4} text-anchor="middle">
-                {count.format(bin.count)}
-              </text>
-            </g>
-          );
-        })}
-        {edges.map((edge, i) =>
-          i % edgeEvery === 0 || i === edges.length - 1 ? (
-            <text key={`edge-${i}`} class="tick" x={i * step} y={height + 16} text-anchor={i === 0 ? "start" : i === edges.length - 1 ? "end" : "middle"}>
-              {shortNumber(edge)}
-            </text>
-          ) : null,
-        )}
-      </g>
-    </svg>
+  const { holder } = usePlot(
+    () => {
+      const n = bins.length;
+      const edges = n > 0 ? [...bins.map((bin) => bin.from), bins.at(-1)!.to] : [];
+      // Every edge when they fit, every other one past six bins.
+      const edgeEvery = n > 6 ? 2 : 1;
+      const largest = Math.max(1, ...bins.map((bin) => bin.count));
+      const writeCounts = (chart: uPlot) => {
+        const ratio = devicePixelRatio;
+        const { ctx } = chart;
+        ctx.save();
+        ctx.font = `${Math.round(12 * ratio)}px ${FONT}`;
+        ctx.fillStyle = INK.text;
+        ctx.textAlign = "center";
+        ctx.textBaseline = "bottom";
+        bins.forEach((bin, i) => ctx.fillText(count.format(bin.count), chart.valToPos(i + 0.5, "x", true), chart.valToPos(bin.count, "y", true) - 3 * ratio));
+        ctx.restore();
+      };
+      return {
+        options: {
+          legend: { show: false },
+          cursor: { show: false },
+          padding: [18, 16, 0, 16],
+          scales: { x: { time: false, range: [0, Math.max(1, n)] }, y: { range: [0, largest * 1.2] } },
+          axes: [
+            {
+              ...AXIS,
+              size: 24,
+              grid: { show: false },
+              splits: () => edges.map((_, i) => i),
+              values: (_chart, splits) => splits.map((i) => (i % edgeEvery === 0 || i === n ? shortNumber(edges[i]!) : "")),
+            },
+            { show: false },
+          ],
+          series: [{}, { label: "values", fill: INK.fill, stroke: INK.accent, width: 1, points: { show: false }, paths: uPlot.paths.bars!({ size: [1, Infinity], gap: 2 }) }],
+          hooks: { draw: [writeCounts] },
+        },
+        data: [bins.map((_, i) => i + 0.5), bins.map((bin) => bin.count)],
+      };
+    },
+    HISTOGRAM_HEIGHT,
+    [bins],
   );
+  return <div class="histogram" ref={holder} role="img" aria-label={`${title}: ${described}`} />;
 }
+
+/** How a series is told apart: its colour, and its dash for whoever does not see the colour. */
+export interface Look {
+  color: string;
+  /** Dash and gap lengths in pixels; a solid line without. */
+  dash?: number[];
+}
+
+/** Looks for series with none of their own, in turn: no two share a dash. */
+export const LOOKS: readonly Look[] = [
+  { color: "#1d4ed8" },
+  { color: "#b45309", dash: [7, 4] },
+  { color: "#15803d", dash: [2, 3] },
+  { color: "#7c3aed", dash: [10, 3, 2, 3] },
+  { color: "#be123c", dash: [4, 4] },
+  { color: "#1a1d23", dash: [1, 5] },
+];
 
 export interface Series {
   name: string;
   /** One value per bucket; null where there is none (the line breaks there). */
   values: readonly (number | null)[];
-  /** Told apart by its dash as well as its colour (see styles.css, .series-N). */
-  className: string;
+  look: Look;
 }
 
-/** The drawing's size in SVG units: a page-wide chart, or a small one in a card (its text then stays legible). */
-const SIZES = { wide: { width: 960, height: 240, labels: 8 }, small: { width: 340, height: 180, labels: 3 } };
-const L_MARGIN = { top: 12, right: 16, bottom: 26 };
+/** A page-wide chart, or a small one in a card; `labels` is about how many bucket names fit along the bottom. */
+const SIZES = { wide: { height: 240, labels: 8 }, small: { height: 180, labels: 3 } };
+/** Axis steps of 1, 2 or 5 times a power of ten, from 1e-10 to 5e9 ($0.0005, never $0.000075). */
+const NICE_STEPS = Array.from({ length: 60 }, (_, i) => Number(([1, 2, 5][i % 3]! * 10 ** (Math.floor(i / 3) - 10)).toPrecision(1)));
+/** The whole ones: for counts (never "0.5 calls"), and between bucket names by default. */
+const WHOLE_STEPS = NICE_STEPS.filter((step) => step >= 1);
 
 /**
- * "M x y L x y …", restarting after each null; one string per series. With more buckets than columns to draw them in
- * (a year of hours), each column keeps only its lowest and highest value, in their order: the same picture, spikes
- * included, in a path the browser repaints quickly.
- */
-export function linePath(values: readonly (number | null)[], x: (i: number) => number, y: (v: number) => number, columns: number): string {
-  const parts: string[] = [];
-  let pen = "M";
-  const draw = (i: number) => {
-    parts.push(`${pen}${x(i).toFixed(1)} ${y(values[i]!).toFixed(1)}`);
-    pen = "L";
-  };
-  const n = values.length;
-  if (n <= columns * 2) {
-    values.forEach((value, i) => (value === null ? (pen = "M") : draw(i)));
-    return parts.join("");
-  }
-  const per = n / columns;
-  for (let column = 0; column < columns; column++) {
-    let low = -1;
-    let high = -1;
-    for (let i = Math.floor(column * per); i < Math.min(n, Math.floor((column + 1) * per)); i++) {
-      const value = values[i];
-      if (value === null || value === undefined) continue;
-      if (low < 0 || value < values[low]!) low = i;
-      if (high < 0 || value > values[high]!) high = i;
-    }
-    if (low < 0) pen = "M";
-    else if (low === high) draw(low);
-    else for (const i of low < high ? [low, high] : [high, low]) draw(i);
-  }
-  return parts.join("");
-}
-
-/**
- * Lines over buckets sharing one axis from 0. Pointing at the chart (or focusing it and using the arrow keys) shows
- * every series' value for that bucket in the readout above it.
+ * Lines over buckets sharing one axis from 0, bucket i at x = i. Pointing at the chart (or focusing it and using the
+ * arrow keys) moves uPlot's cursor to a bucket and shows every series' value there in the readout above it.
  */
 export function LineChart({
   title,
@@ -174,6 +202,7 @@ export function LineChart({
   format = (value) => count.format(value),
   tick = (label) => label,
   describe = (label) => label,
+  steps = WHOLE_STEPS,
   size = "wide",
 }: {
   title: string;
@@ -181,59 +210,74 @@ export function LineChart({
   labels: readonly string[];
   series: readonly Series[];
   format?: (value: number) => string;
-  /** The bucket's name along the axis ("Dec 1"). */
-  tick?: (label: string) => string;
+  /** The bucket's name along the axis ("Dec 1"), where names are `step` buckets apart. */
+  tick?: (label: string, step: number) => string;
   /** The bucket's name in the readout ("Tue, Dec 1, 2026"). */
   describe?: (label: string) => string;
+  /** How many buckets apart the names along the bottom may be, smallest first (for hours: 1, 3, 6, 12, 24 …). */
+  steps?: number[];
   size?: keyof typeof SIZES;
 }) {
   const frame = SIZES[size];
-  const [active, setActive] = useState<number | undefined>(undefined);
   const n = labels.length;
-  const height = frame.height - L_MARGIN.top - L_MARGIN.bottom;
-
-  const scale = useMemo(() => {
-    let max = 0;
-    for (const line of series) for (const value of line.values) if (value !== null && value > max) max = value;
-    const ticks = niceTicks(max).map((value) => ({ value, text: format(value) }));
-    // Room on the left for the longest value label ("$0.00015"), at about 7 units a character.
-    const left = Math.min(140, Math.max(36, 14 + 7.5 * Math.max(...ticks.map((tick) => tick.text.length))));
-    return { ticks, top: ticks.at(-1)!.value, left };
-  }, [series]);
-  const left = scale.left;
-  const width = frame.width - left - L_MARGIN.right;
-  const step = n > 1 ? width / (n - 1) : 0;
-  const x = (i: number) => (n > 1 ? i * step : width / 2);
-  const y = (value: number) => height - (value / scale.top) * height;
-  // One string per series, made when the data changes, not on every move of the pointer.
-  const paths = useMemo(() => series.map((line) => linePath(line.values, x, y, Math.round(width))), [scale, n, size]);
-
-  // A few labels along the bottom whatever the number of buckets (eight wide, three small); made once too.
+  const [active, setActive] = useState<number | undefined>(undefined);
+  // A page step for the keyboard: about the gap between two names along the bottom.
   const every = Math.max(1, Math.ceil(n / frame.labels));
-  const axis = useMemo(
-    () =>
-      labels.flatMap((label, i) =>
-        i % every === 0
-          ? [
-              <text key={i} class="tick" x={x(i)} y={height + 18} text-anchor={i === 0 && n > 1 ? "start" : "middle"}>
-                {tick(label)}
-              </text>,
-            ]
-          : [],
-      ),
-    [labels, tick, left, size],
+  const data = useMemo(() => [labels.map((_, i) => i), ...series.map((line) => line.values as (number | null)[])] satisfies uPlot.AlignedData, [labels, series]);
+
+  const { holder, plot } = usePlot(
+    () => {
+      // A new chart has no cursor yet: the readout starts over with it.
+      setActive(undefined);
+      const whole = series.every((line) => line.values.every((value) => value === null || Number.isInteger(value)));
+      const longest = CHAR * labels.reduce((most, label) => Math.max(most, tick(label, 1).length), 0);
+      return {
+        options: {
+          legend: { show: false },
+          // A vertical rule on the bucket pointed at; no zooming by dragging.
+          cursor: { y: false, drag: { x: false, y: false, setScale: false }, points: { size: 7 } },
+          // Room on the right for half the last name along the bottom, centred on the last bucket.
+          padding: [12, Math.max(16, longest / 2), 0, 0],
+          scales: {
+            x: { time: false, range: (_chart, min, max) => (min === max ? [min - 0.5, max + 0.5] : [min, max]) },
+            y: { range: (_chart, _min, max) => (max > 0 ? uPlot.rangeNum(0, max, 0.1, true) : [0, 1]) },
+          },
+          axes: [
+            {
+              ...AXIS,
+              grid: { show: false },
+              size: 30,
+              space: longest + 24,
+              incrs: steps,
+              values: (_chart, splits, _axis, _space, step) => splits.map((i) => (labels[i] === undefined ? "" : tick(labels[i], step))),
+            },
+            {
+              ...AXIS,
+              grid: { stroke: INK.line, width: 1 },
+              incrs: whole ? WHOLE_STEPS : NICE_STEPS,
+              values: (_chart, splits) => splits.map(format),
+              size: (_chart, values) => 16 + CHAR * Math.max(3, ...(values ?? []).map((value) => value.length)),
+            },
+          ],
+          series: [{}, ...series.map((line) => ({ label: line.name, stroke: line.look.color, dash: line.look.dash, width: 2 }))],
+          hooks: { setCursor: [(chart: uPlot) => setActive(chart.cursor.idx ?? undefined)] },
+        },
+        data,
+      };
+    },
+    frame.height,
+    [data, size],
   );
-  const pick = (clientX: number, svg: SVGSVGElement) => {
-    const box = svg.getBoundingClientRect();
-    const inChart = ((clientX - box.left) / box.width) * frame.width - left;
-    setActive(n > 1 ? Math.min(n - 1, Math.max(0, Math.round(inChart / step))) : 0);
-  };
+
   const onKey = (event: KeyboardEvent) => {
+    const chart = plot.current;
     const moves: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, Home: -n, End: n, PageUp: -every, PageDown: every };
     const move = moves[event.key];
-    if (move === undefined || n === 0) return;
+    if (move === undefined || n === 0 || !chart) return;
     event.preventDefault();
-    setActive((current) => Math.min(n - 1, Math.max(0, (current ?? (move > 0 ? -1 : n)) + move)));
+    const next = Math.min(n - 1, Math.max(0, (chart.cursor.idx ?? (move > 0 ? -1 : n)) + move));
+    // The cursor is placed as the pointer would place it; uPlot's setCursor hook then updates the readout.
+    chart.setCursor({ left: chart.valToPos(next, "x"), top: chart.over.clientHeight / 2 });
   };
 
   return (
@@ -242,9 +286,9 @@ export function LineChart({
         <span class="chart-title">{title}</span>
         <ul class="legend">
           {series.map((line) => (
-            <li key={line.name} class={line.className}>
+            <li key={line.name}>
               <svg width="28" height="10" aria-hidden="true">
-                <line x1="0" x2="28" y1="5" y2="5" />
+                <line x1="0" x2="28" y1="5" y2="5" stroke={line.look.color} stroke-width="2.5" stroke-dasharray={line.look.dash?.join(" ")} />
               </svg>
               {line.name}
             </li>
@@ -261,50 +305,7 @@ export function LineChart({
           <span class="muted">Point at the chart, or focus it and use the arrow keys, to read one bucket.</span>
         )}
       </p>
-      <div class="plot">
-        <svg
-          viewBox={`0 0 ${frame.width} ${frame.height}`}
-          role="img"
-          tabindex={0}
-          aria-label={`${title}, ${n} buckets; use the arrow keys to read each`}
-          onPointerMove={(event) => pick(event.clientX, event.currentTarget)}
-          onPointerLeave={() => setActive(undefined)}
-          onKeyDown={onKey}
-        >
-          <g transform={`translate(${left},${L_MARGIN.top})`}>
-            {scale.ticks.map((tick) => (
-              <g key={tick.value}>
-                <line class="grid" x1={0} x2={width} y1={y(tick.value)} y2={y(tick.value)} />
-                <text class="tick" x={-6} y={y(tick.value) + 4} text-anchor="end">
-                  {tick.text}
-                </text>
-              </g>
-            ))}
-            {axis}
-            {series.map((line, i) => (
-              <path key={line.name} class={`line ${line.className}`} d={paths[i]} />
-            ))}
-            {/* Points only while few enough to tell apart: a single bucket would otherwise draw nothing. */}
-            {n <= 62
-              ? series.map((line) =>
-                  line.values.map((value, i) => (value === null ? null : <circle key={`${line.name}-${i}`} class={`point ${line.className}`} cx={x(i)} cy={y(value)} r={2.5} />)),
-                )
-              : null}
-          </g>
-        </svg>
-        {/* Over the chart, not in it: moving the rule then repaints the rule alone, not a year of lines under it. */}
-        {active !== undefined ? (
-          <div
-            class="rule"
-            aria-hidden="true"
-            style={{
-              left: `${((left + x(active)) / frame.width) * 100}%`,
-              top: `${(L_MARGIN.top / frame.height) * 100}%`,
-              height: `${(height / frame.height) * 100}%`,
-            }}
-          />
-        ) : null}
-      </div>
+      <div class="plot" ref={holder} role="img" tabindex={0} aria-label={`${title}, ${n} buckets; use the arrow keys to read each`} onKeyDown={onKey} />
     </figure>
   );
 }

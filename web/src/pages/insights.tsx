@@ -4,7 +4,7 @@
 import { useLocation } from "preact-iso";
 import { useMemo, useState } from "preact/hooks";
 import { query } from "../api.js";
-import { BarChart, ChartCard, Histogram, LineChart, type Bar } from "../components/charts.js";
+import { BarChart, ChartCard, Histogram, LineChart, LOOKS, type Bar, type Look } from "../components/charts.js";
 import { ErrorBox, PipelineOff } from "../components/error-box.js";
 import { usd } from "../format.js";
 import { navigate } from "../session.js";
@@ -119,10 +119,18 @@ function bucketDate(label: string): { date: Date; time: string | undefined } {
   return { date: new Date(Date.UTC(year, month - 1, date)), time };
 }
 
-function bucketTick(label: string): string {
+/** "Dec 1 13:00", or "Dec 1" when the names along the axis are whole days apart. */
+function bucketTick(label: string, step: number): string {
   const { date, time } = bucketDate(label);
-  return time ? `${monthDay.format(date)} ${time}` : monthDay.format(date);
+  return time && step % 24 !== 0 ? `${monthDay.format(date)} ${time}` : monthDay.format(date);
 }
+
+/** How many buckets apart the names along a chart's bottom may be: hours of whole days, then weeks, four-week months, quarters. */
+const BUCKET_STEPS: Record<InsightBucketSize, number[]> = {
+  hour: [1, 2, 3, 6, 12, 24, 48, 168, 336, 672, 2184, 4368, 8736],
+  day: [1, 2, 7, 14, 28, 91, 182, 365],
+  week: [1, 2, 4, 13, 26, 52],
+};
 
 function bucketName(bucket: InsightBucketSize) {
   return (label: string) => {
@@ -184,14 +192,15 @@ function Values({ insights, path, entry }: { insights: Insights; path: string; e
 /** Each option's calls per bucket, drawn only once asked for: a card per variable would otherwise draw a year each. */
 function OptionsOverTime({ insights, name, options }: { insights: Insights; name: string; options: string[] }) {
   const [open, setOpen] = useState(false);
+  const labels = useMemo(() => insights.series.map((bucket) => bucket.bucket), [insights]);
   const series = useMemo(
-    () => options.map((option, i) => ({ name: option, className: `series-${i % 6}`, values: insights.series.map((bucket) => bucket.variables[name]?.[option] ?? 0) })),
+    () => options.map((option, i) => ({ name: option, look: LOOKS[i % LOOKS.length]!, values: insights.series.map((bucket) => bucket.variables[name]?.[option] ?? 0) })),
     [insights, name],
   );
   return (
     <details class="options-over-time" onToggle={(event) => setOpen((event.currentTarget as HTMLDetailsElement).open)}>
       <summary>Per {insights.bucket}</summary>
-      {open ? <LineChart title={`${name}, calls per ${insights.bucket}`} labels={insights.series.map((bucket) => bucket.bucket)} series={series} tick={bucketTick} describe={bucketName(insights.bucket)} size="small" /> : null}
+      {open ? <LineChart title={`${name}, calls per ${insights.bucket}`} labels={labels} series={series} tick={bucketTick} describe={bucketName(insights.bucket)} steps={BUCKET_STEPS[insights.bucket]} size="small" /> : null}
     </details>
   );
 }
@@ -319,26 +328,35 @@ function Struggles({ insights, profileSets }: { insights: Insights; profileSets:
 
 // ---- Over time ----
 
+/** The lines of the calls chart, each with its own dash; cost has a chart to itself. */
+const OVER_TIME: Record<"calls" | "delivered" | "held" | "cost", Look> = {
+  calls: { color: "#1a1d23" },
+  delivered: { color: "#15803d", dash: [7, 4] },
+  held: { color: "#b45309", dash: [2, 3] },
+  cost: { color: "#1d4ed8" },
+};
+
 function OverTime({ insights }: { insights: Insights }) {
   const per = insights.bucket;
   const labels = useMemo(() => insights.series.map((bucket) => bucket.bucket), [insights]);
   const calls = useMemo(
     () => [
-      { name: "calls", className: "series-calls", values: insights.series.map((bucket) => bucket.calls) },
-      { name: "delivered", className: "series-delivered", values: insights.series.map((bucket) => bucket.delivered) },
-      { name: "held", className: "series-held", values: insights.series.map((bucket) => bucket.needs_review) },
+      { name: "calls", look: OVER_TIME.calls, values: insights.series.map((bucket) => bucket.calls) },
+      { name: "delivered", look: OVER_TIME.delivered, values: insights.series.map((bucket) => bucket.delivered) },
+      { name: "held", look: OVER_TIME.held, values: insights.series.map((bucket) => bucket.needs_review) },
     ],
     [insights],
   );
-  const costs = useMemo(() => [{ name: "cost", className: "series-cost", values: insights.series.map((bucket) => bucket.cost_usd) }], [insights]);
+  const costs = useMemo(() => [{ name: "cost", look: OVER_TIME.cost, values: insights.series.map((bucket) => bucket.cost_usd) }], [insights]);
   const costKnown = costs[0]!.values.some((value) => value !== null);
   const describe = bucketName(insights.bucket);
+  const steps = BUCKET_STEPS[per];
   return (
     <section aria-labelledby="over-time">
       <h2 id="over-time">Over time</h2>
-      <LineChart title={`Calls per ${per}: received, delivered, held for review`} labels={labels} series={calls} tick={bucketTick} describe={describe} />
+      <LineChart title={`Calls per ${per}: received, delivered, held for review`} labels={labels} series={calls} tick={bucketTick} describe={describe} steps={steps} />
       {costKnown ? (
-        <LineChart title={`Extraction cost per ${per}`} labels={labels} series={costs} format={usd} tick={bucketTick} describe={describe} />
+        <LineChart title={`Extraction cost per ${per}`} labels={labels} series={costs} format={usd} tick={bucketTick} describe={describe} steps={steps} />
       ) : (
         <p class="hint">The cost per {per} shows here once the service records what each extraction costs.</p>
       )}
