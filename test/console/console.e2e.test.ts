@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { autocallsPayload } from "../fixtures/calls.js";
-import { buildConsole, launchBrowser, screenshot } from "../support/browser.js";
+import { buildConsole, launchBrowser, screenshot, watchedPages } from "../support/browser.js";
 import { answerFor, requestedVariables, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
 import { until } from "../support/poll.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
@@ -96,18 +96,7 @@ afterAll(async () => {
   await Promise.all([llm?.close(), crm?.close()]);
 });
 
-/** Errors thrown by the console's scripts: a failed test, not a blank page someone has to notice. */
-const pageErrors: Error[] = [];
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(error));
-  return page;
-}
+const newPage = watchedPages(() => browser);
 
 /** Posts a call and waits until the API shows it in `state`. */
 async function callIn(state: string, id: number, overrides: Record<string, unknown> = {}): Promise<string> {

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { autocallsPayload } from "../fixtures/calls.js";
-import { buildConsole, launchBrowser, screenshot } from "../support/browser.js";
+import { buildConsole, launchBrowser, screenshot, watchedPages } from "../support/browser.js";
 import { answerFor, startFakeLlm, userMessage, type FakeLlm, type RecordedRequest } from "../support/fake-llm.js";
 import { until } from "../support/poll.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
@@ -73,17 +73,7 @@ afterAll(async () => {
   await Promise.all([llm?.close(), crm?.close()]);
 });
 
-const pageErrors: Error[] = [];
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(error));
-  return page;
-}
+const newPage = watchedPages(() => browser);
 
 async function deliveredCall(id: number): Promise<void> {
   const transcript = `AI: Hello, call ${id}.\nCustomer: I'd like a demo of the basic plan.\nAI: Booked.`;

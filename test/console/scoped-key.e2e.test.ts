@@ -5,9 +5,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { autocallsPayload } from "../fixtures/calls.js";
-import { buildConsole, launchBrowser, screenshot } from "../support/browser.js";
+import { buildConsole, launchBrowser, screenshot, watchedPages } from "../support/browser.js";
 import { answerFor, startFakeLlm, type FakeLlm } from "../support/fake-llm.js";
 import { until } from "../support/poll.js";
 import { startTestService, type TestService } from "../support/service.js";
@@ -55,15 +55,10 @@ afterAll(async () => {
   await llm?.close();
 });
 
-const pageErrors: Error[] = [];
-afterEach(() => {
-  expect(pageErrors.splice(0)).toEqual([]);
-});
+const newPage = watchedPages(() => browser);
 
 async function signedIn(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(error));
+  const page = await newPage();
   await page.goto(`${service.url}/console/sign-in?next=/console/`);
   await page.getByLabel("API key").fill(READER_KEY);
   await page.getByRole("button", { name: "Sign in" }).click();

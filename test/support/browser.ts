@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { build } from "vite";
+import { afterEach, expect } from "vitest";
 
 const CHROMIUM = "/usr/bin/chromium";
 /**
@@ -47,4 +48,22 @@ export async function buildConsole(): Promise<string> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Opens pages (1280×900, a fresh context each) on the browser `browser()` gives once it is launched; an error thrown by
+ * the console's scripts on any of them fails the test it happened in, not a blank page someone has to notice. Call it
+ * at a test file's top level: it registers the check after each test.
+ */
+export function watchedPages(browser: () => Browser): () => Promise<Page> {
+  const pageErrors: Error[] = [];
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+  return async () => {
+    const context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error));
+    return page;
+  };
 }
