@@ -49,7 +49,7 @@ export function LeafInput({ shape, path, text, onInput, notes }: { shape: ValueS
         <input {...common} value={text} onInput={(event) => onInput((event.currentTarget as HTMLInputElement).value)} />
       )}
       {problem ? (
-        <span id={`${inputId(path)}-problem`} class="small" style={{ color: "var(--bad)", gridColumn: "2" }}>
+        <span id={`${inputId(path)}-problem`} class="small field-problem">
           {problem}
         </span>
       ) : null}
@@ -81,7 +81,7 @@ export function NestedEditor(props: Props): JSX.Element {
   if (shape.type === "object") {
     const fields = draft !== null && typeof draft === "object" && !Array.isArray(draft) ? draft : {};
     return (
-      <fieldset class="nested" style={{ margin: "0.3rem 0", padding: "0.2rem 0.6rem" }}>
+      <fieldset class="nested">
         <legend>
           <code>{at}</code>
         </legend>
@@ -101,13 +101,13 @@ export function NestedEditor(props: Props): JSX.Element {
   const items = Array.isArray(draft) ? draft : [];
   const itemShape = shape.items!;
   return (
-    <fieldset class="nested" style={{ margin: "0.3rem 0", padding: "0.2rem 0.6rem" }}>
+    <fieldset class="nested">
       <legend>
         <code>{at}</code> <span class="muted small">{items.length === 1 ? "1 item" : `${items.length} items`}</span>
       </legend>
       {items.map((item, index) => (
-        <div key={index} class="nested-item" style={{ display: "flex", gap: "0.4rem", alignItems: "start" }}>
-          <div style={{ flex: "1" }}>
+        <div key={index} class="nested-item">
+          <div>
             <NestedEditor shape={itemShape} path={[...path, index]} draft={item} onChange={(next) => onChange(setAt(draft, [index], next))} notes={notes} />
           </div>
           <button type="button" class="secondary" aria-label={`Remove item ${formatPath([...path, index])}`} onClick={() => onChange(items.filter((_, kept) => kept !== index))}>
