@@ -93,6 +93,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
           onCallHeld: metrics.callHeld,
           onCallExtracted: (profile, values) => metrics.valuesExtracted(profile.name, profile.variables, values),
           onCallReviewed: metrics.callReviewed,
+          onBudgetExceeded: metrics.dailyBudgetExceeded,
           renderBodies: offload.renderBodies,
           pollIntervalMs: options.pipelinePollIntervalMs,
         })

@@ -2,8 +2,8 @@
 // extraction stage and those fates. Pure: both store adapters and the call view use these same rules.
 //
 // The words for a call, used with these meanings in the code, the README and the API:
-// - stage: where the call is in its own extraction lifecycle (CALL_STAGES: accepted, extracting, extracted,
-//   extraction_failed, skipped, needs_review). The call store keeps it in the `calls.state` column (the first
+// - stage: where the call is in its own extraction lifecycle (CALL_STAGES: accepted, waiting_for_budget, extracting,
+//   extracted, extraction_failed, skipped, needs_review). The call store keeps it in the `calls.state` column (the first
 //   release's name).
 // - state: what the API shows for the call (CALL_STATES, `state` in every answer and filter). It is the stage until the
 //   call is extracted; after that the destinations' latest fates decide it (delivering, delivered, delivery_failed, or
@@ -21,6 +21,9 @@
 // - hold: a profile's `review.hold`. A call whose extraction has a flagged value that counts (`review.flags`) waits in
 //   needs_review, routed nowhere, until a reviewer approves it (routed with the corrections, not extracted again) or
 //   skips it. A held re-extraction reserves its event number when it is held.
+// - waiting for budget: a profile's `budget` (a daily LLM spend in USD) was reached and its `on_exceeded` is `wait`, so
+//   a call is not extracted: it waits in waiting_for_budget until the profile's next day starts, or a reload raises the
+//   budget, then is due again. Nothing was extracted and nobody has to act, unlike a hold (which waits for a reviewer).
 // - backfill item: one call of a backfill (a profile's past calls re-extracted under its current version), fixed when
 //   the backfill starts. The call worker claims items only when no live call is due; each ends done or failed.
 import type { DeliveryStatus, DeliveryWithAttempts, EnqueueReport } from "../delivery/index.js";
@@ -28,11 +31,14 @@ import type { DeliveryStatus, DeliveryWithAttempts, EnqueueReport } from "../del
 /**
  * The one list of call states for the whole API (README, OpenAPI, filters), in the order a call moves through them:
  * accepted → extracting → extraction_failed | skipped | needs_review | extracted | delivering → delivered | delivery_failed.
+ * waiting_for_budget: accepted, but its profile's daily LLM budget is spent (`budget.on_exceeded: wait`): extracted once
+ * the profile's next day starts or a reload raises the budget (→ accepted, or extracting when an attempt failed before).
  * needs_review: extracted under a profile whose `review.hold` is on, with a flagged value: routed nowhere until a
  * reviewer approves it (→ accepted, then routed with the corrections, without extracting again) or skips it (→ skipped).
  */
 export const CALL_STATES = [
   "accepted",
+  "waiting_for_budget",
   "extracting",
   "extraction_failed",
   "skipped",
@@ -45,7 +51,7 @@ export const CALL_STATES = [
 export type CallState = (typeof CALL_STATES)[number];
 
 /** The extraction's own lifecycle, as the store's `state` column keeps it; the public state adds the fates to it. */
-export const CALL_STAGES = ["accepted", "extracting", "extracted", "extraction_failed", "skipped", "needs_review"] as const;
+export const CALL_STAGES = ["accepted", "waiting_for_budget", "extracting", "extracted", "extraction_failed", "skipped", "needs_review"] as const;
 export type CallStage = (typeof CALL_STAGES)[number];
 
 export const FATES = ["delivered", "pending", "failed", "skipped"] as const;

@@ -11,8 +11,9 @@ import type { Profile } from "../configuration/config-file.js";
 import { sourceNamed } from "../sources/index.js";
 import { routedFates } from "./fates.js";
 import { runBackfillItem, type BackfillReextractor } from "./backfill.js";
+import type { BudgetStatus, DailyBudgets } from "./daily-budget.js";
 import { extractCall, routeCall, type ExtractedCall } from "./extract-call.js";
-import type { CallRecord, CallStore } from "./store/port.js";
+import type { BackfillItem, CallRecord, CallStore } from "./store/port.js";
 import { noPacing, type LoopPacer } from "../lib/loop-pacer.js";
 import { PollingWorker } from "../lib/polling-worker.js";
 import { errorKind, OUTAGE_LOG_INTERVAL_MS, throttleLogs } from "../lib/throttled-warning.js";
@@ -48,7 +49,21 @@ export interface CallWorkerOptions {
    * the same slots, and never in the last one (with 2+ slots), so a live call arriving finds one free. Absent: none.
    */
   backfills?: { reextractor: BackfillReextractor };
+  /**
+   * Profiles' daily LLM budgets (`budget.daily_usd`): a live call of a profile whose budget is spent is extracted anyway
+   * (`continue`, warned once a day) or waits in waiting_for_budget for the profile's next day (`wait`), and its
+   * backfills' items are deferred to then. Absent: no budget is looked at.
+   */
+  budgets?: Pick<DailyBudgets, "status" | "add" | "forget">;
+  /** Told each time a spent daily budget changed what happened to a call (continue, wait) or a backfill (pause), for metrics. */
+  onBudgetExceeded?: (profile: string, action: "continue" | "wait" | "pause") => void;
 }
+
+/**
+ * How often the worker makes calls whose profile's day has ended due again (while a profile has a budget): a call waits
+ * at most this long into its next day, and an idle worker asks the store once a minute, not at every poll.
+ */
+export const BUDGET_RESUME_INTERVAL_MS = 60_000;
 
 /** An idle worker looks for backfill items every this many polls (10 s at the default interval), and at every wake-up. */
 const BACKFILL_IDLE_POLLS = 10;
@@ -56,14 +71,25 @@ const BACKFILL_IDLE_POLLS = 10;
 /** In-flight keys of backfill items (live calls are keyed by their call id). */
 const BACKFILL_KEY = "backfill:";
 
+/** Whether any profile has a daily budget: without one, nothing about budgets costs a query. */
+const anyBudget = (config: ConfigSource["current"]) => [...config.profiles.values()].some((profile) => profile.budget !== undefined);
+
+/** What a log line about a spent budget says of it. */
+const budgetFigures = (status: BudgetStatus) => ({
+  spent_usd: status.spent,
+  daily_usd: status.dailyUsd,
+  until: new Date(status.day.end).toISOString(),
+});
+
 /** Errors retrying cannot fix: the request itself is wrong for this deployment (e.g. over the prompt budget). */
 function isPermanent(error: unknown): boolean {
   return error instanceof DebriefError && error.status >= 400 && error.status < 500;
 }
 
+type OptionalOption = "onEnqueued" | "onHeld" | "onExtracted" | "renderBodies" | "backfills" | "budgets" | "onBudgetExceeded";
+
 export class CallWorker {
-  readonly #options: Required<Omit<CallWorkerOptions, "onEnqueued" | "onHeld" | "onExtracted" | "renderBodies" | "backfills">> &
-    Pick<CallWorkerOptions, "onEnqueued" | "onHeld" | "onExtracted" | "renderBodies" | "backfills">;
+  readonly #options: Required<Omit<CallWorkerOptions, OptionalOption>> & Pick<CallWorkerOptions, OptionalOption>;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #loop: PollingWorker;
@@ -74,6 +100,10 @@ export class CallWorker {
    * worker asks for backfill items only every BACKFILL_IDLE_POLLS polls (for items whose retry time came), not at each.
    */
   #pollsSinceEmptyBackfill: number | undefined;
+  /** When calls whose budget day ended were last made due (BUDGET_RESUME_INTERVAL_MS). */
+  #budgetResumedAt = -Infinity;
+  /** Per profile (and per kind: live calls, backfills), the start of the day its spent budget was last logged. */
+  readonly #budgetLogged = new Map<string, number>();
 
   constructor(options: CallWorkerOptions) {
     // `??`, not a spread of defaults: an option passed as undefined (a setting left unset upstream) gets the default.
@@ -133,6 +163,7 @@ export class CallWorker {
    */
   async #claimAndStart(): Promise<void> {
     const { store, concurrency, leaseMs } = this.#options;
+    await this.#resumeEndedBudgetDays();
     const room = concurrency - this.#inFlight.size;
     this.#full = room <= 0;
     if (this.#full) return;
@@ -168,19 +199,101 @@ export class CallWorker {
       clock,
       retryDelayMs: (attempt: number) => backoffDelayMs(config.current.extractionRetry, attempt, random),
     };
-    const items = await store.claimBackfillItems(limit, leaseMs);
-    this.#full = items.length >= limit;
+    const claimed = await store.claimBackfillItems(limit, leaseMs);
+    this.#full = claimed.length >= limit;
+    const items = await this.#itemsWithinBudget(claimed);
     this.#pollsSinceEmptyBackfill = items.length === 0 && running === 0 ? 0 : undefined;
-    for (const item of items) {
+    for (const { item, profile } of items) {
       const key = `${BACKFILL_KEY}${item.backfill_id}:${item.call_id}`;
       if (this.#inFlight.has(key)) continue;
       this.#track(
         key,
-        this.#limit(() => runBackfillItem(item, deps)).catch((error: unknown) =>
-          logger.error({ err: error, backfill_id: item.backfill_id, call_id: item.call_id }, "could not record a backfill item's outcome"),
-        ),
+        this.#limit(() => runBackfillItem(item, deps))
+          // Its cost is in the store now: the next look at the budget reads it.
+          .finally(() => profile && this.#options.budgets?.forget(profile))
+          .catch((error: unknown) =>
+            logger.error({ err: error, backfill_id: item.backfill_id, call_id: item.call_id }, "could not record a backfill item's outcome"),
+          ),
       );
     }
+  }
+
+  /**
+   * The claimed items whose profile may spend today, with that profile's name. The others' backfills are deferred to the
+   * profile's next day (their claims here released), so no worker takes them up before.
+   */
+  async #itemsWithinBudget(items: readonly BackfillItem[]): Promise<{ item: BackfillItem; profile?: string }[]> {
+    const { budgets, store, config, logger } = this.#options;
+    if (!budgets || items.length === 0 || !anyBudget(config.current)) return items.map((item) => ({ item }));
+    const profileOf = new Map<string, string | undefined>();
+    for (const id of new Set(items.map((item) => item.backfill_id))) profileOf.set(id, (await store.getBackfill(id))?.profile);
+    const spent = new Map<string, BudgetStatus>();
+    for (const name of new Set(profileOf.values())) {
+      const profile = name === undefined ? undefined : config.current.profiles.get(name);
+      const status = profile === undefined ? undefined : await budgets.status(profile);
+      if (status?.exceeded) spent.set(name!, status);
+    }
+    for (const [name, status] of spent) {
+      const claimed = items.filter((item) => profileOf.get(item.backfill_id) === name);
+      const deferred = await store.deferBackfills(name, status.day.end, claimed);
+      this.#options.onBudgetExceeded?.(name, "pause");
+      if (this.#firstToday(`backfill:${name}`, status)) {
+        logger.warn(
+          { profile: name, ...budgetFigures(status), deferred },
+          "daily LLM budget reached: the profile's backfills pause until its next day (or a reload raises the budget)",
+        );
+      }
+    }
+    return items.flatMap((item) => {
+      const profile = profileOf.get(item.backfill_id);
+      return profile !== undefined && spent.has(profile) ? [] : [{ item, profile }];
+    });
+  }
+
+  /** Calls whose profile's day ended while they waited for its budget are due again, looked for once a minute. */
+  async #resumeEndedBudgetDays(): Promise<void> {
+    const { budgets, store, config, clock, logger } = this.#options;
+    const now = clock();
+    if (!budgets || now - this.#budgetResumedAt < BUDGET_RESUME_INTERVAL_MS) return;
+    // Without a budget anywhere nothing can be waiting (a reload or start-up resumed what waited): no query at all.
+    if (!anyBudget(config.current)) return;
+    this.#budgetResumedAt = now;
+    const resumed = await store.resumeWaitingForBudget({ dueBy: now });
+    if (resumed > 0) logger.info({ resumed }, "calls that waited for their profile's daily LLM budget are due again: a new day began");
+  }
+
+  /** True once per key and budget day: what a spent budget does is logged when it starts, not for every call. */
+  #firstToday(key: string, status: BudgetStatus): boolean {
+    if (this.#budgetLogged.get(key) === status.day.start) return false;
+    this.#budgetLogged.set(key, status.day.start);
+    return true;
+  }
+
+  /**
+   * Whether the call waits for its profile's budget instead of being extracted now (`wait`, its day's budget spent):
+   * then it is stored as waiting_for_budget until the profile's next day. Under `continue` it is extracted, and logged.
+   */
+  async #waitsForBudget(call: CallRecord, profile: Profile, log: Logger): Promise<boolean> {
+    const status = await this.#options.budgets?.status(profile);
+    if (!status?.exceeded) return false;
+    if (status.onExceeded === "wait") {
+      const { store, config } = this.#options;
+      await store.markWaitingForBudget(call.id, status.day.end);
+      log.info({ ...budgetFigures(status) }, "daily LLM budget reached: the call waits for its profile's next day");
+      this.#options.onBudgetExceeded?.(profile.name, "wait");
+      // A reload since the budget was looked at may have raised it, its resume done before this call waited: due again
+      // now, the next claim looks at the budget anew (it waits again if it is still spent).
+      if (config.current.profiles.get(profile.name) !== profile) await store.resumeWaitingForBudget({ profiles: [profile.name] });
+      return true;
+    }
+    this.#options.onBudgetExceeded?.(profile.name, "continue");
+    if (this.#firstToday(`live:${profile.name}`, status)) {
+      this.#options.logger.warn(
+        { profile: profile.name, ...budgetFigures(status) },
+        "daily LLM budget reached: the profile's calls are extracted anyway (budget.on_exceeded: continue)",
+      );
+    }
+    return false;
   }
 
   #track(key: string, work: Promise<void>): void {
@@ -208,7 +321,10 @@ export class CallWorker {
         await this.#route(call, { profile, source, normalized, extraction: call.extraction }, log);
         return;
       }
+      if (await this.#waitsForBudget(call, profile, log)) return;
       const extracted = await extractCall(call, profile, { extractor, limits }, { pacer });
+      const cost = extracted.extraction.meta.cost_usd;
+      if (typeof cost === "number") this.#options.budgets?.add(profile.name, cost);
       await pacer.next();
       if (extracted.hold) {
         await store.markHeld(call.id, extracted.extraction, extracted.holdReason ?? null);

@@ -27,6 +27,16 @@ const ReviewSettingsSchema = z
   })
   .strict();
 
+/** A profile's daily LLM spend limit (issue 26): what happens to its calls once today's extractions cost this much. */
+const BudgetSchema = z
+  .object({
+    /** USD per day (the profile's time zone, else UTC), summed over every extraction of its calls: live, re-extractions, backfills. */
+    daily_usd: z.number().positive(),
+    /** Reached: live calls are extracted anyway (`continue`, logged and counted) or wait for the next day (`wait`). Backfills always pause. */
+    on_exceeded: z.enum(["continue", "wait"]).default("continue"),
+  })
+  .strict();
+
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 
 function profileSchema(limits: VariableLimits) {
@@ -69,6 +79,7 @@ function profileSchema(limits: VariableLimits) {
        * destination would receive is stored as skipped (no_destination_applies). `always`: every call is extracted.
        */
       extract: z.enum(["always", "when_routed"]).default("always"),
+      budget: BudgetSchema.optional(),
     })
     .strict();
 }
@@ -114,6 +125,11 @@ export interface Profile {
   review: { minConfidence?: number; flags: ReviewFlag[]; hold: boolean };
   /** `when_routed`: a call no destination would receive (by what it says before extraction) is not extracted. */
   extract: "always" | "when_routed";
+  /**
+   * Today's LLM spend limit, in USD (the day in `timezone`, else UTC). Reached: backfills pause, and live calls are
+   * extracted anyway (`continue`) or wait for the next day (`wait`). Not part of the profile's version.
+   */
+  budget?: { dailyUsd: number; onExceeded: "continue" | "wait" };
 }
 
 export interface PipelineConfig {
@@ -239,6 +255,7 @@ export function compilePipelineConfig(
         hold: profile.review.hold,
       },
       extract: profile.extract,
+      ...(profile.budget ? { budget: { dailyUsd: profile.budget.daily_usd, onExceeded: profile.budget.on_exceeded } } : {}),
     });
   }
   // Unknown profiles are judged against every profile the file names, valid or not: a broken profile is told once.

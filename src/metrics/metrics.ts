@@ -34,6 +34,7 @@ export class Metrics {
   readonly #cost: Counter<"profile" | "model">;
   readonly #extractedValues: Counter<"profile" | "variable" | "value">;
   readonly #budgetWait: Histogram<"priority">;
+  readonly #dailyBudgetExceeded: Counter<"profile" | "action">;
   readonly #cacheLookups: Counter<"result">;
   readonly #repairRounds: Counter;
   readonly #chunks: Histogram;
@@ -110,6 +111,14 @@ export class Metrics {
       help: "Time LLM requests waited for the shared request and token budget (DEBRIEF_LLM_RPM/TPM/LIMITS, or what the server said), by priority (live, single, backfill).",
       labelNames: ["priority"],
       buckets: BUDGET_WAIT_SECONDS,
+      registers,
+    });
+    this.#dailyBudgetExceeded = new Counter({
+      name: "debrief_llm_budget_exceeded_total",
+      help:
+        "Work a profile's spent daily LLM budget (budget.daily_usd) changed, by profile and action: continue (a live call extracted anyway), " +
+        "wait (a live call put in waiting_for_budget until the next day), pause (a profile's backfills deferred until the next day).",
+      labelNames: ["profile", "action"],
       registers,
     });
     this.#cacheLookups = new Counter({
@@ -265,6 +274,11 @@ export class Metrics {
   /** One LLM request that waited for the shared budget. */
   readonly budgetWait = (priority: LlmPriority, seconds: number): void => {
     this.#budgetWait.observe({ priority }, seconds);
+  };
+
+  /** A profile's daily LLM budget was spent: a live call extracted anyway or put to wait, or its backfills paused. */
+  readonly dailyBudgetExceeded = (profile: string, action: "continue" | "wait" | "pause"): void => {
+    this.#dailyBudgetExceeded.inc({ profile, action });
   };
 
   /** Hand to the Extractor. */

@@ -35,6 +35,7 @@ import { auditRecorder, auditRouter } from "../calls/api/audit.js";
 import { pruneFinished } from "../calls/retention.js";
 import type { CallStore } from "../calls/store/port.js";
 import { CallWorker, type CallWorkerOptions } from "../calls/worker.js";
+import { budgetChanged, DailyBudgets, resumeAffordable } from "../calls/daily-budget.js";
 import { LoopPacer } from "../lib/loop-pacer.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
@@ -76,6 +77,8 @@ export interface PipelineOptions {
   onCallReviewed?: CallsRouterDeps["onReviewed"];
   /** Told of each call's first extraction, with its values (metrics: debrief_extracted_values_total). */
   onCallExtracted?: CallWorkerOptions["onExtracted"];
+  /** Told each time a profile's spent daily budget changed what happened to work (metrics: debrief_llm_budget_exceeded_total). */
+  onBudgetExceeded?: CallWorkerOptions["onBudgetExceeded"];
   /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
   renderBodies?: BodyRenderer;
   /** The workers' poll interval; default POLL_INTERVAL_MS (undefined means the default, never "no pause"). Tests shorten it. */
@@ -125,6 +128,35 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
   };
   const serves = settings.role !== "worker";
   const works = settings.role !== "api";
+  // Profiles' daily LLM budgets: the worker looks before each extraction, the profile API shows today's spend.
+  const budgets = new DailyBudgets({ store, clock: Date.now });
+  /** What waits for a budget that no longer stops it (raised, removed, or `continue`) is due now, and the workers told. */
+  const resumeWithinBudget = async (profiles: Parameters<typeof resumeAffordable>[1]) => {
+    try {
+      const resumed = await resumeAffordable({ store, budgets }, profiles);
+      if (resumed.calls + resumed.items === 0) return;
+      logger.info({ ...resumed, profiles: profiles.map((profile) => profile.name) }, "work that waited for a daily LLM budget is due again");
+      signals.notify("calls");
+    } catch (error) {
+      logger.error({ err: error }, "could not resume work that waited for a daily LLM budget; it resumes when the profile's day ends");
+    }
+  };
+  // Every instance sees every reload (its own, or another's through the database): each resumes what the new file allows.
+  let previousProfiles = config.current.profiles;
+  config.onChange((next) => {
+    const changed = [...next.profiles.values()].filter((profile) => budgetChanged(previousProfiles.get(profile.name), profile));
+    previousProfiles = next.profiles;
+    if (changed.length > 0) void resumeWithinBudget(changed);
+  });
+  // A budget raised or removed while the service was down: what waits need not wait for the day's end. (Only budgeted
+  // profiles' backfills: resuming the others' would cut their items' retry delays short.)
+  const profiles = [...config.current.profiles.values()];
+  await resumeWithinBudget(profiles.filter((profile) => profile.budget !== undefined));
+  const unbudgeted = profiles.filter((profile) => profile.budget === undefined).map((profile) => profile.name);
+  if (unbudgeted.length > 0) {
+    const resumed = await store.resumeWaitingForBudget({ profiles: unbudgeted });
+    if (resumed > 0) logger.info({ calls: resumed, profiles: unbudgeted }, "calls that waited for a daily LLM budget the file no longer sets are due again");
+  }
   // Re-extraction: the API's reextract route, and each call of a backfill (which the call worker runs).
   const reextractor = new CallReextractor({
     store,
@@ -176,6 +208,8 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
       onEnqueued: () => (deliveryWorker.idleSlots > 0 ? deliveryWorker.wake() : signals.notify("deliveries")),
       onHeld: options.onCallHeld,
       onExtracted: options.onCallExtracted,
+      budgets,
+      onBudgetExceeded: options.onBudgetExceeded,
       pollIntervalMs,
       // Each extraction needs an LLM slot: more would wait on the LLM while holding their claim, work another
       // instance's idle worker could be doing.
@@ -265,6 +299,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
           profilesRouter({
             store,
             config,
+            budgets,
             profileVersion: (profile) => profileVersion(profile, extractor),
             effectiveModel: (model) => extractor.effectiveModel(model),
           }),
@@ -277,6 +312,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             prices: extractor.prices,
             profileVersion: (profile) => profileVersion(profile, extractor),
             onStarted: () => signals.notify("calls"),
+            budgets,
           }),
           deliveriesRouter({
             outbox,

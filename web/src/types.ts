@@ -220,6 +220,12 @@ export interface Profile {
   review: { hold: boolean; min_confidence: number | null; flags: string[] };
   inbound: { secret: boolean; url_token: boolean };
   destinations: { name: string; host: string | null }[];
+  /** The daily LLM budget and today's spend (the day in `timezone`, else UTC); null without one. */
+  budget: {
+    daily_usd: number;
+    on_exceeded: "continue" | "wait";
+    today: { spent_usd: number; since: string; until: string; exceeded: boolean };
+  } | null;
 }
 
 /** A backfill's answer when started (202), and as followed (GET /v1/backfills/{id}). */
@@ -240,6 +246,8 @@ export interface Backfill {
   tokens: { prompt_tokens: number; completion_tokens: number };
   created_at: string;
   finished_at: string | null;
+  /** Its profile's daily LLM budget is spent: no item is taken up until `until`. */
+  paused: { reason: "daily_budget_reached"; until: string } | null;
 }
 
 /** Spread of a number or integer variable's values (GET /v1/profiles/{name}/insights). */

@@ -2,7 +2,7 @@
 // which need Node): test/console/api-shapes.test.ts fails when they drift from the service's own lists.
 
 /** Every call state, in the order a call moves through them (CALL_STATES in src/calls/fates.ts). */
-export const CALL_STATES = ["accepted", "extracting", "extraction_failed", "skipped", "needs_review", "extracted", "delivering", "delivered", "delivery_failed"] as const;
+export const CALL_STATES = ["accepted", "waiting_for_budget", "extracting", "extraction_failed", "skipped", "needs_review", "extracted", "delivering", "delivered", "delivery_failed"] as const;
 
 /** Every voice platform (SOURCE_NAMES in src/sources/source.ts). */
 export const SOURCE_NAMES = ["autocalls", "thoughtly", "vapi", "retell", "elevenlabs", "bland", "synthflow"] as const;

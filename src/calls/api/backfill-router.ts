@@ -11,6 +11,7 @@ import { iso } from "./call-view.js";
 import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 import type { BackfillRecord, CallStore } from "../store/port.js";
+import type { BudgetStatus, DailyBudgets } from "../daily-budget.js";
 import { mayUse, profileFor } from "./profile-access.js";
 
 export interface BackfillRouterDeps {
@@ -25,10 +26,12 @@ export interface BackfillRouterDeps {
   profileVersion: (profile: Profile) => string;
   /** Told when a backfill starts, so the workers take it up now rather than at their next poll. */
   onStarted: () => void;
+  /** Profiles' daily LLM budgets: a running backfill of a profile whose budget is spent is paused until its next day. */
+  budgets: Pick<DailyBudgets, "status">;
 }
 
 /** `GET /v1/backfills/{id}`'s body; exported so the OpenAPI document's schema is checked against it. */
-export function backfillView(backfill: BackfillRecord) {
+export function backfillView(backfill: BackfillRecord, budget?: BudgetStatus) {
   return {
     backfill_id: backfill.id,
     profile: backfill.profile,
@@ -43,11 +46,18 @@ export function backfillView(backfill: BackfillRecord) {
     created_at: iso(backfill.created_at)!,
     updated_at: iso(backfill.updated_at)!,
     finished_at: iso(backfill.finished_at),
+    paused:
+      backfill.state === "running" && budget?.exceeded ? { reason: "daily_budget_reached" as const, until: iso(budget.day.end)! } : null,
   };
 }
 
 export function backfillRouter(deps: BackfillRouterDeps): Router {
   const router = Router();
+  /** Its profile's budget today; undefined for a profile without one, or no longer configured. */
+  const budgetOf = async (backfill: BackfillRecord) => {
+    const profile = deps.config.current.profiles.get(backfill.profile);
+    return backfill.state === "running" && profile ? deps.budgets.status(profile) : undefined;
+  };
   router.param("id", storableId("backfill"));
 
   router.post("/profiles/:name/backfill", async (req, res) => {
@@ -71,7 +81,7 @@ export function backfillRouter(deps: BackfillRouterDeps): Router {
   router.get("/backfills/:id", async (req, res) => {
     const backfill = await deps.store.getBackfill(req.params.id);
     if (!backfill || !mayUse(res, backfill.profile)) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
-    res.json(backfillView(backfill));
+    res.json(backfillView(backfill, await budgetOf(backfill)));
   });
 
   router.post("/backfills/:id/cancel", async (req, res) => {

@@ -10,6 +10,8 @@ import { DEFAULT_INSIGHTS_WINDOW_MS, INSIGHT_BUCKETS, MAX_INSIGHTS_WINDOW_MS, pr
 import type { Profile } from "../../configuration/config-file.js";
 import type { ConfigSource } from "../../configuration/config-holder.js";
 import type { CallStore, ProfileVersionCount } from "../store/port.js";
+import type { BudgetStatus, DailyBudgets } from "../daily-budget.js";
+import { iso } from "./call-view.js";
 import { mayUse, profileFor } from "./profile-access.js";
 
 export interface ProfilesRouterDeps {
@@ -20,6 +22,24 @@ export interface ProfilesRouterDeps {
   profileVersion: (profile: Profile) => string;
   /** The model the profile's calls run on (its own, or the deployment's). */
   effectiveModel: (model: string | undefined) => string;
+  /** Today's spend of profiles with a daily budget (read at most every few seconds). */
+  budgets: Pick<DailyBudgets, "status">;
+}
+
+/** A profile's daily LLM budget and what its calls spent today; null without one. */
+function budgetView(profile: Profile, status: BudgetStatus | undefined) {
+  if (!profile.budget || !status) return null;
+  return {
+    daily_usd: profile.budget.dailyUsd,
+    on_exceeded: profile.budget.onExceeded,
+    today: {
+      // Micro-dollars: `0.00072`, not a float sum's `0.0007199999999999999`.
+      spent_usd: Math.round(status.spent * 1e6) / 1e6,
+      since: iso(status.day.start)!,
+      until: iso(status.day.end)!,
+      exceeded: status.exceeded,
+    },
+  };
 }
 
 /** The host alone: a webhook URL's path or query is often its secret (Slack's are), and its headers carry keys. */
@@ -32,7 +52,7 @@ function hostOf(url: string): string | null {
 }
 
 /** One profile as the API shows it; exported so the OpenAPI document's schema is checked against it. */
-export function profileView(profile: Profile, version: string, model: string, counts: readonly ProfileVersionCount[]) {
+export function profileView(profile: Profile, version: string, model: string, counts: readonly ProfileVersionCount[], budget?: BudgetStatus) {
   const versions = counts.filter((count) => count.profile === profile.name).map((count) => ({ version: count.version, calls: Number(count.calls) }));
   // The current version is listed even before any call ran under it: it is what a backfill brings calls to.
   if (!versions.some((entry) => entry.version === version)) versions.unshift({ version, calls: 0 });
@@ -62,6 +82,7 @@ export function profileView(profile: Profile, version: string, model: string, co
     // Whether each is set, never its value.
     inbound: { secret: profile.inbound?.secret !== undefined, url_token: profile.inbound?.urlToken !== undefined },
     destinations: profile.destinations.map((destination) => ({ name: destination.name, host: hostOf(destination.url) })),
+    budget: budgetView(profile, budget),
   };
 }
 
@@ -99,19 +120,19 @@ export function insightsWindow(query: z.infer<typeof InsightsQuerySchema>, now =
 
 export function profilesRouter(deps: ProfilesRouterDeps): Router {
   const router = Router();
-  const view = (profile: Profile, counts: readonly ProfileVersionCount[]) =>
-    profileView(profile, deps.profileVersion(profile), deps.effectiveModel(profile.model), counts);
+  const view = async (profile: Profile, counts: readonly ProfileVersionCount[]) =>
+    profileView(profile, deps.profileVersion(profile), deps.effectiveModel(profile.model), counts, await deps.budgets.status(profile));
 
   router.get("/profiles", async (_req, res) => {
     // Read before the configuration: a reload while the counts are read then shows the newer file, never a mix.
     const counts = await deps.store.profileVersionCounts();
     const visible = [...deps.config.current.profiles.values()].filter((profile) => mayUse(res, profile.name));
-    res.json({ profiles: visible.map((profile) => view(profile, counts)) });
+    res.json({ profiles: await Promise.all(visible.map((profile) => view(profile, counts))) });
   });
 
   router.get("/profiles/:name", async (req, res) => {
     const profile = profileFor(deps.config, req.params.name, res);
-    res.json(view(profile, await deps.store.profileVersionCounts(profile.name)));
+    res.json(await view(profile, await deps.store.profileVersionCounts(profile.name)));
   });
 
   router.get("/profiles/:name/insights", async (req, res) => {

@@ -14,6 +14,8 @@ import type { CallFateInput, CallStage, CallState, FateInput, FateRecord } from 
  * accepted → (extraction fails, retries left) extracting → … → extracted
  *                                    ↘ (out of attempts, or a failure retrying cannot fix) extraction_failed → (replay) accepted
  * skipped: the call was stored but not extracted (its status was not a completed one); `reason` says why.
+ * waiting_for_budget: accepted (or extracting), but its profile's daily LLM budget is spent (`budget.on_exceeded: wait`):
+ * not extracted until its profile's next day starts or a reload raises the budget; then accepted (extracting) again.
  * needs_review: extracted, held for a reviewer (its profile's `review.hold`, a flagged value); the reviewer's decision
  * makes it accepted again (routed with the corrections, not extracted again) or skipped with the reviewer's reason.
  * Its public `state` (fates.ts) is kept beside it, in the same transaction as every change to the stage or the fates.
@@ -272,6 +274,17 @@ export interface CallStore extends BackfillStore, AuditStore, InsightsStore {
   recordReextraction(id: string, input: ReextractionInput): Promise<number | undefined>;
   /** The call's newest `limit` extractions, newest (the current one) first. */
   listExtractions(callId: string, limit: number): Promise<ExtractionRecord[]>;
+  /**
+   * Its profile's daily LLM budget is spent (`budget.on_exceeded: wait`): the claimed call is not extracted but waits in
+   * waiting_for_budget until `until` (the profile's next day), its attempts unchanged. resumeWaitingForBudget makes it due.
+   */
+  markWaitingForBudget(id: string, until: number): Promise<void>;
+  /**
+   * Makes calls waiting for budget due now, back in the stage they waited in (accepted, or extracting when an attempt
+   * had failed before): those matching every condition given: of `profiles` (a reload raised their budget), waiting
+   * until `dueBy` or earlier (their day has ended). Returns how many.
+   */
+  resumeWaitingForBudget(which: { profiles?: readonly string[]; dueBy?: number }): Promise<number>;
   /** Records a failed attempt: retried at `nextAttemptAt`, or marked extraction_failed when that is undefined. */
   markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void>;
   /**
@@ -329,6 +342,17 @@ export interface BackfillStore {
   claimBackfillItems(limit: number, leaseMs: number): Promise<BackfillItem[]>;
   /** Records an item's outcome and its backfill's counts in one transaction; the last item finishes the backfill (`done`). */
   finishBackfillItem(item: Pick<BackfillItem, "backfill_id" | "call_id">, outcome: BackfillItemOutcome): Promise<void>;
+  /**
+   * The profile's daily LLM budget is spent: the pending items of its running backfills wait until `until` (its next
+   * day), so no worker claims them before (their attempts unchanged). `claimed` are the caller's own claims among them,
+   * released (another worker's claim stays: it finishes or its lease runs out). Returns how many were deferred.
+   */
+  deferBackfills(profile: string, until: number, claimed?: readonly Pick<BackfillItem, "backfill_id" | "call_id">[]): Promise<number>;
+  /**
+   * The profile's budget is no longer spent (a reload raised or removed it): the pending items of its running backfills
+   * that wait (deferred, or waiting to retry) are due now. Returns how many.
+   */
+  resumeBackfills(profile: string): Promise<number>;
   /** Calls matching a backfill filter, whole (payload, extraction), newest first from `after`: what a dry run reads. */
   listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]>;
 }

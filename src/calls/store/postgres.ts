@@ -263,6 +263,27 @@ export class PostgresCallStore implements CallStore {
     return rows.map(extractionRecord);
   }
 
+  async markWaitingForBudget(id: string, until: number): Promise<void> {
+    await this.#pool.query(
+      `UPDATE calls SET state = 'waiting_for_budget', public_state = 'waiting_for_budget', reason = 'daily_budget_reached', claimed_until = NULL,
+       next_attempt_at = $1, updated_at = $2 WHERE id = $3`,
+      [until, this.#now(), id],
+    );
+  }
+
+  async resumeWaitingForBudget(which: { profiles?: readonly string[]; dueBy?: number }): Promise<number> {
+    const params: unknown[] = [this.#now()];
+    const where = ["public_state = 'waiting_for_budget'", "state = 'waiting_for_budget'"];
+    if (which.profiles !== undefined) where.push(`profile = ANY($${params.push([...which.profiles])})`);
+    if (which.dueBy !== undefined) where.push(`next_attempt_at <= $${params.push(which.dueBy)}`);
+    const stage = "(CASE WHEN attempts > 0 THEN 'extracting' ELSE 'accepted' END)";
+    const result = await this.#pool.query(
+      `UPDATE calls SET state = ${stage}, public_state = ${stage}, reason = NULL, next_attempt_at = $1, updated_at = $1 WHERE ${where.join(" AND ")}`,
+      params,
+    );
+    return result.rowCount ?? 0;
+  }
+
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {
     const stage: CallStage = nextAttemptAt === undefined ? "extraction_failed" : "extracting";
     await this.#pool.query(
@@ -513,6 +534,27 @@ export class PostgresCallStore implements CallStore {
         ],
       );
     });
+  }
+
+  async deferBackfills(profile: string, until: number, claimed: readonly Pick<BackfillItem, "backfill_id" | "call_id">[] = []): Promise<number> {
+    const result = await this.#pool.query(
+      `WITH mine AS (SELECT * FROM unnest($3::text[], $4::text[]) AS m (backfill_id, call_id))
+       UPDATE backfill_items SET next_attempt_at = GREATEST(next_attempt_at, $2),
+       claimed_until = CASE WHEN (backfill_id, call_id) IN (SELECT backfill_id, call_id FROM mine) THEN NULL ELSE claimed_until END
+       WHERE state = 'pending' AND backfill_id IN (SELECT id FROM backfills WHERE profile = $1 AND state = 'running')
+       AND (next_attempt_at < $2 OR (backfill_id, call_id) IN (SELECT backfill_id, call_id FROM mine))`,
+      [profile, until, claimed.map((item) => item.backfill_id), claimed.map((item) => item.call_id)],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async resumeBackfills(profile: string): Promise<number> {
+    const result = await this.#pool.query(
+      `UPDATE backfill_items SET next_attempt_at = $2
+       WHERE state = 'pending' AND next_attempt_at > $2 AND backfill_id IN (SELECT id FROM backfills WHERE profile = $1 AND state = 'running')`,
+      [profile, this.#now()],
+    );
+    return result.rowCount ?? 0;
   }
 
   async listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]> {

@@ -54,6 +54,9 @@ import {
   type ExtractionRow,
 } from "./rows.js";
 
+/** The stage a call waiting for budget goes back to: accepted, or extracting when an attempt failed before it waited. */
+const RESUMED_STAGE = "(CASE WHEN attempts > 0 THEN 'extracting' ELSE 'accepted' END)";
+
 /** The profile version an extraction ran under, as SQLite reads it from the stored extraction. */
 const SQLITE_PROFILE_VERSION = "json_extract(extraction, '$.profile_version')";
 
@@ -257,6 +260,33 @@ export class SqliteCallStore implements CallStore {
     return rows.map(toExtractionRecord);
   }
 
+  async markWaitingForBudget(id: string, until: number): Promise<void> {
+    this.#sql(
+      `UPDATE calls SET state = 'waiting_for_budget', public_state = 'waiting_for_budget', reason = 'daily_budget_reached', claimed_until = NULL,
+       next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+      this.#bookkeeping,
+    ).run(until, this.#now(), id);
+  }
+
+  async resumeWaitingForBudget(which: { profiles?: readonly string[]; dueBy?: number }): Promise<number> {
+    const now = this.#now();
+    const where = ["public_state = 'waiting_for_budget'", "state = 'waiting_for_budget'"];
+    const params: unknown[] = [now, now];
+    if (which.profiles !== undefined) {
+      where.push("profile IN (SELECT value FROM json_each(?))");
+      params.push(JSON.stringify(which.profiles));
+    }
+    if (which.dueBy !== undefined) {
+      where.push("next_attempt_at <= ?");
+      params.push(which.dueBy);
+    }
+    return this.#sql(
+      `UPDATE calls SET state = ${RESUMED_STAGE}, public_state = ${RESUMED_STAGE}, reason = NULL, next_attempt_at = ?, updated_at = ?
+       WHERE ${where.join(" AND ")}`,
+      this.#bookkeeping,
+    ).run(...params).changes;
+  }
+
   async markAttemptFailed(id: string, error: { code: string; message: string }, nextAttemptAt: number | undefined): Promise<void> {
     const stage: CallStage = nextAttemptAt === undefined ? "extraction_failed" : "extracting";
     this.#sql(
@@ -445,6 +475,28 @@ export class SqliteCallStore implements CallStore {
         completion: done ? outcome.usage.completion_tokens : 0,
       });
     })();
+  }
+
+  async deferBackfills(profile: string, until: number, claimed: readonly Pick<BackfillItem, "backfill_id" | "call_id">[] = []): Promise<number> {
+    const db = this.#bookkeeping;
+    return db.transaction(() => {
+      const deferred = this.#sql(
+        `UPDATE backfill_items SET next_attempt_at = @until
+         WHERE state = 'pending' AND next_attempt_at < @until AND backfill_id IN (SELECT id FROM backfills WHERE profile = @profile AND state = 'running')`,
+        db,
+      ).run({ profile, until }).changes;
+      const release = this.#sql("UPDATE backfill_items SET claimed_until = NULL WHERE backfill_id = ? AND call_id = ? AND state = 'pending'", db);
+      for (const item of claimed) release.run(item.backfill_id, item.call_id);
+      return deferred;
+    })();
+  }
+
+  async resumeBackfills(profile: string): Promise<number> {
+    return this.#sql(
+      `UPDATE backfill_items SET next_attempt_at = @now
+       WHERE state = 'pending' AND next_attempt_at > @now AND backfill_id IN (SELECT id FROM backfills WHERE profile = @profile AND state = 'running')`,
+      this.#bookkeeping,
+    ).run({ profile, now: this.#now() }).changes;
   }
 
   async listBackfillCandidates(filter: BackfillFilter, after: ListPosition | undefined, limit: number): Promise<CallRecord[]> {

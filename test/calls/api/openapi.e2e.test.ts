@@ -126,6 +126,7 @@ beforeAll(async () => {
           system_prompt: "Book product demos.",
           variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" }],
           destinations: ["crm", "rejecting"],
+          budget: { daily_usd: 20 },
         },
       },
       destinations: { crm: { url: crm.url }, rejecting: { url: rejecting.url } },
@@ -182,6 +183,7 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     expect(doc.components.schemas.Call.properties.state).toEqual({ $ref: "#/components/schemas/CallState" });
     expect(doc.components.schemas.CallState.enum).toEqual([
       "accepted",
+      "waiting_for_budget",
       "extracting",
       "extraction_failed",
       "skipped",
@@ -302,6 +304,10 @@ describe("GET /openapi.json with the post-call pipeline configured", () => {
     const profiles = await service.get("/v1/profiles", auth);
     expect(ProfileListSchema.strict().extend({ profiles: z.array(ProfileSchema.strict()) }).safeParse(profiles.body).error?.issues).toBeUndefined();
     expect(profiles.body.profiles[0].versions[0].calls).toBeGreaterThan(0);
+    const profile = await service.get("/v1/profiles/booking", auth);
+    const Budget = ProfileSchema.shape.budget.unwrap();
+    expect(ProfileSchema.strict().extend({ budget: Budget.strict().extend({ today: Budget.shape.today.strict() }) }).safeParse(profile.body).error?.issues).toBeUndefined();
+    expect(profile.body.budget).toMatchObject({ daily_usd: 20, on_exceeded: "continue", today: { exceeded: false } });
 
     // Each error the routes give is one the document lists for that operation, with that code.
     const errors: [string, Promise<{ status: number; body: any }>][] = [

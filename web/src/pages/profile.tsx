@@ -6,7 +6,7 @@ import { api, ApiError } from "../api.js";
 import { BackfillRun } from "../components/backfill-run.js";
 import { ErrorBox } from "../components/error-box.js";
 import { ProfileDetails } from "../components/profile-details.js";
-import { usd } from "../format.js";
+import { localTime, usd } from "../format.js";
 import type { BackfillDryRun, Profile } from "../types.js";
 import { useApi } from "../use-api.js";
 import { may, useGrants } from "../grants.js";
@@ -100,6 +100,36 @@ function Estimate({ result }: { result: BackfillDryRun }) {
   );
 }
 
+/** Today's LLM spend against the profile's daily budget, and what happens once it is reached. */
+function DailyBudget({ profile }: { profile: Profile }) {
+  const { budget } = profile;
+  if (!budget) return null;
+  const { today } = budget;
+  const share = Math.min(1, today.spent_usd / budget.daily_usd);
+  const until = localTime(today.until);
+  return (
+    <section aria-label="Daily budget">
+      <h2>Daily LLM budget</h2>
+      <div class="bar" role="meter" aria-label="Spent today" aria-valuemin={0} aria-valuemax={budget.daily_usd} aria-valuenow={today.spent_usd}>
+        <span class="bar-fill" style={{ width: `${share * 100}%` }} aria-hidden="true" />
+        <span class="bar-label">
+          {usd(today.spent_usd)} of {usd(budget.daily_usd)} today ({profile.timezone ?? "UTC"})
+        </span>
+        <span class={`bar-count${today.exceeded ? " warn" : ""}`}>{today.exceeded ? "reached" : `${Math.round(share * 100)}%`}</span>
+      </div>
+      <p class={today.exceeded ? "warn small" : "muted small"} role="status">
+        {today.exceeded
+          ? budget.on_exceeded === "wait"
+            ? `Reached: new calls wait (waiting for budget) and backfills pause until ${until}, or until a reload raises the budget.`
+            : `Reached: calls are still extracted (on_exceeded: continue); backfills pause until ${until}, or until a reload raises the budget.`
+          : budget.on_exceeded === "wait"
+            ? "Once reached, new calls wait for the next day and backfills pause."
+            : "Once reached, calls are still extracted (and a warning logged); backfills pause."}
+      </p>
+    </section>
+  );
+}
+
 export function ProfilePage() {
   const { params } = useRoute();
   const name = params.name ?? "";
@@ -145,6 +175,7 @@ export function ProfilePage() {
         Profile <code>{name}</code>
       </h1>
       {profile.error ? <ErrorBox error={profile.error} title="The profile could not be read." /> : null}
+      {profile.data ? <DailyBudget profile={profile.data} /> : null}
       {profile.data ? <ProfileDetails profile={profile.data} /> : profile.error ? null : <p aria-busy="true">Loading…</p>}
       {/* A key without calls:reanalyze can neither estimate nor run a backfill: the section is not offered. */}
       {may(grants, "calls:reanalyze") ? (

@@ -25,6 +25,13 @@ const BackfillSchema = z
     created_at: z.string(),
     updated_at: z.string(),
     finished_at: z.string().nullable(),
+    paused: z
+      .object({
+        reason: z.literal("daily_budget_reached").describe("The profile's daily LLM budget (`budget.daily_usd`) is spent today"),
+        until: z.string().describe("When its items are taken up again: the profile's next day (or sooner, when a reload raises the budget)"),
+      })
+      .nullable()
+      .describe("Why a running backfill takes no item now; null when it does (or is not running)"),
   })
   .openapi("Backfill");
 
@@ -94,6 +101,7 @@ const RUNNING = {
   created_at: "2026-06-12T14:22:05.114Z",
   updated_at: "2026-06-12T14:31:40.802Z",
   finished_at: null,
+  paused: null,
 };
 
 export function backfillApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {

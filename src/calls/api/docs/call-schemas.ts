@@ -14,7 +14,9 @@ import type { listCalls } from "../read-router.js";
 const CallStateSchema = z
   .enum(CALL_STATES)
   .describe(
-    "accepted: stored, waiting for (or in) its first extraction attempt; extracting: an attempt failed, retrying with backoff; " +
+    "accepted: stored, waiting for (or in) its first extraction attempt; waiting_for_budget: its profile's daily LLM budget is spent " +
+      "(`budget.on_exceeded: wait`): extracted once the profile's next day starts or a reload raises the budget, nobody has to act; " +
+      "extracting: an attempt failed, retrying with backoff; " +
       "extraction_failed: out of extraction attempts (replay it); skipped: stored but neither extracted nor delivered (`reason` says why); " +
       "needs_review: held for review (its profile's `review.hold`, and a flagged value): delivered nowhere until POST /v1/calls/{id}/review; " +
       "extracted: extracted, and no destination " +
@@ -88,7 +90,7 @@ export const CallSummarySchema = z
       .nullable()
       .describe("The customer's number in E.164 (the profile's default_region read numbers without a country code): what GET /v1/callers/{phone} finds it by. Null when the platform sent none or it could not be read"),
     state: CallStateSchema,
-    reason: z.string().nullable().describe("skipped: why; extracting or extraction_failed: the last error's code"),
+    reason: z.string().nullable().describe("skipped: why; extracting or extraction_failed: the last error's code; waiting_for_budget: daily_budget_reached"),
     created_at: z.string().describe("When Debrief accepted the call (ISO 8601): the list's order, and what since and until compare"),
     updated_at: z.string(),
   })

@@ -53,6 +53,25 @@ export const ProfileSchema = z
     destinations: z
       .array(z.object({ name: z.string(), host: z.string().nullable() }))
       .describe("Where its calls go, by name and host only: a URL's path, query and headers may be secrets"),
+    budget: z
+      .object({
+        daily_usd: z.number().describe("What its extractions may cost a day, in USD (the day in its `timezone`, else UTC)"),
+        on_exceeded: z
+          .enum(["continue", "wait"])
+          .describe("Once reached: live calls are extracted anyway (`continue`, logged and counted) or wait in `waiting_for_budget` for the next day (`wait`); backfills pause either way"),
+        today: z
+          .object({
+            spent_usd: z
+              .number()
+              .describe("What its extractions (live calls, re-extractions, backfills) cost since `since`; those of a model without a known price count nothing. Read at most every 5 s"),
+            since: z.string().describe("Where today began, in its time zone (ISO 8601 instant)"),
+            until: z.string().describe("Where today ends: what waits for the budget is due again then"),
+            exceeded: z.boolean().describe("`spent_usd` reached `daily_usd`"),
+          })
+          .describe("Today's spend against the budget"),
+      })
+      .nullable()
+      .describe("Its daily LLM budget (`budget` in the file) and today's spend; null without one"),
   })
   .openapi("Profile");
 
@@ -83,6 +102,11 @@ const BOOKING: z.infer<typeof ProfileSchema> = {
     { name: "crm", host: "crm.example.com" },
     { name: "slack_qualified", host: "hooks.slack.com" },
   ],
+  budget: {
+    daily_usd: 20,
+    on_exceeded: "wait",
+    today: { spent_usd: 3.21, since: "2026-06-12T04:00:00.000Z", until: "2026-06-13T04:00:00.000Z", exceeded: false },
+  },
 };
 
 export function profilesApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {
@@ -108,7 +132,7 @@ export function profilesApiDocs(options: { auth: boolean; rateLimited: boolean }
       path: "/v1/profiles/{name}",
       operationId: "getProfile",
       tags: ["Profiles"],
-      summary: "One profile, with its versions and destinations",
+      summary: "One profile, with its versions, destinations and today's spend against its daily budget",
       request: { params: z.object({ name: z.string().describe("The profile").openapi({ example: "booking" }) }) },
       responses: {
         "200": { description: "The profile", content: { "application/json": { schema: ProfileSchema, example: BOOKING } } },
