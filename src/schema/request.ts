@@ -64,7 +64,12 @@ export const ExtractOptionsSchema = z
       .string()
       .refine(isPhoneRegion, "must be an ISO 3166-1 alpha-2 region code such as US, GB or DE (upper case)")
       .optional()
-      .describe("The region national numbers are read in for `format: phone` variables (a variable's own default_region wins)"),
+      .describe(
+        "An ISO 3166-1 alpha-2 region code (upper case: US, GB, DE) for reading national phone numbers: a `format: phone` value " +
+          "said without its country code, such as (312) 555-0197, is read in this region (+13125550197 in US). A variable's own " +
+          "`default_region` wins. Without either, such a number cannot be placed: it is asked for once more, then null and flagged `invalid_format`.",
+      )
+      .openapi({ example: "US" }),
   })
   .strict();
 

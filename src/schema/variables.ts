@@ -1,9 +1,13 @@
 // The post-call variable schema a user sends: names, types (with the peers' aliases), descriptions, options, and the
 // rich shapes (objects with fields, lists of any item, string formats and patterns, examples).
+import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import { isPhoneRegion } from "../lib/phone.js";
 import { compilePattern } from "./pattern.js";
-import { openAiLimitIssues } from "./limits.js";
+import { OPENAI_LIMITS, openAiLimitIssues } from "./limits.js";
+
+// `.openapi()` for the descriptions and the named levels below (idempotent: src/http/openapi.ts does the same).
+extendZodWithOpenApi(z);
 
 export const VARIABLE_TYPES = ["string", "number", "integer", "boolean", "enum", "date", "datetime", "list", "object"] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
@@ -32,8 +36,6 @@ export const VARIABLE_NAME = /^[a-z][a-z0-9_]{1,63}$/;
 
 /** The longest enum or list option: a label, not a document (each one goes into the prompt and the JSON Schema). */
 export const MAX_OPTION_CHARS = 500;
-/** Options across every variable: OpenAI's strict mode accepts 1,000 enum values in all. */
-export const MAX_OPTIONS_IN_ALL = 1_000;
 /** Objects inside objects (a list of objects counts as one level): deeper records are rarely what a call says. */
 export const MAX_OBJECT_DEPTH = 3;
 export const MAX_FIELDS = 100;
@@ -71,10 +73,13 @@ export interface VariableLimits {
   maxDescriptionChars: number;
 }
 
+const ENUM_VALUES = OPENAI_LIMITS.enumValues.toLocaleString("en-US");
+
 const optionsSchema = z
   .array(z.string().trim().min(1, "an option cannot be empty").max(MAX_OPTION_CHARS, `an option must be at most ${MAX_OPTION_CHARS} characters`))
   .min(1, "must list at least one option")
-  .max(1000, "must list at most 1000 options")
+  // The count across every variable is checked with OpenAI's other limits (limits.ts); one list past it stops here.
+  .max(OPENAI_LIMITS.enumValues, `must list at most ${ENUM_VALUES} options: OpenAI structured outputs allow at most ${ENUM_VALUES} enum values in all`)
   .refine((options) => new Set(options).size === options.length, "options must be distinct");
 
 const typeSchema = z.preprocess(
@@ -82,8 +87,17 @@ const typeSchema = z.preprocess(
   z.enum(VARIABLE_TYPES, { message: `must be one of ${VARIABLE_TYPES.join(", ")} (or an alias: text, bool, True/False)` }),
 );
 
+/** A pattern RE2 cannot compile: refused at its own path, naming whose pattern it is. */
+function checkPattern(pattern: string | undefined, whose: string, path: string[], ctx: z.RefinementCtx): void {
+  if (pattern === undefined) return;
+  const compiled = compilePattern(pattern);
+  if (!compiled.ok) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `${whose}: the pattern does not compile as an RE2 regular expression: ${compiled.reason}` });
+  }
+}
+
 /** The rules every shape follows, wherever it sits (a variable, a field, a list's items). */
-function checkShape(spec: ValueShape & { name?: string; examples?: unknown[] }, ctx: z.RefinementCtx): void {
+function checkShape(spec: ValueShape & { name?: string; examples?: unknown[] }, ctx: z.RefinementCtx, kind: "variable" | "field"): void {
   const issue = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
   if (spec.type === "enum" && !spec.options) issue("options", "an enum needs options: a non-empty list of distinct strings");
   if (spec.options && spec.type !== "enum" && spec.type !== "list") issue("options", `options only apply to enum and list, not ${spec.type}`);
@@ -94,10 +108,9 @@ function checkShape(spec: ValueShape & { name?: string; examples?: unknown[] }, 
   if (spec.items?.type === "list") issue("items", "a list's items cannot be lists: use an object with a list field");
   if (spec.format && spec.type !== "string") issue("format", `format only applies to string, not ${spec.type}`);
   if (spec.pattern !== undefined && spec.type !== "string") issue("pattern", `pattern only applies to string, not ${spec.type}`);
-  if (spec.pattern !== undefined && spec.type === "string") {
-    const compiled = compilePattern(spec.pattern);
-    if (!compiled.ok) issue("pattern", `does not compile as an RE2 regular expression: ${compiled.reason}`);
-  }
+  // A named shape (a variable, a field) checks its own pattern and its list items' one, so the message can name it.
+  if (spec.name !== undefined && spec.type === "string") checkPattern(spec.pattern, `${kind} "${spec.name}"`, ["pattern"], ctx);
+  if (spec.name !== undefined && spec.items?.type === "string") checkPattern(spec.items.pattern, `the items of ${kind} "${spec.name}"`, ["items", "pattern"], ctx);
   if (spec.default_region !== undefined && spec.format !== "phone") issue("default_region", "default_region only applies to format phone");
   if (spec.default_region !== undefined && !isPhoneRegion(spec.default_region)) {
     issue("default_region", "must be an ISO 3166-1 alpha-2 region code such as US, GB or DE (upper case)");
@@ -135,24 +148,102 @@ function descriptionSchema(limits: VariableLimits) {
     .max(limits.maxDescriptionChars, `must be at most ${limits.maxDescriptionChars} characters`);
 }
 
+/**
+ * The keys a variable, a field and a list's items share, each described for the OpenAPI document (what the key is
+ * for, its limits); the descriptions change nothing the schema accepts.
+ */
+function shapeKeys(limits: VariableLimits, deeper: z.ZodTypeAny) {
+  return {
+    examples: z
+      .array(z.unknown())
+      .max(MAX_EXAMPLES, `at most ${MAX_EXAMPLES} examples`)
+      .optional()
+      .describe(
+        `Up to ${MAX_EXAMPLES} example values, any JSON (a string, a number, an object for an \`object\`), shown to the model after the ` +
+          "description. They show the shape of an answer; they are not a list of allowed values (that is `options`).",
+      )
+      .openapi({ example: ["NT-450 filter", "AC-9 coil"] }),
+    type: typeSchema.describe(
+      "What the value is: `string`; `number`; `integer`; `boolean`; `enum` (one of `options`); `date` (YYYY-MM-DD); " +
+        "`datetime` (ISO 8601 with an offset); `list` (of `options`, of `items`, or else of strings); `object` (with `fields`). " +
+        "The peers' labels are read too: text, str, bool, True/False, int, float, decimal, array, date-time, timestamp.",
+    ),
+    options: optionsSchema
+      .optional()
+      .describe(
+        "`enum`: the values it may take; `list`: the values its items may take. Distinct, non-empty, at most " +
+          `${MAX_OPTION_CHARS} characters each, and at most ${ENUM_VALUES} across every variable together (OpenAI's limit on enum values).`,
+      ),
+    fields: z
+      .array(deeper)
+      .min(1, "must list at least one field")
+      .max(MAX_FIELDS, `at most ${MAX_FIELDS} fields`)
+      .optional()
+      .describe(
+        `\`object\` only, and required there: its fields, 1 to ${MAX_FIELDS}, each a variable (a \`name\` unique in the object, a ` +
+          "`description`, a `type` and any of the other keys, `fields` and `items` included). Objects nest at most " +
+          `${MAX_OBJECT_DEPTH} levels deep, a list of objects counting as a level. The answer is an object with one key per field, ` +
+          "each null when the call never said.",
+      ),
+    // `.openapi`, not `.describe`: beside a reference to the next level, only the former keeps the description.
+    items: deeper.optional().openapi({
+      description:
+        "`list` only: what each item is, written like a variable without a name (a `description` is optional): an `object` " +
+        "with `fields` for a list of records (line items, people), or a `string` with a `format` or `pattern`. Items cannot " +
+        "themselves be lists, and a list takes `items` or `options`, not both. Without either, a list of strings.",
+    }),
+    format: z
+      .enum(STRING_FORMATS, { message: `must be one of ${STRING_FORMATS.join(", ")}` })
+      .optional()
+      .describe(
+        "`string` only: a format the value is checked against and normalised to. `email`: an address, its domain lower-cased; " +
+          "`phone`: a phone number in E.164 (+13125550197), national numbers read in `default_region`; `url`: an http(s) URL; " +
+          "`time`: a 24-hour time HH:MM. A value that breaks it is asked for once more, then made null and flagged " +
+          "`invalid_format` in `review`.",
+      ),
+    pattern: z
+      .string()
+      .min(1, "cannot be empty")
+      .max(MAX_PATTERN_CHARS, `must be at most ${MAX_PATTERN_CHARS} characters`)
+      .optional()
+      .describe(
+        `\`string\` only: a regular expression of at most ${MAX_PATTERN_CHARS} characters the value must contain a match of ` +
+          "(anchor it with ^…$ to match the whole value), checked after `format`. RE2 syntax, run in linear time: no " +
+          "lookaround and no backreferences; a pattern RE2 cannot compile is a 400. A value that breaks it is handled as a " +
+          "broken `format` is.",
+      )
+      .openapi({ example: "^[A-Z]{2}-\\d{4}$" }),
+    default_region: z
+      .string()
+      .optional()
+      .describe(
+        "`format: phone` only: the ISO 3166-1 alpha-2 region (upper case: US, GB, DE) a national number such as " +
+          "(312) 555-0197 is read in; a number said with its country code needs none. Overrides `options.default_region`.",
+      )
+      .openapi({ example: "US" }),
+  };
+}
+
+/**
+ * The components the levels of a variable's tree are in the OpenAPI document: each level once, referenced from the
+ * level above, rather than every level written out again under both `fields` and `items` (2^8 copies).
+ */
+const LEVEL_COMPONENT = "NestedVariable";
+
 /** A field's keys: a variable's, with the rules of every shape. */
 function shapeSchema(limits: VariableLimits, step: number): z.ZodTypeAny {
   const deeper = step < MAX_STEPS ? shapeSchema(limits, step + 1) : z.object({}).passthrough();
   return z
     .object({
-      name: nameSchema().optional(),
-      description: descriptionSchema(limits).optional(),
-      examples: z.array(z.unknown()).max(MAX_EXAMPLES, `at most ${MAX_EXAMPLES} examples`).optional(),
-      type: typeSchema,
-      options: optionsSchema.optional(),
-      fields: z.array(deeper).min(1, "must list at least one field").max(MAX_FIELDS, `at most ${MAX_FIELDS} fields`).optional(),
-      items: deeper.optional(),
-      format: z.enum(STRING_FORMATS, { message: `must be one of ${STRING_FORMATS.join(", ")}` }).optional(),
-      pattern: z.string().min(1, "cannot be empty").max(MAX_PATTERN_CHARS, `must be at most ${MAX_PATTERN_CHARS} characters`).optional(),
-      default_region: z.string().optional(),
+      name: nameSchema().optional().describe("Required on a field (unique within its object); a list's items have none"),
+      description: descriptionSchema(limits).optional().describe("Required on a field: what the model reads; optional on a list's items"),
+      ...shapeKeys(limits, deeper),
     })
     .strict()
-    .superRefine(checkShape);
+    .superRefine((spec, ctx) => checkShape(spec, ctx, "field"))
+    .openapi(`${LEVEL_COMPONENT}${step}`, {
+      description: `A field of an object, or what a list's items are, ${step} step${step === 1 ? "" : "s"} below a variable: a variable's keys.`,
+    });
 }
 
 const variableSchemas = new WeakMap<VariableLimits, z.ZodType<VariableSpec, z.ZodTypeDef, unknown>>();
@@ -161,22 +252,16 @@ const variableSchemas = new WeakMap<VariableLimits, z.ZodType<VariableSpec, z.Zo
 function variableSchema(limits: VariableLimits): z.ZodType<VariableSpec, z.ZodTypeDef, unknown> {
   let schema = variableSchemas.get(limits);
   if (schema) return schema;
-  const inner = shapeSchema(limits, 1);
   schema = z
     .object({
-      name: nameSchema(),
-      description: descriptionSchema(limits),
-      examples: z.array(z.unknown()).max(MAX_EXAMPLES, `at most ${MAX_EXAMPLES} examples`).optional(),
-      type: typeSchema,
-      options: optionsSchema.optional(),
-      fields: z.array(inner).min(1, "must list at least one field").max(MAX_FIELDS, `at most ${MAX_FIELDS} fields`).optional(),
-      items: inner.optional(),
-      format: z.enum(STRING_FORMATS, { message: `must be one of ${STRING_FORMATS.join(", ")}` }).optional(),
-      pattern: z.string().min(1, "cannot be empty").max(MAX_PATTERN_CHARS, `must be at most ${MAX_PATTERN_CHARS} characters`).optional(),
-      default_region: z.string().optional(),
+      name: nameSchema().describe("The value's key in `extracted_variables`, unique among the variables (naming one status or summary replaces that default)"),
+      description: descriptionSchema(limits).describe(
+        `What the model reads to find the value: what it is and how to write it, at most ${limits.maxDescriptionChars} characters`,
+      ),
+      ...shapeKeys(limits, shapeSchema(limits, 1)),
     })
     .strict()
-    .superRefine(checkShape) as unknown as z.ZodType<VariableSpec, z.ZodTypeDef, unknown>;
+    .superRefine((spec, ctx) => checkShape(spec, ctx, "variable")) as unknown as z.ZodType<VariableSpec, z.ZodTypeDef, unknown>;
   variableSchemas.set(limits, schema);
   return schema;
 }
@@ -210,16 +295,11 @@ export function variablesSchema(limits: VariableLimits) {
     .array(variableSchema(limits))
     .max(limits.maxVariables, `at most ${limits.maxVariables} variables`)
     .superRefine((specs, ctx) => {
-      let options = 0;
       walkShapes(specs, (shape, path, depth) => {
-        options += shape.options?.length ?? 0;
         if (depth > MAX_OBJECT_DEPTH && shape.type === "object") {
           ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `nests objects ${depth} levels deep: at most ${MAX_OBJECT_DEPTH}` });
         }
       });
-      if (options > MAX_OPTIONS_IN_ALL) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `at most ${MAX_OPTIONS_IN_ALL} options in all variables together (these have ${options})` });
-      }
       const seen = new Set<string>();
       specs.forEach((spec, index) => {
         if (seen.has(spec.name)) {

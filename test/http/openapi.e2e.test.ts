@@ -65,6 +65,39 @@ describe("GET /openapi.json", () => {
     expect(request.required).toEqual(["transcript"]);
   });
 
+  it("explains every key of a variable, at the top and at each nested level, with format's four formats", () => {
+    const request = doc.components.schemas.ExtractRequest;
+    const described = (node: any) => node.description ?? node.allOf?.find((part: any) => part.description)?.description;
+    const keys = ["name", "description", "examples", "type", "options", "fields", "items", "format", "pattern", "default_region"];
+    const variable = request.properties.variables.items;
+    expect(Object.keys(variable.properties)).toEqual(keys);
+    for (const key of keys) expect(described(variable.properties[key]), key).toEqual(expect.any(String));
+    expect(variable.properties.format.enum).toEqual(["email", "phone", "url", "time"]);
+    for (const format of ["email", "phone", "url", "time"]) expect(described(variable.properties.format)).toContain(`\`${format}\``);
+    expect(described(variable.properties.pattern)).toContain("RE2");
+    expect(described(variable.properties.examples)).toContain("Up to 5 example values");
+    expect(described(variable.properties.default_region)).toContain("ISO 3166-1 alpha-2");
+    expect(described(request.properties.options.properties.default_region)).toMatch(/ISO 3166-1 alpha-2 region code .* for reading national phone numbers/);
+    expect(request.properties.options.properties.default_region.example).toBe("US");
+
+    // `fields` and `items` point to the next level, a component, and so on down to the deepest level the schema reads.
+    let level = variable;
+    let depth = 0;
+    while (level.properties.fields.items.$ref) {
+      const ref = level.properties.fields.items.$ref;
+      expect(level.properties.items.allOf?.[0]?.$ref ?? level.properties.items.$ref).toBe(ref);
+      level = resolve(doc, ref);
+      depth += 1;
+      expect(Object.keys(level.properties)).toEqual(keys);
+      for (const key of keys) expect(described(level.properties[key]), `${ref} ${key}`).toEqual(expect.any(String));
+      expect(level.properties.format.enum).toEqual(["email", "phone", "url", "time"]);
+    }
+    expect(depth).toBe(8);
+    // One copy of each level, not one per path through `fields` and `items`.
+    const variableDocs = Object.entries(doc.components.schemas).filter(([name]) => name === "ExtractRequest" || name.startsWith("NestedVariable"));
+    expect(JSON.stringify(variableDocs).length).toBeLessThan(100_000);
+  });
+
   it("gives examples that the service itself accepts and produces", () => {
     const operation = doc.paths["/v1/extract"].post;
     const example = operation.requestBody.content["application/json"].example;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidRequestError } from "../../src/errors.js";
 import { buildOutputSchema, parseExtractRequest, settleInvalidFormats, withDefaults, type VariableSpec } from "../../src/schema/index.js";
+import { LIMIT_CASES } from "./openai-limit-cases.js";
 
 const limits = { maxVariables: 50, maxDescriptionChars: 2000 };
 type Json = Record<string, any>;
@@ -84,10 +85,36 @@ describe("rich variables in a request", () => {
     expect(refusal([deep]).map((detail) => detail.message)).toContain("nests objects 4 levels deep: at most 3");
   });
 
-  it("refuses a variable set past OpenAI's 5,000 properties, naming the limit", () => {
-    const fields = Array.from({ length: 100 }, (_, index) => ({ name: `f${index}`, type: "string", description: "x" }));
-    const variables = Array.from({ length: 50 }, (_, index) => ({ name: `v${index}`, type: "object", description: "x", fields }));
-    expect(refusal(variables).map((detail) => detail.message).join("\n")).toContain("OpenAI's limit of 5000 object properties in all");
+  it.each(LIMIT_CASES)("refuses a variable set past OpenAI's $limit, naming the limit", ({ over, message }) => {
+    const details = refusal(over);
+    expect(details.filter((detail) => detail.message.startsWith(message))).toEqual([{ path: "variables", message: expect.any(String) }]);
+  });
+
+  it.each(LIMIT_CASES)("accepts a variable set just inside OpenAI's $limit", ({ inside }) => {
+    expect(() => parseExtractRequest({ transcript: "Agent: Hi", variables: inside }, limits)).not.toThrow();
+  });
+
+  it("refuses one list of more than 1,000 options at its own path, saying it is OpenAI's limit", () => {
+    const options = Array.from({ length: 1_001 }, (_, index) => `o${index}`);
+    expect(refusal([{ name: "product", type: "enum", description: "x", options }])).toContainEqual({
+      path: "variables[0].options",
+      message: "must list at most 1,000 options: OpenAI structured outputs allow at most 1,000 enum values in all",
+    });
+  });
+
+  it.each([
+    [{ name: "order_ref", type: "string", pattern: "(?<=x)y", description: "x" }, "variables[0].pattern", 'variable "order_ref": the pattern does not compile as an RE2 regular expression: '],
+    [{ name: "codes", type: "list", items: { type: "string", pattern: "a(" }, description: "x" }, "variables[0].items.pattern", 'the items of variable "codes": the pattern does not compile'],
+    [
+      { name: "order", type: "list", description: "x", items: { type: "object", fields: [{ name: "sku", type: "string", pattern: "[z-a]", description: "x" }] } },
+      "variables[0].items.fields[0].pattern",
+      'field "sku": the pattern does not compile',
+    ],
+  ])("names whose pattern RE2 cannot compile (%j), at its path", (variable, path, message) => {
+    const details = refusal([variable]);
+    expect(details).toHaveLength(1);
+    expect(details[0]!.path).toBe(path);
+    expect(details[0]!.message).toContain(message);
   });
 
   it("refuses a bad options.default_region", () => {

@@ -38,7 +38,7 @@ export function convertApiDocs(options: { auth: boolean; rateLimited: boolean })
       tags: ["Extraction"],
       summary: "Convert a peer's variable definitions into Debrief variables",
       description:
-        "Reads Retell's post_call_analysis_data, a Vapi structured output, ElevenLabs' data_collection, or any JSON Schema object, and " +
+        "Reads Retell's post_call_analysis_data, a Vapi structured output or assistant analysisPlan, ElevenLabs' data_collection, or any JSON Schema object, and " +
         "answers with Debrief variables and notes for what does not carry over. Makes no LLM call.",
       request: {
         body: {

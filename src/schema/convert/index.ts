@@ -13,8 +13,9 @@ export const ConvertRequestSchema = z
       .unknown()
       .refine((value) => value !== undefined, "is required")
       .describe(
-        "retell: the agent's post_call_analysis_data array (or the agent); vapi: a structured output {name, description, schema} or an " +
-          "analysisPlan; elevenlabs: platform_settings.data_collection (or the agent); json_schema: an object schema",
+        "retell: the agent's post_call_analysis_data array (or the agent); vapi: a structured output {name, description, schema}, or an " +
+          "assistant's analysisPlan (structuredDataSchema or structuredDataPlan.schema) or the assistant; elevenlabs: " +
+          "platform_settings.data_collection (or the agent); json_schema: an object schema",
       ),
   })
   .strict();

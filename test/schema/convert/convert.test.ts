@@ -1,3 +1,6 @@
+// The peers' definitions converted into Debrief variables. Each fixture in test/fixtures/peers/ is shaped like the peer's
+// public API types; test/fixtures/peers/README.md cites them (retell-sdk AgentResponse.*AnalysisData, @vapi-ai/server-sdk
+// StructuredOutput and JsonSchema, the assistant's analysisPlan, elevenlabs-js LiteralJsonSchemaProperty).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { convertDefinition } from "../../../src/schema/convert/index.js";
@@ -17,8 +20,12 @@ describe("converting the peers' definitions", () => {
       { name: "budget", type: "number", description: "Monthly budget in USD" },
       { name: "callback_time", type: "string", description: "When to call back" },
     ]);
-    expect(notes.join("\n")).toContain('"Callback Time" renamed to callback_time');
-    expect(notes.join("\n")).toContain('"required" does not carry over');
+    expect(notes).toEqual([
+      "post_call_analysis_data[2]: conditional_prompt does not carry over: say in the description when the value applies (it is null otherwise)",
+      'post_call_analysis_data[3]: "required" does not carry over: every Debrief value may be null when the call never said it',
+      'post_call_analysis_data[4]: "Callback Time" renamed to callback_time (names are lower snake case)',
+      "post_call_analysis_data[5]: the system preset call_summary is Debrief's default variable summary, extracted on every call; left out",
+    ]);
     expect(accepted(variables)).toBe(true);
   });
 
@@ -40,20 +47,130 @@ describe("converting the peers' definitions", () => {
       { name: "priority", type: "enum", options: ["standard", "express"], description: "Shipping speed" },
     ]);
     const text = notes.join("\n");
+    expect(text).toContain('the output "order" became one variable per property (its description: "The customer\'s order")');
     expect(text).toContain('deliveryWindow: format "time" has no Debrief check');
     expect(text).toContain('orderId: format "uuid" has no Debrief check');
     expect(accepted(variables)).toBe(true);
   });
 
+  it("reads a Vapi assistant's analysisPlan.structuredDataSchema, noting its structuredDataPrompt and not its model", () => {
+    const { variables, notes } = convertDefinition("vapi", peer("vapi-assistant.json"));
+    expect(variables).toEqual([
+      { name: "customer_name", type: "string", description: "Full name of the customer" },
+      { name: "customer_email", type: "string", format: "email", description: "Customer's email address if provided" },
+      {
+        name: "caller_intent",
+        type: "enum",
+        options: ["Oil Change", "Tire Service", "Brake Service", "Inspection", "Price Quote"],
+        description: "Primary reason for the call",
+      },
+      {
+        name: "vehicle",
+        type: "object",
+        description: "The customer's vehicle",
+        fields: [
+          { name: "make", type: "string", description: "Vehicle make" },
+          { name: "model", type: "string", description: "Vehicle model" },
+          { name: "kilometers", type: "number", description: "Odometer reading in kilometers" },
+        ],
+      },
+      { name: "appointment_requested", type: "boolean", description: "Whether the caller asked for an appointment" },
+    ]);
+    // The assistant's `model` is its conversation model and its `name` the assistant's: neither is an output's.
+    expect(notes).toEqual(["analysisPlan.structuredDataPrompt: Debrief has no per-output prompt; put it in the profile's system_prompt"]);
+    expect(accepted(variables)).toBe(true);
+    // The plan alone reads the same.
+    expect(convertDefinition("vapi", peer("vapi-assistant.json").analysisPlan).variables).toEqual(variables);
+  });
+
+  it("reads today's analysisPlan.structuredDataPlan.schema, noting its messages", () => {
+    const { analysisPlan } = peer("vapi-assistant.json");
+    const assistant = {
+      name: "Tire shop front desk",
+      analysisPlan: {
+        structuredDataPlan: {
+          enabled: true,
+          schema: analysisPlan.structuredDataSchema,
+          messages: [{ role: "system", content: "Extract the caller's details. {{schema}}" }, { role: "user", content: "{{transcript}}" }],
+          timeoutSeconds: 10,
+        },
+      },
+    };
+    const { variables, notes } = convertDefinition("vapi", assistant);
+    expect(variables).toEqual(convertDefinition("vapi", peer("vapi-assistant.json")).variables);
+    expect(notes).toEqual(["analysisPlan.structuredDataPlan.messages: Debrief writes its own prompt; put what they add in the profile's system_prompt"]);
+  });
+
   it("reads an ElevenLabs agent's data_collection, enum items as enums", () => {
     const { variables, notes } = convertDefinition("elevenlabs", peer("elevenlabs-agent.json"));
-    expect(variables.map((spec) => [spec.name, spec.type])).toEqual([
-      ["caller_intent", "enum"],
-      ["party_size", "integer"],
-      ["wants_sms", "boolean"],
-      ["agent_id_copy", "string"],
+    expect(variables).toEqual([
+      { name: "caller_intent", type: "enum", options: ["book", "reschedule", "cancel"], description: "Why the caller phoned" },
+      { name: "party_size", type: "integer", description: "How many people the booking is for" },
+      { name: "wants_sms", type: "boolean", description: "Whether the caller agreed to SMS reminders" },
+      { name: "deposit_usd", type: "number", description: "The deposit the caller agreed to, in US dollars" },
     ]);
-    expect(notes.join("\n")).toContain("data_collection.agent_id_copy: dynamic_variable / constant_value do not carry over");
+    // A property filled from a dynamic variable (never by the LLM) has nothing to extract.
+    expect(notes).toEqual([
+      "data_collection.agent_id_copy: dynamic_variable is not read from the conversation, and Debrief extracts from the transcript only; left out",
+    ]);
+    expect(accepted(variables)).toBe(true);
+  });
+
+  it("reads a real-world JSON Schema: nested objects, a list of objects, enums, formats, patterns and anyOf with null", () => {
+    const { variables, notes } = convertDefinition("json_schema", peer("json-schema-service-call.json"));
+    expect(variables).toEqual([
+      {
+        name: "customer",
+        type: "object",
+        description: "Who called",
+        fields: [
+          { name: "full_name", type: "string", description: "The caller's first and last name" },
+          { name: "email", type: "string", format: "email", description: "E-mail address for the confirmation" },
+          { name: "phone", type: "string", pattern: "^\\+?[1-9]\\d{7,14}$", description: "Callback number, digits only" },
+          {
+            name: "address",
+            type: "object",
+            description: "Where the job is",
+            fields: [
+              { name: "street", type: "string", description: "Street and number" },
+              { name: "city", type: "string", description: "City" },
+              { name: "postal_code", type: "string", pattern: "^\\d{5}(-\\d{4})?$", description: "US ZIP code" },
+            ],
+          },
+        ],
+      },
+      { name: "service_type", type: "enum", options: ["repair", "maintenance", "installation", "estimate"], description: "The kind of visit booked" },
+      {
+        name: "line_items",
+        type: "list",
+        description: "Parts and services quoted on the call",
+        items: {
+          type: "object",
+          fields: [
+            { name: "sku", type: "string", pattern: "^[A-Z]{2,4}-\\d{3,6}$", description: "Catalog number" },
+            { name: "description", type: "string", description: "What the part or service is" },
+            { name: "quantity", type: "integer", description: "How many" },
+            { name: "unit_price", type: "number", description: "Price per unit in USD" },
+          ],
+        },
+      },
+      {
+        name: "appointment",
+        type: "object",
+        description: "The visit, when one was booked",
+        fields: [
+          { name: "date", type: "date", description: "Day of the visit" },
+          { name: "window", type: "enum", options: ["8-12", "12-4", "4-8"], description: "Arrival window" },
+        ],
+      },
+      { name: "callback_requested", type: "boolean", description: "Whether the caller asked to be called back" },
+      { name: "website", type: "string", format: "url", description: "The caller's business website, if given" },
+      { name: "notes", type: "string", description: "Anything the technician should know" },
+    ]);
+    expect(notes).toEqual([
+      "customer.fullName: renamed to full_name (names are lower snake case)",
+      "customer.address.postalCode: renamed to postal_code (names are lower snake case)",
+    ]);
     expect(accepted(variables)).toBe(true);
   });
 
