@@ -94,6 +94,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
           onCallExtracted: (profile, values) => metrics.valuesExtracted(profile.name, profile.variables, values),
           onCallReviewed: metrics.callReviewed,
           onBudgetExceeded: metrics.dailyBudgetExceeded,
+          llmBudget: budget,
           renderBodies: offload.renderBodies,
           pollIntervalMs: options.pipelinePollIntervalMs,
         })

@@ -46,6 +46,11 @@ export interface LlmBudget {
   acquire(request: BudgetRequest): Promise<BudgetTicket>;
   /** Whether `model` has a token limit (configured or learned): without one, a request's tokens need no counting. */
   limitsTokens(model: string): boolean;
+  /**
+   * How long a request of `priority` to `model` would wait for the budget now, in ms (0: it would pass), taking nothing:
+   * what a backfill's progress says while its requests wait.
+   */
+  waitFor(model: string, priority: LlmPriority): Promise<number>;
   learn(model: string, observed: ObservedLimits): void;
   close(): Promise<void>;
 }
@@ -82,10 +87,10 @@ class LocalBuckets {
     return Math.min(capacity, bucket.level + ((now - bucket.at) * capacity) / MINUTE_MS);
   }
 
-  /** 0: taken; else how long to wait before asking again. */
-  take(model: string, capacities: [number, number], tokens: number, reserve: number, now = Date.now()): number {
+  /** How long a request of `tokens` would wait now (0: not at all), and the buckets' levels it was judged on. */
+  #judge(model: string, capacities: [number, number], tokens: number, reserve: number, now: number): { wait: number; levels: number[] } {
     const blocked = this.#blockedUntil.get(model) ?? 0;
-    if (blocked > now) return blocked - now;
+    if (blocked > now) return { wait: blocked - now, levels: [] };
     const costs = [1, tokens];
     let wait = 0;
     const levels = capacities.map((capacity, index) => {
@@ -95,11 +100,22 @@ class LocalBuckets {
       if (level < need) wait = Math.max(wait, Math.ceil(((need - level) * MINUTE_MS) / capacity));
       return level;
     });
+    return { wait, levels };
+  }
+
+  /** 0: taken; else how long to wait before asking again. */
+  take(model: string, capacities: [number, number], tokens: number, reserve: number, now = Date.now()): number {
+    const { wait, levels } = this.#judge(model, capacities, tokens, reserve, now);
     if (wait > 0) return wait;
     capacities.forEach((capacity, index) => {
-      if (capacity > 0) this.#buckets.set(`${model}:${index}`, { level: levels[index]! - Math.min(costs[index]!, capacity), at: now });
+      if (capacity > 0) this.#buckets.set(`${model}:${index}`, { level: levels[index]! - Math.min(index === 0 ? 1 : tokens, capacity), at: now });
     });
     return 0;
+  }
+
+  /** How long a request would wait now, taking nothing. */
+  peek(model: string, capacities: [number, number], tokens: number, reserve: number, now = Date.now()): number {
+    return this.#judge(model, capacities, tokens, reserve, now).wait;
   }
 
   adjust(model: string, capacities: [number, number], tokenDelta: number, remaining: [number, number], blockMs: number, now = Date.now()): void {
@@ -134,10 +150,12 @@ local function store(key, l)
   redis.call('HSET', key, 'l', tostring(l), 't', tostring(now))
   redis.call('PEXPIRE', key, ${2 * MINUTE_MS})
 end
-if mode == 'take' then
-  redis.call('ZADD', KEYS[4], now, ARGV[6])
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], 0, now - ${INSTANCE_TTL_MS})
-  redis.call('PEXPIRE', KEYS[4], ${2 * INSTANCE_TTL_MS})
+if mode == 'take' or mode == 'peek' then
+  if mode == 'take' then
+    redis.call('ZADD', KEYS[4], now, ARGV[6])
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], 0, now - ${INSTANCE_TTL_MS})
+    redis.call('PEXPIRE', KEYS[4], ${2 * INSTANCE_TTL_MS})
+  end
   local seen = redis.call('ZCARD', KEYS[4])
   local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
   if blocked > now then return { blocked - now, seen } end
@@ -153,7 +171,7 @@ if mode == 'take' then
       if levels[i] < need then wait = math.max(wait, math.ceil((need - levels[i]) * ${MINUTE_MS} / caps[i])) end
     end
   end
-  if wait > 0 then return { wait, seen } end
+  if wait > 0 or mode == 'peek' then return { wait, seen } end
   for i = 1, 2 do
     if caps[i] > 0 then store(KEYS[i], levels[i] - math.min(costs[i], caps[i])) end
   end
@@ -258,6 +276,20 @@ export class SharedLlmBudget implements LlmBudget {
         if (delta !== 0 && this.limitsTokens(request.model)) void this.#adjust(request.model, { tokenDelta: delta });
       },
     };
+  }
+
+  async waitFor(model: string, priority: LlmPriority): Promise<number> {
+    const [rpm, tpm] = this.capacities(model);
+    if (rpm <= 0 && tpm <= 0) return 0;
+    if (this.#redis) {
+      try {
+        const [wait] = await this.#redis.debriefLlmBudget(...this.#keys(model), "peek", rpm, tpm, 1, RESERVE[priority], this.#instance);
+        return Number(wait);
+      } catch (error) {
+        this.#down(error);
+      }
+    }
+    return this.#local.peek(model, this.#localCapacities(model), 1, RESERVE[priority]);
   }
 
   learn(model: string, observed: ObservedLimits): void {

@@ -37,6 +37,7 @@ import type { CallStore } from "../calls/store/port.js";
 import { CallWorker, type CallWorkerOptions } from "../calls/worker.js";
 import { budgetChanged, DailyBudgets, resumeAffordable } from "../calls/daily-budget.js";
 import { LoopPacer } from "../lib/loop-pacer.js";
+import type { LlmBudget } from "../llm/index.js";
 
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 /** How long an idle worker sleeps when nothing wakes it: work signals (NOTIFY, in-process) cover new work sooner. */
@@ -77,6 +78,8 @@ export interface PipelineOptions {
   onCallReviewed?: CallsRouterDeps["onReviewed"];
   /** Told of each call's first extraction, with its values (metrics: debrief_extracted_values_total). */
   onCallExtracted?: CallWorkerOptions["onExtracted"];
+  /** The LLM budget the extractor's requests take from (absent without one): a backfill's progress says when it waits for it. */
+  llmBudget?: LlmBudget;
   /** Told each time a profile's spent daily budget changed what happened to work (metrics: debrief_llm_budget_exceeded_total). */
   onBudgetExceeded?: CallWorkerOptions["onBudgetExceeded"];
   /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
@@ -313,6 +316,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
             profileVersion: (profile) => profileVersion(profile, extractor),
             onStarted: () => signals.notify("calls"),
             budgets,
+            llmBudget: options.llmBudget,
           }),
           deliveriesRouter({
             outbox,

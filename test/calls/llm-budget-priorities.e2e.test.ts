@@ -98,6 +98,10 @@ describe("the shared LLM budget when it is short", () => {
     const backfill = await instances[0]!.post("/v1/profiles/booking/backfill", { only_outdated: false, redeliver: true });
     expect(backfill.status).toBe(202);
     expect(backfill.body).toMatchObject({ state: "running", total: BACKFILLED.length });
+    // Its progress says why it takes up no call, on either instance: it waits for the LLM budget to refill.
+    const waiting = await instances[1]!.get(`/v1/backfills/${backfill.body.backfill_id}`);
+    expect(waiting.body).toMatchObject({ state: "running", done: 0, paused: { reason: "llm_budget", until: expect.any(String) } });
+    expect(Date.parse(waiting.body.paused.until)).toBeGreaterThan(Date.now());
     for (const [index, tag] of LIVE.entries()) expect((await post(tag, index)).status).toBe(202);
 
     await crm.waitForRequests(deliveriesBefore + LIVE.length + BACKFILLED.length, 90_000);
@@ -105,7 +109,7 @@ describe("the shared LLM budget when it is short", () => {
       () => instances[1]!.get(`/v1/backfills/${backfill.body.backfill_id}`),
       (res) => res.body.state !== "running",
     );
-    expect(done.body).toMatchObject({ state: "done", total: BACKFILLED.length, done: BACKFILLED.length, failed: 0, changed: BACKFILLED.length });
+    expect(done.body).toMatchObject({ state: "done", total: BACKFILLED.length, done: BACKFILLED.length, failed: 0, changed: BACKFILLED.length, paused: null });
 
     // The server saw every live call's request before any of the backfill's, and refused none.
     const sent = llm.requests.slice(requestsBefore).map(tagOf);

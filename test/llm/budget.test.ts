@@ -64,6 +64,18 @@ describe("DEBRIEF_LLM_LIMITS", () => {
 });
 
 describe("one process, no Redis", () => {
+  it("says how long a request of each priority would wait, taking nothing", async () => {
+    const budget = await local(rpm(4));
+    const model = freshModel();
+    expect(await budget.waitFor(model, "backfill")).toBe(0);
+    for (let i = 0; i < 3; i++) await budget.acquire({ model, tokens: 10, priority: "live" });
+    expect(await budget.waitFor(model, "backfill")).toBeGreaterThan(0);
+    expect(await budget.waitFor(model, "live")).toBe(0);
+    expect(await budget.waitFor(model, "live")).toBe(0);
+    expect(await budget.waitFor(freshModel(), "backfill")).toBe(0);
+    expect(await (await local({ byModel: {}, fallback: {} })).waitFor(model, "backfill")).toBe(0);
+  });
+
   it("lets a minute's requests through and holds the next one", async () => {
     const budget = await local(rpm(3));
     const model = freshModel();
@@ -134,6 +146,24 @@ describe("instances sharing Redis", () => {
     const more = [ask(a, model), ask(b, model)];
     await settle();
     expect(more.map((x) => x.state.granted)).toEqual([false, false]);
+  });
+
+  it("tell any of them how long a backfill would wait, without taking from the budget", async () => {
+    const [a, b] = [await shared(rpm(8)), await shared(rpm(8))];
+    const model = freshModel();
+    expect(await b.waitFor(model, "backfill")).toBe(0);
+    for (let i = 0; i < 6; i++) await a.acquire({ model, tokens: 10, priority: "live" });
+    // 2 of 8 left: a backfill leaves a quarter (2) to live calls, so it waits for one more; a live call would pass.
+    const wait = await b.waitFor(model, "backfill");
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60_000 / 8);
+    expect(await b.waitFor(model, "live")).toBe(0);
+    // Asking took nothing: the two requests left are still there for live calls.
+    await a.acquire({ model, tokens: 10, priority: "live" });
+    await b.acquire({ model, tokens: 10, priority: "live" });
+    const next = ask(a, model);
+    await settle();
+    expect(next.state.granted).toBe(false);
   });
 
   it("share what one of them learned from a 429", async () => {

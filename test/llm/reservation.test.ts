@@ -33,6 +33,7 @@ function recordingBudget(limitsTokens = true) {
       return { settle: (actual) => void settled.push(actual) };
     },
     limitsTokens: () => limitsTokens,
+    waitFor: async () => 0,
     learn: () => undefined,
     close: async () => undefined,
   };

@@ -246,8 +246,8 @@ export interface Backfill {
   tokens: { prompt_tokens: number; completion_tokens: number };
   created_at: string;
   finished_at: string | null;
-  /** Its profile's daily LLM budget is spent: no item is taken up until `until`. */
-  paused: { reason: "daily_budget_reached"; until: string } | null;
+  /** Its profile's daily LLM budget is spent, or the shared LLM budget is short for backfills: no item is taken up until `until`. */
+  paused: { reason: "daily_budget_reached" | "llm_budget"; until: string } | null;
 }
 
 /** Spread of a number or integer variable's values (GET /v1/profiles/{name}/insights). */

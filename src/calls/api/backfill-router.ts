@@ -2,6 +2,7 @@
 import { Router } from "express";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import type { Extractor } from "../../extract/index.js";
+import type { LlmBudget } from "../../llm/index.js";
 import type { PriceTable } from "../../llm/prices.js";
 import { parseBody } from "../../http/parse-body.js";
 import { storableId } from "../../http/storable-input.js";
@@ -19,7 +20,7 @@ export interface BackfillRouterDeps {
   /** The configuration now (a reload replaces it). */
   config: ConfigSource;
   limits: VariableLimits;
-  extractor: Pick<Extractor, "promptTokens">;
+  extractor: Pick<Extractor, "promptTokens" | "effectiveModel">;
   reextractor: BackfillReextractor;
   prices: PriceTable;
   /** The profile's current version (profile-version.ts). */
@@ -28,10 +29,15 @@ export interface BackfillRouterDeps {
   onStarted: () => void;
   /** Profiles' daily LLM budgets: a running backfill of a profile whose budget is spent is paused until its next day. */
   budgets: Pick<DailyBudgets, "status">;
+  /** The LLM budget shared by every instance (absent: no DEBRIEF_LLM_* limit, or the local model): a backfill waits when it is short. */
+  llmBudget?: Pick<LlmBudget, "waitFor">;
 }
 
+/** Why a running backfill takes up no item now, as `paused` says it; null when it does. */
+export type BackfillPause = { reason: "daily_budget_reached" | "llm_budget"; until: string } | null;
+
 /** `GET /v1/backfills/{id}`'s body; exported so the OpenAPI document's schema is checked against it. */
-export function backfillView(backfill: BackfillRecord, budget?: BudgetStatus) {
+export function backfillView(backfill: BackfillRecord, paused: BackfillPause = null) {
   return {
     backfill_id: backfill.id,
     profile: backfill.profile,
@@ -46,17 +52,23 @@ export function backfillView(backfill: BackfillRecord, budget?: BudgetStatus) {
     created_at: iso(backfill.created_at)!,
     updated_at: iso(backfill.updated_at)!,
     finished_at: iso(backfill.finished_at),
-    paused:
-      backfill.state === "running" && budget?.exceeded ? { reason: "daily_budget_reached" as const, until: iso(budget.day.end)! } : null,
+    paused: backfill.state === "running" ? paused : null,
   };
 }
 
 export function backfillRouter(deps: BackfillRouterDeps): Router {
   const router = Router();
-  /** Its profile's budget today; undefined for a profile without one, or no longer configured. */
-  const budgetOf = async (backfill: BackfillRecord) => {
+  /**
+   * Why a running backfill waits: its profile's daily budget is spent (until its next day), or the shared LLM budget
+   * is too short for a backfill's request now (live calls and single re-extractions pass first), until it refills.
+   */
+  const pauseOf = async (backfill: BackfillRecord): Promise<BackfillPause> => {
     const profile = deps.config.current.profiles.get(backfill.profile);
-    return backfill.state === "running" && profile ? deps.budgets.status(profile) : undefined;
+    if (backfill.state !== "running" || !profile) return null;
+    const daily: BudgetStatus | undefined = await deps.budgets.status(profile);
+    if (daily?.exceeded) return { reason: "daily_budget_reached", until: iso(daily.day.end)! };
+    const waitMs = (await deps.llmBudget?.waitFor(deps.extractor.effectiveModel(profile.model), "backfill")) ?? 0;
+    return waitMs > 0 ? { reason: "llm_budget", until: new Date(Date.now() + waitMs).toISOString() } : null;
   };
   router.param("id", storableId("backfill"));
 
@@ -81,7 +93,7 @@ export function backfillRouter(deps: BackfillRouterDeps): Router {
   router.get("/backfills/:id", async (req, res) => {
     const backfill = await deps.store.getBackfill(req.params.id);
     if (!backfill || !mayUse(res, backfill.profile)) throw new NotFoundError(`No backfill with id "${req.params.id}"`);
-    res.json(backfillView(backfill, await budgetOf(backfill)));
+    res.json(backfillView(backfill, await pauseOf(backfill)));
   });
 
   router.post("/backfills/:id/cancel", async (req, res) => {

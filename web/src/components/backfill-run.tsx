@@ -38,6 +38,14 @@ function useBackfill(id: string | undefined): { backfill: Backfill | undefined; 
   return { backfill, error, set: setBackfill };
 }
 
+/** Why a running backfill takes up no call now, in words. */
+function pausedText(paused: NonNullable<Backfill["paused"]>): string {
+  const until = new Date(paused.until).toLocaleString();
+  return paused.reason === "llm_budget"
+    ? `Waiting for LLM budget: live calls take the account's requests per minute first; it goes on as it refills (about ${until}).`
+    : `Paused: the profile's daily LLM budget is spent. It goes on at ${until}, or sooner if a reload raises the budget.`;
+}
+
 function Progress({ id }: { id: string }) {
   const { backfill, error, set } = useBackfill(id);
   const [cancelling, setCancelling] = useState(false);
@@ -69,6 +77,7 @@ function Progress({ id }: { id: string }) {
               Tokens so far: {number.format(backfill.tokens.prompt_tokens)} prompt, {number.format(backfill.tokens.completion_tokens)} completion.
             </span>
           </p>
+          {backfill.paused ? <p class="small">{pausedText(backfill.paused)}</p> : null}
           {backfill.state === "cancelled" ? <p>Cancelled: calls not started never will be; a call in flight finishes.</p> : null}
           {backfill.state === "running" ? (
             <button type="button" class="secondary" onClick={cancel} disabled={cancelling}>

@@ -27,8 +27,19 @@ const BackfillSchema = z
     finished_at: z.string().nullable(),
     paused: z
       .object({
-        reason: z.literal("daily_budget_reached").describe("The profile's daily LLM budget (`budget.daily_usd`) is spent today"),
-        until: z.string().describe("When its items are taken up again: the profile's next day (or sooner, when a reload raises the budget)"),
+        reason: z
+          .enum(["daily_budget_reached", "llm_budget"])
+          .describe(
+            "daily_budget_reached: the profile's daily LLM budget (`budget.daily_usd`) is spent today. llm_budget: waiting for LLM budget: the shared " +
+              "requests or tokens per minute (DEBRIEF_LLM_RPM/TPM/LIMITS, or what the server said) are too short for a backfill now; live calls and " +
+              "single re-extractions take them first",
+          ),
+        until: z
+          .string()
+          .describe(
+            "When its items are taken up again: the profile's next day (or sooner, when a reload raises the budget); for llm_budget, when the budget " +
+              "will have refilled enough at its rate (sooner if less is used)",
+          ),
       })
       .nullable()
       .describe("Why a running backfill takes no item now; null when it does (or is not running)"),
