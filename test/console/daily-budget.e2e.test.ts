@@ -80,5 +80,13 @@ describe("a profile's daily budget in the console", () => {
     const row = page.locator("table.list tbody tr").first();
     expect(await row.textContent()).toContain("waiting for budget");
     expect(await row.getByRole("link").first().getAttribute("href")).toBe(`/console/calls/${waiting}`);
+    expect(await row.locator(".badge").first().getAttribute("class")).toContain("badge-busy");
+
+    // The call's page says what it waits for, and until when.
+    await row.getByRole("link").first().click();
+    const fact = page.getByText("Waiting for its profile's daily LLM budget");
+    await fact.waitFor();
+    expect(await page.locator("dl").textContent()).toMatch(/Waiting for its profile's daily LLM budgetin \d+ (h|min).*extracted then, or sooner if a reload raises the budget/);
+    await screenshot(page, "call-waiting-for-budget");
   });
 });

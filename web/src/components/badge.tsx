@@ -13,6 +13,7 @@ const TONES: Record<string, "ok" | "bad" | "busy" | "quiet"> = {
   extracting: "busy",
   accepted: "busy",
   needs_review: "busy",
+  waiting_for_budget: "busy",
   interrupted: "busy",
   skipped: "quiet",
   extracted: "quiet",

@@ -172,6 +172,12 @@ export function CallPage() {
           </Fact>
         ) : null}
         {call.state === "skipped" ? <Fact label="Skipped because">{call.reason}</Fact> : null}
+        {call.state === "waiting_for_budget" ? (
+          <Fact label="Waiting for its profile's daily LLM budget">
+            {call.next_attempt_at ? <When iso={call.next_attempt_at} /> : "until the profile's next day"}
+            <div class="small">extracted then, or sooner if a reload raises the budget</div>
+          </Fact>
+        ) : null}
         {call.reviewed ? (
           <Fact label={call.reviewed.approved ? "Approved by a reviewer" : "Skipped by a reviewer"}>
             <When iso={call.reviewed.at} />
