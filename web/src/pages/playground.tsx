@@ -1,4 +1,5 @@
-// Playground: a transcript in any shape /v1/extract reads, variables edited in a table (or loaded from a profile), one
+// Playground: a transcript in any shape /v1/extract reads, variables edited in a table (objects and lists of objects as
+// nested tables, formats, patterns, examples; or loaded from a profile, or imported from another platform), one
 // run with evidence, and the result shown as on a call's page, with confidence and review flags. The request can be
 // copied as curl, the variables as a profile's YAML.
 import { useMemo, useState } from "preact/hooks";
@@ -7,11 +8,11 @@ import { api, ApiError } from "../api.js";
 import { ErrorBox } from "../components/error-box.js";
 import { ExtractionView } from "../components/extraction-view.js";
 import { CopyBlock } from "../components/copy-block.js";
-import { curlCommand, profileYaml, rowsFromVariables, TYPES_WITH_OPTIONS, variablesFromRows, type VariableRow } from "../playground-export.js";
+import { curlCommand, emptyRow, problemsByRow, profileYaml, rowAt, rowsFromVariables, variablesFromRows, type VariableRow } from "../playground-export.js";
+import { VariableTable } from "../components/variable-table.js";
 import { storedApiKey } from "../session.js";
 import type { ExtractResult, Profile } from "../types.js";
 import { useApi } from "../use-api.js";
-import { VARIABLE_TYPES } from "../vocabulary.js";
 
 const SAMPLE_TRANSCRIPT = [
   "AI: Hi, is this Dana?",
@@ -80,13 +81,8 @@ function requestBody(state: Draft, transcript: unknown) {
 function fromProfile(profile: Profile, state: Draft): Draft {
   return {
     ...state,
-    rows: profile.variables.map(({ name, type, options, description, fields, ...extra }) => ({
-      name,
-      type,
-      options: fields ? JSON.stringify(fields) : (options?.join(", ") ?? ""),
-      description,
-      ...(Object.keys(extra).length > 0 ? { extra } : {}),
-    })),
+    // The API says `options: null` for none; every other key (fields, items, format, pattern, examples) as the file gives it.
+    rows: rowsFromVariables(profile.variables.map(({ options, ...variable }) => (options ? { ...variable, options } : variable))),
     timezone: profile.timezone ?? state.timezone,
   };
 }
@@ -164,13 +160,13 @@ export function PlaygroundPage() {
   const [result, setResult] = useState<{ answer: ExtractResult; transcript: unknown } | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [running, setRunning] = useState(false);
+  const [sentRows, setSentRows] = useState<VariableRow[] | undefined>(undefined);
 
   const update = (change: Partial<Draft>) => {
     draft = { ...state, ...change };
     setState(draft);
   };
   const [importNotes, setImportNotes] = useState<string[]>([]);
-  const updateRow = (index: number, change: Partial<VariableRow>) => update({ rows: state.rows.map((row, i) => (i === index ? { ...row, ...change } : row)) });
 
   const parsed = useMemo(() => readTranscript(state.transcript), [state.transcript]);
   const body = "value" in parsed ? requestBody(state, parsed.value) : undefined;
@@ -189,6 +185,7 @@ export function PlaygroundPage() {
     }
     setRunning(true);
     setError(undefined);
+    setSentRows(state.rows);
     try {
       const answer = await api.post<ExtractResult>("/v1/extract", body);
       setResult({ answer, transcript: parsed.value });
@@ -201,6 +198,12 @@ export function PlaygroundPage() {
   };
 
   const meta = result?.answer.meta;
+  // The 400's details at the rows they name, while those rows stand as they were sent (the error box keeps them all).
+  const problems = useMemo(() => {
+    if (!error || !sentRows) return {};
+    const named = Object.entries(problemsByRow(sentRows, error.details));
+    return Object.fromEntries(named.filter(([key]) => rowAt(state.rows, key) === rowAt(sentRows, key)));
+  }, [error, sentRows, state.rows]);
   const types = Object.fromEntries(variablesFromRows(state.rows).map((variable) => [variable.name, variable.type]));
 
   return (
@@ -240,74 +243,8 @@ export function PlaygroundPage() {
               ))}
             </ul>
           ) : null}
-          <table class="variables">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Options (enum, list)</th>
-                <th scope="col">Description</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {state.rows.map((row, index) => (
-                <tr key={index}>
-                  <td>
-                    <input
-                      aria-label={`Name of variable ${index + 1}`}
-                      value={row.name}
-                      pattern="[a-z][a-z0-9_]{1,63}"
-                      title="Lower case letters, digits and _, starting with a letter"
-                      onInput={(event) => updateRow(index, { name: (event.currentTarget as HTMLInputElement).value })}
-                    />
-                  </td>
-                  <td>
-                    <select
-                      aria-label={`Type of variable ${index + 1}`}
-                      value={row.type}
-                      onChange={(event) => updateRow(index, { type: (event.currentTarget as HTMLSelectElement).value })}
-                    >
-                      {VARIABLE_TYPES.map((type) => (
-                        <option key={type} value={type}>
-                          {type}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>
-                    <input
-                      aria-label={`Options of variable ${index + 1}, separated by commas`}
-                      value={row.options}
-                      disabled={!TYPES_WITH_OPTIONS.has(row.type)}
-                      placeholder={row.type === "object" ? '[{"name": "email", "type": "string", "format": "email", "description": "…"}]' : TYPES_WITH_OPTIONS.has(row.type) ? "a, b, c" : ""}
-                      onInput={(event) => updateRow(index, { options: (event.currentTarget as HTMLInputElement).value })}
-                    />
-                  </td>
-                  <td>
-                    <input
-                      aria-label={`Description of variable ${index + 1}`}
-                      value={row.description}
-                      onInput={(event) => updateRow(index, { description: (event.currentTarget as HTMLInputElement).value })}
-                    />
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      class="secondary"
-                      aria-label={`Remove variable ${index + 1}${row.name ? ` (${row.name})` : ""}`}
-                      onClick={() => update({ rows: state.rows.filter((_, i) => i !== index) })}
-                    >
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <button type="button" class="secondary" onClick={() => update({ rows: [...state.rows, { name: "", type: "string", options: "", description: "" }] })}>
+          <VariableTable rows={state.rows} onChange={(rows) => update({ rows })} problems={problems} />
+          <button type="button" class="secondary" onClick={() => update({ rows: [...state.rows, emptyRow()] })}>
             Add a variable
           </button>
           <p class="hint">
