@@ -24,6 +24,8 @@ export interface Plan {
   scaleOut: { callsPerRun: number; acceptCalls: number };
   /** Each run's length (limiter off, then on). */
   llmBudget: { seconds: number };
+  /** Calls of the profile seeded on each engine; timed runs per query after the first (cold) one; year-long calls repeated for memory. */
+  insights: { calls: number; runs: number; repeats: number };
 }
 
 export const PLANS: Record<Mode, Plan> = {
@@ -38,6 +40,7 @@ export const PLANS: Record<Mode, Plan> = {
     delivery: { sequential: 20, calls: 200, concurrency: 8 },
     scaleOut: { callsPerRun: 240, acceptCalls: 300 },
     llmBudget: { seconds: 50 },
+    insights: { calls: 100_000, runs: 5, repeats: 20 },
   },
   quick: {
     rounds: 1,
@@ -50,6 +53,7 @@ export const PLANS: Record<Mode, Plan> = {
     delivery: { sequential: 6, calls: 20, concurrency: 4 },
     scaleOut: { callsPerRun: 64, acceptCalls: 60 },
     llmBudget: { seconds: 20 },
+    insights: { calls: 20_000, runs: 3, repeats: 20 },
   },
 };
 

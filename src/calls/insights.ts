@@ -168,6 +168,7 @@ export async function profileInsights(store: Pick<InsightsStore, "insightFigures
   const figures = await store.insightFigures({
     profile: profile.name,
     buckets,
+    kindPaths: [...new Set([...specs.map((spec) => spec.name), ...all.map((leaf) => leaf.path)])],
     countedPaths: all.filter(isCounted).map((leaf) => leaf.path),
     seriesPaths,
     numberPaths: all.filter(isNumber).map((leaf) => leaf.path),
