@@ -15,6 +15,7 @@ import { delivery } from "./sections/delivery.js";
 import { hostileSenders } from "./sections/hostile-senders.js";
 import { insights } from "./sections/insights.js";
 import { llmBudget } from "./sections/llm-budget.js";
+import { patterns } from "./sections/patterns.js";
 import { localModel } from "./sections/local-model.js";
 import { longCalls } from "./sections/long-calls.js";
 import { overheadAtLatency, overheadAtZero, overheadEnv } from "./sections/overhead.js";
@@ -23,7 +24,7 @@ import { scaleOut } from "./sections/scale-out.js";
 import { promptTokens } from "./sections/tokens.js";
 
 /** The sections, in the order they are printed and stored. */
-const SECTION_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
+const SECTION_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -39,9 +40,9 @@ const USAGE = `Usage: npm run bench -- [--quick] [--build|--no-build] [--only=1,
   --quick      scaled-down run in under a minute (results go to bench/out/results-quick.json)
   --build      always run \`npm run build\` first (full mode always does; quick mode only when dist/ is stale)
   --no-build   never build (dist/ must be current)
-  --only       run only these sections: 1-12 and "profile" (9: the local model; DEBRIEF_LOCAL_MODEL=FILE measures a real one;
+  --only       run only these sections: 1-13 and "profile" (9: the local model; DEBRIEF_LOCAL_MODEL=FILE measures a real one;
                10: /healthz under three hostile senders; 11: two instances against an LLM account limit, needs Redis;
-               12: insights over 100,000 stored calls on SQLite and PostgreSQL)
+               12: insights over 100,000 stored calls on SQLite and PostgreSQL; 13: a hostile pattern on RE2)
   --out        where to write the results JSON (default: bench/results.json, quick: bench/out/results-quick.json)`;
 
 function parseArgs(argv: string[]): Args {
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
     { key: "10", name: "hostile senders", run: async () => void sections.set("10", await hostileSenders(context)) },
     { key: "11", name: "LLM budget", run: async () => void sections.set("11", await llmBudget(context)) },
     { key: "12", name: "insights over stored calls", run: async () => void sections.set("12", await insights(context)) },
+    { key: "13", name: "patterns", run: async () => void sections.set("13", await patterns()) },
   ];
   for (const { key, name, run, enabled = true } of steps) {
     if (!enabled || !wanted(key)) continue;
@@ -223,7 +225,7 @@ async function main(): Promise<void> {
   const kept = (previous?.mode === args.mode ? (previous.sections ?? []) : [])
     .filter((section) => !measured.some((fresh) => fresh.id === section.id))
     .map((section) => ({ date: previous!.date, machine: previous!.machine, ...section }));
-  const order = ["overhead_500ms", "overhead_0ms", "cache_hits", "concurrency", "long_calls", "tokens", "delivery", "scale-out", "local_model", "hostile_senders", "llm_budget", "insights"];
+  const order = ["overhead_500ms", "overhead_0ms", "cache_hits", "concurrency", "long_calls", "tokens", "delivery", "scale-out", "local_model", "hostile_senders", "llm_budget", "insights", "patterns"];
   const results = {
     bench: "debrief",
     mode: args.mode,

@@ -1,7 +1,8 @@
 // Section 6: prompt tokens Debrief spends beyond the transcript itself, for 5 and 20 variables, with the variable
 // descriptions in the prompt and in the schema (DEBRIEF_SCHEMA_IN_PROMPT=always) and in the schema only (never), and
 // its whole prompt against a naive one (the transcript turns as a JSON array, the JSON Schema and descriptions in the
-// user message).
+// user message). And what a nested variable costs: an order as an object with a list of line items, against the same
+// data as flat variables (two products' names and quantities), each sent whole through POST /v1/extract.
 import { expectOk, lastLlmRequest, type BenchContext, type Figure, type SectionResult } from "../lib/context.js";
 import type { DebriefProcess } from "../lib/processes.js";
 import { countChatPrompt, countTokensByLine, type PromptMessage } from "../lib/tokens.js";
@@ -19,6 +20,38 @@ const MODES = ["always", "never"] as const;
 const DEFAULT_DESCRIPTIONS: VariableSpecInput[] = [
   { name: "status", type: "boolean", description: "Whether the call's objective was achieved: true, false, or null if the transcript gives no way to tell." },
   { name: "summary", type: "string", description: "The call in one short sentence, as a neutral note for a CRM." },
+];
+
+/** An order as flat variables: two lines at most, each a name and a quantity. */
+const FLAT_ORDER: VariableSpecInput[] = [
+  { name: "customer_email", type: "string", description: "Where the receipt goes" },
+  { name: "product_1", type: "string", description: "First product ordered" },
+  { name: "quantity_1", type: "integer", description: "How many of the first product" },
+  { name: "product_2", type: "string", description: "Second product ordered" },
+  { name: "quantity_2", type: "integer", description: "How many of the second product" },
+];
+/** The same order as one object with a list of line items (any number), as issue 24's users write it. */
+const NESTED_ORDER = [
+  {
+    name: "order",
+    type: "object",
+    description: "The order",
+    fields: [
+      { name: "customer_email", type: "string", format: "email", description: "Where the receipt goes" },
+      {
+        name: "line_items",
+        type: "list",
+        description: "Each product ordered",
+        items: {
+          type: "object",
+          fields: [
+            { name: "product", type: "string", description: "Product ordered" },
+            { name: "quantity", type: "integer", description: "How many" },
+          ],
+        },
+      },
+    ],
+  },
 ];
 
 /** What a first attempt usually looks like: everything in one user message, transcript as JSON, schema as JSON. */
@@ -61,6 +94,7 @@ export async function promptTokens(context: BenchContext): Promise<SectionResult
       "Debrief's figures are meta.usage.prompt_tokens as the fake LLM counted them (messages + response_format schema + chat framing); the transcript part is cut from the captured prompt.",
       "always: the variable descriptions in the prompt and in the JSON Schema; never: in the schema only (what auto picks for OpenAI's API, which shows the schema to the model).",
       "The naive prompt (bench/sections/tokens.ts) is counted with the same function, its schema in the message instead of response_format.",
+      "The order figures: the same call, evidence on (the default), once with the order as 5 flat variables and once as one object holding an email and a list of line items; each leaf of the nested one has its own evidence path in the answer's schema.",
     ],
     details,
   };
@@ -108,6 +142,22 @@ async function measureMode(
       },
     );
   }
+  const order: Record<string, number> = {};
+  for (const [shape, variables] of [["flat", FLAT_ORDER], ["nested", NESTED_ORDER]] as const) {
+    const body = { transcript: transcript.text, variables, options: { cache: false } };
+    const response = await expectOk(debrief, JSON.stringify(body).replaceAll(UNIQUE_MARKER, `tokens-${mode}-${shape}`));
+    order[shape] = response.body.meta!.usage.prompt_tokens;
+  }
+  details[`order_${mode}`] = order;
+  figures.push({
+    id: `tokens.nested_order_${mode}`,
+    label: `an order as one nested variable (an email and a list of {product, quantity}), ${mode}: Debrief's whole prompt`,
+    value: order.nested!,
+    unit: "tokens/call",
+    baseline: { label: "the same data flat (an email, two products' names and quantities: 5 variables)", value: order.flat!, unit: "tokens" },
+    ratio: Math.round((1000 * order.nested!) / order.flat!) / 1000,
+    note: `${order.nested! - order.flat! >= 0 ? "+" : ""}${order.nested! - order.flat!} tokens; the nested one holds any number of lines, the flat one two`,
+  });
   figures.push({
     id: `tokens.per_variable_${mode}`,
     label: `marginal prompt tokens per variable (5 → 20), ${mode}`,
