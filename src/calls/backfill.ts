@@ -70,6 +70,7 @@ export interface BackfillReextractor {
     values: Record<string, unknown>;
     changed: string[];
     usage: { prompt_tokens: number; completion_tokens: number; cached: boolean };
+    cost_usd: number | null;
     corrections: { kept: string[]; conflicts: { path: string; message: string }[] };
     model_values: Record<string, unknown>;
   }>;
@@ -274,7 +275,7 @@ export async function runBackfillItem(item: BackfillItem, deps: BackfillItemDeps
   let outcome: BackfillItemOutcome;
   try {
     const result = await deps.reextractor.reextract(item.call_id, { dryRun: false, redeliver: item.redeliver, trigger: "backfill" });
-    outcome = { kind: "done", changed: result.changed.length > 0, usage: result.usage };
+    outcome = { kind: "done", changed: result.changed.length > 0, usage: result.usage, cost_usd: result.cost_usd };
   } catch (error) {
     const code = error instanceof DebriefError ? error.code : "internal_error";
     const message = `${code}: ${error instanceof Error ? error.message : String(error)}`;

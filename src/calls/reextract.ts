@@ -39,6 +39,8 @@ export interface ReextractOutcome {
    */
   changed_paths: string[];
   usage: { prompt_tokens: number; completion_tokens: number; cached: boolean };
+  /** What this re-extraction cost in USD (0 when nothing was sent to the LLM); null for a model without a price. */
+  cost_usd: number | null;
   /** False for dry runs. */
   stored: boolean;
   /** The delivery event number when redelivered. */
@@ -143,6 +145,7 @@ export class CallReextractor implements Reextractor {
       corrections: { kept: Object.keys(correctionsOf(call.reviewed)).filter((path) => !conflicting.has(path)), conflicts: extracted.conflicts },
       model_values: extracted.extraction.extracted_variables,
       usage: { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0, cached: extracted.extraction.meta.cached === true },
+      cost_usd: typeof extracted.extraction.meta.cost_usd === "number" ? extracted.extraction.meta.cost_usd : null,
       stored: false,
       event: null,
       held: false,

@@ -16,22 +16,26 @@ const COST = 0.00036;
 let llm: FakeLlm;
 let crm: Receiver;
 let service: TestService;
-
-beforeAll(async () => {
-  llm = await startFakeLlm((request) => ({ json: answerFor(request, { status: true, summary: "Demo booked", plan: "pro" }), usage: { prompt_tokens: 2_000, completion_tokens: 100 } }));
-  crm = await startReceiver();
-  const config = join(mkdtempSync(join(tmpdir(), "debrief-cost-")), "debrief.json");
+let configFile: string;
+const PLAN = { name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" };
+const configure = (bookingVariables: unknown[]) =>
   writeFileSync(
-    config,
+    configFile,
     JSON.stringify({
       profiles: {
-        booking: { variables: [{ name: "plan", type: "enum", options: ["basic", "pro"], description: "The plan the customer wants a demo of" }], destinations: ["crm"] },
+        booking: { variables: bookingVariables, destinations: ["crm"] },
         local: { model: "llama3.1:8b", variables: [{ name: "plan", type: "string", description: "The plan" }], destinations: ["crm"] },
       },
       destinations: { crm: { url: crm.url } },
     }),
   );
-  service = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: config, DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LLM_MAX_RETRIES: "0" });
+
+beforeAll(async () => {
+  llm = await startFakeLlm((request) => ({ json: answerFor(request, { status: true, summary: "Demo booked", plan: "pro" }), usage: { prompt_tokens: 2_000, completion_tokens: 100 } }));
+  crm = await startReceiver();
+  configFile = join(mkdtempSync(join(tmpdir(), "debrief-cost-")), "debrief.json");
+  configure([PLAN]);
+  service = await startTestService({ OPENAI_BASE_URL: llm.url, DEBRIEF_CONFIG: configFile, DEBRIEF_CACHE: "false", DEBRIEF_ALLOW_PRIVATE_DESTINATIONS: "true", DEBRIEF_LLM_MAX_RETRIES: "0" });
 });
 afterAll(async () => {
   await service.close();
@@ -49,10 +53,34 @@ describe("a call's cost", () => {
     const call = await service.get(`/v1/calls/${accepted.body.call_id}`);
     expect(call.body.meta).toMatchObject({ usage: { prompt_tokens: 2_000, completion_tokens: 100 }, cost_usd: COST });
     expect(call.body.extraction.history[0].meta.cost_usd).toBe(COST);
+    expect(call.body.extraction.cost_usd).toBe(COST);
+    expect(call.body.extraction.history[0].cost_usd).toBe(COST);
 
     const series = parseExposition(String((await service.get("/metrics")).body));
     expect(series.get('debrief_llm_tokens_total{type="prompt",profile="booking",model="gpt-4o-mini"}')).toBe(2_000);
     expect(series.get('debrief_llm_cost_usd_total{profile="booking",model="gpt-4o-mini"}')).toBeCloseTo(COST, 12);
+  });
+
+  it("is summed over a backfill's re-extractions, and said by a single re-extraction", async () => {
+    // A new variable: a new version of the profile, so the backfill re-extracts booking's calls.
+    configure([PLAN, { name: "seats", type: "integer", description: "How many seats" }]);
+    expect(service.service.reload()).toMatchObject({ ok: true });
+    const started = await service.post("/v1/profiles/booking/backfill", { only_outdated: true });
+    expect(started.status).toBe(202);
+    const done = await until(() => service.get(`/v1/backfills/${started.body.backfill_id}`), (res) => res.body.state === "done", 20_000);
+    expect(done.body).toMatchObject({ total: started.body.total, failed: 0, tokens: { prompt_tokens: 2_000 * started.body.total } });
+    expect(done.body.cost_usd).toBeCloseTo(COST * started.body.total, 9);
+
+    // Re-extracted again under the same version: nothing is sent to the LLM, and it costs 0.
+    const calls = await service.get("/v1/calls?profile=booking");
+    const again = await service.post(`/v1/calls/${calls.body.calls[0].call_id}/reextract`, {});
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ cost_usd: 0, usage: { cached: true } });
+    // A new version again: a single re-extraction costs what its LLM call did.
+    configure([PLAN]);
+    expect(service.service.reload()).toMatchObject({ ok: true });
+    const priced = await service.post(`/v1/calls/${calls.body.calls[0].call_id}/reextract`, { dry_run: true });
+    expect(priced.body).toMatchObject({ cost_usd: COST, usage: { prompt_tokens: 2_000, completion_tokens: 100, cached: false } });
   });
 
   it("is null for a profile whose model the price table does not know", async () => {

@@ -244,6 +244,8 @@ export interface Backfill {
   changed: number;
   failed: number;
   tokens: { prompt_tokens: number; completion_tokens: number };
+  /** USD so far; null until one re-extraction had a known price. */
+  cost_usd: number | null;
   created_at: string;
   finished_at: string | null;
   /** Its profile's daily LLM budget is spent, or the shared LLM budget is short for backfills: no item is taken up until `until`. */

@@ -3,7 +3,7 @@ import { Router } from "express";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import type { Extractor } from "../../extract/index.js";
 import type { LlmBudget } from "../../llm/index.js";
-import type { PriceTable } from "../../llm/prices.js";
+import { roundUsd, type PriceTable } from "../../llm/prices.js";
 import { parseBody } from "../../http/parse-body.js";
 import { storableId } from "../../http/storable-input.js";
 import type { VariableLimits } from "../../schema/index.js";
@@ -47,6 +47,7 @@ export function backfillView(backfill: BackfillRecord, paused: BackfillPause = n
     changed: backfill.changed,
     failed: backfill.failed,
     tokens: { prompt_tokens: backfill.prompt_tokens, completion_tokens: backfill.completion_tokens },
+    cost_usd: backfill.cost_usd === null ? null : roundUsd(backfill.cost_usd),
     redeliver: backfill.redeliver,
     request: backfill.request,
     created_at: iso(backfill.created_at)!,

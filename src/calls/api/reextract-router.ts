@@ -54,6 +54,7 @@ export function reextractView(outcome: ReextractOutcome, dryRun: boolean) {
     ),
     corrections: outcome.corrections,
     usage: outcome.usage,
+    cost_usd: outcome.cost_usd,
   };
 }
 

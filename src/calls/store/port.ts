@@ -216,6 +216,8 @@ export interface BackfillRecord {
   failed: number;
   prompt_tokens: number;
   completion_tokens: number;
+  /** USD its finished items' extractions cost; null until one had a known price (see prices.ts). */
+  cost_usd: number | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -231,7 +233,7 @@ export interface BackfillItem {
 }
 
 export type BackfillItemOutcome =
-  | { kind: "done"; changed: boolean; usage: { prompt_tokens: number; completion_tokens: number } }
+  | { kind: "done"; changed: boolean; usage: { prompt_tokens: number; completion_tokens: number }; cost_usd: number | null }
   /** Given up: counted in `failed`. */
   | { kind: "failed"; error: string }
   /** Tried again at `retryAt` (the LLM is down): the claim is released. */

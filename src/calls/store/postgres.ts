@@ -521,6 +521,7 @@ export class PostgresCallStore implements CallStore {
       await client.query(
         `UPDATE backfills SET done = done + 1, changed = changed + $2, failed = failed + $3, prompt_tokens = prompt_tokens + $4,
          completion_tokens = completion_tokens + $5, updated_at = $6,
+         cost_usd = CASE WHEN $7::double precision IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + $7::double precision END,
          finished_at = CASE WHEN state = 'running' AND done + 1 >= total THEN $6 ELSE finished_at END,
          state = CASE WHEN state = 'running' AND done + 1 >= total THEN 'done' ELSE state END
          WHERE id = $1`,
@@ -531,6 +532,7 @@ export class PostgresCallStore implements CallStore {
           done ? outcome.usage.prompt_tokens : 0,
           done ? outcome.usage.completion_tokens : 0,
           now,
+          done ? outcome.cost_usd : null,
         ],
       );
     });

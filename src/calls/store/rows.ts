@@ -188,6 +188,7 @@ export function toBackfillRecord(row: BackfillRow): BackfillRecord {
     failed: number(row.failed),
     prompt_tokens: number(row.prompt_tokens),
     completion_tokens: number(row.completion_tokens),
+    cost_usd: row.cost_usd === null || row.cost_usd === undefined ? null : number(row.cost_usd),
     created_at: number(row.created_at),
     updated_at: number(row.updated_at),
     finished_at: row.finished_at === null ? null : number(row.finished_at),

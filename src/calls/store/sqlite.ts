@@ -461,7 +461,8 @@ export class SqliteCallStore implements CallStore {
       if (finished === 0) return;
       this.#sql(
         `UPDATE backfills SET done = done + 1, changed = changed + @changed, failed = failed + @failed, prompt_tokens = prompt_tokens + @prompt,
-         completion_tokens = completion_tokens + @completion, updated_at = @now,
+         completion_tokens = completion_tokens + @completion, cost_usd = CASE WHEN @cost IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + @cost END,
+         updated_at = @now,
          finished_at = CASE WHEN state = 'running' AND done + 1 >= total THEN @now ELSE finished_at END,
          state = CASE WHEN state = 'running' AND done + 1 >= total THEN 'done' ELSE state END
          WHERE id = @backfill_id`,
@@ -472,6 +473,7 @@ export class SqliteCallStore implements CallStore {
         changed: done && outcome.changed ? 1 : 0,
         failed: done ? 0 : 1,
         prompt: done ? outcome.usage.prompt_tokens : 0,
+        cost: done ? outcome.cost_usd : null,
         completion: done ? outcome.usage.completion_tokens : 0,
       });
     })();

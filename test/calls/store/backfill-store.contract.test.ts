@@ -74,10 +74,19 @@ describe.each(ENGINES)("backfills in the CallStore on $name", (engine) => {
     expect((await other.store.claimBackfillItems(5, LEASE_MS)).map((item) => item.call_id)).toEqual([ids[0]]);
     expect(await store.claimBackfillItems(5, LEASE_MS)).toEqual([]);
 
-    await store.finishBackfillItem(first[0]!, { kind: "done", changed: true, usage });
-    await store.finishBackfillItem(first[0]!, { kind: "done", changed: true, usage });
+    expect(await store.getBackfill(backfill.id)).toMatchObject({ cost_usd: null });
+    await store.finishBackfillItem(first[0]!, { kind: "done", changed: true, usage, cost_usd: 0.000125 });
+    await store.finishBackfillItem(first[0]!, { kind: "done", changed: true, usage, cost_usd: 0.000125 });
     await store.finishBackfillItem(first[1]!, { kind: "retry", error: "llm_unavailable", retryAt: harness.clock.now() + 5_000 });
-    expect(await store.getBackfill(backfill.id)).toMatchObject({ state: "running", done: 1, changed: 1, failed: 0, prompt_tokens: 100, completion_tokens: 20 });
+    expect(await store.getBackfill(backfill.id)).toMatchObject({
+      state: "running",
+      done: 1,
+      changed: 1,
+      failed: 0,
+      prompt_tokens: 100,
+      completion_tokens: 20,
+      cost_usd: 0.000125,
+    });
     // The retried item is due again at its time; the other instance's lease runs out meanwhile.
     expect(await store.claimBackfillItems(5, LEASE_MS)).toEqual([]);
     harness.clock.advance(5_000);
@@ -87,7 +96,8 @@ describe.each(ENGINES)("backfills in the CallStore on $name", (engine) => {
     expect(handedOver.map((item) => item.call_id).sort()).toEqual([ids[0], ids[1]].sort());
 
     await store.finishBackfillItem({ backfill_id: backfill.id, call_id: ids[1]! }, { kind: "failed", error: "not_found: the call was pruned" });
-    await store.finishBackfillItem({ backfill_id: backfill.id, call_id: ids[0]! }, { kind: "done", changed: false, usage });
+    // A model without a price adds nothing to what is known (null is not 0).
+    await store.finishBackfillItem({ backfill_id: backfill.id, call_id: ids[0]! }, { kind: "done", changed: false, usage, cost_usd: null });
     expect(await other.store.getBackfill(backfill.id)).toMatchObject({
       state: "done",
       total: 3,
@@ -96,6 +106,7 @@ describe.each(ENGINES)("backfills in the CallStore on $name", (engine) => {
       failed: 1,
       prompt_tokens: 200,
       completion_tokens: 40,
+      cost_usd: 0.000125,
       finished_at: harness.clock.now(),
     });
     expect(await store.claimBackfillItems(5, LEASE_MS)).toEqual([]);
@@ -108,7 +119,7 @@ describe.each(ENGINES)("backfills in the CallStore on $name", (engine) => {
     const [inFlight] = await store.claimBackfillItems(1, LEASE_MS);
     expect(await store.cancelBackfill(backfill.id)).toMatchObject({ state: "cancelled", finished_at: harness.clock.now() });
     expect(await store.claimBackfillItems(5, LEASE_MS)).toEqual([]);
-    await store.finishBackfillItem(inFlight!, { kind: "done", changed: true, usage });
+    await store.finishBackfillItem(inFlight!, { kind: "done", changed: true, usage, cost_usd: 0.0002 });
     expect(await store.getBackfill(backfill.id)).toMatchObject({ state: "cancelled", done: 1, changed: 1 });
     expect(await store.cancelBackfill("bf_nope")).toBeUndefined();
     expect(await store.getBackfill("bf_nope")).toBeUndefined();

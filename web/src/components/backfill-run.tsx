@@ -74,7 +74,8 @@ function Progress({ id }: { id: string }) {
             {number.format(backfill.done)} of {number.format(backfill.total)} calls re-extracted; {number.format(backfill.changed)} changed
             {backfill.failed > 0 ? <span class="failure">, {number.format(backfill.failed)} failed</span> : null}.{" "}
             <span class="muted small">
-              Tokens so far: {number.format(backfill.tokens.prompt_tokens)} prompt, {number.format(backfill.tokens.completion_tokens)} completion.
+              Tokens so far: {number.format(backfill.tokens.prompt_tokens)} prompt, {number.format(backfill.tokens.completion_tokens)} completion
+              {backfill.cost_usd === null ? "" : `, ${usd(backfill.cost_usd)}`}.
             </span>
           </p>
           {backfill.paused ? <p class="small">{pausedText(backfill.paused)}</p> : null}

@@ -20,6 +20,10 @@ const BackfillSchema = z
     changed: z.number().int().describe("Calls whose values changed"),
     failed: z.number().int().describe("Calls that could not be re-extracted (after retries, or gone)"),
     tokens: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int() }).describe("Tokens used so far (answers from the cache cost none)"),
+    cost_usd: z
+      .number()
+      .nullable()
+      .describe("What its re-extractions cost so far in USD, priced like every extraction; null until one had a model the price table knows"),
     redeliver: z.boolean(),
     request: z.record(z.unknown()).describe("What it was asked for, with the profile version it brings calls to"),
     created_at: z.string(),
@@ -107,6 +111,7 @@ const RUNNING = {
   changed: 41,
   failed: 0,
   tokens: { prompt_tokens: 402_115, completion_tokens: 18_300 },
+  cost_usd: 0.071297,
   redeliver: true,
   request: { only_outdated: true, dry_run: false, redeliver: true, since: "2026-05-01T00:00:00Z", profile_version: "3f9b2d7e0a1c" },
   created_at: "2026-06-12T14:22:05.114Z",

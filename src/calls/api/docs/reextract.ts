@@ -42,6 +42,10 @@ export const ReextractResultSchema = z
     usage: z
       .object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), cached: z.boolean() })
       .describe("Tokens this re-extraction used: 0 and cached when the profile had not changed or the result cache answered"),
+    cost_usd: z
+      .number()
+      .nullable()
+      .describe("What it cost in USD, priced like every extraction (0 when nothing was sent to the LLM); null for a model the price table does not know"),
   })
   .openapi("ReextractResult");
 
@@ -69,6 +73,7 @@ const REEXTRACT_EXAMPLE: z.infer<typeof ReextractResultSchema> = {
   },
   corrections: { kept: [], conflicts: [] },
   usage: { prompt_tokens: 651, completion_tokens: 61, cached: false },
+  cost_usd: 0.000134,
 };
 
 export function reextractApiDocs(options: { auth: boolean; rateLimited: boolean }): ApiDocs {

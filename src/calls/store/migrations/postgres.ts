@@ -178,5 +178,9 @@ CREATE INDEX calls_by_id_profile ON calls (id, profile);
 DROP INDEX call_extractions_by_time;
 CREATE INDEX call_extractions_by_time ON call_extractions (created_at, call_id, cost_usd);
 `,
+    // issue 26: what a backfill cost (as SQLite's step 11).
+    `
+ALTER TABLE backfills ADD COLUMN cost_usd DOUBLE PRECISION;
+`,
   ],
 };
