@@ -90,6 +90,33 @@ describe("POST /v1/extract on the local model", { timeout: 60_000 }, () => {
     expect(Number.isInteger(res.body.meta.ungrounded)).toBe(true);
   });
 
+  it("answers nested variables (an object, a list of objects) in their declared shape, with evidence per leaf", async () => {
+    const variables = [
+      {
+        name: "order",
+        type: "object",
+        description: "The order",
+        fields: [
+          { name: "contact", type: "string", description: "Who placed it" },
+          {
+            name: "items",
+            type: "list",
+            description: "Each product ordered",
+            items: { type: "object", fields: [
+              { name: "product", type: "string", description: "Product" },
+              { name: "quantity", type: "integer", description: "How many" },
+            ] },
+          },
+        ],
+      },
+    ];
+    const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables, options: { evidence: true } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expectSchemaValid(res.body, variables as unknown as typeof EVERY_TYPE);
+    // Evidence is keyed by leaf path inside the nested variable, never by the variable itself.
+    for (const path of Object.keys(res.body.evidence ?? {})) if (path.startsWith("order")) expect(path).toMatch(/^order\.(contact|items\[\d+\]\.(product|quantity))$/);
+  });
+
   it("refuses a request naming another model with 400 model_not_available", async () => {
     const res = await service.post("/v1/extract", { transcript: HVAC_CALL_TEXT, variables: EVERY_TYPE.slice(0, 1), options: { model: "gpt-4o" } });
     expect(res.status).toBe(400);
