@@ -153,6 +153,22 @@ export function redactUrl(url: string): string {
  * starting at the same moment waits here, then finds everything applied. `debrief_migrations` keeps one row per
  * applied step, so a step can never be recorded twice.
  */
+/** Runs `work` in one transaction on a client of `pool`: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function migrate(pool: pg.Pool, components: readonly PostgresMigrations[], logger: Logger): Promise<number> {
   const client = await pool.connect();
   let applied = 0;

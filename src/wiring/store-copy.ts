@@ -9,7 +9,7 @@ import { CALLS_POSTGRES_MIGRATIONS } from "../calls/store/migrations/postgres.js
 import { CALLS_SQLITE_MIGRATIONS } from "../calls/store/migrations/sqlite.js";
 import { CALL_JSON_FIELDS, CALL_TEXT_FIELDS } from "../calls/store/rows.js";
 import { replaceValuesPostgres, storedValues, type StoredValuesSource } from "../calls/store/values-sql.js";
-import { openPostgres, storable, storableJson } from "../db/postgres.js";
+import { inTransaction, openPostgres, storable, storableJson } from "../db/postgres.js";
 import { openDatabase } from "../db/sqlite.js";
 import { OUTBOX_POSTGRES_MIGRATIONS } from "../delivery/outbox/migrations/postgres.js";
 import { OUTBOX_MIGRATIONS } from "../delivery/outbox/migrations/sqlite.js";
@@ -220,7 +220,7 @@ async function copyTable(pool: pg.Pool, sqlite: Database.Database, spec: TableCo
     const rows = read(after);
     const last = rows.at(-1);
     const next = last ? spec.key.map((key) => last[key]) : after;
-    const added = await transaction(pool, async (client) => {
+    const added = await inTransaction(pool, async (client) => {
       const added = rows.length > 0 ? await insertRows(client, spec, inserted, rows.map((row) => converted(row, spec)), context.merge) : 0;
       if (rows.length > 0) await spec.derive?.(client, rows);
       if (rows.length === 0) await finishTable(client, spec, context.merge);
@@ -286,17 +286,3 @@ async function finishTable(client: pg.PoolClient, spec: TableCopy, merge: boolea
   }
 }
 
-async function transaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await run(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
