@@ -76,7 +76,8 @@ export async function startService(settings: Settings, logger: Logger, options: 
         lockTtlMs: Math.min(settings.llm.timeoutMs * (settings.llm.maxRetries + 1), 300_000),
       })
     : undefined;
-  // Tokenising, chunking and rendering delivery bodies grow with the input: they run on worker threads.
+  // Tokenising, chunking, rendering delivery bodies and SQLite's insights queries grow with the input: they run on
+  // worker threads.
   const offload = createOffload();
   const extractor = new Extractor({ llm, settings: settings.llm, cache, observer: metrics.extractorObserver, planner: offload.plan, prices });
   // The post-call pipeline (accepted calls, deliveries) runs only with a configuration file.
@@ -96,6 +97,7 @@ export async function startService(settings: Settings, logger: Logger, options: 
           onBudgetExceeded: metrics.dailyBudgetExceeded,
           llmBudget: budget,
           renderBodies: offload.renderBodies,
+          sqliteInsights: offload.sqliteInsights,
           pollIntervalMs: options.pipelinePollIntervalMs,
         })
       : undefined;

@@ -1,6 +1,7 @@
 // Section 12: insights over 100,000 stored calls (issue 27) — GET /v1/profiles/{name}/insights and the calls list's
 // `where`, on a SQLite file and on a PostgreSQL database each holding a year of one profile's calls, against the target
-// of an answer under 1 s; and the service's memory (RSS, V8 heap) before and after, and over 20 repeated year-long calls.
+// of an answer under 1 s; the service's memory (RSS, V8 heap) before and after, and over 20 repeated year-long calls;
+// and whether the event loop stays free meanwhile: /healthz probed every 10 ms while year-long calls run.
 //
 // The calls are written straight into the store's tables, in big transactions, as the store itself writes them
 // (src/calls/store/sqlite.ts and postgres.ts: accept, then markExtracted / markHeld / decideReview /
@@ -24,7 +25,7 @@ import { migrate, storable, storableJson, storableOrNull } from "../../src/db/po
 import { openDatabase } from "../../src/db/sqlite.js";
 import { dataDir, type BenchContext, type Figure, type SectionResult } from "../lib/context.js";
 import { statusKiB, type DebriefProcess } from "../lib/processes.js";
-import { summarize } from "../lib/stats.js";
+import { summarize, type LatencySummary } from "../lib/stats.js";
 import { generateTranscript, seededRandom, type Transcript } from "../lib/transcripts.js";
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -68,6 +69,10 @@ const QUERIES = [
   { id: "30d_hour", label: "30 days by hour", days: 30, bucket: "hour" },
 ] as const;
 /** The calls list filtered by a value: a common one, and a rare one (a page of 50 reads through many calls). */
+/** Probing the event loop: a /healthz every PROBE_INTERVAL_MS, idle for PROBE_IDLE_MS, then while LOADED_CALLS year-long calls run one after another. */
+const PROBE_INTERVAL_MS = 10;
+const PROBE_IDLE_MS = 2_000;
+const LOADED_CALLS = 10;
 const WHERE_QUERIES = [
   { id: "where_common", label: "GET /v1/calls?profile=bench&where=service_type:repair", query: `profile=${PROFILE}&where=service_type:repair&limit=50` },
   { id: "where_rare", label: "GET /v1/calls?profile=bench&where=items[].product:compressor&where=booked:false", query: `profile=${PROFILE}&where=${encodeURIComponent("items[].product:compressor")}&where=booked:false&limit=50` },
@@ -423,12 +428,60 @@ interface Timing {
   returned?: number;
 }
 
+/** /healthz sent every PROBE_INTERVAL_MS while `during` runs, each on its own: a blocked event loop delays every probe sent meanwhile. */
+async function probesDuring(debrief: DebriefProcess, during: () => Promise<void>): Promise<{ ms: number[]; failed: number }> {
+  const ms: number[] = [];
+  let failed = 0;
+  const sent: Promise<void>[] = [];
+  const probe = () => {
+    const started = performance.now();
+    sent.push(
+      fetch(`${debrief.url}/healthz`, { signal: AbortSignal.timeout(10_000) })
+        .then(async (response) => {
+          await response.arrayBuffer();
+          if (response.status === 200) ms.push(performance.now() - started);
+          else failed++;
+        })
+        .catch(() => void failed++),
+    );
+  };
+  const timer = setInterval(probe, PROBE_INTERVAL_MS);
+  try {
+    await during();
+  } finally {
+    clearInterval(timer);
+    await Promise.all(sent);
+  }
+  return { ms, failed };
+}
+
+interface Probes {
+  idle: LatencySummary;
+  /** While LOADED_CALLS year-long calls ran one after another. */
+  loaded: LatencySummary;
+  failed: number;
+  /** Those calls' own times. */
+  callMs: { p50: number; max: number };
+}
+
+async function probeEventLoop(debrief: DebriefProcess): Promise<Probes> {
+  const idle = await probesDuring(debrief, () => sleep(PROBE_IDLE_MS));
+  const callMs: number[] = [];
+  const year = insightsUrl(debrief, 365, "day");
+  const loaded = await probesDuring(debrief, async () => {
+    for (let n = 0; n < LOADED_CALLS; n++) callMs.push((await timedGet(year)).ms);
+  });
+  const calls = summarize(callMs);
+  return { idle: summarize(idle.ms), loaded: summarize(loaded.ms), failed: idle.failed + loaded.failed, callMs: { p50: calls.p50, max: calls.max } };
+}
+
 interface EngineRun {
   engine: "sqlite" | "postgres";
   seed: SeedSummary;
   timings: Timing[];
   memory: { idle: Memory; afterTimings: Memory; afterRepeats: Memory; rssAfterEach: number[]; heapAfterEach: (number | null)[]; peakRssMiB: number };
   repeatMs: { p50: number; max: number };
+  probes: Probes;
 }
 
 async function measureEngine(context: BenchContext, engine: EngineRun["engine"], debrief: DebriefProcess, seed: SeedSummary): Promise<EngineRun> {
@@ -469,7 +522,9 @@ async function measureEngine(context: BenchContext, engine: EngineRun["engine"],
   const afterRepeats = await memoryOf(debrief);
   const peakRssMiB = round(statusKiB(debrief.pid, "VmHWM") / 1024, 1);
   const repeat = summarize(repeatSamples);
-  return { engine, seed, timings, memory: { idle, afterTimings, afterRepeats, rssAfterEach, heapAfterEach, peakRssMiB }, repeatMs: { p50: repeat.p50, max: repeat.max } };
+  // Last: its load would otherwise show in the memory figures above.
+  const probes = await probeEventLoop(debrief);
+  return { engine, seed, timings, memory: { idle, afterTimings, afterRepeats, rssAfterEach, heapAfterEach, peakRssMiB }, repeatMs: { p50: repeat.p50, max: repeat.max }, probes };
 }
 
 function writeConfig(context: BenchContext): string {
@@ -577,6 +632,28 @@ export async function insights(context: BenchContext): Promise<SectionResult> {
         note: `before the first insights call ${idle.heapUsedMiB} MiB, after the timed queries ${afterTimings.heapUsedMiB}, 1 s after the last call ${afterRepeats.heapUsedMiB} (read from /metrics)`,
       });
     }
+  }
+  for (const run of results) {
+    const { idle, loaded, failed, callMs } = run.probes;
+    const probed = `${loaded.count} probes every ${PROBE_INTERVAL_MS} ms while ${LOADED_CALLS} year-long calls (365 days by day) ran one after another (each median ${round(callMs.p50, 1)} ms, max ${round(callMs.max, 1)} ms)`;
+    figures.push({
+      id: `insights.${run.engine}.healthz_max`,
+      label: `${engineName[run.engine]}: /healthz while year-long insights run, max`,
+      value: round(loaded.max, 1),
+      unit: "ms",
+      baseline: { label: "a year-long insights call, median", value: round(callMs.p50, 1), unit: "ms" },
+      ratio: round(loaded.max / callMs.p50, 3),
+      note: `${probed}; ${failed} failed. A query holding the event loop would hold every probe sent meanwhile for up to the call's time.`,
+    });
+    figures.push({
+      id: `insights.${run.engine}.healthz_p99`,
+      label: `${engineName[run.engine]}: /healthz while year-long insights run, p99`,
+      value: round(loaded.p99, 1),
+      unit: "ms",
+      baseline: { label: "idle, p99", value: round(idle.p99, 1), unit: "ms" },
+      ratio: round(loaded.p99 / idle.p99, 3),
+      note: `${probed}: median ${round(loaded.p50, 1)} ms; idle (${idle.count} probes over ${PROBE_IDLE_MS / 1000} s) median ${round(idle.p50, 1)} ms, max ${round(idle.max, 1)} ms.`,
+    });
   }
   const sqliteSeed = results.find((run) => run.engine === "sqlite")?.seed;
   return {

@@ -1,14 +1,18 @@
-// A worker-thread pool (piscina) for the CPU-heavy steps whose cost grows with the input: planning an extraction
-// (tokenising, chunking) and rendering delivery bodies (JSONata, serialising). The HTTP event loop stays free.
+// A worker-thread pool (piscina) for the steps whose cost grows with the input: planning an extraction (tokenising,
+// chunking), rendering delivery bodies (JSONata, serialising) and reading insights from a SQLite file (better-sqlite3
+// is synchronous). The HTTP event loop stays free.
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import type { PlanInput, PlanResult } from "../extract/plan.js";
 import type { DestinationExpressions, RenderedBody } from "../delivery/render-bodies.js";
+import type { InsightFigures, InsightsQuery } from "../calls/store/insights-sql.js";
 import type { Task } from "./tasks.js";
 
 export interface Offload {
   plan(input: PlanInput): Promise<PlanResult>;
   renderBodies(payload: unknown, destinations: readonly DestinationExpressions[]): Promise<RenderedBody[]>;
+  /** A SQLite call store's insight figures, read from its file (see sqlite-insights.ts). */
+  sqliteInsights(file: string, query: InsightsQuery): Promise<InsightFigures>;
   /** Threads running now (for tests and metrics). */
   readonly threads: number;
   close(): Promise<void>;
@@ -40,6 +44,7 @@ export function createOffload(options: OffloadOptions = {}): Offload {
   return {
     plan: (input) => pool.run({ kind: "plan", input } satisfies Task) as Promise<PlanResult>,
     renderBodies: (payload, destinations) => pool.run({ kind: "renderBodies", payload, destinations } satisfies Task) as Promise<RenderedBody[]>,
+    sqliteInsights: (file, query) => pool.run({ kind: "sqliteInsights", file, query } satisfies Task) as Promise<InsightFigures>,
     get threads() {
       return pool.threads.length;
     },

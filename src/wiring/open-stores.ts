@@ -7,7 +7,7 @@ import { LocalSignals, PostgresSignals, type WorkSignals } from "../db/signals.j
 import { OUTBOX_POSTGRES_MIGRATIONS, PostgresOutbox, SqliteOutbox, type DeliveryOutbox } from "../delivery/index.js";
 import type { Logger } from "../logger.js";
 import { CALLS_POSTGRES_MIGRATIONS, PostgresCallStore } from "../calls/store/postgres.js";
-import { SqliteCallStore } from "../calls/store/sqlite.js";
+import { SqliteCallStore, type SqliteInsightsReader } from "../calls/store/sqlite.js";
 import type { CallStore } from "../calls/store/port.js";
 
 export interface PipelineStores {
@@ -17,11 +17,16 @@ export interface PipelineStores {
   close(): Promise<void>;
 }
 
+export interface OpenStoresOptions {
+  /** Reads insights off the event loop on SQLite (the offload pool's); default: in-process. */
+  sqliteInsights?: SqliteInsightsReader;
+}
+
 /** Throws DatabaseSetupError (unreachable, or a schema newer than this code) before anything is served. */
-export async function openPipelineStores(settings: Settings, logger: Logger): Promise<PipelineStores> {
+export async function openPipelineStores(settings: Settings, logger: Logger, options: OpenStoresOptions = {}): Promise<PipelineStores> {
   const { url, poolSize } = settings.database;
   if (!url) {
-    const store = SqliteCallStore.open(join(settings.cache.dataDir, "calls.sqlite"));
+    const store = SqliteCallStore.open(join(settings.cache.dataDir, "calls.sqlite"), { insights: options.sqliteInsights });
     const outbox = SqliteOutbox.open(join(settings.cache.dataDir, "outbox.sqlite"));
     const signals = new LocalSignals();
     return { store, outbox, signals, close: async () => void (await Promise.all([signals.close(), store.close(), outbox.close()])) };

@@ -34,6 +34,7 @@ import { reloadRouter } from "../configuration/reload-router.js";
 import { auditRecorder, auditRouter } from "../calls/api/audit.js";
 import { pruneFinished } from "../calls/retention.js";
 import type { CallStore } from "../calls/store/port.js";
+import type { SqliteInsightsReader } from "../calls/store/sqlite.js";
 import { CallWorker, type CallWorkerOptions } from "../calls/worker.js";
 import { budgetChanged, DailyBudgets, resumeAffordable } from "../calls/daily-budget.js";
 import { LoopPacer } from "../lib/loop-pacer.js";
@@ -84,6 +85,8 @@ export interface PipelineOptions {
   onBudgetExceeded?: CallWorkerOptions["onBudgetExceeded"];
   /** Renders delivery bodies (JSONata, serialising); default: on the calling thread. */
   renderBodies?: BodyRenderer;
+  /** Reads insights from the SQLite call store off the event loop; default: on the calling thread. */
+  sqliteInsights?: SqliteInsightsReader;
   /** The workers' poll interval; default POLL_INTERVAL_MS (undefined means the default, never "no pause"). Tests shorten it. */
   pollIntervalMs?: number;
   /** How often workers push fates the call store has not confirmed (see fate-sync.ts); tests shorten it. */
@@ -113,7 +116,7 @@ export async function startPipeline(options: PipelineOptions): Promise<Pipeline>
     answers: extractor,
     logger: logger.child({ module: "config" }),
   });
-  const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger);
+  const { store, outbox, signals, close: closeStores } = await openPipelineStores(settings, logger, { sqliteInsights: options.sqliteInsights });
   // Another instance on the same database reloaded: so does this one (its own file; the same text changes nothing).
   signals.subscribe("config", () => {
     try {

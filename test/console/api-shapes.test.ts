@@ -7,9 +7,10 @@ import type { DestinationsHealthSchema, TestRequestResultSchema } from "../../sr
 import type { ExtractResponseSchema } from "../../src/http/routes/extract.js";
 import type { ProfileListSchema } from "../../src/calls/api/docs/profiles.js";
 import type { backfillView } from "../../src/calls/api/backfill-router.js";
+import type { InsightsSchema } from "../../src/calls/api/docs/insights.js";
 import { VARIABLE_TYPES as SERVICE_VARIABLE_TYPES } from "../../src/schema/variables.js";
 import { SOURCE_NAMES as SERVICE_SOURCE_NAMES } from "../../src/sources/index.js";
-import type { Backfill, CallDetail, CallList, CallReviewed, DestinationHealth, ExtractResult, Profile, TestRequestResult } from "../../web/src/types.js";
+import type { Backfill, CallDetail, CallList, CallReviewed, DestinationHealth, ExtractResult, Insights, Profile, TestRequestResult } from "../../web/src/types.js";
 import { CALL_STATES, SOURCE_NAMES, VARIABLE_TYPES } from "../../web/src/vocabulary.js";
 
 /** True when every value the service sends is a value the console's type accepts. */
@@ -24,7 +25,8 @@ const shapes: [
   Reads<z.infer<typeof CallReviewedSchema>, CallReviewed>,
   Reads<z.infer<typeof ProfileListSchema>, { profiles: Profile[] }>,
   Reads<ReturnType<typeof backfillView>, Backfill>,
-] = [true, true, true, true, true, true, true, true];
+  Reads<z.infer<typeof InsightsSchema>, Insights>,
+] = [true, true, true, true, true, true, true, true, true];
 
 describe("the console's copies of the API", () => {
   it("read what the service answers (checked when this file compiles)", () => {

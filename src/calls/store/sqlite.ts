@@ -1,5 +1,6 @@
 // The call store on SQLite (`calls.sqlite`): the embedded default, for one process and its own data dir.
 import type Database from "better-sqlite3";
+import { resolve } from "node:path";
 import { SqliteConnections, type Statement } from "../../db/sqlite.js";
 import { summarizeCallState, type CallFateInput, type CallStage, type CallState, type FateInput, type FateRecord } from "../fates.js";
 import { CALLS_SQLITE_MIGRATIONS } from "./migrations/sqlite.js";
@@ -60,6 +61,19 @@ const RESUMED_STAGE = "(CASE WHEN attempts > 0 THEN 'extracting' ELSE 'accepted'
 /** The profile version an extraction ran under, as SQLite reads it from the stored extraction. */
 const SQLITE_PROFILE_VERSION = "json_extract(extraction, '$.profile_version')";
 
+/** Reads a SQLite call store's insight figures from its file, off the calling thread (the offload pool's, in the service). */
+export type SqliteInsightsReader = (file: string, query: InsightsQuery) => Promise<InsightFigures>;
+
+export interface SqliteCallStoreOptions {
+  now?: () => number;
+  /**
+   * Where insights are read: better-sqlite3 answers synchronously, and a year of calls would hold the event loop for
+   * the whole query. Without it (the store-copy CLI, tests), or for an in-memory database (no file another thread can
+   * open), they are read in-process.
+   */
+  insights?: SqliteInsightsReader;
+}
+
 export class SqliteCallStore implements CallStore {
   readonly engine = "sqlite";
   readonly #connections: SqliteConnections;
@@ -71,16 +85,22 @@ export class SqliteCallStore implements CallStore {
    */
   readonly #bookkeeping: Database.Database;
   readonly #now: () => number;
+  /** Insights read elsewhere, from this store's file; undefined: in-process. */
+  readonly #insightsElsewhere: ((query: InsightsQuery) => Promise<InsightFigures>) | undefined;
 
-  private constructor(connections: SqliteConnections, now: () => number) {
+  private constructor(connections: SqliteConnections, options: SqliteCallStoreOptions) {
     this.#connections = connections;
     this.#db = connections.durable;
     this.#bookkeeping = connections.bookkeeping;
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    const { insights } = options;
+    const file = resolve(connections.durable.name);
+    this.#insightsElsewhere = insights && !connections.durable.memory ? (query) => insights(file, query) : undefined;
   }
 
-  static open(file: string, now: () => number = Date.now): SqliteCallStore {
-    return new SqliteCallStore(SqliteConnections.open(file, CALLS_SQLITE_MIGRATIONS), now);
+  /** `now` alone, or the options (a clock, where insights are read). */
+  static open(file: string, options: (() => number) | SqliteCallStoreOptions = {}): SqliteCallStore {
+    return new SqliteCallStore(SqliteConnections.open(file, CALLS_SQLITE_MIGRATIONS), typeof options === "function" ? { now: options } : options);
   }
 
   /** Prepared once per distinct SQL text and connection (the FULL one unless told); `Row` is what the SQL selects. */
@@ -357,6 +377,7 @@ export class SqliteCallStore implements CallStore {
   }
 
   async insightFigures(query: InsightsQuery): Promise<InsightFigures> {
+    if (this.#insightsElsewhere) return this.#insightsElsewhere(query);
     return insightFigures(async (sql, params) => this.#sql<Record<string, unknown>>(sql).all(...params), SQLITE_INSIGHTS, query);
   }
 
