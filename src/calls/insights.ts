@@ -2,6 +2,7 @@
 // the narrow value rows (values.ts); this file decides which paths to count from the profile's variables, cuts the
 // window into buckets in the profile's timezone (SQLite has no time zones: the buckets are computed here and given to
 // both engines as instants), and shapes the answer with every option present, zeros included.
+import { InvalidRequestError } from "../errors.js";
 import { roundUsd } from "../llm/prices.js";
 import { withDefaults, type ValueShape, type VariableSpec } from "../schema/index.js";
 import type { CallState } from "./fates.js";
@@ -156,6 +157,13 @@ function countsOf(leaf: InsightPath, found: Record<string, number> | undefined):
 const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0);
 const spreadOf = (spread: NumberSpread | undefined): NumberSpread | null => (spread && spread.count > 0 ? { ...spread, mean: Math.round(spread.mean * 1e6) / 1e6 } : null);
 
+/**
+ * At most this many figures in one answer's series: each bucket's call figures and its count of every enum and boolean
+ * option. A year of hours for a profile of a few enums is about 100,000; one with hundreds of options is asked for
+ * coarser buckets rather than answered with a body of hundreds of megabytes.
+ */
+export const MAX_SERIES_FIGURES = 500_000;
+
 /** GET /v1/profiles/{name}/insights: a profile's calls over a window, as the issue's JSON shows it. */
 export async function profileInsights(store: Pick<InsightsStore, "insightFigures">, profile: InsightsProfile, window: InsightsWindow) {
   const timeZone = profile.timezone ?? "UTC";
@@ -164,6 +172,15 @@ export async function profileInsights(store: Pick<InsightsStore, "insightFigures
   const leaves = new Map(specs.map((spec) => [spec.name, leafPaths(spec, spec.name)]));
   const all = [...leaves.values()].flat();
   const seriesPaths = specs.filter((spec) => COUNTED_TYPES.has(spec.type)).map((spec) => spec.name);
+  const perBucket = 6 + seriesPaths.reduce((sum, path) => sum + (leaves.get(path)![0]!.options?.length ?? 0), 0);
+  if (buckets.length * perBucket > MAX_SERIES_FIGURES) {
+    const size = (buckets.length * perBucket).toLocaleString("en-US");
+    throw new InvalidRequestError(
+      `${buckets.length.toLocaleString("en-US")} ${window.bucket} buckets of ${perBucket} figures each (calls, states, cost, and every enum and boolean option) is ${size} figures, over ${MAX_SERIES_FIGURES.toLocaleString("en-US")}: ask for longer buckets or a shorter window`,
+      [{ path: "bucket", message: `too many figures for this window: ${size} (at most ${MAX_SERIES_FIGURES.toLocaleString("en-US")})` }],
+      "too_many_buckets",
+    );
+  }
   const lowConfidenceBelow = profile.review.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
   const figures = await store.insightFigures({
     profile: profile.name,

@@ -1,7 +1,7 @@
 // Insights' pure parts: buckets in a profile's calendar (time zones, clock changes, Monday weeks), the value rows a
 // call's values become, and the calls list's `where` conditions checked against a profile's variables.
 import { describe, expect, it } from "vitest";
-import { bucketsOf, whereConditions } from "../../src/calls/insights.js";
+import { bucketsOf, MAX_SERIES_FIGURES, profileInsights, whereConditions } from "../../src/calls/insights.js";
 import { valueRowsOf } from "../../src/calls/store/value-rows.js";
 import { DENTAL } from "../fixtures/insights.js";
 
@@ -112,5 +112,26 @@ describe("whereConditions", () => {
     expect(() => where("servce_type:repair")).toThrow(/"servce_type" is not a variable of this profile/);
     expect(() => where("repair")).toThrow(/is not variable:value/);
     expect(() => where("budget:lots")).toThrow(/"budget" is a number/);
+  });
+});
+
+describe("the series' size", () => {
+  const YEAR = { since: at("2025-12-07T00:00:00Z"), until: at("2026-12-07T00:00:00Z") };
+  /** A store that must not be asked: the answer is refused before any query. */
+  const untouched = { insightFigures: async () => expect.unreachable("no query for a refused window") };
+
+  it("refuses a year of hours for a profile of hundreds of options before any query, naming the bucket", async () => {
+    const options = Array.from({ length: 300 }, (_, i) => `option_${i}`);
+    const profile = { ...DENTAL, variables: [...DENTAL.variables, { name: "reason", type: "enum" as const, options, description: "Why they called" }] };
+    const refused = profileInsights(untouched, profile, { ...YEAR, bucket: "hour" });
+    await expect(refused).rejects.toMatchObject({ code: "too_many_buckets", status: 400, details: [{ path: "bucket" }] });
+    await expect(refused).rejects.toThrow(/ask for longer buckets or a shorter window/);
+  });
+
+  it("answers the same profile by day: 366 buckets stay under the bound", async () => {
+    const options = Array.from({ length: 300 }, (_, i) => `option_${i}`);
+    const profile = { ...DENTAL, variables: [...DENTAL.variables, { name: "reason", type: "enum" as const, options, description: "Why they called" }] };
+    expect(365 * (6 + 300 + 2 + DENTAL.variables.length * 3)).toBeLessThan(MAX_SERIES_FIGURES);
+    await expect(profileInsights(untouched, profile, { ...YEAR, bucket: "day" })).rejects.toThrow(/no query for a refused window/);
   });
 });

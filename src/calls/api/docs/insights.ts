@@ -110,11 +110,17 @@ export function insightsApiDocs(options: { auth: boolean; rateLimited: boolean }
       },
       responses: {
         "200": { description: "The profile's insights", content: { "application/json": { schema: InsightsSchema, example: EXAMPLE } } },
-        "400": errorResponse("A query parameter is not valid, or the window is longer than a year", [
+        "400": errorResponse("A query parameter is not valid, the window is longer than a year, or its series would hold too many figures", [
           {
             code: "window_too_long",
             message: "The window is longer than a year (366 days): ask for several windows",
             details: [{ path: "since", message: "must be at most 366 days before until" }],
+          },
+          {
+            code: "too_many_buckets",
+            message:
+              "8,784 hour buckets of 306 figures each (calls, states, cost, and every enum and boolean option) is 2,687,904 figures, over 500,000: ask for longer buckets or a shorter window",
+            details: [{ path: "bucket", message: "too many figures for this window: 2,687,904 (at most 500,000)" }],
           },
         ]),
         "404": profileNotFoundResponse(),
