@@ -114,7 +114,13 @@ describe.each([{ engine: "sqlite" }, { engine: "postgres" }])("insights on $engi
   afterAll(async () => api?.close());
 
   it("counts the profile's calls over the default 30 days, by day in its timezone", async () => {
-    const res = await api.get("/v1/profiles/dental/insights", READER);
+    // States per bucket are the stored ones, as the calls list filters on: they follow the deliveries' fates a moment
+    // after the call's own view (which reads the outbox live) says delivered.
+    const res = await until(
+      () => api.get("/v1/profiles/dental/insights", READER),
+      (answer) => answer.body.series?.at(-1)?.delivered === 5,
+      10_000,
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ profile: "dental", timezone: "Europe/Paris", bucket: "day", calls: 5, extracted: 5, low_confidence_below: 0.8 });
     expect(Date.parse(res.body.until) - Date.parse(res.body.since)).toBe(30 * 86_400_000);
