@@ -100,6 +100,12 @@ beforeAll(async () => {
     const done = await until(() => service.get(`/v1/calls/${accepted.body.call_id}`), (res) => res.body.state === "delivered", 15_000);
     expect(done.body.state).toBe("delivered");
   }
+  // Insights count the stored states, which follow the deliveries a moment after the call's own view says delivered.
+  await until(
+    () => service.get("/v1/profiles/dental/insights?bucket=day"),
+    (res) => res.body.series?.reduce((sum: number, bucket: { delivered: number }) => sum + bucket.delivered, 0) === CALLS.length,
+    10_000,
+  );
 }, 90_000);
 
 afterAll(async () => {
