@@ -227,7 +227,7 @@ export async function dryRunBackfill(deps: DryRunDeps, profile: Profile, version
   const estimateModel = model ?? profile.model ?? "";
   const cost = matching === 0 ? { cost_usd: 0 } : costOf([{ model: estimateModel, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens } }], deps.prices);
   const notes = [
-    ...(cost.note ? [cost.note.replace("add it to a --prices file", "add it to src/llm/prices.ts")] : []),
+    ...(cost.note ? [cost.note] : []),
     // Without one billed answer there is no completion to measure: 0 is then "unknown", not an upper bound.
     ...(cachedSamples > 0 && billedSamples === 0
       ? ["Every sampled call was answered from the result cache, so no completion was measured: completion tokens and cost count the prompts only."]

@@ -1,7 +1,6 @@
 // Re-extraction: runs an extracted call again under its profile's current version, through the same path as a live
 // call (the extractor's cache, LLM limit and offload pool), keeps the result in the call's history and, when asked,
 // delivers it again as a new event. The API's `POST /v1/calls/{id}/reextract` and backfills both use it.
-import { canonicalJson } from "../lib/canonical-hash.js";
 import type { BodyRenderer, DeliveryOutbox } from "../delivery/index.js";
 import { ConflictError, DebriefError, NotFoundError } from "../errors.js";
 import type { Extractor } from "../extract/index.js";
@@ -13,7 +12,7 @@ import { extractCall, nextEventNumber, routeCall, type ExtractedCall } from "./e
 import { routedFates } from "./fates.js";
 import { profileVersion } from "../configuration/profile-version.js";
 import { correctionsOf, withCorrections, type CorrectionConflict } from "./corrections.js";
-import { changedPaths, variableOfPath } from "./value-diff.js";
+import { changedPaths, variableOfPath, variablesOf } from "./value-diff.js";
 import type { CallRecord, CallStore, ExtractionTrigger } from "./store/port.js";
 
 export interface ReextractOutcome {
@@ -92,13 +91,6 @@ export class ProfileMissingError extends DebriefError {
   }
 }
 
-/** Names of the variables whose values differ (compared as canonical JSON: key order does not count). */
-export function changedVariables(previous: Record<string, unknown> | null, values: Record<string, unknown>): string[] {
-  const before = previous ?? {};
-  const names = [...new Set([...Object.keys(values), ...Object.keys(before)])];
-  return names.filter((name) => !(name in before) || !(name in values) || canonicalJson(before[name]) !== canonicalJson(values[name]));
-}
-
 export class CallReextractor implements Reextractor {
   readonly #deps: CallReextractorDeps;
   /** Re-extractions of one call run one after another here, so each stored one takes the next event number. */
@@ -134,14 +126,15 @@ export class CallReextractor implements Reextractor {
     const values = withCorrections(extracted.extraction.extracted_variables, call.reviewed);
     // A conflict is named by the path the current definition refuses (`items[1].quantity`); the correction is the variable's.
     const conflicting = new Set(extracted.conflicts.map((conflict) => variableOfPath(conflict.path)));
+    const changed = changedPaths(previous, values);
     const usage = extracted.extraction.meta.usage as { prompt_tokens: number; completion_tokens: number } | undefined;
     const outcome: ReextractOutcome = {
       call_id: call.id,
       profile_version: version,
       previous,
       values,
-      changed: changedVariables(previous, values),
-      changed_paths: changedPaths(previous, values),
+      changed: variablesOf(changed),
+      changed_paths: changed,
       corrections: { kept: Object.keys(correctionsOf(call.reviewed)).filter((path) => !conflicting.has(path)), conflicts: extracted.conflicts },
       model_values: extracted.extraction.extracted_variables,
       usage: { prompt_tokens: usage?.prompt_tokens ?? 0, completion_tokens: usage?.completion_tokens ?? 0, cached: extracted.extraction.meta.cached === true },

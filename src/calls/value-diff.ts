@@ -51,3 +51,13 @@ export function changedPaths(before: Record<string, unknown> | null, after: Reco
 export function variableOfPath(path: string): string {
   return pathParts(path)[0] ?? path;
 }
+
+/** The variables `paths` (from changedPaths) lie in, each once, in their order. */
+export function variablesOf(paths: readonly string[]): string[] {
+  return [...new Set(paths.map(variableOfPath))];
+}
+
+/** Names of the variables whose values differ: those changedPaths names a path inside. */
+export function changedVariables(before: Record<string, unknown> | null, after: Record<string, unknown>): string[] {
+  return variablesOf(changedPaths(before, after));
+}

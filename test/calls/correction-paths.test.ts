@@ -2,9 +2,8 @@
 // refuses a bad one by its path; a re-extraction's diff names the leaves that moved. Flat variables read as they did.
 import { describe, expect, it } from "vitest";
 import { correctedPaths, correctionConflicts } from "../../src/calls/corrections.js";
-import { changedVariables } from "../../src/calls/reextract.js";
 import { reviewDecision } from "../../src/calls/review.js";
-import { changedPaths, variableOfPath } from "../../src/calls/value-diff.js";
+import { changedPaths, changedVariables, variableOfPath } from "../../src/calls/value-diff.js";
 import type { VariableSpec } from "../../src/schema/index.js";
 import { ORDER_VARIABLES } from "../fixtures/orders.js";
 

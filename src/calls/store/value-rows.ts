@@ -2,7 +2,7 @@
 // written with every extraction and every reviewer's decision, so nothing re-parses the stored extraction (which holds
 // the whole transcript) to answer "how many callers asked for a repair". Pure: values-sql.ts writes the rows.
 import type { CallExtraction, CallReview } from "./port.js";
-import { isCorrected, withCorrections } from "./reviewed.js";
+import { correctionsOf, isCorrected, withCorrections } from "./reviewed.js";
 
 /** What a value is, as a row says it: a container's rows are followed by its leaves'. */
 export const VALUE_KINDS = ["null", "string", "number", "boolean", "object", "list"] as const;
@@ -35,7 +35,7 @@ const MAX_DEPTH = 12;
  * (a correction counts as the corrected value). Every top-level variable has a row, null ones included.
  */
 export function valueRowsOf(extraction: CallExtraction, reviewed: CallReview | null | undefined): ValueRow[] {
-  const corrections = reviewed?.values ?? {};
+  const corrections = correctionsOf(reviewed);
   const values = withCorrections(extraction.extracted_variables ?? {}, reviewed);
   const confidence = extraction.confidence ?? {};
   const rows: ValueRow[] = [];
